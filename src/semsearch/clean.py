@@ -1,0 +1,289 @@
+"""Repair and de-chrome news text: a pure function from raw text to paragraphs, reporting every drop.
+
+What it fixes (see the seeds): pinyin readings glued after characters (``網(wǎng)`` → ``網``) and
+characters lost to ``?``; doubled or stray punctuation (``,,`` ``,、`` ``,。``); ideographic,
+non-breaking and indentation spaces, and spaces wedged between Chinese characters; page chrome
+(navigation, copyright, licence and contact lines, bylines, a list of unrelated headlines after
+the article). The input is never modified: :class:`CleanText` holds the cleaned text and the list
+of everything dropped with its line number and reason, so a user can see why a line vanished.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+CLEANER_VERSION = 1
+DEFAULT_HEADING_MAX_CHARS = 40
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Characters around which a space is layout, not meaning: Han, CJK punctuation, full-width forms,
+# curly quotes and the ellipsis.
+_WIDE = _HAN + "\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2026\u2014"
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
+_PINYIN = rf"[a-z{_TONED}ü]*[{_TONED}ü][a-z{_TONED}ü]*"
+
+# A character the source lost to "?" and its reading: "?(qǐng)" or, with the "(" eaten too, "?qǐng)".
+_LOST_WITH_READING = re.compile(rf"\?\(?{_PINYIN}\)")
+# A pinyin reading glued after a character: "網(wǎng)".
+_READING = re.compile(rf"(?<=[{_HAN}])\({_PINYIN}\)")
+# A lost character with no reading left, recognisable only before an enumeration comma: "蓮塘?、".
+_LOST_BEFORE_COMMA = re.compile(rf"(?<=[{_HAN}])\?(?=[、，,])")
+_PUNCT_RUN = re.compile(r"[,，、。；;：:]{2,}")
+_LEADING_PUNCT = re.compile(r"^[,，、。；;]+")
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\f\v]+")
+_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+_WIDE_GAP = re.compile(rf"(?<=[{_WIDE}]) +(?=[{_WIDE}])")
+_PUNCT_STRENGTH = {"。": 5, "；": 4, ";": 4, "：": 3, ":": 3, "、": 2, "，": 1, ",": 1}
+
+_SENTENCE_END = "。！？!?…；;."
+_CLOSERS = "”’」』）)》】\"'"
+
+_NAVIGATION = re.compile(
+    r"上一版|下一版|上一篇|下一篇|上一期|下一期|版面导航|返回目录|返回首页|返回顶部|放大\s*缩小|打印本页|"
+    r"关闭窗口|分享到|扫一扫|字号[:：]|^第\s*[A-Za-z]?\d+\s*版"
+)
+_COPYRIGHT = re.compile(
+    r"copyright|©|all rights reserved|版权所有|版权声明|未经授权|未经许可|不得(复制|转载)|禁止转载|转载请注明",
+    re.IGNORECASE,
+)
+_LICENCE = re.compile(r"ICP\s*备|ICP\s*证|经营许可证|许可证编号|公网安备|网安备|新出网证|信息服务许可", re.IGNORECASE)
+_CONTACT = re.compile(
+    r"联系电话|联系方式|举报电话|热线电话|法律顾问|制作及维护|技术支持[:：]|e-?mail[:：]|"
+    r"^(电话|传真|邮箱|地址|邮编)[:：]",
+    re.IGNORECASE,
+)
+_PHONE = re.compile(r"\d{3,4}-\d{7,8}")
+_SOURCE_LINE = re.compile(r"^(来源|稿源|出处)[:：]")
+_BYLINE = re.compile(
+    r"^(文|图|文图|图文|记者|通讯员|编辑|责任编辑|责编|校对|审核|审校|监制|主编|作者|撰文|摄影?)\s*[/／:：|｜]"
+    rf"|^[{_HAN}]{{0,8}}(记者|通讯员|記者)\s*[{_HAN}]{{2,4}}(\s+[{_HAN}]{{2,4}})*$"
+)
+_NAMES = re.compile(rf"^[{_HAN}]{{2,4}}(\s+[{_HAN}]{{2,4}})*$")
+_DATELINE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日(\s*星期.)?$")
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Text the cleaner removed: ``line`` is 1-based in the original text."""
+
+    line: int
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of the cleaned text: ``CleanText.text[start:end] == text``.
+
+    ``kind`` is "title" (the article's headline), "heading" (a short line that introduces the
+    paragraph after it) or "body". ``line`` is the 1-based line of the original where it starts.
+    """
+
+    text: str
+    start: int
+    end: int
+    kind: str
+    line: int
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """The result of :func:`clean_text`: paragraphs joined by newlines, the headline, the drops."""
+
+    text: str
+    paragraphs: tuple[Paragraph, ...]
+    title: str
+    dropped: tuple[Dropped, ...]
+
+
+@dataclass
+class _Line:
+    number: int
+    text: str
+    kind: str = "body"  # blank | chrome | short | body
+    reason: str = ""
+
+
+def clean_text(raw: str, *, heading_max_chars: int = DEFAULT_HEADING_MAX_CHARS) -> CleanText:
+    """Clean one article's raw text into paragraphs, keeping a record of everything dropped.
+
+    >>> clean_text("黨(dǎng)建引領(lǐng),,穩舵奮楫,。").text
+    '黨建引領,穩舵奮楫。'
+    """
+    dropped: list[Dropped] = []
+    lines = [_repair_line(n, s, dropped) for n, s in enumerate(_split_lines(raw), start=1)]
+    for line in lines:
+        _classify(line, heading_max_chars)
+
+    body_at = [i for i, line in enumerate(lines) if line.kind == "body"]
+    if body_at:
+        _drop_leading_navigation(lines, body_at[0])
+        _drop_trailing_chrome(lines, heading_max_chars)
+
+    for line in lines:
+        if line.kind == "chrome":
+            dropped.append(Dropped(line.number, line.text, line.reason))
+
+    paragraphs = _paragraphs(lines, heading_max_chars)
+    title = ""
+    if paragraphs and paragraphs[0][0] == "heading" and body_at and not paragraphs[0][2].endswith((":", "：")):
+        first_body = lines[body_at[0]].number
+        if paragraphs[0][1] < first_body:
+            paragraphs[0] = ("title", *paragraphs[0][1:])
+            title = paragraphs[0][2]
+
+    out: list[Paragraph] = []
+    offset = 0
+    for kind, number, text in paragraphs:
+        out.append(Paragraph(text=text, start=offset, end=offset + len(text), kind=kind, line=number))
+        offset += len(text) + 1
+    dropped.sort(key=lambda d: d.line)
+    return CleanText(
+        text="\n".join(p.text for p in out), paragraphs=tuple(out), title=title, dropped=tuple(dropped)
+    )
+
+
+def _split_lines(raw: str) -> list[str]:
+    return raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _repair_line(number: int, text: str, dropped: list[Dropped]) -> _Line:
+    text = _INVISIBLE.sub("", text)
+    text = "".join(ch for ch in text if ch == "\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    text = _SPACES.sub(" ", text).strip()
+
+    def drop(pattern: re.Pattern[str], reason: str, text: str) -> str:
+        for match in pattern.finditer(text):
+            dropped.append(Dropped(number, match.group(0), reason))
+        return pattern.sub("", text)
+
+    text = drop(_LOST_WITH_READING, "character lost in the source's encoding (with its pinyin)", text)
+    text = drop(_READING, "pinyin reading", text)
+    text = drop(_LOST_BEFORE_COMMA, "character lost in the source's encoding", text)
+    text = _collapse_punctuation(number, text, dropped)
+    text = drop(_LEADING_PUNCT, "stray punctuation", text).strip()
+    return _Line(number=number, text=text)
+
+
+def _collapse_punctuation(number: int, text: str, dropped: list[Dropped]) -> str:
+    def keep_one(match: re.Match[str]) -> str:
+        run = match.group(0)
+        marks = [ch for ch in run if ch not in ",，"] or [run[0]]
+        kept = max(marks, key=lambda ch: _PUNCT_STRENGTH[ch])
+        removed = run.replace(kept, "", 1)
+        dropped.append(Dropped(number, removed, "repeated punctuation"))
+        return kept
+
+    return _PUNCT_RUN.sub(keep_one, text)
+
+
+def _ends_sentence(text: str) -> bool:
+    stripped = text.rstrip(_CLOSERS)
+    return bool(stripped) and stripped[-1] in _SENTENCE_END
+
+
+def _classify(line: _Line, heading_max_chars: int) -> None:
+    text = line.text
+    if not text:
+        line.kind = "blank"
+        return
+    reason = _chrome_reason(text)
+    if reason:
+        line.kind, line.reason = "chrome", reason
+    elif len(text) <= heading_max_chars and not _ends_sentence(text):
+        line.kind = "short"
+    else:
+        line.kind = "body"
+
+
+def _chrome_reason(text: str) -> str:
+    n = len(text)
+    if n <= 60 and _NAVIGATION.search(text):
+        return "page navigation"
+    if _COPYRIGHT.search(text) and (n <= 100 or _COPYRIGHT.match(text)):
+        return "copyright notice"
+    if n <= 100 and _LICENCE.search(text):
+        return "licence/ICP line"
+    if n <= 80 and (_CONTACT.search(text) or (_PHONE.search(text) and not _ends_sentence(text))):
+        return "contact line"
+    if n <= 40 and _SOURCE_LINE.match(text):
+        return "source line"
+    if n <= 40 and _BYLINE.search(text):
+        return "byline"
+    if n <= 40 and _DATELINE.match(text):
+        return "dateline"
+    return ""
+
+
+def _drop_leading_navigation(lines: list[_Line], first_body: int) -> None:
+    """On a newspaper page, everything above the last navigation line is page chrome."""
+    nav = [i for i in range(first_body) if lines[i].reason == "page navigation"]
+    if not nav:
+        return
+    for line in lines[: nav[-1]]:
+        if line.kind == "short":
+            line.kind, line.reason = "chrome", "page navigation (headlines of other articles)"
+
+
+def _drop_trailing_chrome(lines: list[_Line], heading_max_chars: int) -> None:
+    """Drop what follows the article's last paragraph: bylines, chrome, a list of other headlines."""
+    tail: list[_Line] = []
+    for line in reversed(lines):
+        # Headlines run longer than section headings and may end in "!" or "?", never in "。".
+        ending = line.text.rstrip(_CLOSERS)[-1:]
+        headline_like = len(line.text) <= 2 * heading_max_chars and ending not in ("。", ".", "；", ";", "…")
+        if line.kind in ("blank", "chrome", "short") or (line.kind == "body" and headline_like):
+            tail.append(line)
+            continue
+        break
+    plain = [line for line in tail if line.kind in ("short", "body")]
+    for line in plain:
+        if _BYLINE.search(line.text) or _NAMES.match(line.text):
+            line.kind, line.reason = "chrome", "byline"
+    rest = [line for line in plain if line.kind != "chrome"]
+    reason = "unrelated headlines after the article" if len(rest) >= 2 else "trailing line after the article"
+    for line in rest:
+        line.kind, line.reason = "chrome", reason
+
+
+def _paragraphs(lines: list[_Line], heading_max_chars: int) -> list[tuple[str, int, str]]:
+    """Kept lines become paragraphs.
+
+    Where blank lines separate paragraphs, a long line that stops mid-sentence is hard-wrapped and
+    joins the next line of its block; where they do not, every line is a paragraph of its own.
+    """
+    kept = [i for i, line in enumerate(lines) if line.kind not in ("blank", "chrome")]
+    blocks = any(lines[j].kind == "blank" for a, b in zip(kept, kept[1:]) for j in range(a + 1, b))
+    out: list[tuple[str, int, str]] = []
+    open_wrap = False
+    for line in lines:
+        if line.kind in ("blank", "chrome"):
+            open_wrap = False
+            continue
+        kind = "heading" if line.kind == "short" else "body"
+        text = _WIDE_GAP.sub("", line.text) if kind == "body" else line.text
+        if open_wrap and out:
+            prev_kind, prev_line, prev_text = out[-1]
+            joiner = "" if _is_wide(prev_text[-1]) or _is_wide(text[0]) else " "
+            out[-1] = ("body", prev_line, prev_text + joiner + text)
+        else:
+            out.append((kind, line.number, text))
+        last = out[-1][2]
+        open_wrap = blocks and kind == "body" and len(last) > heading_max_chars and not _ends_sentence(last)
+        if _ends_sentence(last) or last.endswith(tuple(_CLOSERS)):
+            open_wrap = False
+    return out
+
+
+def _is_wide(ch: str) -> bool:
+    return bool(re.match(f"[{_WIDE}]", ch))
+
+
+def first_sentence(clean: CleanText, max_chars: int = 40) -> str:
+    """The first sentence of the first body paragraph, clipped: a stand-in title for a headline-less article."""
+    body = next((p.text for p in clean.paragraphs if p.kind == "body"), clean.paragraphs[0].text if clean.paragraphs else "")
+    match = re.search(r"[。！？!?；;]", body)
+    sentence = body[: match.end()] if match else body
+    return sentence if len(sentence) <= max_chars else sentence[: max_chars - 1] + "…"

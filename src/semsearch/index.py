@@ -1,0 +1,462 @@
+"""The Index users hold: build it from sources, save and load it, search it.
+
+>>> index = Index.build(["seeds/"])              # bundled multilingual model, exact search
+>>> index.save("indexes/seeds")
+>>> index = Index.load("indexes/seeds")
+>>> hits = index.search("乡村振兴", k=5)
+
+An Index is safe to share between threads for searching; changing it (``add``, ``remove``)
+while other threads search is not supported.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .cache import EmbeddingCache
+from .chunk import DEFAULT_MIN_CHARS, ChunkingConfig, chunk_document
+from .clean import CLEANER_VERSION, DEFAULT_HEADING_MAX_CHARS, CleanText, Dropped, clean_text, first_sentence
+from .encoders import Encoder, embed_passages, embed_queries, encoder_from_spec, load_encoder
+from .errors import EmptyCorpusError, EmptyQueryError, IndexCorruptError, IndexMismatchError, InputError
+from .ingest import IngestReport, Skipped, Source, read_sources
+from .records import Chunk, Document, Hit
+from .store import ChunkStore, index_file, read_manifest, save_index_dir
+from .vector_index import (
+    DEFAULT_INDEX_TYPE,
+    SearchParams,
+    describe,
+    make_vector_index,
+    read_vector_index,
+    search_vectors,
+    write_vector_index,
+)
+
+log = logging.getLogger(__name__)
+
+MODES = ("dense",)
+DEFAULT_MODE = "dense"
+MAX_QUERY_CHARS = 2000
+ProgressCallback = Callable[[int, int], None]
+
+
+class Index:
+    """A searchable index of cleaned, chunked, embedded articles. Build or load it; don't construct it."""
+
+    def __init__(
+        self,
+        *,
+        manifest: dict[str, Any],
+        vectors: Any,
+        store: ChunkStore,
+        encoder: Encoder | None = None,
+        path: Path | None = None,
+        skipped: Sequence[Skipped] = (),
+    ) -> None:
+        self.manifest = manifest
+        self.path = path
+        self.skipped: list[Skipped] = list(skipped)
+        self._vectors = vectors
+        self._store = store
+        self._encoder = encoder
+        self._encoder_lock = threading.Lock()
+        params = manifest.get("search_params", {})
+        self.search_params = SearchParams(**params) if params else SearchParams()
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def build(
+        cls,
+        sources: Source | Iterable[Source],
+        *,
+        model: str | os.PathLike[str] | Encoder | None = None,
+        index_type: str = DEFAULT_INDEX_TYPE,
+        max_tokens: int | None = None,
+        min_chars: int = DEFAULT_MIN_CHARS,
+        batch_size: int = 16,
+        cache: EmbeddingCache | bool | None = True,
+        progress: bool | ProgressCallback = False,
+    ) -> Index:
+        """Read, clean, chunk and embed ``sources`` (files, folders, Documents) into a new index.
+
+        ``model``: None for the bundled multilingual-e5-small, a sentence-transformers name or path,
+        or an :class:`~semsearch.encoders.Encoder`. ``index_type``: a FAISS factory string.
+        ``max_tokens``: the chunk size limit (default: the model's window). ``cache``: reuse
+        embeddings of texts embedded before (True: the default cache; or an EmbeddingCache).
+        Raises :class:`EmptyCorpusError` if no source has indexable text.
+        """
+        started = time.perf_counter()
+        encoder = load_encoder(model)
+        config = ChunkingConfig(max_tokens=max_tokens or encoder.max_tokens, min_chars=min_chars)
+        if config.max_tokens > encoder.max_tokens:
+            raise InputError(
+                f"max_tokens={config.max_tokens} is larger than the window of {encoder.identity} "
+                f"({encoder.max_tokens} tokens); chunks that long would be truncated"
+            )
+        report = read_sources(sources)
+        store = ChunkStore.new()
+        chunks, skipped = _chunk_all(report, encoder, config, store)
+        if not chunks:
+            raise EmptyCorpusError(_empty_corpus_message(sources, report, skipped))
+        callback = _progress_callback(progress, len(chunks))
+        vectors = embed_passages(
+            encoder, [c.text for c in chunks], batch_size=batch_size, cache=_resolve_cache(cache), progress=callback
+        )
+        ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
+        if len(np.unique(ids)) != len(ids):  # 64-bit hash collision: astronomically unlikely, never silent
+            raise IndexCorruptError("two chunks received the same 64-bit id; rename one of the documents")
+        vector_index = make_vector_index(vectors, ids, index_type)
+        params = SearchParams()
+        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        manifest: dict[str, Any] = {
+            "semsearch_version": __version__,
+            "created_at": now,
+            "updated_at": now,
+            "build_seconds": round(time.perf_counter() - started, 3),
+            "encoder": {**encoder.spec(), "identity": encoder.identity},
+            "dimension": encoder.dimension,
+            "metric": "inner_product",
+            "normalized": True,
+            "index_type": index_type,
+            "faiss_class": describe(vector_index),
+            "search_params": params.to_dict(),
+            "chunking": {
+                "max_tokens": config.max_tokens,
+                "min_chars": config.min_chars,
+                "heading_max_chars": DEFAULT_HEADING_MAX_CHARS,
+                "cleaner_version": CLEANER_VERSION,
+            },
+            "counts": {**store.counts(), "skipped_sources": len(report.skipped) + len(skipped)},
+        }
+        if callable(getattr(callback, "close", None)):
+            callback.close()
+        return cls(manifest=manifest, vectors=vector_index, store=store, encoder=encoder,
+                   skipped=[*report.skipped, *skipped])
+
+    # ------------------------------------------------------------------ disk
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write the index to ``path`` (default: where it was loaded from), atomically."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise InputError("this index was never saved; pass a path: index.save('indexes/NAME')")
+        manifest = {**self.manifest, "counts": {**self.manifest["counts"], **self._store.counts()},
+                    "search_params": self.search_params.to_dict()}
+        self.manifest = save_index_dir(
+            target,
+            manifest,
+            {
+                "vectors": ("faiss", lambda p: write_vector_index(self._vectors, p)),
+                "chunks": ("sqlite", self._store.save_to),
+            },
+        )
+        self.path = target
+        return target
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], *, model: str | os.PathLike[str] | Encoder | None = None, verify: bool = True
+    ) -> Index:
+        """Open a saved index, checking its manifest and files.
+
+        The model it was built with is loaded on the first search. Pass ``model`` to use another
+        copy of the same model (say, a local path); a different model raises IndexMismatchError.
+        ``verify=False`` skips the SHA-256 check of the files (sizes are always checked).
+        """
+        path = Path(path)
+        manifest = read_manifest(path)
+        encoder = None
+        if model is not None:
+            encoder = load_encoder(model)
+            _check_encoder(path, manifest, encoder)
+        vectors = read_vector_index(index_file(path, manifest, "vectors", verify=verify))
+        store = ChunkStore.open(index_file(path, manifest, "chunks", verify=verify))
+        counts = store.counts()
+        if vectors.d != manifest["dimension"]:
+            raise IndexCorruptError(
+                f"{path}: the FAISS file holds {vectors.d}-d vectors but the manifest says {manifest['dimension']}-d; "
+                "rebuild the index"
+            )
+        if not (vectors.ntotal == counts["chunks"] == manifest["counts"].get("chunks")):
+            raise IndexCorruptError(
+                f"{path}: the FAISS file holds {vectors.ntotal} vectors, the chunk store {counts['chunks']} chunks "
+                f"and the manifest says {manifest['counts'].get('chunks')}; rebuild the index"
+            )
+        return cls(manifest=manifest, vectors=vectors, store=store, encoder=encoder, path=path)
+
+    # ------------------------------------------------------------------ searching
+
+    @property
+    def encoder(self) -> Encoder:
+        """The index's encoder, loaded on first use from the manifest's description."""
+        if self._encoder is None:
+            with self._encoder_lock:
+                if self._encoder is None:
+                    encoder = encoder_from_spec(self.manifest["encoder"])
+                    _check_encoder(self.path, self.manifest, encoder)
+                    self._encoder = encoder
+        return self._encoder
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        mode: str = DEFAULT_MODE,
+        min_score: float | None = None,
+        max_per_doc: int | None = None,
+    ) -> list[Hit]:
+        """The ``k`` best chunks for ``query``, best first.
+
+        ``min_score`` drops hits scoring below it; ``max_per_doc`` keeps at most that many hits
+        from any one document. ``k`` larger than the index returns every chunk. An empty or
+        whitespace-only query raises :class:`EmptyQueryError`.
+        """
+        return self.search_batch([query], k, mode=mode, min_score=min_score, max_per_doc=max_per_doc)[0]
+
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        *,
+        mode: str = DEFAULT_MODE,
+        min_score: float | None = None,
+        max_per_doc: int | None = None,
+    ) -> list[list[Hit]]:
+        """:meth:`search` for many queries at once (queries are embedded together); one list per query."""
+        if isinstance(queries, str):
+            raise InputError("search_batch takes a list of queries; use search() for one query")
+        texts = [prepare_query(q, i) for i, q in enumerate(queries)]
+        _check_search_args(k, mode, min_score, max_per_doc)
+        if not texts:
+            return []
+        ranked = self._rank(texts, k, mode, min_score, max_per_doc)
+        rows = self._store.fetch([cid for hits in ranked for cid, _ in hits])
+        return [
+            [self._hit(rows[cid], score, rank) for rank, (cid, score) in enumerate(hits, start=1)]
+            for hits in ranked
+        ]
+
+    def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """The query vectors this index searches with (prepared, embedded, normalised)."""
+        return embed_queries(self.encoder, [prepare_query(q, i) for i, q in enumerate(queries)])
+
+    def search_vectors(self, vectors: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw FAISS search: (scores, chunk ids) of the ``depth`` nearest chunks per query vector."""
+        return search_vectors(self._vectors, vectors, depth, self.search_params)
+
+    def _rank(
+        self, texts: list[str], k: int, mode: str, min_score: float | None, max_per_doc: int | None
+    ) -> list[list[tuple[int, float]]]:
+        total = len(self)
+        vectors = embed_queries(self.encoder, texts)
+        depth = min(total, k if max_per_doc is None else k * max(2, max_per_doc + 1))
+        out: list[list[tuple[int, float]]] = []
+        for row in range(len(texts)):
+            while True:
+                scores, ids = self.search_vectors(vectors[row : row + 1], depth)
+                hits = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+                picked = _select(hits, k, min_score, max_per_doc, self._doc_of)
+                exhausted = depth >= total or (min_score is not None and hits and hits[-1][1] < min_score)
+                if len(picked) >= k or exhausted:
+                    break
+                depth = min(total, depth * 4)
+            out.append(picked)
+        return out
+
+    def _doc_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        return {cid: row["doc_id"] for cid, row in self._store.fetch(chunk_ids).items()}
+
+    @staticmethod
+    def _hit(row: dict[str, Any], score: float, rank: int) -> Hit:
+        return Hit(
+            score=score, text=row["text"], doc_id=row["doc_id"], title=row["title"], chunk_id=row["chunk_id"],
+            paragraph=row["paragraph"], piece=row["piece"], pieces=row["pieces"], start=row["start"],
+            end=row["end"], source=row["source"], rank=rank, scores={"dense": score},
+        )
+
+    # ------------------------------------------------------------------ inspection
+
+    def __len__(self) -> int:
+        return int(self._vectors.ntotal)
+
+    def __repr__(self) -> str:
+        where = f" at {self.path}" if self.path else ""
+        return f"<semsearch.Index{where}: {len(self)} chunks, {self.manifest['encoder']['identity']}>"
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Every chunk, by document id and reading order."""
+        return self._store.iter_chunks()
+
+    def document(self, doc_id: str) -> dict[str, Any]:
+        """A stored document: title, source, raw and cleaned text, metadata, and what the cleaner dropped."""
+        record = self._store.document(doc_id)
+        if record is None:
+            raise InputError(f"no document {doc_id!r} in this index")
+        return record
+
+    def doc_ids(self) -> list[str]:
+        """The ids of all indexed documents, sorted."""
+        return self._store.doc_ids()
+
+    def dropped(self) -> dict[str, list[Dropped]]:
+        """What the cleaner removed from each document (document id → drops), for ``--explain``."""
+        return {doc_id: self._store.document(doc_id)["dropped"] for doc_id in self._store.doc_ids()}
+
+    def info(self) -> dict[str, Any]:
+        """The manifest plus the index's location and size on disk."""
+        info = dict(self.manifest)
+        if self.path is not None:
+            info["path"] = str(self.path)
+            info["bytes_on_disk"] = sum(f["bytes"] for f in self.manifest.get("files", {}).values())
+        return info
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def prepare_query(query: object, position: int = 0) -> str:
+    """A query stripped of control characters and outer whitespace; empty ones are an error.
+
+    Queries longer than :data:`MAX_QUERY_CHARS` are cut there (logged): no model reads further.
+    """
+    if not isinstance(query, str):
+        raise InputError(f"query {position + 1} is a {type(query).__name__}, not a string")
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in query)
+    text = " ".join(text.split())
+    if not text:
+        raise EmptyQueryError(
+            f"query {position + 1} is empty (or only whitespace/control characters); give some words to search for"
+        )
+    if len(text) > MAX_QUERY_CHARS:
+        log.warning("query %d is %d characters long; searching with its first %d", position + 1, len(text),
+                    MAX_QUERY_CHARS)
+        text = text[:MAX_QUERY_CHARS]
+    return text
+
+
+def _check_search_args(k: object, mode: object, min_score: object, max_per_doc: object) -> None:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError(f"k must be a positive integer, not {k!r}")
+    if mode not in MODES:
+        raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if min_score is not None and not isinstance(min_score, (int, float)):
+        raise InputError(f"min_score must be a number, not {min_score!r}")
+    if max_per_doc is not None and (isinstance(max_per_doc, bool) or not isinstance(max_per_doc, int) or max_per_doc < 1):
+        raise InputError(f"max_per_doc must be a positive integer, not {max_per_doc!r}")
+
+
+def _select(
+    hits: list[tuple[int, float]],
+    k: int,
+    min_score: float | None,
+    max_per_doc: int | None,
+    doc_of: Callable[[Sequence[int]], dict[int, str]],
+) -> list[tuple[int, float]]:
+    if min_score is not None:
+        hits = [h for h in hits if h[1] >= min_score]
+    if max_per_doc is None:
+        return hits[:k]
+    docs = doc_of([cid for cid, _ in hits])
+    per_doc: dict[str, int] = {}
+    picked = []
+    for cid, score in hits:
+        doc = docs[cid]
+        if per_doc.get(doc, 0) < max_per_doc:
+            per_doc[doc] = per_doc.get(doc, 0) + 1
+            picked.append((cid, score))
+            if len(picked) == k:
+                break
+    return picked
+
+
+def _chunk_all(
+    report: IngestReport, encoder: Encoder, config: ChunkingConfig, store: ChunkStore
+) -> tuple[list[Chunk], list[Skipped]]:
+    chunks: list[Chunk] = []
+    skipped: list[Skipped] = []
+    for doc in report.documents:
+        clean = clean_text(doc.text)
+        if not clean.paragraphs:
+            skipped.append(Skipped(doc.source or doc.doc_id, "no text left after cleaning"))
+            log.warning("skipped %s: no text left after cleaning", doc.source or doc.doc_id)
+            continue
+        title, title_source = pick_title(doc, clean)
+        doc_chunks = chunk_document(doc.doc_id, clean, count_tokens=encoder.count_tokens, config=config, title=title)
+        store.add(doc, clean, title, title_source, doc_chunks)
+        chunks.extend(doc_chunks)
+    return chunks, skipped
+
+
+def pick_title(doc: Document, clean: CleanText) -> tuple[str, str]:
+    """The document's title and where it came from: the source, a headline found, or the first sentence."""
+    if doc.title.strip():
+        return doc.title.strip(), "source"
+    if clean.title:
+        return clean.title, "headline"
+    return first_sentence(clean), "first sentence"
+
+
+def _check_encoder(path: Path | None, manifest: dict[str, Any], encoder: Encoder) -> None:
+    built = manifest["encoder"]["identity"]
+    if encoder.identity != built or encoder.dimension != manifest["dimension"]:
+        where = f"index at {path}" if path else "this index"
+        raise IndexMismatchError(
+            f"{where} was built with {built} ({manifest['dimension']}-d vectors); the model given is "
+            f"{encoder.identity} ({encoder.dimension}-d). Rebuild the index with that model, or load it "
+            "without model= to use the one it was built with"
+        )
+
+
+def _resolve_cache(cache: EmbeddingCache | bool | None) -> EmbeddingCache | None:
+    if cache is True:
+        return EmbeddingCache()
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, EmbeddingCache):
+        return cache
+    raise InputError(f"cache must be True, False or an EmbeddingCache, not {cache!r}")
+
+
+def _progress_callback(progress: bool | ProgressCallback, total: int) -> Callable[[int], None] | None:
+    if progress is False or progress is None:
+        return None
+    if progress is True:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="chunk", desc="embedding", leave=False)
+
+        def update(n: int) -> None:
+            bar.update(n)
+
+        update.close = bar.close  # type: ignore[attr-defined]
+        return update
+    done = 0
+
+    def forward(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
+
+    return forward
+
+
+def _empty_corpus_message(sources: object, report: IngestReport, skipped: list[Skipped]) -> str:
+    names = sources if isinstance(sources, (str, os.PathLike)) else ", ".join(map(str, sources))  # type: ignore[arg-type]
+    reasons = [*report.skipped, *skipped]
+    detail = "; ".join(f"{s.source}: {s.reason}" for s in reasons[:5])
+    more = f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else ""
+    if not reasons:
+        return f"no .txt or .jsonl documents found in {names}; point semsearch at files or folders of articles"
+    return f"nothing to index in {names}: every source was skipped — {detail}{more}"

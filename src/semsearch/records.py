@@ -1,0 +1,104 @@
+"""The values that cross module lines: documents in, chunks in the middle, hits out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article as read from a source, before cleaning.
+
+    ``text`` is the decoded text exactly as written; cleaning never changes it.
+    ``title`` is the title given by the source (a JSONL ``title`` field), or "" when the
+    cleaner should look for a headline in the text.
+    """
+
+    doc_id: str
+    text: str
+    title: str = ""
+    source: str = ""
+    encoding: str = "utf-8"
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        """A hash of everything that changes what the document is indexed as."""
+        payload = json.dumps(
+            [self.text, self.title, dict(self.metadata)], ensure_ascii=False, sort_keys=True, default=str
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable piece of a cleaned document: one paragraph, or a sentence-aligned part of one.
+
+    ``text == clean_text[start:end]`` of the document's cleaned text. ``paragraph`` is the
+    1-based number of the first paragraph the chunk covers; ``piece`` is 1-based within a
+    paragraph that had to be split to fit the encoder's window (``pieces`` in all).
+    """
+
+    chunk_id: int
+    doc_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    paragraph: int
+    piece: int = 1
+    pieces: int = 1
+    n_tokens: int = 0
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A query term found in a hit's text: ``hit.text[start:end]`` matched ``term``."""
+
+    term: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result, best first. ``score`` is the ranking score of the search mode used."""
+
+    score: float
+    text: str
+    doc_id: str
+    title: str
+    chunk_id: int
+    paragraph: int
+    piece: int
+    pieces: int
+    start: int
+    end: int
+    source: str
+    rank: int
+    highlights: tuple[Highlight, ...] = ()
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (used by ``semsearch query --json``)."""
+        return {
+            "rank": self.rank,
+            "score": round(float(self.score), 6),
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "chunk_id": self.chunk_id,
+            "paragraph": self.paragraph,
+            "piece": self.piece,
+            "pieces": self.pieces,
+            "start": self.start,
+            "end": self.end,
+            "source": self.source,
+            "text": self.text,
+            "highlights": [{"term": h.term, "start": h.start, "end": h.end} for h in self.highlights],
+            "scores": {k: round(float(v), 6) for k, v in self.scores.items()},
+        }

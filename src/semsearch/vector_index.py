@@ -1,0 +1,129 @@
+"""The FAISS side: build any factory-string index over L2-normalised vectors, train it, search it.
+
+Vectors are L2-normalised, so inner product is cosine similarity. Every index is wrapped in an
+``IndexIDMap2`` keyed by the chunks' stable 64-bit ids. ``index_type`` is a FAISS factory string
+(``Flat`` by default, exact; ``HNSW32``, ``IVF256,Flat``, ``IVF256,SQ8``, ``IVF256,PQ16``, …);
+types that need training are trained on the vectors being indexed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import IndexCorruptError, InputError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INDEX_TYPE = "Flat"
+DEFAULT_EF_SEARCH = 64
+DEFAULT_NPROBE = 16
+
+
+def _faiss() -> Any:
+    import faiss
+
+    return faiss
+
+
+@dataclass
+class SearchParams:
+    """Knobs of approximate indexes: HNSW's ``ef_search`` and IVF's ``nprobe`` (ignored by Flat)."""
+
+    ef_search: int = DEFAULT_EF_SEARCH
+    nprobe: int = DEFAULT_NPROBE
+
+    def to_dict(self) -> dict[str, int]:
+        """JSON form, for the manifest."""
+        return {"ef_search": self.ef_search, "nprobe": self.nprobe}
+
+
+def make_vector_index(vectors: np.ndarray, ids: np.ndarray, index_type: str = DEFAULT_INDEX_TYPE) -> Any:
+    """A trained FAISS index holding ``vectors`` under ``ids`` (inner-product metric)."""
+    faiss = _faiss()
+    if not isinstance(index_type, str) or not index_type.strip():
+        raise InputError(f"index_type must be a FAISS factory string such as 'Flat' or 'HNSW32', not {index_type!r}")
+    dim = int(vectors.shape[1])
+    try:
+        base = faiss.index_factory(dim, index_type.strip(), faiss.METRIC_INNER_PRODUCT)
+    except RuntimeError as exc:
+        raise InputError(
+            f"index_type {index_type!r} is not a FAISS factory string FAISS accepts for {dim}-d vectors "
+            f"({_first_line(exc)}); try Flat, HNSW32, IVF256,Flat, IVF256,SQ8 or IVF256,PQ16"
+        ) from None
+    index = base if isinstance(base, faiss.IndexIDMap) else faiss.IndexIDMap2(base)
+    if not index.is_trained:
+        _train(index, base, vectors, index_type)
+    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64))
+    return index
+
+
+def _train(index: Any, base: Any, vectors: np.ndarray, index_type: str) -> None:
+    faiss = _faiss()
+    ivf = faiss.try_extract_index_ivf(base)
+    needed = ivf.nlist if ivf is not None else 1
+    if len(vectors) < needed:
+        raise InputError(
+            f"index_type {index_type!r} needs at least {needed} vectors to train its {needed} lists, and the "
+            f"corpus has {len(vectors)} chunks; use 'Flat' (exact) or fewer lists, e.g. 'IVF{max(1, len(vectors) // 39)},Flat'"
+        )
+    if ivf is not None and len(vectors) < 39 * ivf.nlist:
+        log.warning(
+            "%s: %d training vectors for %d lists (FAISS suggests at least %d); recall may suffer",
+            index_type, len(vectors), ivf.nlist, 39 * ivf.nlist,
+        )
+    try:
+        index.train(np.ascontiguousarray(vectors, dtype=np.float32))
+    except RuntimeError as exc:
+        raise InputError(
+            f"index_type {index_type!r} could not be trained on {len(vectors)} vectors ({_first_line(exc)}); "
+            "use 'Flat' or a type that needs fewer training vectors"
+        ) from None
+
+
+def search_vectors(index: Any, queries: np.ndarray, k: int, params: SearchParams) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` (scores, ids) per query; missing results have id -1."""
+    faiss = _faiss()
+    k = max(1, min(k, int(index.ntotal)))
+    base = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
+    search_params = None
+    if isinstance(base, faiss.IndexHNSW):
+        search_params = faiss.SearchParametersHNSW(efSearch=max(params.ef_search, k))
+    elif faiss.try_extract_index_ivf(base) is not None:
+        search_params = faiss.SearchParametersIVF(nprobe=params.nprobe)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    if search_params is not None:
+        return index.search(queries, k, params=search_params)
+    return index.search(queries, k)
+
+
+def write_vector_index(index: Any, path: Path) -> None:
+    """Write a FAISS index file."""
+    _faiss().write_index(index, str(path))
+
+
+def read_vector_index(path: Path) -> Any:
+    """Read a FAISS index file; an unreadable one is an IndexCorruptError naming it."""
+    faiss = _faiss()
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise IndexCorruptError(f"{path} is not a readable FAISS index ({_first_line(exc)}); rebuild the index") from None
+
+
+def describe(index: Any) -> str:
+    """A short description of a FAISS index, e.g. ``IndexIDMap2(IndexHNSWFlat)``."""
+    faiss = _faiss()
+    if isinstance(index, faiss.IndexIDMap):
+        return f"{type(index).__name__}({type(faiss.downcast_index(index.index)).__name__})"
+    return type(index).__name__
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    useful = [line for line in text if "Error" in line or "error" in line] or text or [type(exc).__name__]
+    return useful[-1].strip()[:200]
