@@ -100,7 +100,9 @@ class EmbeddingCache:
         if not self.path.exists():
             return CacheStats(self.path, 0, {})
         with self._db() as conn:
-            counts = dict(conn.execute("SELECT encoder, COUNT(*) FROM embeddings GROUP BY encoder").fetchall())
+            counts = dict(
+                conn.execute("SELECT encoder, COUNT(*) FROM embeddings GROUP BY encoder").fetchall()
+            )
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
         return CacheStats(self.path, size, counts)
 

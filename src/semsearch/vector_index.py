@@ -46,7 +46,9 @@ def make_vector_index(vectors: np.ndarray, ids: np.ndarray, index_type: str = DE
     """A trained FAISS index holding ``vectors`` under ``ids`` (inner-product metric)."""
     faiss = _faiss()
     if not isinstance(index_type, str) or not index_type.strip():
-        raise InputError(f"index_type must be a FAISS factory string such as 'Flat' or 'HNSW32', not {index_type!r}")
+        raise InputError(
+            f"index_type must be a FAISS factory string such as 'Flat' or 'HNSW32', not {index_type!r}"
+        )
     dim = int(vectors.shape[1])
     try:
         base = faiss.index_factory(dim, index_type.strip(), faiss.METRIC_INNER_PRODUCT)
@@ -58,7 +60,9 @@ def make_vector_index(vectors: np.ndarray, ids: np.ndarray, index_type: str = DE
     index = base if isinstance(base, faiss.IndexIDMap) else faiss.IndexIDMap2(base)
     if not index.is_trained:
         _train(index, base, vectors, index_type)
-    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64))
+    index.add_with_ids(
+        np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)
+    )
     return index
 
 
@@ -74,7 +78,10 @@ def _train(index: Any, base: Any, vectors: np.ndarray, index_type: str) -> None:
     if ivf is not None and len(vectors) < 39 * ivf.nlist:
         log.warning(
             "%s: %d training vectors for %d lists (FAISS suggests at least %d); recall may suffer",
-            index_type, len(vectors), ivf.nlist, 39 * ivf.nlist,
+            index_type,
+            len(vectors),
+            ivf.nlist,
+            39 * ivf.nlist,
         )
     try:
         index.train(np.ascontiguousarray(vectors, dtype=np.float32))
@@ -85,7 +92,9 @@ def _train(index: Any, base: Any, vectors: np.ndarray, index_type: str) -> None:
         ) from None
 
 
-def search_vectors(index: Any, queries: np.ndarray, k: int, params: SearchParams) -> tuple[np.ndarray, np.ndarray]:
+def search_vectors(
+    index: Any, queries: np.ndarray, k: int, params: SearchParams
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` (scores, ids) per query; missing results have id -1."""
     faiss = _faiss()
     k = max(1, min(k, int(index.ntotal)))
@@ -112,7 +121,9 @@ def read_vector_index(path: Path) -> Any:
     try:
         return faiss.read_index(str(path))
     except RuntimeError as exc:
-        raise IndexCorruptError(f"{path} is not a readable FAISS index ({_first_line(exc)}); rebuild the index") from None
+        raise IndexCorruptError(
+            f"{path} is not a readable FAISS index ({_first_line(exc)}); rebuild the index"
+        ) from None
 
 
 def describe(index: Any) -> str:
