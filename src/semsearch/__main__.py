@@ -1,0 +1,7 @@
+"""``python -m semsearch`` runs the ``semsearch`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

