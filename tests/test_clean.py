@@ -124,6 +124,11 @@ def test_headline_and_headings_are_found(seed_texts):
     assert kinds["聚焦强根基,夯实基层组织体系"] == "heading"
     lead = clean_text(seed_texts["002_04edc0192fabf55a"])
     assert lead.title == "" and lead.paragraphs[0].text == "核心提示:"  # a label, not a headline
+    stop = clean_text(seed_texts["001_2a3c1398cfc30887"])  # a headline that ends with 。
+    assert stop.title == "欲筑室者,先治其基;黨建引領,穩舵奮楫"
+    assert stop.paragraphs[0].kind == "title"
+    opening = clean_text(seed_texts["003_0a8f1e061dc44cdc"])  # a long first paragraph is body
+    assert opening.title == "" and opening.paragraphs[0].kind == "body"
 
 
 def test_article_without_headline_gets_its_first_sentence_as_stand_in():

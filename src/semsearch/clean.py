@@ -131,16 +131,11 @@ def clean_text(raw: str, *, heading_max_chars: int = DEFAULT_HEADING_MAX_CHARS) 
 
     paragraphs = _paragraphs(lines, heading_max_chars, wrap_width, dropped)
     title = ""
-    if (
-        paragraphs
-        and paragraphs[0][0] == "heading"
-        and body_at
-        and not paragraphs[0][2].endswith((":", "："))
-    ):
+    if paragraphs and body_at and _is_headline(paragraphs, heading_max_chars):
         first_body = lines[body_at[0]].number
-        if paragraphs[0][1] < first_body:
+        if paragraphs[0][1] < first_body or paragraphs[0][0] == "body":
             paragraphs[0] = ("title", *paragraphs[0][1:])
-            title = paragraphs[0][2]
+            title = paragraphs[0][2].rstrip("。.")
 
     out: list[Paragraph] = []
     offset = 0
@@ -307,6 +302,22 @@ def _paragraphs(
             out.append((kind, line.number, text))
         open_wrap = blocks and kind == "body" and _is_wrapped(line.text, heading_max_chars, wrap_width)
     return out
+
+
+def _is_headline(paragraphs: list[tuple[str, int, str]], heading_max_chars: int) -> bool:
+    """Whether the first paragraph is the article's headline.
+
+    A heading line qualifies, and so does a short one-sentence line that ends with a full stop (some
+    sites end headlines with 。) when a longer paragraph follows it.
+    """
+    kind, _, text = paragraphs[0]
+    if text.endswith((":", "：")):
+        return False
+    if kind == "heading":
+        return True
+    one_sentence = len(re.findall(r"[。！？!?]", text)) == 1 and text.endswith(("。", "！", "？", "!", "?"))
+    longer_next = len(paragraphs) > 1 and len(paragraphs[1][2]) > 2 * len(text)
+    return kind == "body" and one_sentence and len(text) <= heading_max_chars * 3 // 4 and longer_next
 
 
 def _is_wide(ch: str) -> bool:
