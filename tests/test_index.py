@@ -49,11 +49,12 @@ def test_search_returns_ranked_hits_with_their_place(seeds_index):
     }
 
 
-def test_paraphrased_queries_find_their_paragraph(seeds_index):
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_paraphrased_queries_find_their_paragraph(seeds_index, mode):
     """Simplified against Traditional, and English against Chinese: most land in the top 5."""
     missed = []
     for query, doc_id, phrase in PARAPHRASES:
-        hits = seeds_index.search(query, k=5)
+        hits = seeds_index.search(query, k=5, mode=mode)
         if not any(h.doc_id == doc_id and phrase in h.text for h in hits):
             missed.append(query)
     assert len(missed) <= len(PARAPHRASES) // 5, f"missed {len(missed)}/{len(PARAPHRASES)}: {missed}"

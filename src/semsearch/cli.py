@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--no-cache", action="store_true", help="do not reuse or store cached embeddings")
     build.add_argument("--no-progress", action="store_true", help="no progress bar")
     build.add_argument(
+        "--user-dict", help="jieba user dictionary for the lexical side: one 'word [freq] [tag]' per line"
+    )
+    build.add_argument(
+        "--tokenizer", choices=("search", "precise"), default="search", help="jieba mode (default: search)"
+    )
+    build.add_argument(
         "--explain", action="store_true", help="list what the cleaner dropped from each document, and why"
     )
     build.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -112,7 +118,19 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument(
         "--json", action="store_true", help="JSON output: a list of hits (one line per stdin query)"
     )
-    query.add_argument("--min-score", type=float, help="drop hits scoring below this")
+    query.add_argument(
+        "--mode",
+        choices=("hybrid", "dense", "lexical"),
+        default="hybrid",
+        help="hybrid (default): embeddings and BM25 fused; dense: embeddings only; lexical: BM25 only",
+    )
+    query.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="highlight matched words with colour (auto: when writing to a terminal and NO_COLOR is unset)",
+    )
+    query.add_argument("--min-score", type=float, help="drop hits scoring below this (on the mode's scale)")
     query.add_argument("--max-per-doc", type=int, help="at most this many hits from one document")
     query.add_argument("-m", "--model", help="a local copy of the model the index was built with")
     query.set_defaults(func=_cmd_query)
@@ -144,6 +162,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         cache=not args.no_cache,
         progress=not args.no_progress and sys.stderr.isatty(),
+        user_dict=args.user_dict,
+        tokenizer=args.tokenizer,
     )
     index.save(output)
     seconds = time.perf_counter() - started
@@ -199,13 +219,16 @@ def _cmd_query(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise InputError(f"-k must be at least 1, not {args.k}")
     index = Index.load(resolve_index_path(args.index), model=args.model)
-    options = {"min_score": args.min_score, "max_per_doc": args.max_per_doc}
+    options = {"min_score": args.min_score, "max_per_doc": args.max_per_doc, "mode": args.mode}
+    color = args.color == "always" or (
+        args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    )
     if args.query:
         hits = index.search(" ".join(args.query), k=args.k, **options)
         if args.json:
             print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         else:
-            _print_hits(hits)
+            _print_hits(hits, color)
         return EXIT_OK
     if sys.stdin.isatty():
         raise InputError("no query given: pass one as an argument, or pipe one query per line into stdin")
@@ -218,7 +241,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
             print(json.dumps([{"query": line, **h.to_dict()} for h in hits], ensure_ascii=False))
         elif line:
             print(f"## {line}")
-            _print_hits(hits)
+            _print_hits(hits, color)
             if number < len(lines):
                 print()
     return EXIT_OK
@@ -232,7 +255,7 @@ def resolve_index_path(value: str) -> Path:
     return path
 
 
-def _print_hits(hits: list[Hit]) -> None:
+def _print_hits(hits: list[Hit], color: bool) -> None:
     if not hits:
         print("(no hits)")
         return
@@ -241,7 +264,37 @@ def _print_hits(hits: list[Hit]) -> None:
         place = f"¶{hit.paragraph}" + (f" ({hit.piece}/{hit.pieces})" if hit.pieces > 1 else "")
         head = f"{hit.rank:>2}. {hit.score:.3f}  {_clip(hit.title, width - 30)}  [{hit.doc_id} {place}]"
         print(head)
-        print(f"    {_clip(' '.join(hit.text.split()), 2 * (width - 4))}")
+        print(f"    {_snippet(hit, 2 * (width - 4), color)}")
+        if hit.highlights and not color:
+            terms = list(dict.fromkeys(hit.text[h.start : h.end] for h in hit.highlights))
+            print(f"    matched: {', '.join(terms)}")
+
+
+BOLD_YELLOW, RESET = "\033[1;33m", "\033[0m"
+
+
+def _snippet(hit: Hit, columns: int, color: bool) -> str:
+    """Up to ``columns`` terminal columns of the hit's text, starting shortly before its first match."""
+    text = "".join(" " if ch.isspace() else ch for ch in hit.text)
+    first = hit.highlights[0].start if hit.highlights else 0
+    begin = max(0, first - 12) if _width(text[:first]) > columns // 2 else 0
+    shown = _clip(text[begin:], columns)
+    prefix = "…" if begin else ""
+    if not color:
+        return prefix + shown
+    end = begin + len(shown.rstrip("…"))
+    out, at = [], begin
+    for h in hit.highlights:
+        if h.start < at or h.end > end:
+            continue
+        out += [text[at : h.start], BOLD_YELLOW, text[h.start : h.end], RESET]
+        at = h.end
+    out.append(text[at:end])
+    return prefix + "".join(out) + ("…" if shown.endswith("…") else "")
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _clip(text: str, columns: int) -> str:

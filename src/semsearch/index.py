@@ -11,6 +11,7 @@ while other threads search is not supported.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 import os
@@ -29,8 +30,10 @@ from .chunk import DEFAULT_MIN_CHARS, ChunkingConfig, chunk_document
 from .clean import CLEANER_VERSION, DEFAULT_HEADING_MAX_CHARS, CleanText, Dropped, clean_text, first_sentence
 from .encoders import Encoder, embed_passages, embed_queries, encoder_from_spec, load_encoder
 from .errors import EmptyCorpusError, EmptyQueryError, IndexCorruptError, IndexMismatchError, InputError
+from .fusion import FusionConfig, fuse
 from .ingest import IngestReport, Skipped, Source, read_sources
-from .records import Chunk, Document, Hit
+from .lexical import Analyzer, LexicalIndex
+from .records import Chunk, Document, Highlight, Hit
 from .store import ChunkStore, index_file, read_manifest, save_index_dir
 from .vector_index import (
     DEFAULT_INDEX_TYPE,
@@ -44,10 +47,11 @@ from .vector_index import (
 
 log = logging.getLogger(__name__)
 
-MODES = ("dense",)
-DEFAULT_MODE = "dense"
+MODES = ("hybrid", "dense", "lexical")
+DEFAULT_MODE = "hybrid"
 MAX_QUERY_CHARS = 2000
 ProgressCallback = Callable[[int, int], None]
+Candidate = tuple[int, float, dict[str, float]]  # chunk id, score, per-side scores and ranks
 
 
 class Index:
@@ -62,6 +66,7 @@ class Index:
         encoder: Encoder | None = None,
         path: Path | None = None,
         skipped: Sequence[Skipped] = (),
+        lexical: LexicalIndex | None = None,
     ) -> None:
         self.manifest = manifest
         self.path = path
@@ -72,6 +77,11 @@ class Index:
         self._encoder_lock = threading.Lock()
         params = manifest.get("search_params", {})
         self.search_params = SearchParams(**params) if params else SearchParams()
+        self.fusion = FusionConfig(**manifest.get("fusion", {}))
+        if lexical is None:  # an index saved before it had a lexical side: tokenise its chunks now
+            chunks = list(store.iter_chunks())
+            lexical = LexicalIndex.build(Analyzer(), [c.chunk_id for c in chunks], [c.text for c in chunks])
+        self._lexical = lexical
 
     # ------------------------------------------------------------------ building
 
@@ -87,6 +97,9 @@ class Index:
         batch_size: int = 16,
         cache: EmbeddingCache | bool | None = True,
         progress: bool | ProgressCallback = False,
+        user_dict: str | os.PathLike[str] | None = None,
+        tokenizer: str = "search",
+        fusion: FusionConfig | None = None,
     ) -> Index:
         """Read, clean, chunk and embed ``sources`` (files, folders, Documents) into a new index.
 
@@ -94,9 +107,13 @@ class Index:
         or an :class:`~semsearch.encoders.Encoder`. ``index_type``: a FAISS factory string.
         ``max_tokens``: the chunk size limit (default: the model's window). ``cache``: reuse
         embeddings of texts embedded before (True: the default cache; or an EmbeddingCache).
+        ``user_dict``: a jieba user dictionary (one ``word [freq] [tag]`` per line) for the lexical
+        side; ``tokenizer``: jieba "search" or "precise" mode; ``fusion``: how hybrid search fuses.
         Raises :class:`EmptyCorpusError` if no source has indexable text.
         """
         started = time.perf_counter()
+        analyzer = Analyzer.from_user_dict(user_dict, mode=tokenizer)
+        fusion = fusion or FusionConfig()
         encoder = load_encoder(model)
         config = ChunkingConfig(max_tokens=max_tokens or encoder.max_tokens, min_chars=min_chars)
         if config.max_tokens > encoder.max_tokens:
@@ -121,6 +138,7 @@ class Index:
         if len(np.unique(ids)) != len(ids):  # 64-bit hash collision: astronomically unlikely, never silent
             raise IndexCorruptError("two chunks received the same 64-bit id; rename one of the documents")
         vector_index = make_vector_index(vectors, ids, index_type)
+        lexical = LexicalIndex.build(analyzer, ids.tolist(), [c.text for c in chunks])
         params = SearchParams()
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         manifest: dict[str, Any] = {
@@ -135,6 +153,8 @@ class Index:
             "index_type": index_type,
             "faiss_class": describe(vector_index),
             "search_params": params.to_dict(),
+            "lexical": lexical.spec(),
+            "fusion": dataclasses.asdict(fusion),
             "chunking": {
                 "max_tokens": config.max_tokens,
                 "min_chars": config.min_chars,
@@ -151,6 +171,7 @@ class Index:
             store=store,
             encoder=encoder,
             skipped=[*report.skipped, *skipped],
+            lexical=lexical,
         )
 
     # ------------------------------------------------------------------ disk
@@ -164,6 +185,8 @@ class Index:
             **self.manifest,
             "counts": {**self.manifest["counts"], **self._store.counts()},
             "search_params": self.search_params.to_dict(),
+            "lexical": self._lexical.spec(),
+            "fusion": dataclasses.asdict(self.fusion),
         }
         self.manifest = save_index_dir(
             target,
@@ -171,6 +194,7 @@ class Index:
             {
                 "vectors": ("faiss", lambda p: write_vector_index(self._vectors, p)),
                 "chunks": ("sqlite", self._store.save_to),
+                "lexical": ("json", self._lexical.write),
             },
         )
         self.path = target
@@ -209,7 +233,18 @@ class Index:
                 f"{path}: the FAISS file holds {vectors.ntotal} vectors, the chunk store {counts['chunks']} chunks "
                 f"and the manifest says {manifest['counts'].get('chunks')}; rebuild the index"
             )
-        return cls(manifest=manifest, vectors=vectors, store=store, encoder=encoder, path=path)
+        lexical = None
+        if "lexical" in manifest["files"]:
+            lexical_file = index_file(path, manifest, "lexical", verify=verify)
+            lexical = LexicalIndex.read(lexical_file, manifest.get("lexical", {}))
+            if len(lexical) != counts["chunks"]:
+                raise IndexCorruptError(
+                    f"{lexical_file} covers {len(lexical)} chunks but the index holds {counts['chunks']}; "
+                    "rebuild the index"
+                )
+        return cls(
+            manifest=manifest, vectors=vectors, store=store, encoder=encoder, path=path, lexical=lexical
+        )
 
     # ------------------------------------------------------------------ searching
 
@@ -235,8 +270,14 @@ class Index:
     ) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first.
 
-        ``min_score`` drops hits scoring below it; ``max_per_doc`` keeps at most that many hits
-        from any one document. ``k`` larger than the index returns every chunk. An empty or
+        ``mode``: "hybrid" (default) fuses the dense (embedding) and lexical (BM25 over jieba
+        words, Traditional/Simplified-insensitive) rankings; "dense" and "lexical" use one side.
+        ``Hit.score`` is the mode's own score: cosine similarity (dense), BM25 (lexical) or the
+        fused score (hybrid; see :class:`~semsearch.fusion.FusionConfig`); ``Hit.scores`` holds
+        each side's score and rank, and ``Hit.highlights`` where the query's words occur.
+        ``min_score`` drops hits scoring below it (on the mode's scale); ``max_per_doc`` keeps at
+        most that many hits from any one document. ``k`` larger than the index returns every chunk
+        (in lexical mode: every chunk sharing a word with the query). An empty or
         whitespace-only query raises :class:`EmptyQueryError`.
         """
         return self.search_batch([query], k, mode=mode, min_score=min_score, max_per_doc=max_per_doc)[0]
@@ -258,11 +299,23 @@ class Index:
         if not texts:
             return []
         ranked = self._rank(texts, k, mode, min_score, max_per_doc)
-        rows = self._store.fetch([cid for hits in ranked for cid, _ in hits])
-        return [
-            [self._hit(rows[cid], score, rank) for rank, (cid, score) in enumerate(hits, start=1)]
-            for hits in ranked
-        ]
+        rows = self._store.fetch([cid for hits in ranked for cid, _, _ in hits])
+        out = []
+        for text, hits in zip(texts, ranked):
+            terms = self._lexical.query_terms(text)
+            out.append(
+                [
+                    self._hit(
+                        rows[cid],
+                        score,
+                        rank,
+                        parts,
+                        self._lexical.analyzer.highlights(terms, rows[cid]["text"]),
+                    )
+                    for rank, (cid, score, parts) in enumerate(hits, start=1)
+                ]
+            )
+        return out
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """The query vectors this index searches with (prepared, embedded, normalised)."""
@@ -272,19 +325,42 @@ class Index:
         """Raw FAISS search: (scores, chunk ids) of the ``depth`` nearest chunks per query vector."""
         return search_vectors(self._vectors, vectors, depth, self.search_params)
 
+    def search_lexical(self, query: str, depth: int) -> list[tuple[int, float]]:
+        """Raw BM25 search: the ``depth`` best (chunk id, score) pairs sharing a word with ``query``."""
+        return self._lexical.search(prepare_query(query), depth)
+
+    def _candidates(self, mode: str, text: str, vector: np.ndarray | None, depth: int) -> list[Candidate]:
+        dense: list[tuple[int, float]] = []
+        if mode != "lexical":
+            scores, ids = self.search_vectors(vector, depth)
+            dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+            if mode == "dense":
+                return [(cid, s, {"dense": s, "dense_rank": r}) for r, (cid, s) in enumerate(dense, start=1)]
+        lexical = self._lexical.search(text, depth)
+        if mode == "lexical":
+            return [
+                (cid, s, {"lexical": s, "lexical_rank": r}) for r, (cid, s) in enumerate(lexical, start=1)
+            ]
+        return fuse(dense, lexical, self.fusion)
+
     def _rank(
         self, texts: list[str], k: int, mode: str, min_score: float | None, max_per_doc: int | None
-    ) -> list[list[tuple[int, float]]]:
+    ) -> list[list[Candidate]]:
         total = len(self)
-        vectors = embed_queries(self.encoder, texts)
-        depth = min(total, k if max_per_doc is None else k * max(2, max_per_doc + 1))
-        out: list[list[tuple[int, float]]] = []
-        for row in range(len(texts)):
+        vectors = embed_queries(self.encoder, texts) if mode != "lexical" else None
+        wanted = k if max_per_doc is None else k * max(2, max_per_doc + 1)
+        out: list[list[Candidate]] = []
+        for row, text in enumerate(texts):
+            depth = min(total, max(wanted, self.fusion.depth if mode == "hybrid" else 0))
             while True:
-                scores, ids = self.search_vectors(vectors[row : row + 1], depth)
-                hits = [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
-                picked = _select(hits, k, min_score, max_per_doc, self._doc_of)
-                exhausted = depth >= total or (min_score is not None and hits and hits[-1][1] < min_score)
+                vector = vectors[row : row + 1] if vectors is not None else None
+                ranked = self._candidates(mode, text, vector, depth)
+                picked = _select(ranked, k, min_score, max_per_doc, self._doc_of)
+                exhausted = (
+                    depth >= total
+                    or len(ranked) < depth
+                    or (min_score is not None and ranked and ranked[-1][1] < min_score)
+                )
                 if len(picked) >= k or exhausted:
                     break
                 depth = min(total, depth * 4)
@@ -295,7 +371,13 @@ class Index:
         return {cid: row["doc_id"] for cid, row in self._store.fetch(chunk_ids).items()}
 
     @staticmethod
-    def _hit(row: dict[str, Any], score: float, rank: int) -> Hit:
+    def _hit(
+        row: dict[str, Any],
+        score: float,
+        rank: int,
+        parts: dict[str, float],
+        highlights: tuple[Highlight, ...],
+    ) -> Hit:
         return Hit(
             score=score,
             text=row["text"],
@@ -309,7 +391,8 @@ class Index:
             end=row["end"],
             source=row["source"],
             rank=rank,
-            scores={"dense": score},
+            highlights=highlights,
+            scores=parts,
         )
 
     # ------------------------------------------------------------------ inspection
@@ -359,7 +442,9 @@ def prepare_query(query: object, position: int = 0) -> str:
     """
     if not isinstance(query, str):
         raise InputError(f"query {position + 1} is a {type(query).__name__}, not a string")
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in query)
+    text = "".join(
+        " " if ch.isspace() else "" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in query
+    )
     text = " ".join(text.split())
     if not text:
         raise EmptyQueryError(
@@ -390,24 +475,24 @@ def _check_search_args(k: object, mode: object, min_score: object, max_per_doc: 
 
 
 def _select(
-    hits: list[tuple[int, float]],
+    hits: list[Candidate],
     k: int,
     min_score: float | None,
     max_per_doc: int | None,
     doc_of: Callable[[Sequence[int]], dict[int, str]],
-) -> list[tuple[int, float]]:
+) -> list[Candidate]:
     if min_score is not None:
         hits = [h for h in hits if h[1] >= min_score]
     if max_per_doc is None:
         return hits[:k]
-    docs = doc_of([cid for cid, _ in hits])
+    docs = doc_of([h[0] for h in hits])
     per_doc: dict[str, int] = {}
     picked = []
-    for cid, score in hits:
-        doc = docs[cid]
+    for hit in hits:
+        doc = docs[hit[0]]
         if per_doc.get(doc, 0) < max_per_doc:
             per_doc[doc] = per_doc.get(doc, 0) + 1
-            picked.append((cid, score))
+            picked.append(hit)
             if len(picked) == k:
                 break
     return picked

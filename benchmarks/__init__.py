@@ -1,0 +1,1 @@
+"""Benchmarks for semsearch: quality, latency, ANN trade-offs, peers. Run as ``python -m benchmarks.NAME``."""

@@ -1,0 +1,283 @@
+"""The lexical side of an index: script-insensitive jieba tokens scored with BM25 (``bm25s``).
+
+Text and queries are normalised the same way before tokenising: NFKC (full-width letters, digits and
+punctuation become half-width), lower case, and Traditional → Simplified Chinese with OpenCC, so
+``網格員`` in an article matches ``网格员`` in a query. The stored text is never changed: highlights are
+found in the normalised text and mapped back to offsets in the text as written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import IndexCorruptError, InputError
+from .records import Highlight
+
+log = logging.getLogger(__name__)
+
+ANALYZER_VERSION = 1
+
+# Function words, question words and fillers that carry no topic; digits and Latin words are kept.
+STOPWORDS = frozenset(
+    """
+    的 地 得 了 着 过 和 与 及 或 而 且 并 又 也 都 就 还 只 才 再 很 更 最 太 已 已经 曾 将 会 能 可 可以 要 应 应该
+    是 为 在 于 以 之 其 此 这 那 该 各 每 某 其中 这个 那个 这些 那些 这样 那样 这里 那里 这种 那种
+    个 把 被 让 给 向 从 对 对于 关于 由 由于 因 因为 所以 但 但是 而且 如果 虽然 然而 因此 于是 并且 以及 或者 还是
+    我 你 他 她 它 我们 你们 他们 她们 它们 自己 大家 咱们 您
+    吗 呢 吧 啊 呀 哦 嘛 么 啦 哈 嗯
+    什么 怎么 怎样 怎么样 如何 为何 为什么 哪 哪里 哪儿 哪个 哪些 哪一 哪年 几 多少 谁 是否 是不是 有没有 什么样 何 何时
+    有 没有 不 没 无 非 一 一个 一种 一些 一样 上 下 中 内 外 里 前 后 时 时候 等 等等 所 者 来 去 到 说 做 使 叫
+    """.split()
+)
+
+_OPENCC_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    try:
+        import opencc
+    except ImportError as exc:  # pragma: no cover - opencc is a hard dependency
+        raise InputError("script-insensitive matching needs OpenCC: pip install opencc") from exc
+    return opencc.OpenCC("t2s")
+
+
+def _to_simplified(text: str) -> str:
+    with _OPENCC_LOCK:  # the OpenCC converter object is not documented as thread-safe
+        return _t2s().convert(text)
+
+
+def normalize(text: str) -> str:
+    """Fold ``text`` for matching: NFKC, lower case, Traditional → Simplified."""
+    return _to_simplified(unicodedata.normalize("NFKC", text).lower())
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """:func:`normalize`, plus for each character of the result the offset of its source in ``text``."""
+    pieces: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        folded = unicodedata.normalize("NFKC", ch).lower() if not ch.isascii() else ch.lower()
+        pieces.append(folded)
+        origin.extend([i] * len(folded))
+    folded = "".join(pieces)
+    simplified = _to_simplified(folded)
+    if len(simplified) != len(folded):  # a phrase conversion changed the length: convert char by char
+        simplified = "".join(_to_simplified(ch) if len(_to_simplified(ch)) == 1 else ch for ch in folded)
+    return simplified, origin
+
+
+def _is_word(token: str) -> bool:
+    return any(unicodedata.category(ch)[0] in "LN" for ch in token)
+
+
+@dataclass
+class Analyzer:
+    """Turns text into the terms the lexical index and highlights use.
+
+    ``mode`` is jieba's "search" (cut_for_search: long words plus their parts) or "precise" (cut);
+    ``user_words`` are lines of a jieba user dictionary (``word [freq] [tag]``) for names that jieba
+    would otherwise split, such as 五基三化 or 百千万工程.
+    """
+
+    mode: str = "search"
+    user_words: tuple[str, ...] = ()
+    _jieba: Any = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("search", "precise"):
+            raise InputError(f"unknown tokenizer mode {self.mode!r}; use 'search' or 'precise'")
+
+    @classmethod
+    def from_user_dict(cls, path: str | Path | None, mode: str = "search") -> Analyzer:
+        """An analyzer with the jieba user dictionary at ``path`` (one ``word [freq] [tag]`` per line)."""
+        if path is None:
+            return cls(mode=mode)
+        file = Path(path)
+        if not file.is_file():
+            raise InputError(
+                f"user dictionary {file} does not exist; give a text file with one word per line"
+            )
+        try:
+            lines = file.read_text(encoding="utf-8-sig").splitlines()
+        except UnicodeDecodeError:
+            raise InputError(f"user dictionary {file} is not UTF-8 text; save it as UTF-8") from None
+        words = tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+        return cls(mode=mode, user_words=words)
+
+    @property
+    def tokenizer(self) -> Any:
+        """Return the analyzer's own jieba tokenizer (never jieba's global one, so indexes don't interfere)."""
+        if self._jieba is None:
+            with self._lock:
+                if self._jieba is None:
+                    import jieba
+
+                    jieba.setLogLevel(logging.WARNING)
+                    tokenizer = jieba.Tokenizer()
+                    tokenizer.initialize()
+                    for line in self.user_words:
+                        parts = line.split()
+                        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+                        tag = parts[2] if len(parts) > 2 else None
+                        tokenizer.add_word(normalize(parts[0]), freq, tag)
+                    self._jieba = tokenizer
+        return self._jieba
+
+    def tokens(self, text: str) -> list[str]:
+        """The index terms of ``text``: normalised jieba words minus stop words and punctuation."""
+        folded = normalize(text)
+        cut = self.tokenizer.cut_for_search(folded) if self.mode == "search" else self.tokenizer.cut(folded)
+        return [t for t in (w.strip() for w in cut) if t and t not in STOPWORDS and _is_word(t)]
+
+    def spec(self) -> dict[str, Any]:
+        """What the manifest records so a loaded index tokenises exactly as it was built."""
+        return {
+            "analyzer_version": ANALYZER_VERSION,
+            "tokenizer": f"jieba/{self.mode}",
+            "normalize": "NFKC+lower+opencc-t2s",
+            "stopwords": len(STOPWORDS),
+            "user_words": list(self.user_words),
+        }
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Analyzer:
+        """The analyzer a manifest describes."""
+        if spec.get("analyzer_version") != ANALYZER_VERSION:
+            raise IndexCorruptError(
+                f"the lexical index was built with analyzer version {spec.get('analyzer_version')!r}, "
+                f"this semsearch has {ANALYZER_VERSION}; rebuild the index"
+            )
+        mode = str(spec.get("tokenizer", "jieba/search")).split("/")[-1]
+        return cls(mode=mode, user_words=tuple(spec.get("user_words", ())))
+
+    def highlights(self, terms: Iterable[str], text: str) -> tuple[Highlight, ...]:
+        """Where ``terms`` (normalised query terms) occur in ``text``, as spans of ``text`` as written.
+
+        Longer terms win where they overlap shorter ones; spans are sorted by position.
+        """
+        folded, origin = normalize_with_offsets(text)
+        taken = np.zeros(len(folded) + 1, dtype=bool)
+        found: list[Highlight] = []
+        for term in sorted(set(terms), key=lambda t: (-len(t), t)):
+            at = folded.find(term)
+            while at >= 0:
+                end = at + len(term)
+                if not taken[at:end].any():
+                    taken[at:end] = True
+                    found.append(Highlight(term=term, start=origin[at], end=origin[end - 1] + 1))
+                at = folded.find(term, end)
+        return tuple(sorted(found, key=lambda h: h.start))
+
+
+class LexicalIndex:
+    """BM25 over the analyzer's terms of every chunk, addressed by chunk id."""
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        chunk_ids: np.ndarray,
+        tokens: list[list[str]],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+    ) -> None:
+        import bm25s
+
+        self.analyzer = analyzer
+        self.k1, self.b = k1, b
+        self.chunk_ids = np.asarray(chunk_ids, dtype=np.int64)
+        self._tokens = tokens
+        self._bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
+        if len(tokens):
+            logging.getLogger("bm25s").setLevel(logging.WARNING)
+            self._bm25.index(tokens, show_progress=False)
+
+    @classmethod
+    def build(
+        cls, analyzer: Analyzer, chunk_ids: Sequence[int], texts: Sequence[str], **params: float
+    ) -> LexicalIndex:
+        """Tokenise ``texts`` and index them under ``chunk_ids``."""
+        return cls(
+            analyzer, np.asarray(chunk_ids, dtype=np.int64), [analyzer.tokens(t) for t in texts], **params
+        )
+
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
+
+    def query_terms(self, query: str) -> list[str]:
+        """The query's terms, in order, without repeats."""
+        return list(dict.fromkeys(self.analyzer.tokens(query)))
+
+    def search(self, query: str, depth: int) -> list[tuple[int, float]]:
+        """The ``depth`` best (chunk id, BM25 score) pairs for ``query``; chunks sharing no term are left out."""
+        terms = [t for t in self.query_terms(query) if t in self._bm25.vocab_dict]
+        if not terms or not len(self):
+            return []
+        scores = self._bm25.get_scores(terms)
+        positive = np.flatnonzero(scores > 0)
+        if len(positive) > depth:
+            positive = positive[np.argpartition(-scores[positive], depth - 1)[:depth]]
+        order = positive[np.lexsort((self.chunk_ids[positive], -scores[positive]))]
+        return [(int(self.chunk_ids[i]), float(scores[i])) for i in order]
+
+    def changed(
+        self, removed: Iterable[int], added_ids: Sequence[int], added_texts: Sequence[str]
+    ) -> LexicalIndex:
+        """Return a new lexical index without the chunks ``removed`` and with the ones added.
+
+        BM25 statistics are rebuilt from the stored terms; only the added texts are tokenised.
+        """
+        gone = set(removed)
+        keep = [i for i, cid in enumerate(self.chunk_ids.tolist()) if cid not in gone]
+        ids = np.concatenate([self.chunk_ids[keep], np.asarray(added_ids, dtype=np.int64)])
+        tokens = [self._tokens[i] for i in keep] + [self.analyzer.tokens(t) for t in added_texts]
+        return LexicalIndex(self.analyzer, ids, tokens, k1=self.k1, b=self.b)
+
+    def spec(self) -> dict[str, Any]:
+        """The manifest's record of this lexical index."""
+        return {**self.analyzer.spec(), "scorer": "bm25s/lucene", "k1": self.k1, "b": self.b}
+
+    def write(self, path: Path) -> None:
+        """Save the chunk ids and their terms (BM25 statistics are recomputed on load, in seconds)."""
+        payload = json.dumps(
+            {"chunk_ids": self.chunk_ids.tolist(), "tokens": self._tokens}, ensure_ascii=False
+        )
+        path.write_bytes(payload.encode("utf-8"))
+
+    @classmethod
+    def read(cls, path: Path, spec: dict[str, Any]) -> LexicalIndex:
+        """Load what :meth:`write` saved; a damaged file is an IndexCorruptError naming it."""
+        try:
+            data = json.loads(path.read_bytes().decode("utf-8"))
+            ids, tokens = data["chunk_ids"], data["tokens"]
+            if len(ids) != len(tokens) or not all(isinstance(t, list) for t in tokens):
+                raise ValueError("chunk ids and token lists differ in length")
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"{path} is not a readable lexical index ({exc}); rebuild the index"
+            ) from None
+        return cls(
+            Analyzer.from_spec(spec),
+            np.asarray(ids, dtype=np.int64),
+            tokens,
+            k1=float(spec.get("k1", 1.2)),
+            b=float(spec.get("b", 0.75)),
+        )
+
+
+def user_dict_digest(words: Sequence[str]) -> str:
+    """A short digest of a user dictionary's entries, for display."""
+    return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()[:12]

@@ -1,0 +1,160 @@
+"""Hybrid retrieval: script-insensitive jieba BM25, fusion with the dense side, highlights."""
+
+import json
+
+import pytest
+
+from semsearch import Document, Index, IndexCorruptError, InputError
+from semsearch.fusion import FusionConfig, fuse
+from semsearch.lexical import Analyzer, normalize, normalize_with_offsets
+from semsearch.store import MANIFEST
+from tests.conftest import TRADITIONAL_SEEDS
+
+
+def test_normalize_folds_width_case_and_script():
+    assert normalize("ＡＢＣ１２３，網格員") == "abc123,网格员"
+    folded, origin = normalize_with_offsets("Ｘ網格\u3000員")
+    assert folded == "x网格 员" and origin == [0, 1, 2, 3, 4]
+
+
+def test_offsets_survive_characters_that_expand():
+    folded, origin = normalize_with_offsets("㈠網格")  # NFKC turns ㈠ into three characters
+    assert folded == "(一)网格"
+    assert origin == [0, 0, 0, 1, 2]
+
+
+def test_tokens_drop_function_words_and_punctuation_but_keep_numbers_and_latin():
+    tokens = Analyzer().tokens("我们的网格员，有33名！GDP增长了。")
+    assert "网格" in tokens and "33" in tokens and "gdp" in tokens
+    assert not {"我们", "的", "，", "！", "了", "。"} & set(tokens)
+
+
+def test_user_dictionary_keeps_programme_names_whole(tmp_path):
+    text = "推进五基三化建设和百千万工程"
+    assert "五基三化" not in Analyzer().tokens(text)
+    words = tmp_path / "words.txt"
+    words.write_text("# programme names\n五基三化 10 nz\n百千万工程\n", encoding="utf-8")
+    tokens = Analyzer.from_user_dict(words).tokens(text)
+    assert "五基三化" in tokens and "百千万工程" in tokens
+    with pytest.raises(InputError, match="does not exist"):
+        Analyzer.from_user_dict(tmp_path / "missing.txt")
+
+
+def test_user_dictionary_is_recorded_and_used_after_loading(tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("五基三化\n", encoding="utf-8")
+    docs = [
+        Document(doc_id="a", text="全县推进五基三化建设，夯实基层组织。"),
+        Document(doc_id="b", text="五月基层三项工作化整为零，逐步推进。"),
+    ]
+    index = Index.build(docs, user_dict=words)
+    assert index.manifest["lexical"]["user_words"] == ["五基三化"]
+    index.save(tmp_path / "idx")
+    loaded = Index.load(tmp_path / "idx")
+    hits = loaded.search("五基三化", k=2, mode="lexical")
+    assert [h.doc_id for h in hits] == ["a"]  # b has the characters, not the word
+    assert hits[0].highlights[0].term == "五基三化"
+
+
+def test_simplified_query_finds_traditional_paragraph_in_lexical_mode(seeds_index):
+    hits = seeds_index.search("修文镇全科网格员", k=3, mode="lexical")
+    assert hits[0].doc_id in TRADITIONAL_SEEDS and "全科網格員" in hits[0].text
+    marked = {hits[0].text[h.start : h.end] for h in hits[0].highlights}
+    assert "網格" in marked or "網格員" in marked  # highlighted in the script the text is written in
+
+
+def test_lexical_mode_does_not_load_the_model(saved_seeds_index):
+    index = Index.load(saved_seeds_index)
+    assert index.search("乡村振兴", k=3, mode="lexical")
+    assert index._encoder is None
+
+
+def test_english_query_finds_its_paragraph_in_hybrid_mode(seeds_index):
+    query = "How many full-time grid workers does Jiangmen have?"
+    assert (
+        seeds_index.search(query, k=5, mode="lexical") == []
+    )  # no shared words: only the dense side can help
+    hits = seeds_index.search(query, k=5, mode="hybrid")
+    assert any("4500名专职网格员" in h.text for h in hits)
+
+
+def test_hybrid_hits_carry_both_sides_and_highlights_point_at_the_terms(seeds_index):
+    hits = seeds_index.search("网格员激励机制", k=5)
+    assert hits[0].scores.keys() >= {"dense", "fused"}
+    assert any("lexical" in h.scores for h in hits)
+    for hit in hits:
+        for mark in hit.highlights:
+            assert normalize(hit.text[mark.start : mark.end]) == mark.term
+        assert [m.start for m in hit.highlights] == sorted(m.start for m in hit.highlights)
+    data = hits[0].to_dict()
+    assert data["highlights"] and {"term", "start", "end"} <= data["highlights"][0].keys()
+
+
+def test_modes_rank_differently_and_respect_filters(seeds_index):
+    lexical = seeds_index.search("道德银行", k=20, mode="lexical", min_score=1.0)
+    assert lexical and all(h.score >= 1.0 for h in lexical)
+    assert all(h.scores["lexical_rank"] == h.rank for h in lexical)
+    one_each = seeds_index.search("网格", k=5, mode="lexical", max_per_doc=1)
+    assert len({h.doc_id for h in one_each}) == len(one_each) >= 3
+    with pytest.raises(InputError, match="mode must be one of"):
+        seeds_index.search("网格", mode="bm25")
+
+
+def test_save_load_keeps_lexical_results_and_records_them(seeds_index, saved_seeds_index):
+    manifest = json.loads((saved_seeds_index / MANIFEST).read_text(encoding="utf-8"))
+    assert "lexical" in manifest["files"] and manifest["lexical"]["tokenizer"] == "jieba/search"
+    assert manifest["fusion"]["method"] in ("rrf", "weighted")
+    loaded = Index.load(saved_seeds_index)
+    for query in ("网格员", "袁崇煥故里", "2023年"):
+        before = [(h.chunk_id, round(h.score, 4)) for h in seeds_index.search(query, k=5, mode="lexical")]
+        after = [(h.chunk_id, round(h.score, 4)) for h in loaded.search(query, k=5, mode="lexical")]
+        assert before == after
+
+
+def test_damaged_lexical_file_is_corrupt(index_copy):
+    manifest = json.loads((index_copy / MANIFEST).read_text(encoding="utf-8"))
+    entry = manifest["files"]["lexical"]
+    (index_copy / entry["name"]).write_bytes(b"{" + b" " * (entry["bytes"] - 1))
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        Index.load(index_copy)
+    with pytest.raises(IndexCorruptError, match="not a readable lexical index"):
+        Index.load(index_copy, verify=False)
+
+
+def test_index_saved_without_a_lexical_file_gets_one_on_load(seeds_index, index_copy):
+    manifest = json.loads((index_copy / MANIFEST).read_text(encoding="utf-8"))
+    (index_copy / manifest["files"].pop("lexical")["name"]).unlink()
+    manifest.pop("lexical")
+    (index_copy / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    loaded = Index.load(index_copy)
+    query = "全科网格员"
+    assert [h.chunk_id for h in loaded.search(query, k=5, mode="lexical")] == [
+        h.chunk_id for h in seeds_index.search(query, k=5, mode="lexical")
+    ]
+
+
+def test_reciprocal_rank_fusion_by_hand():
+    dense = [(1, 0.9), (2, 0.8), (3, 0.7)]
+    lexical = [(3, 9.0), (4, 5.0)]
+    fused = fuse(dense, lexical, FusionConfig("rrf", rrf_k=10, depth=3))
+    scores = {cid: score for cid, score, _ in fused}
+    assert scores[3] == pytest.approx(1 / 13 + 1 / 11)
+    assert scores[1] == pytest.approx(1 / 11)
+    assert [cid for cid, _, _ in fused] == [3, 1, 2, 4]  # 2 and 4 tie at 1/12: the lower id first
+
+
+def test_weighted_fusion_by_hand():
+    fused = fuse([(1, 0.9), (2, 0.5)], [(2, 4.0), (3, 2.0)], FusionConfig("weighted", weight=0.5))
+    scores = {cid: score for cid, score, _ in fused}
+    assert scores[2] == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
+    assert scores[1] == pytest.approx(0.5 * 0.9 + 0.5 * 0.5)  # lexical missed it: its lowest score stands in
+    assert scores[3] == pytest.approx(0.5 * 0.5 + 0.5 * 0.5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"method": "max"}, "unknown fusion method"), ({"weight": 2}, "within"), ({"depth": 0}, "positive")],
+)
+def test_fusion_config_is_validated(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        FusionConfig(**kwargs)
