@@ -25,6 +25,8 @@ _EXPORTS = {
     "SentenceTransformerEncoder": "encoders",
     "load_encoder": "encoders",
     "EmbeddingCache": "cache",
+    "FusionConfig": "fusion",
+    "Analyzer": "lexical",
     "clean_text": "clean",
     "CleanText": "clean",
     "chunk_document": "chunk",
@@ -62,8 +64,10 @@ if TYPE_CHECKING:
         InputError,
         SemsearchError,
     )
+    from .fusion import FusionConfig
     from .index import Index
     from .ingest import read_sources
+    from .lexical import Analyzer
     from .records import Chunk, Document, Highlight, Hit
 
 
