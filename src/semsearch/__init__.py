@@ -42,6 +42,8 @@ _EXPORTS = {
     "IndexFormatError": "errors",
     "IndexMismatchError": "errors",
     "IndexLockedError": "errors",
+    "IndexChangedError": "errors",
+    "ChangeReport": "records",
     "EncoderError": "errors",
 }
 __all__ = ["__version__", *_EXPORTS]
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
         EmptyCorpusError,
         EmptyQueryError,
         EncoderError,
+        IndexChangedError,
         IndexCorruptError,
         IndexFormatError,
         IndexLockedError,
@@ -68,7 +71,7 @@ if TYPE_CHECKING:
     from .index import Index
     from .ingest import read_sources
     from .lexical import Analyzer
-    from .records import Chunk, Document, Highlight, Hit
+    from .records import ChangeReport, Chunk, Document, Highlight, Hit
 
 
 def __getattr__(name: str) -> Any:

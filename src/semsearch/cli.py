@@ -7,6 +7,7 @@ Bad input ends with a one-line ``semsearch: error: …`` on stderr and a non-zer
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -135,6 +136,35 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("-m", "--model", help="a local copy of the model the index was built with")
     query.set_defaults(func=_cmd_query)
 
+    add = commands.add_parser(
+        "add",
+        help="add new or changed articles to an index",
+        description="Add articles to an index: new documents are added, changed ones replaced, "
+        "unchanged ones skipped (matched by document id, compared by content hash).",
+    )
+    add.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    add.add_argument("sources", nargs="+", help="files or folders of articles (.txt, .jsonl)")
+    add.add_argument("--no-cache", action="store_true", help="don't reuse or store cached embeddings")
+    add.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add.add_argument("--json", action="store_true", help="print what changed as JSON")
+    add.set_defaults(func=_cmd_add)
+
+    remove = commands.add_parser(
+        "remove", help="remove articles from an index", description="Remove documents by id from an index."
+    )
+    remove.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    remove.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="ids of the documents to remove")
+    remove.add_argument("--json", action="store_true", help="print what changed as JSON")
+    remove.set_defaults(func=_cmd_remove)
+
+    cache = commands.add_parser(
+        "cache", help="inspect or clear the embedding cache", description="The embedding cache."
+    )
+    cache.add_argument("action", choices=("info", "clear"), help="info: size and contents; clear: empty it")
+    cache.add_argument("--model", help="with clear: only this encoder identity (see `cache info`)")
+    cache.add_argument("--json", action="store_true", help="print as JSON")
+    cache.set_defaults(func=_cmd_cache)
+
     info = commands.add_parser(
         "info", help="show an index's manifest", description="Show an index's manifest."
     )
@@ -207,6 +237,76 @@ def _print_explain(index: Index) -> None:
             print(f"  {count} × {reason}")
     for skipped in index.skipped:
         print(f"skipped {skipped.source}: {skipped.reason}")
+
+
+# ---------------------------------------------------------------------- add, remove, cache
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+
+    path = resolve_index_path(args.index)
+    return _change(
+        args,
+        path,
+        lambda index: index.add(
+            args.sources, cache=not args.no_cache, progress=not args.no_progress and sys.stderr.isatty()
+        ),
+    )
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    return _change(args, resolve_index_path(args.index), lambda index: index.remove(args.doc_ids))
+
+
+def _change(args: argparse.Namespace, path: Path, apply: Any) -> int:
+    """Load, change and save an index under its writer lock, so no other writer's change is lost."""
+    from .index import Index
+    from .store import write_lock
+
+    started = time.perf_counter()
+    with write_lock(path):
+        index = Index.load(path)
+        report = apply(index)
+        if report.changed:
+            index.save(path)
+    seconds = time.perf_counter() - started
+    if args.json:
+        data = {
+            **dataclasses.asdict(report),
+            "seconds": round(seconds, 3),
+            "counts": index.manifest["counts"],
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        counts = index.manifest["counts"]
+        print(
+            f"{path}: {report.summary()}; now {counts['documents']} docs, {counts['chunks']} chunks, {seconds:.1f} s"
+        )
+    return EXIT_OK
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from .cache import EmbeddingCache
+
+    cache = EmbeddingCache()
+    if args.action == "clear":
+        deleted = cache.clear(args.model)
+        stats = cache.stats()
+        data = {"path": str(stats.path), "deleted": deleted, "bytes": stats.bytes}
+        print(json.dumps(data) if args.json else f"cleared {deleted} vectors from {stats.path}")
+        return EXIT_OK
+    stats = cache.stats()
+    if args.json:
+        print(
+            json.dumps(
+                {"path": str(stats.path), "bytes": stats.bytes, "vectors": stats.vectors}, ensure_ascii=False
+            )
+        )
+        return EXIT_OK
+    print(f"{stats.path}: {stats.bytes / 2**20:.1f} MiB, {sum(stats.vectors.values())} vectors")
+    for identity, count in sorted(stats.vectors.items()):
+        print(f"  {count:>8}  {identity}")
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------- query

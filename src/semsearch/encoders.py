@@ -295,11 +295,13 @@ def embed_passages(
     batch_size: int = 16,
     cache: EmbeddingCache | None = None,
     progress: Callable[[int], None] | None = None,
+    stats: dict[str, int] | None = None,
 ) -> np.ndarray:
     """Embed ``texts`` as passages: identical texts once, cached ones not at all, longest first.
 
     Sorting by length keeps batches of similar length (less padding); ``progress`` is called with
-    the number of texts finished after each batch. Returns L2-normalised float32 rows in input order.
+    the number of texts finished after each batch; ``stats["embedded"]`` (if given) receives the
+    number of texts the model had to embed. Returns L2-normalised float32 rows in input order.
     """
     if batch_size < 1:
         raise InputError(f"batch_size must be at least 1, not {batch_size}")
@@ -318,6 +320,8 @@ def embed_passages(
         if progress is not None and len(ordered) - len(todo):
             progress(sum(1 for t in texts if t in found))
     todo.sort(key=lambda i: len(ordered[i]), reverse=True)
+    if stats is not None:
+        stats["embedded"] = len(todo)
     counts = {text: 0 for text in ordered}
     for text in texts:
         counts[text] += 1

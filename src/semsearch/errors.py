@@ -45,3 +45,7 @@ class EncoderError(SemsearchError):
 
 class IndexLockedError(SemsearchError):
     """Another process is writing the index."""
+
+
+class IndexChangedError(SemsearchError):
+    """The index on disk changed since it was loaded: saving would lose the other writer's change."""

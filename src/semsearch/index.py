@@ -28,19 +28,22 @@ from . import __version__
 from .cache import EmbeddingCache
 from .chunk import DEFAULT_MIN_CHARS, ChunkingConfig, chunk_document
 from .clean import CLEANER_VERSION, DEFAULT_HEADING_MAX_CHARS, CleanText, Dropped, clean_text, first_sentence
+from .concurrency import ReadWriteLock
 from .encoders import Encoder, embed_passages, embed_queries, encoder_from_spec, load_encoder
 from .errors import EmptyCorpusError, EmptyQueryError, IndexCorruptError, IndexMismatchError, InputError
 from .fusion import FusionConfig, fuse
 from .ingest import IngestReport, Skipped, Source, read_sources
 from .lexical import Analyzer, LexicalIndex
-from .records import Chunk, Document, Highlight, Hit
+from .records import ChangeReport, Chunk, Document, Highlight, Hit
 from .store import ChunkStore, index_file, read_manifest, save_index_dir
 from .vector_index import (
     DEFAULT_INDEX_TYPE,
     SearchParams,
+    add_vectors,
     describe,
     make_vector_index,
     read_vector_index,
+    remove_vectors,
     search_vectors,
     write_vector_index,
 )
@@ -75,6 +78,9 @@ class Index:
         self._store = store
         self._encoder = encoder
         self._encoder_lock = threading.Lock()
+        self._write_lock = threading.RLock()  # one change at a time
+        self._rw = ReadWriteLock()  # searches share it; applying a change takes it alone
+        self._dirty = False
         params = manifest.get("search_params", {})
         self.search_params = SearchParams(**params) if params else SearchParams()
         self.fusion = FusionConfig(**manifest.get("fusion", {}))
@@ -174,13 +180,151 @@ class Index:
             lexical=lexical,
         )
 
+    # ------------------------------------------------------------------ changing
+
+    def add(
+        self,
+        sources: Source | Iterable[Source],
+        *,
+        batch_size: int = 16,
+        cache: EmbeddingCache | bool | None = True,
+        progress: bool | ProgressCallback = False,
+    ) -> ChangeReport:
+        """Add new documents and replace changed ones; unchanged documents cost nothing.
+
+        Documents are matched by id and compared by content hash: only new or changed documents are
+        cleaned, chunked and embedded (and chunk texts already in the embedding cache are not
+        embedded again). Call :meth:`save` to keep the change.
+        """
+        return self._change(read_sources(sources), (), batch_size=batch_size, cache=cache, progress=progress)
+
+    def update(self, documents: Iterable[Document], **options: Any) -> ChangeReport:
+        """Replace documents already in the index by new versions (see :meth:`add`).
+
+        Raises InputError, changing nothing, if a document's id is not in the index: use :meth:`add`.
+        """
+        docs = list(documents)
+        known = set(self._store.doc_ids())
+        unknown = [d.doc_id for d in docs if d.doc_id not in known]
+        if unknown:
+            raise InputError(f"cannot update documents not in the index: {', '.join(unknown[:5])}; use add()")
+        return self.add(docs, **options)
+
+    def remove(self, doc_ids: Iterable[str]) -> ChangeReport:
+        """Remove documents by id from the dense and lexical sides and the chunk store.
+
+        Raises InputError, changing nothing, if an id is not in the index. Call :meth:`save` to keep it.
+        """
+        ids = list(dict.fromkeys([doc_ids] if isinstance(doc_ids, str) else doc_ids))
+        known = set(self._store.doc_ids())
+        unknown = [d for d in ids if d not in known]
+        if unknown:
+            raise InputError(
+                f"no document {', '.join(map(repr, unknown[:5]))} in this index; see `semsearch info`"
+            )
+        return self._change(IngestReport(documents=[], skipped=[]), ids)
+
+    def _change(
+        self,
+        report: IngestReport,
+        removals: Sequence[str],
+        *,
+        batch_size: int = 16,
+        cache: EmbeddingCache | bool | None = True,
+        progress: bool | ProgressCallback = False,
+    ) -> ChangeReport:
+        with self._write_lock:
+            hashes = self._store.content_hashes()
+            added, updated, unchanged = [], [], []
+            for doc in report.documents:
+                if doc.doc_id not in hashes:
+                    added.append(doc)
+                elif hashes[doc.doc_id] != doc.content_hash:
+                    updated.append(doc)
+                else:
+                    unchanged.append(doc.doc_id)
+            new_docs = added + updated
+            encoder = self.encoder if new_docs else None
+            prepared: list[Prepared] = []
+            skipped: list[Skipped] = []
+            if new_docs:
+                chunking = self.manifest["chunking"]
+                config = ChunkingConfig(max_tokens=chunking["max_tokens"], min_chars=chunking["min_chars"])
+                prepared, skipped = _prepare(new_docs, encoder, config)
+            chunks = [c for entry in prepared for c in entry[4]]
+            stats: dict[str, int] = {"embedded": 0}
+            vectors = np.zeros((0, self.manifest["dimension"]), dtype=np.float32)
+            if chunks:
+                vectors = embed_passages(
+                    encoder,
+                    [c.text for c in chunks],
+                    batch_size=batch_size,
+                    cache=_resolve_cache(cache),
+                    progress=_progress_callback(progress, len(chunks)),
+                    stats=stats,
+                )
+            # Everything that can fail has run: now change the index (all in memory until save()).
+            with self._rw.writing():
+                return self._apply(
+                    report, removals, added, updated, unchanged, prepared, skipped, vectors, stats
+                )
+
+    def _apply(
+        self,
+        report: IngestReport,
+        removals: Sequence[str],
+        added: list[Document],
+        updated: list[Document],
+        unchanged: list[str],
+        prepared: list[Prepared],
+        skipped: list[Skipped],
+        vectors: np.ndarray,
+        stats: dict[str, int],
+    ) -> ChangeReport:
+        chunks = [c for entry in prepared for c in entry[4]]
+        gone = [*removals, *(d.doc_id for d in updated)]
+        removed_ids = self._store.remove(gone)
+        for entry in prepared:
+            self._store.add(*entry)
+        ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
+        self._vectors = remove_vectors(self._vectors, removed_ids, self.manifest["index_type"])
+        add_vectors(self._vectors, vectors, ids)
+        self._lexical = self._lexical.changed(removed_ids, ids.tolist(), [c.text for c in chunks])
+        self.skipped.extend([*report.skipped, *skipped])
+        change = ChangeReport(
+            added=tuple(d.doc_id for d in added),
+            updated=tuple(d.doc_id for d in updated),
+            unchanged=tuple(unchanged),
+            removed=tuple(removals),
+            chunks_added=len(chunks),
+            chunks_removed=len(removed_ids),
+            embedded=stats["embedded"],
+        )
+        if change.changed:
+            now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            self.manifest = {
+                **self.manifest,
+                "updated_at": now,
+                "counts": {**self.manifest["counts"], **self._store.counts()},
+            }
+            self._dirty = True
+        return change
+
     # ------------------------------------------------------------------ disk
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
-        """Write the index to ``path`` (default: where it was loaded from), atomically."""
+        """Write the index to ``path`` (default: where it was loaded from), atomically.
+
+        Readers see the old or the new index, never a mix; a crash leaves the old one. Saving back to
+        where the index was loaded from raises IndexChangedError if another writer saved there since.
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise InputError("this index was never saved; pass a path: index.save('indexes/NAME')")
+        with self._rw.reading():
+            return self._save(target)
+
+    def _save(self, target: Path) -> Path:
         manifest = {
             **self.manifest,
             "counts": {**self.manifest["counts"], **self._store.counts()},
@@ -188,6 +332,7 @@ class Index:
             "lexical": self._lexical.spec(),
             "fusion": dataclasses.asdict(self.fusion),
         }
+        loaded_from_here = self.path is not None and Path(self.path).resolve() == target.resolve()
         self.manifest = save_index_dir(
             target,
             manifest,
@@ -196,8 +341,10 @@ class Index:
                 "chunks": ("sqlite", self._store.save_to),
                 "lexical": ("json", self._lexical.write),
             },
+            expect_generation=self.manifest.get("generation") if loaded_from_here else None,
         )
         self.path = target
+        self._dirty = False
         return target
 
     @classmethod
@@ -215,7 +362,26 @@ class Index:
         ``verify=False`` skips the SHA-256 check of the files (sizes are always checked).
         """
         path = Path(path)
-        manifest = read_manifest(path)
+        for attempt in range(5):
+            manifest = read_manifest(path)
+            try:
+                return cls._open(path, manifest, model=model, verify=verify)
+            except IndexCorruptError:
+                # A writer may have replaced this generation between our reading the manifest and
+                # opening its files: if the manifest moved on, read the new one.
+                if attempt == 4 or read_manifest(path).get("generation") == manifest.get("generation"):
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open(
+        cls,
+        path: Path,
+        manifest: dict[str, Any],
+        *,
+        model: str | os.PathLike[str] | Encoder | None,
+        verify: bool,
+    ) -> Index:
         encoder = None
         if model is not None:
             encoder = load_encoder(model)
@@ -298,8 +464,9 @@ class Index:
         _check_search_args(k, mode, min_score, max_per_doc)
         if not texts:
             return []
-        ranked = self._rank(texts, k, mode, min_score, max_per_doc)
-        rows = self._store.fetch([cid for hits in ranked for cid, _, _ in hits])
+        with self._rw.reading():
+            ranked = self._rank(texts, k, mode, min_score, max_per_doc)
+            rows = self._store.fetch([cid for hits in ranked for cid, _, _ in hits])
         out = []
         for text, hits in zip(texts, ranked):
             terms = self._lexical.query_terms(text)
@@ -498,12 +665,16 @@ def _select(
     return picked
 
 
-def _chunk_all(
-    report: IngestReport, encoder: Encoder, config: ChunkingConfig, store: ChunkStore
-) -> tuple[list[Chunk], list[Skipped]]:
-    chunks: list[Chunk] = []
+Prepared = tuple[Document, CleanText, str, str, list[Chunk]]  # document, cleaned, title, its source, chunks
+
+
+def _prepare(
+    documents: Sequence[Document], encoder: Encoder, config: ChunkingConfig
+) -> tuple[list[Prepared], list[Skipped]]:
+    """Clean and chunk documents; those with no text left are skipped (with a warning)."""
+    prepared: list[Prepared] = []
     skipped: list[Skipped] = []
-    for doc in report.documents:
+    for doc in documents:
         clean = clean_text(doc.text)
         if not clean.paragraphs:
             skipped.append(Skipped(doc.source or doc.doc_id, "no text left after cleaning"))
@@ -513,9 +684,17 @@ def _chunk_all(
         doc_chunks = chunk_document(
             doc.doc_id, clean, count_tokens=encoder.count_tokens, config=config, title=title
         )
-        store.add(doc, clean, title, title_source, doc_chunks)
-        chunks.extend(doc_chunks)
-    return chunks, skipped
+        prepared.append((doc, clean, title, title_source, doc_chunks))
+    return prepared, skipped
+
+
+def _chunk_all(
+    report: IngestReport, encoder: Encoder, config: ChunkingConfig, store: ChunkStore
+) -> tuple[list[Chunk], list[Skipped]]:
+    prepared, skipped = _prepare(report.documents, encoder, config)
+    for entry in prepared:
+        store.add(*entry)
+    return [c for entry in prepared for c in entry[4]], skipped
 
 
 def pick_title(doc: Document, clean: CleanText) -> tuple[str, str]:

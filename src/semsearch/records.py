@@ -102,3 +102,33 @@ class Hit:
             "highlights": [{"term": h.term, "start": h.start, "end": h.end} for h in self.highlights],
             "scores": {k: round(float(v), 6) for k, v in self.scores.items()},
         }
+
+
+@dataclass(frozen=True)
+class ChangeReport:
+    """What :meth:`Index.add`, :meth:`Index.update` or :meth:`Index.remove` changed.
+
+    ``embedded`` counts the chunk texts that had to be embedded (not found in the embedding cache):
+    the expensive part of a change.
+    """
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    embedded: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the index differs from before."""
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        """One line for people: counts of each kind of change."""
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed; {self.chunks_added} chunks in ({self.embedded} embedded), "
+            f"{self.chunks_removed} out"
+        )

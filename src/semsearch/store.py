@@ -32,6 +32,7 @@ from typing import Any
 
 from .clean import CleanText, Dropped
 from .errors import (
+    IndexChangedError,
     IndexCorruptError,
     IndexFormatError,
     IndexLockedError,
@@ -332,12 +333,18 @@ FileWriter = Callable[[Path], None]
 
 
 def save_index_dir(
-    path: Path, manifest: dict[str, Any], writers: dict[str, tuple[str, FileWriter]]
+    path: Path,
+    manifest: dict[str, Any],
+    writers: dict[str, tuple[str, FileWriter]],
+    *,
+    expect_generation: int | None = None,
 ) -> dict[str, Any]:
     """Write an index directory atomically and return the manifest as written.
 
     ``writers`` maps a file's role (``vectors``, ``chunks``, …) to its extension and a function
     that writes it to a given path. Refuses to write into a directory that is not an index.
+    ``expect_generation``: raise IndexChangedError if the index on disk is no longer that
+    generation (another writer saved since we loaded it), so no change is silently lost.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -350,6 +357,13 @@ def save_index_dir(
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     with write_lock(path):
+        if expect_generation is not None and not fresh:
+            on_disk = read_manifest(path).get("generation")
+            if on_disk != expect_generation:
+                raise IndexChangedError(
+                    f"{path} changed on disk since this index was loaded (generation {expect_generation}, "
+                    f"now {on_disk}); load it again and repeat the change"
+                )
         generation = 1 if fresh else _next_generation(path)
         target = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}" if fresh else path
         target.mkdir(exist_ok=True)
@@ -426,23 +440,46 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+_HELD: dict[str, list[Any]] = {}  # lock file → [thread lock, depth] for the locks this process holds
+_HELD_GUARD = threading.Lock()
+
+
 @contextlib.contextmanager
 def write_lock(path: Path, timeout: float = 10.0) -> Iterator[None]:
-    """Hold the index's writer lock (``.<name>.lock`` beside it) or raise IndexLockedError."""
-    lock_path = path.parent / f".{path.name}.lock"
-    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the duration of the block
+    """Hold the index's writer lock (``.<name>.lock`` beside it) or raise IndexLockedError.
+
+    The lock is an ``flock`` on the lock file, so it excludes other processes; inside one process it
+    is re-entrant (a load-change-save sequence can hold it while ``save`` takes it again) and
+    excludes other threads.
+    """
+    lock_path = Path(path).parent / f".{Path(path).name}.lock"
+    key = str(lock_path.resolve())
+    with _HELD_GUARD:
+        entry = _HELD.setdefault(key, [threading.RLock(), 0])
+    if not entry[0].acquire(timeout=timeout):
+        raise IndexLockedError(f"another thread is writing {path}; try again when it has finished")
+    handle = None
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexLockedError(
-                        f"another process is writing {path} (lock {lock_path}); try again when it has finished"
-                    ) from None
-                time.sleep(0.05)
-        yield
+        if entry[1] == 0:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(lock_path, "a+")  # noqa: SIM115 - held for the duration of the block
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise IndexLockedError(
+                            f"another process is writing {path} (lock {lock_path}); try again when it has finished"
+                        ) from None
+                    time.sleep(0.05)
+        entry[1] += 1
+        try:
+            yield
+        finally:
+            entry[1] -= 1
     finally:
-        handle.close()
+        if handle is not None:
+            handle.close()
+        entry[0].release()

@@ -9,6 +9,7 @@ types that need training are trained on the vectors being indexed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,35 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     useful = [line for line in text if "Error" in line or "error" in line] or text or [type(exc).__name__]
     return useful[-1].strip()[:200]
+
+
+def add_vectors(index: Any, vectors: np.ndarray, ids: np.ndarray) -> None:
+    """Add ``vectors`` under ``ids`` to a built (trained) index."""
+    if len(ids):
+        index.add_with_ids(
+            np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)
+        )
+
+
+def remove_vectors(index: Any, ids: Sequence[int], index_type: str) -> Any:
+    """Remove ``ids`` from ``index``; returns the index to use from now on.
+
+    Flat and IVF indexes delete in place. Graph indexes (HNSW) cannot delete, so the index is rebuilt
+    from the remaining vectors (reconstructed from the index itself: exact for HNSW32, the stored
+    approximation for compressed types). The cost is a rebuild, paid only when something was removed.
+    """
+    faiss = _faiss()
+    if not len(ids):
+        return index
+    selector = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+    try:
+        index.remove_ids(selector)
+        return index
+    except RuntimeError:
+        pass
+    gone = set(int(i) for i in ids)
+    kept_ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+    vectors = index.index.reconstruct_n(0, index.ntotal)
+    keep = np.fromiter((int(i) not in gone for i in kept_ids), dtype=bool, count=len(kept_ids))
+    log.info("%s cannot delete in place: rebuilt from %d remaining vectors", index_type, int(keep.sum()))
+    return make_vector_index(vectors[keep], kept_ids[keep], index_type)
