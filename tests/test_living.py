@@ -299,5 +299,30 @@ def test_killing_a_writer_at_random_points_never_breaks_the_index(index, tmp_pat
         assert len(loaded.search("崩溃测试文档", k=3, mode="lexical")) == (1 if present else 0)
         assert not [p.name for p in index.path.parent.iterdir() if ".tmp-" in p.name]
         step = last + 2 if present == _state(last + 1) and present != _state(last) else last + 1
-    assert saves >= kills // 2, f"only {saves} saves completed in {kills} runs: the kill points were too early"
+    assert saves >= kills // 2, (
+        f"only {saves} saves completed in {kills} runs: the kill points were too early"
+    )
     print(f"crash test: {kills} kills, {saves} completed saves")
+
+
+def test_readers_loading_while_a_writer_saves_always_get_a_whole_index(index, tmp_path):
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    index.add([Document(doc_id="crash", text="崩溃测试文档初始版。\n\n初始正文。")])
+    index.save()
+    writer = subprocess.Popen(
+        [sys.executable, str(script), str(index.path), "0"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    loads = 0
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            loaded = Index.load(index.path)
+            assert len(loaded) == loaded.manifest["counts"]["chunks"] == len(list(loaded.chunks()))
+            loads += 1
+    finally:
+        writer.kill()
+        out, _ = writer.communicate()
+    saves = len(out.split())
+    assert loads > 5 and saves > 1, (loads, saves)

@@ -186,7 +186,12 @@ def _hard_split(
 ) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     while start < end:
-        lo, hi = start + 1, end
+        # Search a window a few times the budget wide (grown while it all fits), not the whole rest:
+        # tokenising a 2 MB line for every probe would make one huge line take minutes.
+        width = 4 * max_tokens
+        while start + width < end and count_tokens(text[start : start + width]) <= max_tokens:
+            width *= 2
+        lo, hi = start + 1, min(end, start + width)
         while lo < hi:  # longest prefix that fits
             mid = (lo + hi + 1) // 2
             if count_tokens(text[start:mid]) <= max_tokens:
