@@ -1,0 +1,76 @@
+"""What adding one article costs, against rebuilding: time and passages embedded, as the index grows.
+
+    python -m benchmarks.incremental [--sizes 25,100,400,848] [--rebuild-sizes 25,100]
+
+Base indexes are N CMRC 2018 dev paragraphs (their embeddings come from the cache when warm, so the
+base builds are quick); the article added is a 新闻联播 story the cache has never seen, so its cost is
+real embedding work. "Rebuild" builds the N+1 documents from scratch with the cache off: what a library
+without incremental updates would pay. Sizes of the uncached rebuild are kept small: the bundled model
+embeds ~2.5 such paragraphs a second on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import tempfile
+from pathlib import Path
+
+from benchmarks.common import SHARED, Timer, git_commit, load_beir, write_result
+from semsearch import Document, EmbeddingCache, Index
+
+
+def article(offset: int) -> Document:
+    """A 新闻联播 story (one of the first hundred), as a fresh document."""
+    with gzip.open(SHARED / "data/xwlb/articles.jsonl.gz", "rt", encoding="utf-8") as rows:
+        for n, line in enumerate(rows):
+            if n == 1000 + offset:
+                row = json.loads(line)
+                return Document(doc_id=f"xwlb/{row['id']}", text=row["text"], title=row["title"])
+    raise SystemExit("xwlb has fewer stories than expected")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=SHARED / "data/cmrc2018/dev")
+    parser.add_argument("--sizes", default="25,100,400,848")
+    parser.add_argument("--rebuild-sizes", default="25,100")
+    args = parser.parse_args(argv)
+    corpus, _, _ = load_beir(args.data)
+    docs = [Document(doc_id=str(r["_id"]), text=r["text"], title=r.get("title", "")) for r in corpus]
+    rebuild_sizes = {int(x) for x in args.rebuild_sizes.split(",") if x}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = EmbeddingCache(Path(tmp) / "scratch.sqlite")  # starts empty: the new article is never cached
+        for i, size in enumerate(int(x) for x in args.sizes.split(",")):
+            base = Index.build(docs[:size])
+            path = Path(tmp) / f"n{size}"
+            base.save(path)
+            new = article(i)
+            index = Index.load(path)
+            with Timer() as add:
+                report = index.add([new], cache=scratch)
+                index.save()
+            row = {
+                "documents": size,
+                "chunks": len(base),
+                "add_seconds": round(add.seconds, 2),
+                "add_embedded": report.embedded,
+                "add_chunks": report.chunks_added,
+            }
+            if size in rebuild_sizes:
+                with Timer() as rebuild:
+                    full = Index.build([*docs[:size], new], cache=False)
+                    full.save(Path(tmp) / f"r{size}")
+                row["rebuild_seconds"] = round(rebuild.seconds, 2)
+                row["rebuild_embedded"] = len({c.text for c in full.chunks()})
+                row["rebuild_over_add"] = round(rebuild.seconds / add.seconds, 1)
+            rows.append(row)
+            print(json.dumps(row))
+    path = write_result("incremental", {"commit": git_commit(), "data": str(args.data), "rows": rows})
+    print("saved", path)
+
+
+if __name__ == "__main__":
+    main()
