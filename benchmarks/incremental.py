@@ -32,7 +32,9 @@ def article(offset: int) -> Document:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=SHARED / "data/cmrc2018/dev")
     parser.add_argument("--sizes", default="25,100,400,848")
     parser.add_argument("--rebuild-sizes", default="25,100")
@@ -42,7 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     rebuild_sizes = {int(x) for x in args.rebuild_sizes.split(",") if x}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        scratch = EmbeddingCache(Path(tmp) / "scratch.sqlite")  # starts empty: the new article is never cached
+        scratch = EmbeddingCache(
+            Path(tmp) / "scratch.sqlite"
+        )  # starts empty: the new article is never cached
         for i, size in enumerate(int(x) for x in args.sizes.split(",")):
             base = Index.build(docs[:size])
             path = Path(tmp) / f"n{size}"
