@@ -15,22 +15,13 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import SHARED, Timer, dedupe, evaluate, git_commit, load_beir, write_result
-from semsearch import Document, Index
+from benchmarks.common import SHARED, dedupe, evaluate, git_commit, write_result
+from benchmarks.quality import build_beir_index, evaluate_modes, print_table
+from semsearch import Index
 from semsearch.fusion import FusionConfig, fuse
 
 MODES = ("dense", "lexical", "hybrid")
-CHUNK_DEPTH = 30  # chunks fetched per query so that ten distinct documents remain after mapping
 WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
-
-
-def build(folder: Path) -> tuple[Index, dict[str, str], dict[str, set[str]], float]:
-    """An index over a BEIR corpus, built by the library, and the seconds it took."""
-    corpus, queries, qrels = load_beir(folder)
-    docs = [Document(doc_id=str(r["_id"]), text=r["text"], title=r.get("title", "")) for r in corpus]
-    with Timer() as timer:
-        index = Index.build(docs)
-    return index, queries, qrels, timer.seconds
 
 
 def doc_of(index: Index) -> dict[int, str]:
@@ -53,7 +44,7 @@ def side_lists(index: Index, queries: dict[str, str], depth: int) -> dict[str, t
 
 def tune(folder: Path) -> dict[str, Any]:
     """Grid-search RRF and weighted fusion on ``folder``; the best by MRR@10 (then R@1, then R@10) wins."""
-    index, queries, qrels, _ = build(folder)
+    index, queries, qrels, _ = build_beir_index(folder)
     owner = doc_of(index)
     lists = side_lists(index, queries, 100)
     grid = [
@@ -90,21 +81,9 @@ def tune(folder: Path) -> dict[str, Any]:
 
 def report(folder: Path, config: FusionConfig | None) -> dict[str, Any]:
     """R@1/5/10, MRR@10, nDCG@10 of each mode through ``Index.search_batch`` on ``folder``."""
-    index, queries, qrels, build_seconds = build(folder)
+    index, queries, qrels, build_seconds = build_beir_index(folder)
     if config is not None:
         index.fusion = config
-    qids = list(queries)
-    table = {}
-    for mode in MODES:
-        runs = {}
-        with Timer() as timer:
-            for start in range(0, len(qids), 64):
-                batch = qids[start : start + 64]
-                for qid, hits in zip(
-                    batch, index.search_batch([queries[q] for q in batch], k=CHUNK_DEPTH, mode=mode)
-                ):
-                    runs[qid] = dedupe(h.doc_id for h in hits)
-        table[mode] = {**evaluate(runs, qrels), "ms_per_query": round(1000 * timer.seconds / len(qids), 2)}
     return {
         "split": str(folder),
         "documents": len(index.doc_ids()),
@@ -112,7 +91,7 @@ def report(folder: Path, config: FusionConfig | None) -> dict[str, Any]:
         "queries": len(queries),
         "build_seconds": round(build_seconds, 1),
         "fusion": dataclasses.asdict(index.fusion),
-        "modes": table,
+        "modes": evaluate_modes(index, queries, qrels),
     }
 
 
@@ -146,14 +125,8 @@ def main(argv: list[str] | None = None) -> None:
             )
             config = FusionConfig(**winner["config"])
         result["report"] = rep = report(args.report, config)
-        print(
-            f"\n{args.report} ({rep['documents']} documents, {rep['chunks']} chunks, {rep['queries']} queries)"
-        )
-        print(f"{'mode':8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'nDCG@10':>8} {'ms/q':>6}")
-        for mode, m in rep["modes"].items():
-            print(
-                f"{mode:8} {m['R@1']:6.3f} {m['R@5']:6.3f} {m['R@10']:6.3f} {m['MRR@10']:7.3f} {m['nDCG@10']:8.3f} {m['ms_per_query']:6.1f}"
-            )
+        title = f"\n{args.report} ({rep['documents']} documents, {rep['chunks']} chunks, {rep['queries']} queries)"
+        print_table(title, rep["modes"])
     print("saved", write_result("hybrid", result))
 
 

@@ -165,6 +165,16 @@ def _parser() -> argparse.ArgumentParser:
     cache.add_argument("--json", action="store_true", help="print as JSON")
     cache.set_defaults(func=_cmd_cache)
 
+    bench = commands.add_parser(
+        "bench",
+        help="run a benchmark from the repository's benchmarks/ folder",
+        description="Run python -m benchmarks.NAME ARGS from a source checkout (quality, hybrid, latency, "
+        "ann, peers, incremental, report); see benchmarks/README.md.",
+    )
+    bench.add_argument("name", help="quality, hybrid, latency, ann, peers, incremental or report")
+    bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for that benchmark (see its --help)")
+    bench.set_defaults(func=_cmd_bench)
+
     info = commands.add_parser(
         "info", help="show an index's manifest", description="Show an index's manifest."
     )
@@ -307,6 +317,27 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     for identity, count in sorted(stats.vectors.items()):
         print(f"  {count:>8}  {identity}")
     return EXIT_OK
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from .errors import InputError
+
+    roots = [Path.cwd(), Path(__file__).resolve().parents[2]]
+    root = next((r for r in roots if (r / "benchmarks" / "__init__.py").exists()), None)
+    if root is None:
+        raise InputError(
+            "the benchmarks live in the source repository (benchmarks/), not in the installed package; "
+            "run this from a clone of semsearch"
+        )
+    if not (root / "benchmarks" / f"{args.name}.py").exists() or args.name in ("common", "__init__"):
+        raise InputError(f"no benchmark {args.name!r} in {root / 'benchmarks'}; see benchmarks/README.md")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    }
+    return subprocess.call([sys.executable, "-m", f"benchmarks.{args.name}", *args.args], cwd=root, env=env)
 
 
 # ---------------------------------------------------------------------- query

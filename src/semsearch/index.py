@@ -496,6 +496,10 @@ class Index:
         """Raw BM25 search: the ``depth`` best (chunk id, score) pairs sharing a word with ``query``."""
         return self._lexical.search(prepare_query(query), depth)
 
+    def fetch(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Stored rows (text, document, title, place) of chunks by id: the last stage of a search."""
+        return self._store.fetch(chunk_ids)
+
     def _candidates(self, mode: str, text: str, vector: np.ndarray | None, depth: int) -> list[Candidate]:
         dense: list[tuple[int, float]] = []
         if mode != "lexical":

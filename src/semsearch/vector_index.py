@@ -89,7 +89,9 @@ def _train(index: Any, base: Any, vectors: np.ndarray, index_type: str) -> None:
     # k-means on every vector of a large corpus costs minutes and buys nothing: FAISS itself advises
     # 39-256 points per list. Train on an even sample of at most TRAIN_POINTS_PER_LIST per list.
     cap = TRAIN_POINTS_PER_LIST * max(needed, 256 if ivf is None else needed)
-    sample = vectors if len(vectors) <= cap else vectors[np.linspace(0, len(vectors) - 1, cap).astype(np.int64)]
+    sample = (
+        vectors if len(vectors) <= cap else vectors[np.linspace(0, len(vectors) - 1, cap).astype(np.int64)]
+    )
     try:
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
     except RuntimeError as exc:

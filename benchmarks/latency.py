@@ -1,0 +1,232 @@
+"""How fast: cold start, warm query latency by stage and mode, batch throughput, build throughput.
+
+    python -m benchmarks.latency --index indexes/seeds [--build-slice 60] [--scale]
+
+- cold start: `semsearch query` as a new process, start to first answer (median of 5), per mode;
+- warm: per-query p50/p95/p99 of the dense stages (encode, FAISS search, fetch text) and of whole
+  searches in each mode (dense, lexical, hybrid), over 100 CMRC dev questions;
+- batches: queries per second through search_batch at batch sizes 1, 8 and 32;
+- build: chunks/s and tokens/s of clean+chunk, encode and index (FAISS + BM25), uncached, on the seeds
+  and on a slice of 新闻联播 stories;
+- --scale: all 19,588 新闻联播 stories (~105k paragraphs): clean+chunk and the lexical index at full
+  scale (embedding 100k chunks takes hours here: dense latency at that size is in benchmarks.ann).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import (
+    ROOT,
+    SHARED,
+    Timer,
+    git_commit,
+    load_beir,
+    peak_rss_mib,
+    percentiles,
+    rss_mib,
+    write_result,
+)
+from semsearch import Document, Index, load_encoder
+from semsearch.chunk import ChunkingConfig
+from semsearch.encoders import embed_passages
+from semsearch.index import _prepare
+from semsearch.lexical import Analyzer, LexicalIndex
+from semsearch.vector_index import make_vector_index
+
+
+def ms(values: list[float]) -> dict[str, float]:
+    return {k: round(v * 1000, 3) for k, v in percentiles(values).items()}
+
+
+def cold_start(index: Path, query: str, mode: str, repeats: int = 5) -> float:
+    """Median seconds from starting `python -m semsearch query` to its exit with the answer."""
+    times = []
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "semsearch",
+                "query",
+                "-i",
+                str(index),
+                "-k",
+                "5",
+                "--json",
+                "--mode",
+                mode,
+                query,
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times), 3)
+
+
+def warm(index: Index, queries: list[str]) -> dict[str, Any]:
+    index.search(queries[0], k=10)  # load the model, warm caches
+    encode, search, fetch = [], [], []
+    for q in queries:
+        with Timer() as t:
+            vector = index.encode_queries([q])
+        encode.append(t.seconds)
+        with Timer() as t:
+            _, ids = index.search_vectors(vector, 10)
+        search.append(t.seconds)
+        with Timer() as t:
+            index.fetch([int(i) for i in ids[0] if i >= 0])
+        fetch.append(t.seconds)
+    modes = {}
+    for mode in ("dense", "lexical", "hybrid"):
+        totals = []
+        for q in queries:
+            with Timer() as t:
+                index.search(q, k=10, mode=mode)
+            totals.append(t.seconds)
+        modes[mode] = ms(totals)
+    dense_p50 = modes["dense"]["p50"]
+    return {
+        "dense_stages_ms": {"encode": ms(encode), "search": ms(search), "fetch": ms(fetch)},
+        "modes_ms": modes,
+        "ratio_p50_vs_dense": {m: round(v["p50"] / dense_p50, 2) for m, v in modes.items()},
+    }
+
+
+def batches(index: Index, queries: list[str]) -> dict[str, float]:
+    out = {}
+    for size in (1, 8, 32):
+        with Timer() as t:
+            for start in range(0, len(queries), size):
+                index.search_batch(queries[start : start + size], k=10, mode="hybrid")
+        out[f"batch_{size}_qps"] = round(len(queries) / t.seconds, 1)
+    return out
+
+
+def build_throughput(documents: list[Document], label: str) -> dict[str, Any]:
+    """Clean+chunk, encode (no cache) and index stages of building ``documents``."""
+    encoder = load_encoder()
+    config = ChunkingConfig(max_tokens=encoder.max_tokens)
+    with Timer() as clean:
+        prepared, _ = _prepare(documents, encoder, config)
+    chunks = [c for entry in prepared for c in entry[4]]
+    tokens = sum(c.n_tokens for c in chunks)
+    with Timer() as encode:
+        vectors = embed_passages(encoder, [c.text for c in chunks], cache=None)
+    ids = [c.chunk_id for c in chunks]
+    import numpy as np
+
+    with Timer() as index:
+        make_vector_index(vectors, np.asarray(ids, dtype=np.int64), "Flat")
+        LexicalIndex.build(Analyzer(), ids, [c.text for c in chunks])
+    stages = {"clean_chunk": clean.seconds, "encode": encode.seconds, "index": index.seconds}
+    total = sum(stages.values())
+    return {
+        "corpus": label,
+        "documents": len(documents),
+        "chunks": len(chunks),
+        "tokens": tokens,
+        "seconds": {k: round(v, 2) for k, v in stages.items()},
+        "chunks_per_s": {k: round(len(chunks) / v, 1) for k, v in stages.items()}
+        | {"total": round(len(chunks) / total, 2)},
+        "tokens_per_s": round(tokens / total, 1),
+    }
+
+
+def xwlb(limit: int | None = None) -> list[Document]:
+    docs = []
+    with gzip.open(SHARED / "data/xwlb/articles.jsonl.gz", "rt", encoding="utf-8") as rows:
+        for line in rows:
+            row = json.loads(line)
+            docs.append(Document(doc_id=row["id"], text=row["text"], title=row["title"]))
+            if limit and len(docs) >= limit:
+                break
+    return docs
+
+
+def scale() -> dict[str, Any]:
+    """Clean+chunk and the lexical side over all of 新闻联播 (~105k paragraphs)."""
+    docs = xwlb()
+    encoder = load_encoder()
+    before = rss_mib()
+    with Timer() as clean:
+        prepared, _ = _prepare(docs, encoder, ChunkingConfig(max_tokens=encoder.max_tokens))
+    chunks = [c for entry in prepared for c in entry[4]]
+    with Timer() as lexical_build:
+        lexical = LexicalIndex.build(Analyzer(), [c.chunk_id for c in chunks], [c.text for c in chunks])
+    queries = [c.text[:12] for c in chunks[:: max(1, len(chunks) // 200)]][:200]
+    times = []
+    for q in queries:
+        with Timer() as t:
+            lexical.search(q, 50)
+        times.append(t.seconds)
+    return {
+        "documents": len(docs),
+        "chunks": len(chunks),
+        "characters": sum(len(c.text) for c in chunks),
+        "clean_chunk_s": round(clean.seconds, 1),
+        "clean_chunk_chunks_per_s": round(len(chunks) / clean.seconds, 1),
+        "lexical_build_s": round(lexical_build.seconds, 1),
+        "lexical_query_ms": ms(times),
+        "rss_growth_mib": round(rss_mib() - before, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--index", type=Path, default=ROOT / "indexes/seeds", help="a saved index (build it first)"
+    )
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument(
+        "--build-slice", type=int, default=60, help="新闻联播 stories for the build throughput"
+    )
+    parser.add_argument(
+        "--scale", action="store_true", help="also clean+chunk+BM25 over all 新闻联播 stories"
+    )
+    args = parser.parse_args(argv)
+    _, dev_queries, _ = load_beir(SHARED / "data/cmrc2018/dev")
+    queries = list(dev_queries.values())[: args.queries]
+    index = Index.load(args.index)
+    result: dict[str, Any] = {
+        "commit": git_commit(),
+        "index": str(args.index),
+        "chunks": len(index),
+        "index_type": index.manifest["index_type"],
+        "cold_start_s": {m: cold_start(args.index, queries[0], m) for m in ("hybrid", "lexical")},
+        "warm": warm(index, queries),
+        "throughput": batches(index, queries),
+        "build": [
+            build_throughput(
+                [Document(doc_id=c, text=index.document(c)["raw_text"]) for c in index.doc_ids()], "seeds"
+            )
+        ],
+    }
+    if args.build_slice:
+        result["build"].append(
+            build_throughput(xwlb(args.build_slice), f"新闻联播 first {args.build_slice} stories")
+        )
+    if args.scale:
+        result["scale"] = scale()
+    result["peak_rss_mib"] = round(peak_rss_mib(), 1)
+    print(json.dumps({k: v for k, v in result.items() if k != "commit"}, ensure_ascii=False, indent=1))
+    print("saved", write_result("latency", result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The benchmark code computes what it claims, on tiny inputs (correctness, never speed)."""
+
+import json
+
+import numpy as np
+import pytest
+from benchmarks import ann, common, quality, report
+
+
+def test_metrics_on_a_hand_made_case():
+    ranked = ["d3", "d1", "d7"]
+    assert common.recall_at(ranked, {"d1"}, 1) == 0.0
+    assert common.recall_at(ranked, {"d1"}, 2) == 1.0
+    assert common.recall_at(ranked, {"d1", "d9"}, 10) == 0.5
+    assert common.mrr_at(ranked, {"d1"}) == 0.5
+    assert common.mrr_at(ranked, {"d9"}) == 0.0
+    assert common.ndcg_at(ranked, {"d1"}) == pytest.approx(1 / np.log2(3))
+    assert common.ndcg_at(["d1", "d2"], {"d1", "d2"}) == pytest.approx(1.0)
+    assert common.evaluate({"q1": ranked, "q2": ["d9"]}, {"q1": {"d3"}, "q2": {"d1"}})["MRR@10"] == 0.5
+
+
+def test_chunks_of_one_document_count_once_at_their_best_rank():
+    assert common.dedupe(["a", "b", "a", "c", "b"]) == ["a", "b", "c"]
+
+
+def test_percentiles_are_nearest_rank():
+    values = list(range(1, 101))
+    assert common.percentiles(values) == {"p50": 50, "p95": 95, "p99": 99}
+
+
+def test_flat_against_itself_has_recall_one_and_approximate_types_are_scored(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        ann,
+        "configs",
+        lambda n: [("Flat", [ann.SearchParams()]), ("HNSW32", [ann.SearchParams(ef_search=16)])],
+    )
+    vectors, queries = ann.synthetic(2000, 20)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    rows = ann.run_size("tiny", vectors, queries)
+    flat = next(r for r in rows if r["index_type"] == "Flat")
+    assert flat["recall@10"] == 1.0
+    hnsw = next(r for r in rows if r["index_type"] == "HNSW32")
+    assert 0.0 < hnsw["recall@10"] <= 1.0
+    [rec] = ann.recommend(rows, target=0.5)
+    assert rec["n"] == 2000 and rec["recall@10"] >= 0.5
+
+
+def test_quality_runner_end_to_end_on_a_tiny_beir_folder(tmp_path):
+    corpus = [
+        {"_id": "p1", "title": "", "text": "修文镇配备全科网格员33名，每个微网格员负责30户。"},
+        {"_id": "p2", "title": "", "text": "怀集县华辰玫瑰产业园带动群众种植玫瑰增收。"},
+        {"_id": "p3", "title": "", "text": "台风来临前，网格长提醒养殖户加固鱼塘。"},
+    ]
+    queries = [
+        {"_id": "q1", "text": "修文镇有多少名全科网格员"},
+        {"_id": "q2", "text": "玫瑰产业园在哪个县"},
+        {"_id": "q3", "text": "   "},
+    ]
+    (tmp_path / "corpus.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in corpus), encoding="utf-8"
+    )
+    (tmp_path / "queries.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in queries), encoding="utf-8"
+    )
+    (tmp_path / "qrels.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\tp1\t1\nq2\tp2\t1\nq3\tp3\t1\n", encoding="utf-8"
+    )
+    index, qs, qrels, _ = quality.build_beir_index(tmp_path)
+    assert set(qs) == {"q1", "q2"}  # the empty question is left out
+    table = quality.evaluate_modes(index, qs, qrels)
+    assert set(table) == {"dense", "lexical", "hybrid"}
+    for mode, metrics in table.items():
+        assert metrics["R@1"] == 1.0, mode
+
+
+def test_report_renders_saved_results(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    results.mkdir()
+    machine = {
+        "cpu": "test cpu",
+        "cores": 2,
+        "memory_gib": 1.0,
+        "os": "linux",
+        "python": "3",
+        "load_average": [0, 0, 0],
+    }
+    incremental = {
+        "machine": machine,
+        "measured_at": "now",
+        "rows": [{"documents": 5, "chunks": 6, "add_seconds": 0.5, "add_embedded": 1}],
+    }
+    (results / "incremental-latest.json").write_text(json.dumps(incremental), encoding="utf-8")
+    monkeypatch.setattr(common, "RESULTS", results)
+    monkeypatch.setattr(report, "RESULTS", results)
+    monkeypatch.setattr(report, "HERE", tmp_path)
+    report.main([])
+    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "| 5 | 6 | 0.5 | 1 |" in text and "test cpu" in text
+    assert "Not yet run: quality/hybrid, latency, ann, peers" in text
