@@ -116,6 +116,34 @@ def test_unrelated_headlines_and_byline_after_the_article_are_dropped(seed_texts
     }
 
 
+def test_an_articles_own_ending_is_not_mistaken_for_chrome():
+    """Closing lines, signatures, numbered lists and one-line stories (from 新闻联播) are content."""
+    one_line = "央视网消息（新闻联播）：金秋时节，大江南北，美景如画。节目的最后，让我们继续感知中华文明的悠久历史，走进美丽中国"
+    assert clean_text(one_line).text == one_line
+
+    letter = "\n".join(
+        [
+            "在全党全军全国各族人民的共同努力下，各项工作取得了新的成绩。",
+            "此致",
+            "敬礼！",
+            "中国共产党中央委员会",
+            "国务院",
+        ]
+    )
+    kept = clean_text(letter)
+    assert kept.dropped == ()
+    assert kept.text.endswith("此致\n敬礼！\n中国共产党中央委员会\n国务院")
+
+    ranking = "\n".join(
+        ["2025国际十大新闻包括：1.中国元首外交引领世界和平与发展时代潮流。"]
+        + [f"{n}.第{n}条新闻的标题 某地某事" for n in range(2, 11)]
+    )
+    assert clean_text(ranking).dropped == ()
+
+    in_sentence = "赶路的人们在车里相遇，周师傅跟大龙交换了联系方式，约定再来济南的时候还去车站接他。"
+    assert clean_text(in_sentence).text == in_sentence
+
+
 def test_headline_and_headings_are_found(seed_texts):
     page = clean_text(seed_texts["004_8f871e82e7ea0e07"])
     assert page.title == "我市高质量实施党建引领乡村治理提质增效行动"

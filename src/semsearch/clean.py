@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-CLEANER_VERSION = 1
+CLEANER_VERSION = 2
 DEFAULT_HEADING_MAX_CHARS = 40
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -63,6 +63,13 @@ _BYLINE = re.compile(
     rf"|^[{_HAN}]{{0,8}}(记者|通讯员|記者)\s*[{_HAN}]{{2,4}}(\s+[{_HAN}]{{2,4}})*$"
 )
 _NAMES = re.compile(rf"^[{_HAN}]{{2,4}}(\s+[{_HAN}]{{2,4}})*$")
+# A numbered list item ("1. ", "2、", "（3）", "四、") belongs to the article, never to chrome.
+_ENUMERATED = re.compile(r"^(\d{1,2}\s*[.．、)）]|[（(]\d{1,2}[)）]|[一二三四五六七八九十]{1,3}、)")
+# Fewer trailing headline-like lines than this are the article's own ending (a closing line, a
+# signature), not a list of other articles' headlines.
+_MIN_HEADLINE_LIST = 4
+_MIN_HEADLINE_CHARS = 6
+_INSTITUTION = re.compile(r"(院|会|部|局|厅|委|中央|政府|办公室|办|处|社|台|报)$")
 _DATELINE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日(\s*星期.)?$")
 
 
@@ -230,7 +237,7 @@ def _chrome_reason(text: str) -> str:
         return "copyright notice"
     if n <= 100 and _LICENCE.search(text):
         return "licence/ICP line"
-    if n <= 80 and (_CONTACT.search(text) or (_PHONE.search(text) and not _ends_sentence(text))):
+    if n <= 80 and not _ends_sentence(text) and (_CONTACT.search(text) or _PHONE.search(text)):
         return "contact line"
     if n <= 40 and _SOURCE_LINE.match(text):
         return "source line"
@@ -252,24 +259,41 @@ def _drop_leading_navigation(lines: list[_Line], first_body: int) -> None:
 
 
 def _drop_trailing_chrome(lines: list[_Line], heading_max_chars: int) -> None:
-    """Drop what follows the article's last paragraph: bylines, chrome, a list of other headlines."""
+    """Drop what follows the article's last paragraph: bylines, chrome, a list of other headlines.
+
+    Only a run of at least ``_MIN_HEADLINE_LIST`` headline-like lines after a real paragraph counts
+    as a list of other articles. A shorter ending (a closing line, a signature block), a numbered
+    list or a closing word ("此致", "谢谢！", "国务院") belongs to the article and is kept.
+    """
     tail: list[_Line] = []
+    after_article = False
+    last_plain = True
     for line in reversed(lines):
+        if line.kind in ("blank", "chrome"):
+            continue
+        if _BYLINE.search(line.text) or (
+            last_plain and _NAMES.match(line.text) and not _INSTITUTION.search(line.text)
+        ):
+            # "记者 谢江涛", or a bare name or two on the very last line: the author ("張平").
+            line.kind, line.reason = "chrome", "byline"
+            last_plain = False
+            continue
+        last_plain = False
         # Headlines run longer than section headings and may end in "!" or "?", never in "。".
         ending = line.text.rstrip(_CLOSERS)[-1:]
-        headline_like = len(line.text) <= 2 * heading_max_chars and ending not in ("。", ".", "；", ";", "…")
-        if line.kind in ("blank", "chrome", "short") or (line.kind == "body" and headline_like):
+        headline_like = (
+            _MIN_HEADLINE_CHARS <= len(line.text) <= 2 * heading_max_chars
+            and ending not in ("。", ".", "；", ";", "…")
+            and not _ENUMERATED.match(line.text)
+        )
+        if headline_like and line.kind in ("short", "body"):
             tail.append(line)
             continue
+        after_article = True
         break
-    plain = [line for line in tail if line.kind in ("short", "body")]
-    for line in plain:
-        if _BYLINE.search(line.text) or _NAMES.match(line.text):
-            line.kind, line.reason = "chrome", "byline"
-    rest = [line for line in plain if line.kind != "chrome"]
-    reason = "unrelated headlines after the article" if len(rest) >= 2 else "trailing line after the article"
-    for line in rest:
-        line.kind, line.reason = "chrome", reason
+    if after_article and len(tail) >= _MIN_HEADLINE_LIST:
+        for line in tail:
+            line.kind, line.reason = "chrome", "unrelated headlines after the article"
 
 
 def _paragraphs(
