@@ -6,7 +6,9 @@ Vectors: synthetic 384-d unit vectors drawn around random centres, one per ~1,00
 from them (a mixture, like real embeddings, which cluster by topic; uniform random vectors would be
 unrealistically hard, tight clusters unrealistically easy), queries drawn the same way but never
 indexed. With --real, also the CMRC dev chunk vectors of the bundled
-model (999, from the embedding cache) with the dev questions as queries. Every index is built through
+model (999, from the embedding cache) with the dev questions as queries; with --real-xwlb N, N chunk
+vectors of 新闻联播 stories with the headlines of later stories as queries (real data at a size where
+the index type matters; embedding 20,000 chunks takes ~20 minutes here, once). Every index is built through
 semsearch's own ``make_vector_index`` (IDMap2 + FAISS factory string, trained on a sample of at most
 100 points per list) and searched through ``search_vectors``: the library's real path.
 """
@@ -61,6 +63,27 @@ def real_cmrc(queries: int) -> tuple[np.ndarray, np.ndarray]:
     index = Index.build([Document(doc_id=str(r["_id"]), text=r["text"]) for r in corpus])
     vectors = np.vstack([index._vectors.reconstruct(c.chunk_id) for c in index.chunks()])
     return vectors.astype(np.float32), index.encode_queries(list(qs.values())[:queries])
+
+
+def real_xwlb(n: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors of the first 新闻联播 stories (about ``n`` chunks) and, as queries, the
+    headlines of the stories that follow them (never indexed). Embeddings go through the cache."""
+    import gzip
+
+    from semsearch import Document, Index
+
+    rows = []
+    with gzip.open(SHARED / "data/xwlb/articles.jsonl.gz", "rt", encoding="utf-8") as lines:
+        for line in lines:
+            rows.append(json.loads(line))
+            if len(rows) >= n // 4 + queries:  # ~4.4 chunks per story: more than enough
+                break
+    stories, held_out = rows[:-queries], rows[-queries:]
+    docs = [Document(doc_id=r["id"], text=r["text"], title=r["title"]) for r in stories]
+    index = Index.build(docs)
+    chunk_ids = [c.chunk_id for c in index.chunks()][:n]
+    vectors = np.vstack([index._vectors.reconstruct(i) for i in chunk_ids])
+    return vectors.astype(np.float32), index.encode_queries([r["title"] for r in held_out])
 
 
 def configs(n: int) -> list[tuple[str, list[SearchParams]]]:
@@ -164,6 +187,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--real", action="store_true", help="also the CMRC dev vectors of the bundled model")
     parser.add_argument(
+        "--real-xwlb",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N real chunk vectors of 新闻联播 stories (embedded once, then cached)",
+    )
+    parser.add_argument(
         "--skip", default="", help="leave out index types containing any of these (comma-separated)"
     )
     parser.add_argument("--name", default="ann", help="result name (results/<name>-latest.json)")
@@ -173,6 +203,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.real:
         vectors, queries = real_cmrc(args.queries)
         rows += run_size("cmrc-dev (real)", vectors, queries, skip=skip)
+    if args.real_xwlb:
+        vectors, queries = real_xwlb(args.real_xwlb, args.queries)
+        rows += run_size("新闻联播 (real)", vectors, queries, skip=skip)
+        write_result(args.name, {"commit": git_commit(), "rows": rows, "recommendation": recommend(rows)})
     for n in (int(x) for x in args.sizes.split(",") if x):
         vectors, queries = synthetic(n, args.queries)
         rows += run_size("synthetic", vectors, queries, skip=skip)

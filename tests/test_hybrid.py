@@ -5,7 +5,7 @@ import json
 import pytest
 
 from semsearch import Document, Index, IndexCorruptError, InputError
-from semsearch.fusion import FusionConfig, fuse
+from semsearch.fusion import FusionConfig, default_fusion, fuse
 from semsearch.lexical import Analyzer, normalize, normalize_with_offsets
 from semsearch.store import MANIFEST
 from tests.conftest import TRADITIONAL_SEEDS
@@ -158,3 +158,10 @@ def test_weighted_fusion_by_hand():
 def test_fusion_config_is_validated(kwargs, message):
     with pytest.raises(InputError, match=message):
         FusionConfig(**kwargs)
+
+
+def test_default_fusion_is_tuned_for_the_bundled_model_only(seeds_index):
+    assert seeds_index.fusion == default_fusion(seeds_index.manifest["encoder"]["identity"])
+    assert seeds_index.fusion.method == "weighted"
+    other = default_fusion("sentence-transformers/BAAI/bge-small-zh-v1.5|q=''|p=''|d=512")
+    assert other.method == "rrf" and other.depth == 20

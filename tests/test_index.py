@@ -161,6 +161,8 @@ def test_sentence_transformers_index_end_to_end(minilm_path, tmp_path):
     loaded = Index.load(tmp_path / "en")  # reloads the model recorded in the manifest
     assert loaded.search("interest rate decision hits shares", k=1)[0].doc_id == "markets"
     assert loaded.search("a kitten napping", k=1)[0].doc_id == "cats"
+    # The weighted fusion was tuned for the bundled model only; another model gets RRF.
+    assert loaded.fusion.method == "rrf" and loaded.manifest["fusion"]["method"] == "rrf"
 
 
 def test_approximate_index_type_is_recorded_and_searchable(tmp_path, seeds_dir):

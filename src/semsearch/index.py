@@ -31,7 +31,7 @@ from .clean import CLEANER_VERSION, DEFAULT_HEADING_MAX_CHARS, CleanText, Droppe
 from .concurrency import ReadWriteLock
 from .encoders import Encoder, embed_passages, embed_queries, encoder_from_spec, load_encoder
 from .errors import EmptyCorpusError, EmptyQueryError, IndexCorruptError, IndexMismatchError, InputError
-from .fusion import FusionConfig, fuse
+from .fusion import FusionConfig, default_fusion, fuse
 from .ingest import IngestReport, Skipped, Source, read_sources
 from .lexical import Analyzer, LexicalIndex
 from .records import ChangeReport, Chunk, Document, Highlight, Hit
@@ -114,13 +114,14 @@ class Index:
         ``max_tokens``: the chunk size limit (default: the model's window). ``cache``: reuse
         embeddings of texts embedded before (True: the default cache; or an EmbeddingCache).
         ``user_dict``: a jieba user dictionary (one ``word [freq] [tag]`` per line) for the lexical
-        side; ``tokenizer``: jieba "search" or "precise" mode; ``fusion``: how hybrid search fuses.
+        side; ``tokenizer``: jieba "search" or "precise" mode; ``fusion``: how hybrid search fuses
+        (default: weighted as tuned for the bundled model, RRF for any other model).
         Raises :class:`EmptyCorpusError` if no source has indexable text.
         """
         started = time.perf_counter()
         analyzer = Analyzer.from_user_dict(user_dict, mode=tokenizer)
-        fusion = fusion or FusionConfig()
         encoder = load_encoder(model)
+        fusion = fusion or default_fusion(encoder.identity)
         config = ChunkingConfig(max_tokens=max_tokens or encoder.max_tokens, min_chars=min_chars)
         if config.max_tokens > encoder.max_tokens:
             raise InputError(
