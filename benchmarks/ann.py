@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += run_size("cmrc-dev (real)", vectors, queries, skip=skip)
     if args.real_xwlb:
         vectors, queries = real_xwlb(args.real_xwlb, args.queries)
-        rows += run_size("新闻联播 (real)", vectors, queries, skip=skip)
+        rows += run_size("xwlb news (real)", vectors, queries, skip=skip)
         write_result(args.name, {"commit": git_commit(), "rows": rows, "recommendation": recommend(rows)})
     for n in (int(x) for x in args.sizes.split(",") if x):
         vectors, queries = synthetic(n, args.queries)
