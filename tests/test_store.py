@@ -140,3 +140,31 @@ def test_a_failed_first_save_leaves_nothing_behind(seeds_index, tmp_path, monkey
     with pytest.raises(OSError, match="disk full"):
         seeds_index.save(target)
     assert os.listdir(tmp_path) == [".new-index.lock"]  # the (empty) lock file persists by design
+
+
+# ---------------------------------------------------------------- indexes saved by earlier releases
+
+FORMAT_FIXTURES = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("version", range(1, FORMAT_VERSION + 1))
+def test_an_index_saved_in_each_released_format_still_loads_and_answers(version):
+    fixture = FORMAT_FIXTURES / f"index-format-{version}"
+    assert fixture.is_dir(), f"keep a tiny index saved in format {version} under {fixture}"
+    before = {p.name: p.read_bytes() for p in fixture.iterdir()}
+    index = Index.load(fixture)
+    assert _manifest(fixture)["format_version"] == version
+    assert len(index) == 4 and index.doc_ids() == ["grid", "tea"]
+    # The lexical side needs no model: a Simplified query finds the Traditional-script document.
+    assert index.search("茶叶合作社", k=1, mode="lexical")[0].doc_id == "tea"
+    built_with = _manifest(fixture)["encoder"]["identity"]
+    from semsearch import IndexMismatchError, load_encoder
+
+    if load_encoder().identity == built_with:
+        hits = index.search("网格员多久入户走访一次", k=1, mode="dense")
+        assert hits[0].doc_id == "grid" and hits[0].paragraph >= 2
+    else:  # a newer bundled model: the old index must say so, not answer with mixed vectors
+        with pytest.raises(IndexMismatchError, match="Rebuild the index"):
+            index.search("网格员", k=1, mode="dense")
+    # Loading and searching never write to the saved files.
+    assert {p.name: p.read_bytes() for p in fixture.iterdir()} == before
