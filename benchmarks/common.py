@@ -1,4 +1,4 @@
-"""What every benchmark shares: the machine's description, result files, BEIR data and the metrics."""
+"""What every benchmark shares: the machine's description, result files, BEIR data (metrics: semsearch.evaluation)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from semsearch.errors import InputError
+from semsearch.evaluation import read_corpus, read_judgments
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -128,61 +131,12 @@ def percentiles(values: Sequence[float], ps: Iterable[float] = (50, 95, 99)) -> 
 
 def load_beir(folder: str | Path) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, set[str]]]:
     """(corpus rows, query id → text, query id → relevant corpus ids) of a BEIR-layout folder."""
-    folder = Path(folder)
-    for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
-        if not (folder / name).exists():
-            raise SystemExit(f"{folder} is not a BEIR folder: {name} is missing")
-    corpus = [json.loads(line) for line in (folder / "corpus.jsonl").open(encoding="utf-8") if line.strip()]
-    queries = {}
-    for line in (folder / "queries.jsonl").open(encoding="utf-8"):
-        if line.strip():
-            row = json.loads(line)
-            queries[str(row["_id"])] = row["text"]
-    qrels: dict[str, set[str]] = {}
-    for n, line in enumerate((folder / "qrels.tsv").open(encoding="utf-8")):
-        parts = line.rstrip("\n").split("\t")
-        if n == 0 and parts[0] == "query-id":
-            continue
-        if len(parts) >= 3 and float(parts[2]) > 0:
-            qrels.setdefault(parts[0], set()).add(parts[1])
-    # A query with no text (CMRC has a few) cannot be searched: it is left out of queries and qrels.
-    queries = {q: t for q, t in queries.items() if q in qrels and t.strip()}
-    return corpus, queries, {q: r for q, r in qrels.items() if q in queries}
-
-
-def dedupe(doc_ids: Iterable[str]) -> list[str]:
-    """Document ids in order of first appearance: chunks of one document count once, at their best rank."""
-    return list(dict.fromkeys(doc_ids))
-
-
-def recall_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
-    """Share of the relevant documents found in the top ``k``."""
-    return len(set(ranked[:k]) & relevant) / len(relevant) if relevant else 0.0
-
-
-def mrr_at(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float:
-    """1 / rank of the first relevant document in the top ``k``, else 0."""
-    return next((1.0 / r for r, d in enumerate(ranked[:k], start=1) if d in relevant), 0.0)
-
-
-def ndcg_at(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float:
-    """Binary-relevance nDCG@k."""
-    dcg = sum(1.0 / math.log2(r + 1) for r, d in enumerate(ranked[:k], start=1) if d in relevant)
-    ideal = sum(1.0 / math.log2(r + 1) for r in range(1, min(k, len(relevant)) + 1))
-    return dcg / ideal if ideal else 0.0
-
-
-def evaluate(runs: dict[str, Sequence[str]], qrels: dict[str, set[str]]) -> dict[str, float]:
-    """Mean R@1/5/10, MRR@10 and nDCG@10 of ranked document ids per query."""
-    metrics = {"R@1": 0.0, "R@5": 0.0, "R@10": 0.0, "MRR@10": 0.0, "nDCG@10": 0.0}
-    for qid, relevant in qrels.items():
-        ranked = runs.get(qid, [])
-        metrics["R@1"] += recall_at(ranked, relevant, 1)
-        metrics["R@5"] += recall_at(ranked, relevant, 5)
-        metrics["R@10"] += recall_at(ranked, relevant, 10)
-        metrics["MRR@10"] += mrr_at(ranked, relevant, 10)
-        metrics["nDCG@10"] += ndcg_at(ranked, relevant, 10)
-    return {name: round(value / max(1, len(qrels)), 4) for name, value in metrics.items()}
+    try:
+        judgments = read_judgments(folder)
+        corpus = read_corpus(folder)
+    except InputError as exc:
+        raise SystemExit(str(exc)) from None
+    return corpus, dict(judgments.queries), {q: set(r) for q, r in judgments.relevant.items()}
 
 
 def git_commit() -> str:

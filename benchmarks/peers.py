@@ -21,15 +21,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.ann import real_cmrc, synthetic
-from benchmarks.common import (
-    SHARED,
-    Timer,
-    dedupe,
-    evaluate,
-    git_commit,
-    percentiles,
-    write_result,
-)
+from benchmarks.common import SHARED, Timer, git_commit, percentiles, write_result
+from semsearch.evaluation import dedupe, score_runs
 from semsearch.vector_index import SearchParams, make_vector_index, search_vectors, write_vector_index
 
 K = 10
@@ -149,7 +142,7 @@ def lexical() -> list[dict[str, Any]]:
             "system": "semsearch lexical (normalised jieba search mode + stop words + bm25s)",
             "build_s": round(b.seconds, 2),
             "p50_ms": round(percentiles(times)["p50"] * 1000, 3),
-            **evaluate(runs, qrels),
+            **score_runs(runs, qrels),
         }
     )
     times, runs = [], {}
@@ -168,7 +161,7 @@ def lexical() -> list[dict[str, Any]]:
             "system": "bm25s over jieba.lcut (plain)",
             "build_s": round(b.seconds, 2),
             "p50_ms": round(percentiles(times)["p50"] * 1000, 3),
-            **evaluate(runs, qrels),
+            **score_runs(runs, qrels),
         }
     )
     return rows

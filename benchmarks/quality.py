@@ -4,7 +4,7 @@
 
 The index is built by the library itself from corpus.jsonl, one document per line. The chunker may
 split a long paragraph into several chunks, so hits are mapped back to their document and each
-document counts once, at its best rank (30 chunks are fetched per query so that ten documents remain).
+document counts once, at its best rank (``semsearch.evaluate``: search with ``max_per_doc=1``).
 Embeddings are cached ($SEMSEARCH_CACHE_DIR), so a second run only embeds the queries.
 """
 
@@ -14,11 +14,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import SHARED, Timer, dedupe, evaluate, git_commit, load_beir, write_result
+from benchmarks.common import SHARED, Timer, git_commit, load_beir, write_result
 from semsearch import Document, Index
+from semsearch.evaluation import Judgments, evaluate
 
 MODES = ("dense", "lexical", "hybrid")
-CHUNK_DEPTH = 30
 
 
 def build_beir_index(
@@ -35,21 +35,13 @@ def build_beir_index(
 def evaluate_modes(
     index: Index, queries: dict[str, str], qrels: dict[str, set[str]], modes: tuple[str, ...] = MODES
 ) -> dict[str, dict[str, float]]:
-    """Metrics of each mode through ``Index.search_batch``, with the wall time per query."""
-    qids = list(queries)
+    """Metrics of each mode (``semsearch.evaluate``), with the wall time per query."""
+    judgments = Judgments(queries, {q: frozenset(r) for q, r in qrels.items()})
     table = {}
     for mode in modes:
-        runs = {}
         with Timer() as timer:
-            for start in range(0, len(qids), 64):
-                batch = qids[start : start + 64]
-                results = index.search_batch([queries[q] for q in batch], k=CHUNK_DEPTH, mode=mode)
-                for qid, hits in zip(batch, results):
-                    runs[qid] = dedupe(h.doc_id for h in hits)
-        table[mode] = {
-            **evaluate(runs, qrels),
-            "ms_per_query": round(1000 * timer.seconds / max(1, len(qids)), 2),
-        }
+            metrics = evaluate(index, judgments, (mode,))[mode]
+        table[mode] = {**metrics, "ms_per_query": round(1000 * timer.seconds / max(1, len(queries)), 2)}
     return table
 
 

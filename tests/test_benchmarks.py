@@ -3,24 +3,7 @@
 import json
 
 import numpy as np
-import pytest
 from benchmarks import ann, common, quality, report
-
-
-def test_metrics_on_a_hand_made_case():
-    ranked = ["d3", "d1", "d7"]
-    assert common.recall_at(ranked, {"d1"}, 1) == 0.0
-    assert common.recall_at(ranked, {"d1"}, 2) == 1.0
-    assert common.recall_at(ranked, {"d1", "d9"}, 10) == 0.5
-    assert common.mrr_at(ranked, {"d1"}) == 0.5
-    assert common.mrr_at(ranked, {"d9"}) == 0.0
-    assert common.ndcg_at(ranked, {"d1"}) == pytest.approx(1 / np.log2(3))
-    assert common.ndcg_at(["d1", "d2"], {"d1", "d2"}) == pytest.approx(1.0)
-    assert common.evaluate({"q1": ranked, "q2": ["d9"]}, {"q1": {"d3"}, "q2": {"d1"}})["MRR@10"] == 0.5
-
-
-def test_chunks_of_one_document_count_once_at_their_best_rank():
-    assert common.dedupe(["a", "b", "a", "c", "b"]) == ["a", "b", "c"]
 
 
 def test_percentiles_are_nearest_rank():

@@ -26,6 +26,11 @@ _EXPORTS = {
     "load_encoder": "encoders",
     "EmbeddingCache": "cache",
     "FusionConfig": "fusion",
+    "Judgments": "evaluation",
+    "FusionTuning": "evaluation",
+    "read_judgments": "evaluation",
+    "evaluate": "evaluation",
+    "tune_fusion": "evaluation",
     "Analyzer": "lexical",
     "clean_text": "clean",
     "CleanText": "clean",
@@ -67,6 +72,7 @@ if TYPE_CHECKING:
         InputError,
         SemsearchError,
     )
+    from .evaluation import FusionTuning, Judgments, evaluate, read_judgments, tune_fusion
     from .fusion import FusionConfig
     from .index import Index
     from .ingest import read_sources

@@ -7,6 +7,7 @@ Bad input ends with a one-line ``semsearch: error: …`` on stderr and a non-zer
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -101,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
         "--tokenizer", choices=("search", "precise"), default="search", help="jieba mode (default: search)"
     )
     build.add_argument(
+        "--fusion",
+        help="how hybrid search fuses the two rankings: METHOD[:key=value,...], e.g. rrf:k=60,depth=20 or "
+        "weighted:weight=0.9 (default: tuned for the bundled model; RRF for others; see `semsearch tune`)",
+    )
+    build.add_argument(
         "--explain", action="store_true", help="list what the cleaner dropped from each document, and why"
     )
     build.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -134,7 +140,36 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--min-score", type=float, help="drop hits scoring below this (on the mode's scale)")
     query.add_argument("--max-per-doc", type=int, help="at most this many hits from one document")
     query.add_argument("-m", "--model", help="a local copy of the model the index was built with")
+    query.add_argument(
+        "--fusion",
+        help="fuse this way for this query instead of the index's setting: METHOD[:k=,weight=,depth=]",
+    )
     query.set_defaults(func=_cmd_query)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure an index on labelled questions",
+        description="Recall@1/5/10, MRR@10 and nDCG@10 of each search mode on labelled questions: a BEIR-layout "
+        "folder with queries.jsonl and qrels.tsv whose corpus ids are the index's document ids.",
+    )
+    evaluate.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    evaluate.add_argument("--data", required=True, help="folder with queries.jsonl and qrels.tsv")
+    evaluate.add_argument("--modes", default="dense,lexical,hybrid", help="comma-separated search modes")
+    evaluate.add_argument("--json", action="store_true", help="print the table as JSON")
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    tune = commands.add_parser(
+        "tune",
+        help="choose the hybrid fusion for an index from labelled questions",
+        description="Grid-search hybrid fusion (RRF constant, dense weight, candidate depth) on labelled questions "
+        "(queries.jsonl + qrels.tsv about the indexed documents) and print the best setting; --save stores it "
+        "in the index. Tune on questions you will not report figures on.",
+    )
+    tune.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    tune.add_argument("--data", required=True, help="folder with queries.jsonl and qrels.tsv")
+    tune.add_argument("--save", action="store_true", help="store the best setting in the index")
+    tune.add_argument("--json", action="store_true", help="print the result as JSON")
+    tune.set_defaults(func=_cmd_tune)
 
     add = commands.add_parser(
         "add",
@@ -169,9 +204,9 @@ def _parser() -> argparse.ArgumentParser:
         "bench",
         help="run a benchmark from the repository's benchmarks/ folder",
         description="Run python -m benchmarks.NAME ARGS from a source checkout (quality, hybrid, latency, "
-        "ann, peers, incremental, report); see benchmarks/README.md.",
+        "scale, ann, peers, incremental, report); see benchmarks/README.md.",
     )
-    bench.add_argument("name", help="quality, hybrid, latency, ann, peers, incremental or report")
+    bench.add_argument("name", help="quality, hybrid, latency, scale, ann, peers, incremental or report")
     bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for that benchmark (see its --help)")
     bench.set_defaults(func=_cmd_bench)
 
@@ -204,6 +239,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         user_dict=args.user_dict,
         tokenizer=args.tokenizer,
+        fusion=_fusion(args.fusion),
     )
     index.save(output)
     seconds = time.perf_counter() - started
@@ -349,7 +385,10 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise InputError(f"-k must be at least 1, not {args.k}")
+    fusion = _fusion(args.fusion)
     index = Index.load(resolve_index_path(args.index), model=args.model)
+    if fusion is not None:
+        index.fusion = fusion
     options = {"min_score": args.min_score, "max_per_doc": args.max_per_doc, "mode": args.mode}
     color = args.color == "always" or (
         args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -376,6 +415,83 @@ def _cmd_query(args: argparse.Namespace) -> int:
             if number < len(lines):
                 print()
     return EXIT_OK
+
+
+def _fusion(spec: str | None) -> Any:
+    from .fusion import FusionConfig
+
+    return FusionConfig.parse(spec) if spec else None
+
+
+# ---------------------------------------------------------------------- evaluate, tune
+
+METRIC_COLUMNS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .errors import InputError
+    from .evaluation import evaluate, read_judgments
+    from .index import MODES, Index
+
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise InputError(f"--modes takes {', '.join(MODES)}, not {args.modes!r}")
+    judgments = read_judgments(args.data)
+    index = Index.load(resolve_index_path(args.index))
+    table = evaluate(index, judgments, modes)
+    if args.json:
+        print(json.dumps({"queries": len(judgments), "modes": table}, indent=2))
+        return EXIT_OK
+    print(f"{len(judgments)} questions from {args.data}, {len(index)} chunks in {args.index}")
+    _print_metrics([(mode, metrics) for mode, metrics in table.items()])
+    return EXIT_OK
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from .evaluation import read_judgments, tune_fusion
+    from .index import Index
+    from .store import write_lock
+
+    judgments = read_judgments(args.data)
+    path = resolve_index_path(args.index)
+    with write_lock(path) if args.save else contextlib.nullcontext():
+        index = Index.load(path)
+        before = index.fusion
+        tuning = tune_fusion(index, judgments)
+        current = next((m for c, m in tuning.trials if c == before), None)
+        if args.save and tuning.best != before:
+            index.fusion = tuning.best
+            index.save(path)
+    if args.json:
+        print(
+            json.dumps({**tuning.to_dict(), "was": dataclasses.asdict(before), "saved": args.save}, indent=2)
+        )
+        return EXIT_OK
+    rows = [("dense alone", tuning.sides["dense"]), ("lexical alone", tuning.sides["lexical"])]
+    if current is not None:
+        rows.append((f"now: {_fusion_spec(before)}", current))
+    rows.append((f"best: {_fusion_spec(tuning.best)}", tuning.metrics))
+    print(f"{len(judgments)} questions from {args.data}, {len(tuning.trials)} settings tried on {path}")
+    _print_metrics(rows)
+    if args.save:
+        print(f"saved fusion {_fusion_spec(tuning.best)} in {path}" if tuning.best != before else "unchanged")
+    else:
+        print(f"keep it: semsearch tune -i {args.index} --data {args.data} --save")
+    return EXIT_OK
+
+
+def _fusion_spec(config: Any) -> str:
+    if config.method == "rrf":
+        return f"rrf:k={config.rrf_k:g},depth={config.depth}"
+    return f"weighted:weight={config.weight:g},depth={config.depth}"
+
+
+def _print_metrics(rows: list[tuple[str, dict[str, float]]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    print(f"{'':{width}}  " + "  ".join(f"{c:>7}" for c in METRIC_COLUMNS))
+    for name, metrics in rows:
+        print(f"{name:{width}}  " + "  ".join(f"{metrics[c]:7.4f}" for c in METRIC_COLUMNS))
 
 
 def resolve_index_path(value: str) -> Path:

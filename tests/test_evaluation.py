@@ -1,0 +1,118 @@
+"""Judging an index on labelled questions and tuning its fusion: metrics, BEIR files, the CLI."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from semsearch import FusionConfig, InputError, Judgments, evaluate, read_judgments, tune_fusion
+from semsearch.evaluation import dedupe, mrr_at, ndcg_at, recall_at, score_runs
+from tests.paraphrases import PARAPHRASES
+from tests.test_cli import run
+
+
+def test_metrics_on_a_hand_made_case():
+    ranked = ["d3", "d1", "d7"]
+    assert recall_at(ranked, {"d1"}, 1) == 0.0
+    assert recall_at(ranked, {"d1"}, 2) == 1.0
+    assert recall_at(ranked, {"d1", "d9"}, 10) == 0.5
+    assert mrr_at(ranked, {"d1"}) == 0.5
+    assert mrr_at(ranked, {"d9"}) == 0.0
+    assert ndcg_at(ranked, {"d1"}) == pytest.approx(1 / np.log2(3))
+    assert ndcg_at(["d1", "d2"], {"d1", "d2"}) == pytest.approx(1.0)
+    scores = score_runs({"q1": ranked, "q2": ["d9"]}, {"q1": {"d3"}, "q2": {"d1"}, "q3": {"d3"}})
+    assert scores["MRR@10"] == pytest.approx(1 / 3, abs=1e-4)  # q2 misses, q3 has no run at all
+    assert scores["R@1"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_chunks_of_one_document_count_once_at_their_best_rank():
+    assert dedupe(["a", "b", "a", "c", "b"]) == ["a", "b", "c"]
+
+
+def write_beir(folder: Path, pairs: list[tuple[str, str]], extra_qrels: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "queries.jsonl", "w", encoding="utf-8") as out:
+        for n, (query, _) in enumerate(pairs):
+            out.write(json.dumps({"_id": f"q{n}", "text": query}, ensure_ascii=False) + "\n")
+        out.write(json.dumps({"_id": "unjudged", "text": "没有标注的问题"}, ensure_ascii=False) + "\n")
+    lines = ["query-id\tcorpus-id\tscore"] + [f"q{n}\t{doc}\t1" for n, (_, doc) in enumerate(pairs)]
+    (folder / "qrels.tsv").write_text("\n".join(lines) + "\n" + extra_qrels, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def paraphrase_folder(tmp_path_factory) -> Path:
+    pairs = [(query, doc) for query, doc, _ in PARAPHRASES]
+    return write_beir(tmp_path_factory.mktemp("judged") / "seeds-paraphrases", pairs)
+
+
+def test_read_judgments_keeps_judged_queries_only(paraphrase_folder):
+    judgments = read_judgments(paraphrase_folder)
+    assert len(judgments) == len(PARAPHRASES)
+    assert "unjudged" not in judgments.queries
+    assert judgments.relevant["q0"] == {PARAPHRASES[0][1]}
+
+
+def test_bad_judgment_files_name_the_file_and_line(tmp_path):
+    folder = write_beir(tmp_path / "a", [("问题", "d")])
+    (folder / "qrels.tsv").unlink()
+    with pytest.raises(InputError, match=r"/a is not a BEIR folder: qrels.tsv is missing"):
+        read_judgments(folder)
+    folder = write_beir(tmp_path / "b", [("问题", "d")], extra_qrels="q0\td\n")
+    with pytest.raises(InputError, match=r"qrels.tsv line 3: expected query-id, corpus-id, score"):
+        read_judgments(folder)
+    folder = write_beir(tmp_path / "c", [("问题", "d")])
+    (folder / "queries.jsonl").write_text('{"_id": "q0", "text": "问题"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"queries.jsonl line 2 is not JSON"):
+        read_judgments(folder)
+
+
+def test_evaluate_scores_each_mode_on_the_seeds(seeds_index, paraphrase_folder):
+    table = evaluate(seeds_index, read_judgments(paraphrase_folder))
+    assert set(table) == {"dense", "lexical", "hybrid"}
+    # Five documents: any document ranked counts within ten, so dense and hybrid find every one; the
+    # lexical side finds nothing for English questions about Chinese text.
+    assert table["dense"]["R@10"] == table["hybrid"]["R@10"] == 1.0
+    assert table["lexical"]["R@10"] < 1.0
+    assert table["hybrid"]["MRR@10"] >= 0.8
+
+
+def test_judgments_about_another_corpus_are_refused(seeds_index):
+    other = Judgments({"q": "问题"}, {"q": frozenset({"cmrc-dev-17"})})
+    with pytest.raises(InputError, match="none of the 1 relevant documents.*cmrc-dev-17"):
+        evaluate(seeds_index, other)
+
+
+def test_tuned_fusion_is_at_least_as_good_as_either_side_alone(seeds_index, paraphrase_folder):
+    tuning = tune_fusion(seeds_index, read_judgments(paraphrase_folder))
+    assert isinstance(tuning.best, FusionConfig)
+    assert len(tuning.trials) > 50 and (tuning.best, tuning.metrics) in tuning.trials
+    for side in ("dense", "lexical"):
+        assert tuning.metrics["MRR@10"] >= tuning.sides[side]["MRR@10"]
+    assert tuning.metrics == max(
+        (m for _, m in tuning.trials), key=lambda m: (m["MRR@10"], m["R@1"], m["R@10"])
+    )
+
+
+def test_cli_evaluate_and_tune_save_the_best_fusion(index_copy, paraphrase_folder):
+    shown = run("evaluate", "-i", str(index_copy), "--data", str(paraphrase_folder), "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert set(json.loads(shown.stdout)["modes"]) == {"dense", "lexical", "hybrid"}
+
+    tuned = run("tune", "-i", str(index_copy), "--data", str(paraphrase_folder), "--save", "--json")
+    assert tuned.returncode == 0, tuned.stderr
+    best = json.loads(tuned.stdout)["best"]
+    manifest = json.loads((index_copy / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["fusion"] == best
+
+    bad = run("evaluate", "-i", str(index_copy), "--data", str(paraphrase_folder), "--modes", "fuzzy")
+    assert bad.returncode == 2 and "--modes takes hybrid, dense, lexical, not 'fuzzy'" in bad.stderr
+
+
+def test_cli_fusion_option_is_parsed_and_checked(index_copy):
+    ok = run("query", "-i", str(index_copy), "--fusion", "rrf:k=60,depth=20", "--json", "乡村振兴")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)[0]["scores"]["fused"] <= 2 / 61  # RRF with k=60: at most 1/61 per side
+    bad = run("query", "-i", str(index_copy), "--fusion", "rrf:speed=3", "乡村振兴")
+    assert bad.returncode == 2 and "cannot read fusion setting 'speed=3'" in bad.stderr
