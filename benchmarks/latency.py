@@ -77,6 +77,19 @@ def cold_start(index: Path, query: str, mode: str, repeats: int = 5) -> float:
     return round(statistics.median(times), 3)
 
 
+def mode_latencies(index: Index, queries: list[str], k: int = 10) -> dict[str, dict[str, float]]:
+    """Per-query p50/p95/p99 (ms) of whole searches in each mode."""
+    modes = {}
+    for mode in ("dense", "lexical", "hybrid"):
+        totals = []
+        for q in queries:
+            with Timer() as t:
+                index.search(q, k=k, mode=mode)
+            totals.append(t.seconds)
+        modes[mode] = ms(totals)
+    return modes
+
+
 def warm(index: Index, queries: list[str]) -> dict[str, Any]:
     index.search(queries[0], k=10)  # load the model, warm caches
     encode, search, fetch = [], [], []
@@ -90,14 +103,7 @@ def warm(index: Index, queries: list[str]) -> dict[str, Any]:
         with Timer() as t:
             index.fetch([int(i) for i in ids[0] if i >= 0])
         fetch.append(t.seconds)
-    modes = {}
-    for mode in ("dense", "lexical", "hybrid"):
-        totals = []
-        for q in queries:
-            with Timer() as t:
-                index.search(q, k=10, mode=mode)
-            totals.append(t.seconds)
-        modes[mode] = ms(totals)
+    modes = mode_latencies(index, queries)
     dense_p50 = modes["dense"]["p50"]
     return {
         "dense_stages_ms": {"encode": ms(encode), "search": ms(search), "fetch": ms(fetch)},
