@@ -5,8 +5,10 @@
 >>> index = Index.load("indexes/seeds")
 >>> hits = index.search("乡村振兴", k=5)
 
-An Index is safe to share between threads for searching; changing it (``add``, ``remove``)
-while other threads search is not supported.
+An Index is safe to share between threads: any number may search at once, and ``add``, ``update``
+and ``remove`` take it alone only while the change is applied, so a search sees the index before or
+after a change, never half-way. Across processes, a writer lock beside the saved index serialises
+writers (see :mod:`semsearch.store`).
 """
 
 from __future__ import annotations
