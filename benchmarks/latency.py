@@ -1,15 +1,13 @@
 """How fast: cold start, warm query latency by stage and mode, batch throughput, build throughput.
 
-    python -m benchmarks.latency --index indexes/seeds [--build-slice 60] [--scale]
+    python -m benchmarks.latency --index indexes/seeds [--build-slice 60]
 
 - cold start: `semsearch query` as a new process, start to first answer (median of 5), per mode;
 - warm: per-query p50/p95/p99 of the dense stages (encode, FAISS search, fetch text) and of whole
   searches in each mode (dense, lexical, hybrid), over 100 CMRC dev questions;
 - batches: queries per second through search_batch at batch sizes 1, 8 and 32;
 - build: chunks/s and tokens/s of clean+chunk, encode and index (FAISS + BM25), uncached, on the seeds
-  and on a slice of 新闻联播 stories;
-- --scale: all 19,588 新闻联播 stories (~105k paragraphs): clean+chunk and the lexical index at full
-  scale (embedding 100k chunks takes hours here: dense latency at that size is in benchmarks.ann).
+  and on a slice of 新闻联播 stories (the whole archive, built, saved and queried: ``benchmarks.scale``).
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ from benchmarks.common import (
     load_beir,
     peak_rss_mib,
     percentiles,
-    rss_mib,
     write_result,
 )
 from semsearch import Document, Index, load_encoder
@@ -163,34 +160,6 @@ def xwlb(limit: int | None = None) -> list[Document]:
     return docs
 
 
-def scale() -> dict[str, Any]:
-    """Clean+chunk and the lexical side over all of 新闻联播 (~105k paragraphs)."""
-    docs = xwlb()
-    encoder = load_encoder()
-    before = rss_mib()
-    with Timer() as clean:
-        prepared, _ = _prepare(docs, encoder, ChunkingConfig(max_tokens=encoder.max_tokens))
-    chunks = [c for entry in prepared for c in entry[4]]
-    with Timer() as lexical_build:
-        lexical = LexicalIndex.build(Analyzer(), [c.chunk_id for c in chunks], [c.text for c in chunks])
-    queries = [c.text[:12] for c in chunks[:: max(1, len(chunks) // 200)]][:200]
-    times = []
-    for q in queries:
-        with Timer() as t:
-            lexical.search(q, 50)
-        times.append(t.seconds)
-    return {
-        "documents": len(docs),
-        "chunks": len(chunks),
-        "characters": sum(len(c.text) for c in chunks),
-        "clean_chunk_s": round(clean.seconds, 1),
-        "clean_chunk_chunks_per_s": round(len(chunks) / clean.seconds, 1),
-        "lexical_build_s": round(lexical_build.seconds, 1),
-        "lexical_query_ms": ms(times),
-        "rss_growth_mib": round(rss_mib() - before, 1),
-    }
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -201,9 +170,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument(
         "--build-slice", type=int, default=60, help="新闻联播 stories for the build throughput"
-    )
-    parser.add_argument(
-        "--scale", action="store_true", help="also clean+chunk+BM25 over all 新闻联播 stories"
     )
     args = parser.parse_args(argv)
     _, dev_queries, _ = load_beir(SHARED / "data/cmrc2018/dev")
@@ -227,8 +193,6 @@ def main(argv: list[str] | None = None) -> None:
         result["build"].append(
             build_throughput(xwlb(args.build_slice), f"新闻联播 first {args.build_slice} stories")
         )
-    if args.scale:
-        result["scale"] = scale()
     result["peak_rss_mib"] = round(peak_rss_mib(), 1)
     print(json.dumps({k: v for k, v in result.items() if k != "commit"}, ensure_ascii=False, indent=1))
     print("saved", write_result("latency", result))

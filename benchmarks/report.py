@@ -247,16 +247,35 @@ def main(argv: list[str] | None = None) -> None:
                 ],
             )
         )
-        if "scale" in latency:
-            s = latency["scale"]
-            parts.append(
-                f"\nAt 新闻联播 scale ({s['documents']:,} stories → {s['chunks']:,} chunks, {s['characters']:,} characters): clean+chunk {s['clean_chunk_s']} s ({s['clean_chunk_chunks_per_s']} chunks/s); BM25 side built in {s['lexical_build_s']} s; lexical query p50 {s['lexical_query_ms']['p50']} ms, p99 {s['lexical_query_ms']['p99']} ms; memory grew {s['rss_growth_mib']} MiB. Embedding that many chunks with the bundled model would take hours on this machine, so dense figures at 100k and 1M vectors come from the ANN benchmark.\n"
-            )
     else:
         missing.append("latency")
 
+    scale = load_result("scale")
+    if scale:
+        b, load = scale["build"], scale["load"]
+        parts.append(
+            f"\n## At news-archive scale (`python -m benchmarks.scale`)\n\n{machine_line(scale)}\n\n"
+            f"All 新闻联播 stories but the {scale['queries']} held out as queries: {scale['documents']:,} documents, "
+            f"{scale['chunks']:,} chunks, index type {scale['index_type']}. Built in {b['seconds']:,} s "
+            f"({b['chunks_per_s']} chunks/s; {b['embedded_now']:,} chunk texts embedded, {b['from_cache']:,} from the "
+            f"embedding cache), saved in {scale['save_s']} s; on disk "
+            + ", ".join(f"{k} {v} MiB" for k, v in scale["disk_mib"].items())
+            + f". A new process loads it in {load['load_s']} s and answers its first query "
+            f"{load['load_and_first_query_s']} s after starting to load (peak {load['peak_rss_mib']} MiB resident); "
+            "cold start of `semsearch query`: "
+            + ", ".join(f"{m} {v} s" for m, v in scale["cold_start_s"].items())
+            + ".\n\nWarm, per query (ms; headlines of held-out stories as queries):\n\n"
+            + table(
+                [{"what": f"search, mode={m}", **v} for m, v in scale["warm_ms"].items()]
+                + [{"what": "FAISS search alone", **scale["faiss_search_ms"]}],
+                [("what", ""), ("p50", "p50"), ("p95", "p95"), ("p99", "p99")],
+            )
+        )
+    else:
+        missing.append("scale")
+
     ann_rows = []
-    for name in ("ann", "ann-1m"):
+    for name in ("ann", "ann-xwlb", "ann-1m"):
         result = load_result(name)
         if result:
             ann_rows += result["rows"]
@@ -372,6 +391,8 @@ def main(argv: list[str] | None = None) -> None:
                     ("documents", "index documents"),
                     ("chunks", "chunks"),
                     ("add_seconds", "add 1 + save, s"),
+                    ("change_seconds", "of which change"),
+                    ("save_seconds", "of which save"),
                     ("add_embedded", "passages embedded"),
                     ("rebuild_seconds", "full rebuild, s"),
                     ("rebuild_embedded", "rebuild embeds"),

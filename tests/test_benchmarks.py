@@ -70,13 +70,47 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
     incremental = {
         "machine": machine,
         "measured_at": "now",
-        "rows": [{"documents": 5, "chunks": 6, "add_seconds": 0.5, "add_embedded": 1}],
+        "rows": [
+            {
+                "documents": 5,
+                "chunks": 6,
+                "add_seconds": 0.5,
+                "change_seconds": 0.4,
+                "save_seconds": 0.1,
+                "add_embedded": 1,
+            }
+        ],
     }
     (results / "incremental-latest.json").write_text(json.dumps(incremental), encoding="utf-8")
+    ms = {"p50": 1.5, "p95": 2.5, "p99": 3.5}
+    scale = {
+        "machine": machine,
+        "measured_at": "now",
+        "documents": 7,
+        "chunks": 9,
+        "index_type": "Flat",
+        "queries": 2,
+        "build": {
+            "seconds": 3.0,
+            "chunks_per_s": 3.0,
+            "embedded_now": 8,
+            "from_cache": 1,
+            "rss_growth_mib": 1,
+        },
+        "save_s": 0.2,
+        "disk_mib": {"vectors": 0.1, "total": 0.3},
+        "load": {"load_s": 0.5, "load_and_first_query_s": 0.9, "peak_rss_mib": 200.0},
+        "cold_start_s": {"hybrid": 1.1},
+        "warm_ms": {"dense": ms, "lexical": ms, "hybrid": ms},
+        "faiss_search_ms": ms,
+    }
+    (results / "scale-latest.json").write_text(json.dumps(scale), encoding="utf-8")
     monkeypatch.setattr(common, "RESULTS", results)
     monkeypatch.setattr(report, "RESULTS", results)
     monkeypatch.setattr(report, "HERE", tmp_path)
     report.main([])
     text = (tmp_path / "README.md").read_text(encoding="utf-8")
-    assert "| 5 | 6 | 0.5 | 1 |" in text and "test cpu" in text
+    assert "| 5 | 6 | 0.5 | 0.4 | 0.1 | 1 |" in text and "test cpu" in text
+    assert "7 documents, 9 chunks" in text and "8 chunk texts embedded, 1 from the embedding cache" in text
+    assert "| search, mode=hybrid | 1.5 | 2.5 | 3.5 |" in text
     assert "Not yet run: quality/hybrid, latency, ann, peers" in text
