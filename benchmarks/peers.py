@@ -1,12 +1,13 @@
 """semsearch against what people use instead, same vectors, same chunks, same machine, same run.
 
-    python -m benchmarks.peers [--n 100000] [--queries 200]
+    python -m benchmarks.peers [--n 100000] [--queries 200] [--real-xwlb 86000]
 
 Dense, on the same float32 unit vectors (synthetic 384-d mixture at --n, and the bundled model's
 CMRC dev chunk vectors): semsearch exact (FAISS Flat through the library) vs
 ``sentence_transformers.util.semantic_search`` (torch brute force); semsearch HNSW32 vs hnswlib and
-usearch (embedded HNSW libraries) with the same graph settings (M 32, efConstruction 40, efSearch 64),
-so recall should match and the ratios compare like with like. Lexical, on the CMRC dev chunks:
+usearch (embedded HNSW libraries) and a persistent chromadb collection (the embedded vector database,
+HNSW inside) with the same graph settings (M 32, efConstruction 40, efSearch 64), so recall should
+match and the ratios compare like with like. --real-xwlb N adds N real 新闻联播 chunk vectors. Lexical, on the CMRC dev chunks:
 semsearch's BM25 side vs plain ``bm25s`` over ``jieba.lcut`` tokens (what one would write by hand).
 Headline: ratios semsearch / peer (below 1: semsearch faster or smaller).
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.ann import real_cmrc, synthetic
+from benchmarks.ann import real_cmrc, real_xwlb, synthetic
 from benchmarks.common import SHARED, Timer, git_commit, percentiles, write_result
 from semsearch.evaluation import dedupe, score_runs
 from semsearch.vector_index import SearchParams, make_vector_index, search_vectors, write_vector_index
@@ -111,7 +112,37 @@ def dense(name: str, vectors: np.ndarray, queries: np.ndarray) -> list[dict[str,
     with tempfile.TemporaryDirectory() as tmp:
         u.save(str(Path(tmp) / "u"))
         row("usearch M32 ef64", b.seconds, found, p50, (Path(tmp) / "u").stat().st_size, truth)
+    with tempfile.TemporaryDirectory() as tmp:
+        build_s, search = chroma(Path(tmp), vectors)
+        found, p50 = timed_queries(search, queries)
+        size = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
+        row("chromadb M32 ef64 (persistent)", build_s, found, p50, size, truth)
     return rows
+
+
+def chroma(folder: Path, vectors: np.ndarray) -> tuple[float, Any]:
+    """A persistent chromadb collection of ``vectors`` (the same HNSW settings); (build s, search)."""
+    import chromadb
+
+    with Timer() as b:
+        client = chromadb.PersistentClient(path=str(folder))
+        collection = client.create_collection(
+            "bench",
+            embedding_function=None,
+            configuration={
+                "hnsw": {"space": "ip", "max_neighbors": 32, "ef_construction": 40, "ef_search": 64}
+            },
+        )
+        step = client.get_max_batch_size()
+        for start in range(0, len(vectors), step):
+            part = vectors[start : start + step]
+            collection.add(ids=[str(i) for i in range(start, start + len(part))], embeddings=part)
+
+    def search(q: np.ndarray) -> list[int]:
+        found = collection.query(query_embeddings=q, n_results=K, include=[])
+        return [int(i) for i in found["ids"][0]]
+
+    return b.seconds, search
 
 
 def lexical() -> list[dict[str, Any]]:
@@ -176,6 +207,7 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             ("semsearch Flat (exact)", "sentence-transformers semantic_search (exact)"),
             ("semsearch HNSW32 ef64", "hnswlib M32 ef64"),
             ("semsearch HNSW32 ef64", "usearch M32 ef64"),
+            ("semsearch HNSW32 ef64", "chromadb M32 ef64 (persistent)"),
         ]
         for ours, peer in pairs:
             a, b = group[ours], group[peer]
@@ -199,8 +231,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--real-xwlb", type=int, default=0, metavar="N", help="also N real 新闻联播 chunk vectors (cached)"
+    )
     args = parser.parse_args(argv)
     rows = dense("cmrc-dev (real)", *real_cmrc(args.queries))
+    if args.real_xwlb:
+        rows += dense("xwlb news (real)", *real_xwlb(args.real_xwlb, args.queries))
     rows += dense("synthetic", *synthetic(args.n, args.queries))
     result = {"commit": git_commit(), "dense": rows, "ratios": ratios(rows), "lexical": lexical()}
     for r in result["ratios"]:
