@@ -1,5 +1,6 @@
 """A living index: add, update and remove documents; durable saves; locks; concurrent readers."""
 
+import json
 import os
 import random
 import signal
@@ -250,8 +251,9 @@ WRITER = textwrap.dedent(
             index.remove(["crash"])
         else:
             index.add([doc])
+        print("saving", step, flush=True)
         index.save(path)
-        print(step, flush=True)
+        print("saved", step, flush=True)
         step += 1
     """
 )
@@ -264,33 +266,82 @@ def _state(step: int) -> str | None:
     return None if step % 3 == 2 else f"崩溃测试文档第{step}版。"
 
 
+class Writer:
+    """The WRITER script in a child process; what it reports ("saving N", "saved N") is timed as it comes."""
+
+    def __init__(self, script, path, step: int) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        self.child = subprocess.Popen(
+            [sys.executable, str(script), str(path), str(step)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        self.events: list[tuple[str, int, float]] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.child.stdout:
+            kind, step = line.split()
+            with self._changed:
+                self.events.append((kind, int(step), time.monotonic()))
+                self._changed.notify_all()
+
+    def wait_for(self, kind: str, count: int, timeout: float = 120.0) -> float:
+        """Block until the writer has reported ``kind`` ``count`` times; returns when it did the last."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._times(kind)) >= count, timeout):
+                raise AssertionError(f"the writer did not report {kind!r} {count} times in {timeout} s")
+            return self._times(kind)[count - 1]
+
+    def _times(self, kind: str) -> list[float]:
+        return [t for k, _, t in self.events if k == kind]
+
+    def kill(self) -> list[int]:
+        """SIGKILL the writer; returns the steps of every save it completed."""
+        self.child.send_signal(signal.SIGKILL)
+        self.child.wait()
+        self._reader.join(timeout=30)
+        return [step for kind, step, _ in self.events if kind == "saved"]
+
+
+def _unfinished_files(path) -> list[str]:
+    """Files of a generation the manifest does not name: what a save killed half-way leaves behind."""
+    named = {f["name"] for f in json.loads((path / "manifest.json").read_text("utf-8"))["files"].values()}
+    return [p.name for p in path.iterdir() if p.name not in named and p.name != "manifest.json"]
+
+
 def test_killing_a_writer_at_random_points_never_breaks_the_index(index, tmp_path):
     """SIGKILL a writer (load, change, save in a loop) at random moments, many times.
 
-    After every kill the index must load (manifest, checksums and counts agree) and hold either the
-    state of the writer's last completed save or of the save it was in the middle of: nothing mixed.
+    The kill points are drawn over the writer's own measured load-change-save cycle, after its
+    start-up, so they land everywhere in a save however fast or loaded the machine is. After every
+    kill the index must load (manifest, checksums and counts agree) and hold either the state of the
+    writer's last completed save or of the save it was in the middle of: nothing mixed.
     """
     kills = int(os.environ.get("SEMSEARCH_CRASH_KILLS", "30"))
     script = tmp_path / "writer.py"
     script.write_text(WRITER, encoding="utf-8")
     rng = random.Random(2026)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     index.add([Document(doc_id="crash", text="崩溃测试文档初始版。\n\n初始正文。")])
     index.save()
-    step, saves = 0, 0
-    for _ in range(kills):
-        child = subprocess.Popen(
-            [sys.executable, str(script), str(index.path), str(step)],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        time.sleep(rng.uniform(0.5, 2.0))
-        child.send_signal(signal.SIGKILL)
-        out, _ = child.communicate()
-        done = [int(line) for line in out.split()]
+    step, saves, mid_save = 0, 0, 0
+    cycle = save_time = 0.0
+    for n in range(kills):
+        writer = Writer(script, index.path, step)
+        if n == 0:  # measure this machine's load-change-save cycle and save, once, after start-up
+            first, third = writer.wait_for("saved", 1), writer.wait_for("saved", 3)
+            cycle = (third - first) / 2
+            save_time = max(third - writer.wait_for("saving", 3), 0.001)
+        if n % 2:  # every other kill lands inside a save: writing files, fsync, manifest swap, clean-up
+            writer.wait_for("saving", 1)
+            time.sleep(rng.uniform(0, 1.2 * save_time))
+        else:  # the others anywhere in the cycle
+            writer.wait_for("saved", 1)
+            time.sleep(rng.uniform(0, 1.5 * cycle))
+        done = writer.kill()
         saves += len(done)
         last = done[-1] if done else step - 1
+        mid_save += bool(_unfinished_files(index.path))
         loaded = Index.load(index.path)  # must load: checksums, counts and files all agree
         crash = [c.text for c in loaded.chunks() if c.doc_id == "crash"]
         present = crash[0].split("\n")[0] if crash else None
@@ -299,30 +350,29 @@ def test_killing_a_writer_at_random_points_never_breaks_the_index(index, tmp_pat
         assert len(loaded.search("崩溃测试文档", k=3, mode="lexical")) == (1 if present else 0)
         assert not [p.name for p in index.path.parent.iterdir() if ".tmp-" in p.name]
         step = last + 2 if present == _state(last + 1) and present != _state(last) else last + 1
-    assert saves >= kills // 2, (
-        f"only {saves} saves completed in {kills} runs: the kill points were too early"
+    # The next whole save clears what the killed writers left behind.
+    Index.load(index.path).save()
+    assert _unfinished_files(index.path) == []
+    # Some kills must have hit a save half-way, or the test did not test what it claims.
+    assert mid_save >= 1, (
+        f"none of {kills} kills interrupted a save (cycle {cycle:.3f} s, save {save_time:.3f} s)"
     )
-    print(f"crash test: {kills} kills, {saves} completed saves")
+    print(f"crash test: {kills} kills, {saves} completed saves, {mid_save} kills in the middle of a save")
 
 
 def test_readers_loading_while_a_writer_saves_always_get_a_whole_index(index, tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(WRITER, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     index.add([Document(doc_id="crash", text="崩溃测试文档初始版。\n\n初始正文。")])
     index.save()
-    writer = subprocess.Popen(
-        [sys.executable, str(script), str(index.path), "0"], stdout=subprocess.PIPE, text=True, env=env
-    )
+    writer = Writer(script, index.path, 0)
     loads = 0
     try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        writer.wait_for("saved", 1)  # start-up done: from here the writer saves over and over
+        while len(writer._times("saved")) < 6:
             loaded = Index.load(index.path)
             assert len(loaded) == loaded.manifest["counts"]["chunks"] == len(list(loaded.chunks()))
             loads += 1
     finally:
-        writer.kill()
-        out, _ = writer.communicate()
-    saves = len(out.split())
-    assert loads > 5 and saves > 1, (loads, saves)
+        saves = len(writer.kill())
+    assert loads > 5 and saves >= 6, (loads, saves)

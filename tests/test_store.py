@@ -116,6 +116,20 @@ def test_saving_over_an_index_keeps_one_generation_and_the_same_answers(seeds_in
     ]
 
 
+def test_a_save_clears_what_a_killed_writer_left_behind(seeds_index, index_copy):
+    # What a writer killed mid-save leaves: files of a generation never committed, a SQLite journal,
+    # the temporary manifest.
+    debris = ["vectors.97.faiss", "chunks.97.sqlite", "chunks.97.sqlite-journal", "manifest.json.tmp"]
+    for name in debris:
+        (index_copy / name).write_bytes(b"half-written")
+    assert len(Index.load(index_copy)) == len(seeds_index)  # debris does not stop a load
+    seeds_index.save(index_copy)
+    after = _manifest(index_copy)
+    assert after["generation"] == 98  # never reuses a generation number a dead writer may have used
+    left = sorted(p.name for p in index_copy.iterdir() if not p.name.startswith("."))
+    assert left == sorted([MANIFEST, *(f["name"] for f in after["files"].values())])
+
+
 def test_saving_into_a_directory_that_is_not_an_index_is_refused(seeds_index, tmp_path):
     precious = tmp_path / "docs"
     precious.mkdir()

@@ -44,7 +44,8 @@ from .records import Chunk, Document
 FORMAT_NAME = "semsearch-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-_GENERATION_FILE = re.compile(r"^(?P<name>[a-z_]+)\.(?P<gen>\d+)\.(?P<ext>[a-z0-9]+)$")
+# A generation's file, or what a writer killed half-way left beside one ("chunks.7.sqlite-journal").
+_GENERATION_FILE = re.compile(r"^(?P<name>[a-z_]+)\.(?P<gen>\d+)\.(?P<ext>[a-z0-9][a-z0-9-]*)$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
