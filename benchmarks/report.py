@@ -256,9 +256,9 @@ def main(argv: list[str] | None = None) -> None:
         parts.append(
             f"\n## At news-archive scale (`python -m benchmarks.scale`)\n\n{machine_line(scale)}\n\n"
             f"All 新闻联播 stories but the {scale['queries']} held out as queries: {scale['documents']:,} documents, "
-            f"{scale['chunks']:,} chunks, index type {scale['index_type']}. Built in {b['seconds']:,} s "
-            f"({b['chunks_per_s']} chunks/s; {b['embedded_now']:,} chunk texts embedded, {b['from_cache']:,} from the "
-            f"embedding cache), saved in {scale['save_s']} s; on disk "
+            f"{scale['chunks']:,} chunks, index type {scale['index_type']}. Built in {b['seconds']:,} s of wall time "
+            f"({b.get('cpu_seconds', '–')} CPU-seconds; {b['embedded_now']:,} chunk texts embedded in that run, "
+            f"{b['from_cache']:,} from the embedding cache), saved in {scale['save_s']} s; on disk "
             + ", ".join(f"{k} {v} MiB" for k, v in scale["disk_mib"].items())
             + f". A new process loads it in {load['load_s']} s and answers its first query "
             f"{load['load_and_first_query_s']} s after starting to load (peak {load['peak_rss_mib']} MiB resident); "

@@ -93,6 +93,7 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
         "build": {
             "seconds": 3.0,
             "chunks_per_s": 3.0,
+            "cpu_seconds": 5.0,
             "embedded_now": 8,
             "from_cache": 1,
             "rss_growth_mib": 1,
@@ -111,6 +112,9 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
     report.main([])
     text = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert "| 5 | 6 | 0.5 | 0.4 | 0.1 | 1 |" in text and "test cpu" in text
-    assert "7 documents, 9 chunks" in text and "8 chunk texts embedded, 1 from the embedding cache" in text
+    assert (
+        "7 documents, 9 chunks" in text
+        and "(5.0 CPU-seconds; 8 chunk texts embedded in that run, 1 from the embedding cache)" in text
+    )
     assert "| search, mode=hybrid | 1.5 | 2.5 | 3.5 |" in text
     assert "Not yet run: quality/hybrid, latency, ann, peers" in text
