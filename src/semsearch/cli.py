@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument(
         "query", nargs="*", help="the query (words are joined); omit to read queries from stdin"
     )
-    query.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    _index_option(query)
     query.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
     query.add_argument(
         "--json", action="store_true", help="JSON output: a list of hits (one line per stdin query)"
@@ -152,8 +152,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Recall@1/5/10, MRR@10 and nDCG@10 of each search mode on labelled questions: a BEIR-layout "
         "folder with queries.jsonl and qrels.tsv whose corpus ids are the index's document ids.",
     )
-    evaluate.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
-    evaluate.add_argument("--data", required=True, help="folder with queries.jsonl and qrels.tsv")
+    _index_option(evaluate)
+    _judgments_option(evaluate)
     evaluate.add_argument("--modes", default="dense,lexical,hybrid", help="comma-separated search modes")
     evaluate.add_argument("--json", action="store_true", help="print the table as JSON")
     evaluate.set_defaults(func=_cmd_evaluate)
@@ -165,8 +165,8 @@ def _parser() -> argparse.ArgumentParser:
         "(queries.jsonl + qrels.tsv about the indexed documents) and print the best setting; --save stores it "
         "in the index. Tune on questions you will not report figures on.",
     )
-    tune.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
-    tune.add_argument("--data", required=True, help="folder with queries.jsonl and qrels.tsv")
+    _index_option(tune)
+    _judgments_option(tune)
     tune.add_argument("--save", action="store_true", help="store the best setting in the index")
     tune.add_argument("--json", action="store_true", help="print the result as JSON")
     tune.set_defaults(func=_cmd_tune)
@@ -177,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Add articles to an index: new documents are added, changed ones replaced, "
         "unchanged ones skipped (matched by document id, compared by content hash).",
     )
-    add.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    _index_option(add)
     add.add_argument("sources", nargs="+", help="files or folders of articles (.txt, .jsonl)")
     add.add_argument("--no-cache", action="store_true", help="don't reuse or store cached embeddings")
     add.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -187,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     remove = commands.add_parser(
         "remove", help="remove articles from an index", description="Remove documents by id from an index."
     )
-    remove.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    _index_option(remove)
     remove.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="ids of the documents to remove")
     remove.add_argument("--json", action="store_true", help="print what changed as JSON")
     remove.set_defaults(func=_cmd_remove)
@@ -213,10 +213,20 @@ def _parser() -> argparse.ArgumentParser:
     info = commands.add_parser(
         "info", help="show an index's manifest", description="Show an index's manifest."
     )
-    info.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    _index_option(info)
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(func=_cmd_info)
     return parser
+
+
+def _index_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+
+
+def _judgments_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", required=True, help="folder with queries.jsonl and qrels.tsv (BEIR layout) about the index"
+    )
 
 
 # ---------------------------------------------------------------------- build
