@@ -147,8 +147,24 @@ def test_weighted_fusion_by_hand():
     fused = fuse([(1, 0.9), (2, 0.5)], [(2, 4.0), (3, 2.0)], FusionConfig("weighted", weight=0.5))
     scores = {cid: score for cid, score, _ in fused}
     assert scores[2] == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
-    assert scores[1] == pytest.approx(0.5 * 0.9 + 0.5 * 0.5)  # lexical missed it: its lowest score stands in
-    assert scores[3] == pytest.approx(0.5 * 0.5 + 0.5 * 0.5)
+    # The lexical list is shorter than the depth asked for, so it is complete: chunk 1 shares no word
+    # with the query and scores 0 on that side.
+    assert scores[1] == pytest.approx(0.5 * 0.9 + 0.5 * 0.0)
+    assert scores[3] == pytest.approx(0.5 * 0.5 + 0.5 * 0.5)  # dense missed it: its lowest score stands in
+    # A full lexical list (as long as asked for) may have cut chunk 1 off: its lowest score stands in.
+    full = {cid: score for cid, score, _ in fused_at(depth=2)}
+    assert full[1] == pytest.approx(0.5 * 0.9 + 0.5 * 0.5)
+
+
+def fused_at(depth):
+    return fuse([(1, 0.9), (2, 0.5)], [(2, 4.0), (3, 2.0)], FusionConfig("weighted", weight=0.5), depth)
+
+
+def test_a_chunk_only_one_side_found_never_ties_the_other_sides_best():
+    # One lexical hit: its score is both the best and the lowest listed. A chunk only the dense side
+    # found must not share it (at weight 0 the order must be the lexical order, then the rest).
+    fused = fuse([(7, 0.9), (8, 0.8)], [(8, 3.0)], FusionConfig("weighted", weight=0.0, depth=10))
+    assert [cid for cid, _, _ in fused] == [8, 7]
 
 
 @pytest.mark.parametrize(

@@ -79,10 +79,13 @@ def default_fusion(encoder_identity: str) -> FusionConfig:
     return FusionConfig(method="rrf", rrf_k=5.0, depth=20)
 
 
-def fuse(dense: Ranked, lexical: Ranked, config: FusionConfig) -> list[tuple[int, float, dict[str, float]]]:
+def fuse(
+    dense: Ranked, lexical: Ranked, config: FusionConfig, depth: int | None = None
+) -> list[tuple[int, float, dict[str, float]]]:
     """Fuse two best-first rankings of (chunk id, score) into (chunk id, fused score, parts), best first.
 
-    ``parts`` holds each side's score and 1-based rank where that side found the chunk.
+    ``depth`` is how many candidates each side was asked for (default ``config.depth``). ``parts``
+    holds each side's score and 1-based rank where that side found the chunk.
     """
     parts: dict[int, dict[str, float]] = {}
     for side, ranking in (("dense", dense), ("lexical", lexical)):
@@ -96,10 +99,12 @@ def fuse(dense: Ranked, lexical: Ranked, config: FusionConfig) -> list[tuple[int
             for cid, p in parts.items()
         }
     else:
-        # A side that did not rank a chunk scored it at most its lowest listed score: use that.
+        # A chunk one side did not list scored at most that side's lowest listed score. A lexical list
+        # shorter than asked for holds every chunk sharing a word with the query: the others score 0.
         dense_floor = min((s for _, s in dense), default=0.0)
         top = max((s for _, s in lexical), default=0.0) or 1.0
-        lexical_floor = min((s for _, s in lexical), default=0.0)
+        complete = len(lexical) < (depth or config.depth)
+        lexical_floor = 0.0 if complete else min((s for _, s in lexical), default=0.0)
         fused = {
             cid: config.weight * p.get("dense", dense_floor)
             + (1 - config.weight) * p.get("lexical", lexical_floor) / top

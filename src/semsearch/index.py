@@ -515,7 +515,7 @@ class Index:
             return [
                 (cid, s, {"lexical": s, "lexical_rank": r}) for r, (cid, s) in enumerate(lexical, start=1)
             ]
-        return fuse(dense, lexical, self.fusion)
+        return fuse(dense, lexical, self.fusion, depth)
 
     def _rank(
         self, texts: list[str], k: int, mode: str, min_score: float | None, max_per_doc: int | None
