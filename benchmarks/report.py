@@ -67,6 +67,38 @@ def flat_sentence(rows: list[dict[str, Any]], latency: dict[str, Any] | None) ->
     return "\n" + text + ".\n"
 
 
+def tuned_models(results: list[dict[str, Any]], quality: dict[str, Any] | None) -> str:
+    """Other encoders: hybrid with the default fusion (RRF) against fusion tuned on trial (`semsearch tune`)."""
+    default = {run["model"]: run["modes"]["hybrid"] for run in (quality or {}).get("runs", [])}
+    rows = []
+    for result in results:
+        rep = result["report"]
+        model = rep.get("model", "")
+        modes = rep["modes"]
+        for label, metrics in (
+            ("dense", modes["dense"]),
+            ("lexical", modes["lexical"]),
+            ("hybrid, default fusion (RRF k 5, top 20)", default.get(model)),
+            (f"hybrid, fusion tuned on trial: {_fusion_text(rep['fusion'])}", modes["hybrid"]),
+        ):
+            if metrics:
+                rows.append({"model": model.split("|")[0], "mode": label, **metrics})
+    return (
+        "\nOther encoders, with the fusion `semsearch tune` picks on the trial split "
+        "(`python -m benchmarks.hybrid --model PATH --use-tuned --name hybrid-NAME`), on dev:\n\n"
+        + table(
+            rows,
+            [("model", "model"), ("mode", "mode"), ("R@1", "R@1"), ("R@10", "R@10"), ("MRR@10", "MRR@10")],
+        )
+    )
+
+
+def _fusion_text(spec: dict[str, Any]) -> str:
+    if spec["method"] == "rrf":
+        return f"RRF k {spec['rrf_k']:g}, top {spec['depth']}"
+    return f"weighted {spec['weight']:g}, top {spec['depth']}"
+
+
 def plots(ann: list[dict[str, Any]], out: Path) -> list[str]:
     """Recall vs latency, latency vs size, size vs size; returns the file names written."""
     import matplotlib
@@ -193,6 +225,9 @@ def main(argv: list[str] | None = None) -> None:
                     ],
                 )
             )
+        tuned = [r for r in (load_result(f"hybrid-{name}") for name in ("m3e", "minilm")) if r]
+        if tuned:
+            parts.append(tuned_models(tuned, quality))
     else:
         missing.append("quality/hybrid")
 

@@ -118,3 +118,22 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
     )
     assert "| search, mode=hybrid | 1.5 | 2.5 | 3.5 |" in text
     assert "Not yet run: quality/hybrid, latency, ann, peers" in text
+
+
+def test_other_encoders_table_sets_default_fusion_against_tuned():
+    metrics = {"R@1": 0.9, "R@10": 0.99, "MRR@10": 0.95}
+    tuned = {
+        "report": {
+            "model": "sentence-transformers/m3e|q=''",
+            "fusion": {"method": "weighted", "weight": 0.9, "depth": 10, "rrf_k": 5.0},
+            "modes": {"dense": metrics, "lexical": metrics, "hybrid": {**metrics, "R@1": 0.98}},
+        }
+    }
+    quality = {
+        "runs": [{"model": "sentence-transformers/m3e|q=''", "modes": {"hybrid": {**metrics, "R@1": 0.5}}}]
+    }
+    text = report.tuned_models([tuned], quality)
+    assert "| sentence-transformers/m3e | hybrid, default fusion (RRF k 5, top 20) | 0.5 |" in text
+    assert (
+        "| sentence-transformers/m3e | hybrid, fusion tuned on trial: weighted 0.9, top 10 | 0.98 |" in text
+    )
