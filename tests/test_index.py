@@ -138,8 +138,11 @@ def test_manifest_records_what_is_needed_to_trust_the_index(saved_seeds_index):
     assert manifest["index_type"] == "Flat"
     assert manifest["chunking"]["max_tokens"] == 512
     assert manifest["counts"]["documents"] == 5
+    assert set(manifest["files"]) == {"vectors", "chunks", "lexical", "bm25"}
     for entry in manifest["files"].values():
-        assert (saved_seeds_index / entry["name"]).stat().st_size == entry["bytes"]
+        file = saved_seeds_index / entry["name"]
+        members = sorted(file.rglob("*")) if entry.get("kind") == "dir" else [file]
+        assert members and sum(m.stat().st_size for m in members) == entry["bytes"]
         assert len(entry["sha256"]) == 64
 
 

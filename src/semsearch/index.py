@@ -343,6 +343,7 @@ class Index:
                 "vectors": ("faiss", lambda p: write_vector_index(self._vectors, p)),
                 "chunks": ("sqlite", self._store.save_to),
                 "lexical": ("json", self._lexical.write),
+                "bm25": ("bm25s", self._lexical.write_bm25),
             },
             expect_generation=self.manifest.get("generation") if loaded_from_here else None,
         )
@@ -405,7 +406,10 @@ class Index:
         lexical = None
         if "lexical" in manifest["files"]:
             lexical_file = index_file(path, manifest, "lexical", verify=verify)
-            lexical = LexicalIndex.read(lexical_file, manifest.get("lexical", {}))
+            bm25 = index_file(path, manifest, "bm25", verify=verify) if "bm25" in manifest["files"] else None
+            lexical = LexicalIndex.read(
+                lexical_file, manifest.get("lexical", {}), bm25, manifest["files"]["lexical"].get("sha256")
+            )
             if len(lexical) != counts["chunks"]:
                 raise IndexCorruptError(
                     f"{lexical_file} covers {len(lexical)} chunks but the index holds {counts['chunks']}; "

@@ -45,7 +45,7 @@ FORMAT_NAME = "semsearch-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 # A generation's file, or what a writer killed half-way left beside one ("chunks.7.sqlite-journal").
-_GENERATION_FILE = re.compile(r"^(?P<name>[a-z_]+)\.(?P<gen>\d+)\.(?P<ext>[a-z0-9][a-z0-9-]*)$")
+_GENERATION_FILE = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)\.(?P<gen>\d+)\.(?P<ext>[a-z0-9][a-z0-9-]*)$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -307,26 +307,44 @@ def index_file(path: Path, manifest: dict[str, Any], name: str, *, verify: bool 
     if not isinstance(entry, dict) or "name" not in entry:
         raise IndexCorruptError(f"{path / MANIFEST} does not list a {name!r} file; rebuild the index")
     file = path / entry["name"]
-    if not file.is_file():
+    if not (file.is_dir() if entry.get("kind") == "dir" else file.is_file()):
         raise IndexCorruptError(
             f"{file} is missing; the index is incomplete. Rebuild it with `semsearch build`"
         )
-    size = file.stat().st_size
-    if size != entry.get("bytes"):
+    try:
+        size = _size(file)
+        if size != entry.get("bytes"):
+            raise IndexCorruptError(
+                f"{file} is {size} bytes but the manifest says {entry.get('bytes')} (truncated or replaced); rebuild the index"
+            )
+        sound = not verify or sha256_file(file) == entry.get("sha256")
+    except FileNotFoundError as exc:  # a member vanished while we read (a writer pruned this generation)
         raise IndexCorruptError(
-            f"{file} is {size} bytes but the manifest says {entry.get('bytes')} (truncated or replaced); rebuild the index"
-        )
-    if verify and sha256_file(file) != entry.get("sha256"):
+            f"{exc.filename} is missing; the index is incomplete. Rebuild it with `semsearch build`"
+        ) from None
+    if not sound:
         raise IndexCorruptError(f"{file} fails its SHA-256 checksum (corrupted); rebuild the index")
     return file
 
 
+def _members(path: Path) -> list[Path]:
+    """The files a file role consists of: itself, or every file in it for a directory, sorted."""
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in _members(path))
+
+
 def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    """Hex SHA-256 of a file, read in 1 MiB blocks; of a directory, of its files' names and contents."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for file in _members(path):
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -343,7 +361,7 @@ def save_index_dir(
     """Write an index directory atomically and return the manifest as written.
 
     ``writers`` maps a file's role (``vectors``, ``chunks``, …) to its extension and a function
-    that writes it to a given path. Refuses to write into a directory that is not an index.
+    that writes it to a given path (a file, or a directory of files the role consists of). Refuses to write into a directory that is not an index.
     ``expect_generation``: raise IndexChangedError if the index on disk is no longer that
     generation (another writer saved since we loaded it), so no change is silently lost.
     """
@@ -373,8 +391,13 @@ def save_index_dir(
             for role, (ext, write) in writers.items():
                 file = target / f"{role}.{generation}.{ext}"
                 write(file)
-                _fsync_file(file)
-                files[role] = {"name": file.name, "bytes": file.stat().st_size, "sha256": sha256_file(file)}
+                for member in _members(file):
+                    _fsync_file(member)
+                entry = {"name": file.name, "bytes": _size(file), "sha256": sha256_file(file)}
+                if file.is_dir():
+                    _fsync_dir(file)
+                    entry["kind"] = "dir"
+                files[role] = entry
             written = {
                 **manifest,
                 "format": FORMAT_NAME,
