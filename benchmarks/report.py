@@ -312,16 +312,18 @@ def main(argv: list[str] | None = None) -> None:
             f"({b.get('cpu_seconds', '–')} CPU-seconds; {b['embedded_now']:,} chunk texts embedded in that run, "
             f"{b['from_cache']:,} from the embedding cache)"
             + (
-                f" — from a cold cache, in the run of {cold['measured_at']} (same machine, commit "
-                f"{cold['commit'][:7]}), it took {cold['build']['seconds']:,} s wall / "
-                f"{cold['build'].get('cpu_seconds', '–')} CPU-seconds, {cold['build']['embedded_now']:,} texts embedded"
+                f" — the run of {cold['measured_at']} (same machine, commit {cold['commit'][:7]}), which "
+                f"embedded {cold['build']['embedded_now']:,} of the texts itself, took {cold['build']['seconds']:,} s "
+                f"wall / {cold['build'].get('cpu_seconds', '–')} CPU-seconds"
                 if cold is not scale
                 else ""
             )
             + f"; saved in {scale['save_s']} s; on disk "
             + ", ".join(f"{k} {v} MiB" for k, v in scale["disk_mib"].items())
-            + f". A new process loads it in {load['load_s']} s and answers its first query "
-            f"{load['load_and_first_query_s']} s after starting to load (peak {load['peak_rss_mib']} MiB resident); "
+            + f". A new process loads it in {load['load_s']} s"
+            + (f" ({load['rss_after_load_mib']} MiB resident)" if "rss_after_load_mib" in load else "")
+            + f" and answers its first query {load['load_and_first_query_s']} s after starting to load "
+            f"(peak {load['peak_rss_mib']} MiB resident); "
             "cold start of `semsearch query`: "
             + ", ".join(f"{m} {v} s" for m, v in scale["cold_start_s"].items())
             + ".\n\nWarm, per query (ms; headlines of held-out stories as queries):\n\n"
@@ -334,17 +336,18 @@ def main(argv: list[str] | None = None) -> None:
     else:
         missing.append("scale")
 
-    ann_rows = []
+    ann_rows, ann_runs = [], []
     for name in ("ann", "ann-xwlb", "ann-1m"):
         result = load_result(name)
         if result:
             ann_rows += result["rows"]
-            ann_meta = result
+            sizes = sorted({f"{r['data']} {r['n']:,}" for r in result["rows"]})
+            ann_runs.append(f"- `{name}` ({', '.join(sizes)}): {machine_line(result)}")
     if ann_rows:
         from benchmarks.ann import recommend
 
         parts.append(
-            f"\n## ANN trade-off (`python -m benchmarks.ann`)\n\n{machine_line(ann_meta)}\n\nFull table in `results/ann-latest.json` / `results/ann-1m-latest.json`. Fastest setting reaching recall@10 ≥ 0.95 (p50 of single queries):\n\n"
+            "\n## ANN trade-off (`python -m benchmarks.ann`)\n\n" + "\n".join(ann_runs) + "\n\nFull table in `results/ann-latest.json` / `results/ann-1m-latest.json`. Fastest setting reaching recall@10 ≥ 0.95 (p50 of single queries):\n\n"
         )
         parts.append(
             table(

@@ -40,12 +40,14 @@ def _progress(done: int, total: int) -> None:
 
 def _load_in_child(path: Path) -> dict[str, float]:
     """Load time and resident memory of a saved index, in a fresh process (no warm caches)."""
+    # Memory from /proc (VmRSS, VmHWM): getrusage's peak would include this parent's, see peak_rss_mib.
     code = (
-        "import json,time,resource;t=time.perf_counter();import semsearch;"
-        f"i=semsearch.Index.load({str(path)!r});l=time.perf_counter()-t;"
+        "import json,time;t=time.perf_counter();import semsearch;"
+        "f=lambda k:[int(x.split()[1])/1024 for x in open('/proc/self/status') if x.startswith(k)][0];"
+        f"i=semsearch.Index.load({str(path)!r});l=time.perf_counter()-t;m=f('VmRSS:');"
         "i.search('测试',k=1);q=time.perf_counter()-t;"
         "print(json.dumps({'load_s':round(l,2),'load_and_first_query_s':round(q,2),"
-        "'peak_rss_mib':round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024,1)}))"
+        "'rss_after_load_mib':round(m,1),'peak_rss_mib':round(f('VmHWM:'),1)}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
