@@ -462,6 +462,9 @@ def main(argv: list[str] | None = None) -> None:
                     ("rebuild_over_add", "rebuild / add"),
                 ],
             )
+            + "\nAn add embeds only the new article's passages at every size; what grows with the index is "
+            "the lexical side (`bm25s` cannot add to an index, so BM25 is rebuilt from the saved terms) and "
+            "writing the new generation's files. A full rebuild is timed with the embedding cache off.\n"
         )
     else:
         missing.append("incremental")
