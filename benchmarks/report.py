@@ -160,7 +160,9 @@ def plots(ann: list[dict[str, Any]], out: Path) -> list[str]:
                         or (family == "SQ8" and r["index_type"].endswith("SQ8"))
                     )
                 ]
-                cands = [r for r in cands if r["recall@10"] >= 0.95] or cands
+                # Only settings that reach the recall a user would accept: a fast setting that
+                # misses most neighbours (HNSW at 1M synthetic vectors) is no point on this curve.
+                cands = [r for r in cands if r["recall@10"] >= 0.95]
                 if cands:
                     pts.append((n, min(r[key] for r in cands)))
             if pts:
@@ -170,7 +172,13 @@ def plots(ann: list[dict[str, Any]], out: Path) -> list[str]:
                     marker="o",
                     label=family if family != "SQ8" else "IVF,SQ8",
                 )
-        ax.set(xscale="log", yscale="log", xlabel="vectors", ylabel=label, title=label + " vs corpus size")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="vectors (synthetic)",
+            ylabel=label,
+            title=f"{label} vs corpus size\n(fastest setting with recall@10 ≥ 0.95)",
+        )
         ax.legend()
         fig.tight_layout()
         fig.savefig(out / name, dpi=110)

@@ -137,3 +137,18 @@ def test_other_encoders_table_sets_default_fusion_against_tuned():
     assert (
         "| sentence-transformers/m3e | hybrid, fusion tuned on trial: weighted 0.9, top 10 | 0.98 |" in text
     )
+
+
+def test_peak_memory_of_a_child_is_its_own_not_its_parents():
+    """A child started by a big process must not report the parent's peak (getrusage's does)."""
+    import subprocess
+    import sys
+
+    ballast = np.ones(300 * 2**20, dtype=np.uint8)  # 300 MiB, touched
+    assert common.peak_rss_mib() >= 300
+    code = "from benchmarks.common import peak_rss_mib; print(peak_rss_mib())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=common.ROOT
+    )
+    assert float(out.stdout) < 200, out.stdout
+    del ballast
