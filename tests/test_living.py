@@ -281,6 +281,8 @@ class Writer:
 
     def _read(self) -> None:
         for line in self.child.stdout:
+            if not line.endswith("\n"):  # killed half-way through printing it
+                continue
             kind, step = line.split()
             with self._changed:
                 self.events.append((kind, int(step), time.monotonic()))
