@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> None:
         missing.append("scale")
 
     ann_rows, ann_runs = [], []
-    for name in ("ann", "ann-xwlb", "ann-1m"):
+    for name in ("ann", "ann-xwlb", "ann-1m", "ann-1m-pq"):
         result = load_result(name)
         if result:
             ann_rows += result["rows"]
@@ -355,7 +355,9 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks.ann import recommend
 
         parts.append(
-            "\n## ANN trade-off (`python -m benchmarks.ann`)\n\n" + "\n".join(ann_runs) + "\n\nFull table in `results/ann-latest.json` / `results/ann-1m-latest.json`. Fastest setting reaching recall@10 ≥ 0.95 (p50 of single queries):\n\n"
+            "\n## ANN trade-off (`python -m benchmarks.ann`)\n\n"
+            + "\n".join(ann_runs)
+            + "\n\nFull tables in `results/<name>-latest.json`. Fastest setting reaching recall@10 ≥ 0.95 (p50 of single queries):\n\n"
         )
         parts.append(
             table(

@@ -152,3 +152,18 @@ def test_peak_memory_of_a_child_is_its_own_not_its_parents():
     )
     assert float(out.stdout) < 200, out.stdout
     del ballast
+
+
+def test_recall_is_against_exact_search_even_when_flat_is_skipped(monkeypatch):
+    monkeypatch.setattr(
+        ann,
+        "configs",
+        lambda n: [("Flat", [ann.SearchParams()]), ("IVF64,SQ8", [ann.SearchParams(nprobe=1)])],
+    )
+    vectors, queries = ann.synthetic(3000, 30)
+    with_flat = ann.run_size("tiny", vectors, queries)[1]["recall@10"]
+    [without] = ann.run_size("tiny", vectors, queries, skip=("Flat",))
+    assert without["index_type"] == "IVF64,SQ8"
+    assert without["recall@10"] == with_flat < 1.0
+    # A run without Flat whose settings all miss the target recommends nothing rather than failing.
+    assert ann.recommend([without], target=1.0) == []
