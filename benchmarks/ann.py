@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import SHARED, Timer, git_commit, percentiles, rss_mib, write_result
+from benchmarks.common import SHARED, Timer, git_commit, percentiles, write_result
+from benchmarks.memory import rss_mib
 from semsearch.vector_index import SearchParams, make_vector_index, search_vectors, write_vector_index
 
 DIM = 384
@@ -105,12 +106,14 @@ def run_size(
     ids = np.arange(len(vectors), dtype=np.int64)
     rows: list[dict[str, Any]] = []
     truth = None
-    if any(
-        word in "Flat" for word in skip
-    ):  # no exact row to measure recall against: search exactly, untimed
+
+    def skipped(index_type: str) -> bool:
+        return any(word in index_type for word in skip)
+
+    if skipped("Flat"):  # no exact row to measure recall against: search exactly, untimed
         _, truth = search_vectors(make_vector_index(vectors, ids, "Flat"), queries, k, SearchParams())
     for index_type, settings in configs(len(vectors)):
-        if any(word in index_type for word in skip):
+        if skipped(index_type):
             continue
         gc.collect()
         before = rss_mib()

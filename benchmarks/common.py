@@ -8,7 +8,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -90,34 +89,6 @@ def load_result(name: str) -> dict[str, Any] | None:
     """The latest saved run of a benchmark, or None."""
     path = RESULTS / f"{name}-latest.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory so far.
-
-    Linux's ``VmHWM``, not ``getrusage``'s ``ru_maxrss``: that one survives ``exec``, so a child
-    started by a big parent reports the parent's peak (we measured 814 MiB for a bare interpreter
-    started by an 800 MiB process).
-    """
-    hwm = _proc_status_mib("VmHWM")
-    return hwm if hwm == hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def rss_mib() -> float:
-    """This process's current resident memory."""
-    return _proc_status_mib("VmRSS")
-
-
-def _proc_status_mib(field: str) -> float:
-    """A ``kB`` field of /proc/self/status in MiB, or NaN where there is none."""
-    try:
-        lines = Path("/proc/self/status").read_text().splitlines()
-    except OSError:
-        return float("nan")
-    for line in lines:
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class Timer:

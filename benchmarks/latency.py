@@ -29,10 +29,10 @@ from benchmarks.common import (
     Timer,
     git_commit,
     load_beir,
-    peak_rss_mib,
     percentiles,
     write_result,
 )
+from benchmarks.memory import peak_rss_mib
 from semsearch import Document, Index, load_encoder
 from semsearch.chunk import ChunkingConfig
 from semsearch.encoders import embed_passages

@@ -21,8 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, Timer, git_commit, peak_rss_mib, rss_mib, write_result
+from benchmarks.common import ROOT, Timer, git_commit, write_result
 from benchmarks.latency import cold_start, mode_latencies, ms, xwlb
+from benchmarks.memory import peak_rss_mib, rss_mib
 from semsearch import EmbeddingCache, Index, load_encoder
 
 
@@ -40,16 +41,15 @@ def _progress(done: int, total: int) -> None:
 
 def _load_in_child(path: Path) -> dict[str, float]:
     """Load time and resident memory of a saved index, in a fresh process (no warm caches)."""
-    # Memory from /proc (VmRSS, VmHWM): getrusage's peak would include this parent's, see peak_rss_mib.
     code = (
-        "import json,time;t=time.perf_counter();import semsearch;"
-        "f=lambda k:[int(x.split()[1])/1024 for x in open('/proc/self/status') if x.startswith(k)][0];"
-        f"i=semsearch.Index.load({str(path)!r});l=time.perf_counter()-t;m=f('VmRSS:');"
+        "import json,time;from benchmarks.memory import peak_rss_mib,rss_mib;"
+        "t=time.perf_counter();import semsearch;"
+        f"i=semsearch.Index.load({str(path)!r});l=time.perf_counter()-t;m=rss_mib();"
         "i.search('测试',k=1);q=time.perf_counter()-t;"
         "print(json.dumps({'load_s':round(l,2),'load_and_first_query_s':round(q,2),"
-        "'rss_after_load_mib':round(m,1),'peak_rss_mib':round(f('VmHWM:'),1)}))"
+        "'rss_after_load_mib':round(m,1),'peak_rss_mib':round(peak_rss_mib(),1)}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -3,7 +3,7 @@
 import json
 
 import numpy as np
-from benchmarks import ann, common, quality, report
+from benchmarks import ann, common, memory, quality, report
 
 
 def test_percentiles_are_nearest_rank():
@@ -145,8 +145,8 @@ def test_peak_memory_of_a_child_is_its_own_not_its_parents():
     import sys
 
     ballast = np.ones(300 * 2**20, dtype=np.uint8)  # 300 MiB, touched
-    assert common.peak_rss_mib() >= 300
-    code = "from benchmarks.common import peak_rss_mib; print(peak_rss_mib())"
+    assert memory.peak_rss_mib() >= 300
+    code = "from benchmarks.memory import peak_rss_mib; print(peak_rss_mib())"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=common.ROOT
     )

@@ -123,7 +123,7 @@ def test_damaged_lexical_file_is_corrupt(index_copy):
     assert index.search("网格员", k=1, mode="lexical")
     with pytest.raises(IndexCorruptError, match=f"{entry['name']} fails its SHA-256 checksum"):
         index.save()
-    with pytest.raises(IndexCorruptError, match="not a readable lexical index"):
+    with pytest.raises(IndexCorruptError, match=f"{entry['name']} is not a readable lexical index"):
         index.remove([index.doc_ids()[0]])
 
 

@@ -199,10 +199,12 @@ class LexicalIndex:
         k1: float = 1.2,
         b: float = 0.75,
         bm25: Any = None,
+        saved: tuple[Path | None, str | None] = (None, None),
     ) -> None:
         """``tokens``: one term list per chunk, or their saved JSON (parsed only if a change needs them).
 
         ``bm25``: a loaded ``bm25s.BM25`` over those terms; built from ``tokens`` when not given.
+        ``saved``: the file saved JSON ``tokens`` came from and the manifest's SHA-256 of it.
         """
         import bm25s
 
@@ -210,7 +212,7 @@ class LexicalIndex:
         self.k1, self.b = k1, b
         self.chunk_ids = np.asarray(chunk_ids, dtype=np.int64)
         self._tokens = tokens
-        self._raw_source: tuple[Path | None, str | None] = (None, None)  # where unparsed terms came from
+        self._saved = saved
         if bm25 is None:
             bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
             terms = self.tokens
@@ -223,7 +225,7 @@ class LexicalIndex:
     def tokens(self) -> list[list[str]]:
         """Each chunk's terms, in chunk order."""
         if isinstance(self._tokens, bytes):
-            self._tokens = _parse_tokens(self._tokens, self.chunk_ids)
+            self._tokens = _parse_tokens(self._tokens, self.chunk_ids, self._saved[0])
         return self._tokens
 
     @classmethod
@@ -274,7 +276,7 @@ class LexicalIndex:
     def write(self, path: Path) -> None:
         """Save the chunk ids and their terms."""
         if isinstance(self._tokens, bytes):  # loaded and never changed: the saved JSON as it was
-            source, expected = self._raw_source
+            source, expected = self._saved
             if expected is not None and hashlib.sha256(self._tokens).hexdigest() != expected:
                 raise IndexCorruptError(f"{source} fails its SHA-256 checksum (corrupted); rebuild the index")
             path.write_bytes(self._tokens)
@@ -312,9 +314,7 @@ class LexicalIndex:
         if bm25_path is not None:
             loaded = _load_bm25(bm25_path)
             if loaded is not None:
-                index = cls(analyzer, loaded[0], raw, bm25=loaded[1], **params)
-                index._raw_source = (path, sha256)
-                return index
+                return cls(analyzer, loaded[0], raw, bm25=loaded[1], saved=(path, sha256), **params)
         data = _parse_json(raw, path)
         return cls(analyzer, np.asarray(data["chunk_ids"], dtype=np.int64), data["tokens"], **params)
 
@@ -356,10 +356,10 @@ def _parse_json(raw: bytes, path: Path | None = None) -> dict[str, Any]:
     return data
 
 
-def _parse_tokens(raw: bytes, chunk_ids: np.ndarray) -> list[list[str]]:
-    data = _parse_json(raw)
+def _parse_tokens(raw: bytes, chunk_ids: np.ndarray, path: Path | None) -> list[list[str]]:
+    data = _parse_json(raw, path)
     if not np.array_equal(np.asarray(data["chunk_ids"], dtype=np.int64), chunk_ids):
         raise IndexCorruptError(
-            "the saved lexical terms and the saved BM25 index cover different chunks; rebuild the index"
+            f"{path or 'the saved lexical terms'} and the saved BM25 index cover different chunks; rebuild the index"
         )
     return data["tokens"]

@@ -339,8 +339,9 @@ def _size(path: Path) -> int:
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file, read in 1 MiB blocks; of a directory, of its files' names and contents."""
     digest = hashlib.sha256()
+    directory = path.is_dir()
     for file in _members(path):
-        if path.is_dir():
+        if directory:
             digest.update(file.relative_to(path).as_posix().encode() + b"\0")
         with open(file, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
