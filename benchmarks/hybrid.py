@@ -38,7 +38,7 @@ def tune(folder: Path, model: str | None = None) -> dict[str, Any]:
     trials += [{"config": {"method": side}, "metrics": m} for side, m in tuning.sides.items()]
     return {
         "split": str(folder),
-        "model": index.manifest["encoder"]["identity"],
+        "model": index.manifest.encoder_identity,
         "queries": len(queries),
         "chunks": len(index),
         "winner": dataclasses.asdict(tuning.best),
@@ -54,7 +54,7 @@ def report(folder: Path, config: FusionConfig | None, model: str | None = None) 
         index.fusion = config
     return {
         "split": str(folder),
-        "model": index.manifest["encoder"]["identity"],
+        "model": index.manifest.encoder_identity,
         "documents": len(index.doc_ids()),
         "chunks": len(index),
         "queries": len(queries),

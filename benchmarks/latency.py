@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         "commit": git_commit(),
         "index": str(args.index),
         "chunks": len(index),
-        "index_type": index.manifest["index_type"],
+        "index_type": index.manifest.index_type,
         "cold_start_s": {m: cold_start(args.index, queries[0], m) for m in ("hybrid", "lexical")},
         "warm": warm(index, queries),
         "throughput": batches(index, queries),

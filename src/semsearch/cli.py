@@ -255,7 +255,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     if args.explain:
         _print_explain(index)
-    counts = index.manifest["counts"]
+    counts = index.manifest.counts
     if args.json:
         print(
             json.dumps(
@@ -265,10 +265,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
-    skipped = f", {counts['skipped_sources']} skipped" if counts.get("skipped_sources") else ""
+    skipped = f", {counts.skipped_sources} skipped" if counts.skipped_sources else ""
     print(
-        f"built {output}: {counts['documents']} docs, {counts['chunks']} chunks{skipped}, "
-        f"model {index.manifest['encoder']['identity']}, {index.manifest['index_type']}, {seconds:.1f} s"
+        f"built {output}: {counts.documents} docs, {counts.chunks} chunks{skipped}, "
+        f"model {index.manifest.encoder_identity}, {index.manifest.index_type}, {seconds:.1f} s"
     )
     return EXIT_OK
 
@@ -317,7 +317,7 @@ def _cmd_remove(args: argparse.Namespace) -> int:
 def _change(args: argparse.Namespace, path: Path, apply: Any) -> int:
     """Load, change and save an index under its writer lock, so no other writer's change is lost."""
     from .index import Index
-    from .store import write_lock
+    from .locks import write_lock
 
     started = time.perf_counter()
     with write_lock(path):
@@ -330,13 +330,13 @@ def _change(args: argparse.Namespace, path: Path, apply: Any) -> int:
         data = {
             **dataclasses.asdict(report),
             "seconds": round(seconds, 3),
-            "counts": index.manifest["counts"],
+            "counts": dataclasses.asdict(index.manifest.counts),
         }
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        counts = index.manifest["counts"]
+        counts = index.manifest.counts
         print(
-            f"{path}: {report.summary()}; now {counts['documents']} docs, {counts['chunks']} chunks, {seconds:.1f} s"
+            f"{path}: {report.summary()}; now {counts.documents} docs, {counts.chunks} chunks, {seconds:.1f} s"
         )
     return EXIT_OK
 
@@ -461,7 +461,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_tune(args: argparse.Namespace) -> int:
     from .evaluation import read_judgments, tune_fusion
     from .index import Index
-    from .store import write_lock
+    from .locks import write_lock
 
     judgments = read_judgments(args.data)
     path = resolve_index_path(args.index)

@@ -29,15 +29,17 @@ import numpy as np
 from . import __version__
 from .cache import EmbeddingCache
 from .chunk import DEFAULT_MIN_CHARS, ChunkingConfig, chunk_document
+from .chunk_store import ChunkStore
 from .clean import CLEANER_VERSION, DEFAULT_HEADING_MAX_CHARS, CleanText, Dropped, clean_text, first_sentence
-from .concurrency import ReadWriteLock
 from .encoders import Encoder, embed_passages, embed_queries, encoder_from_spec, load_encoder
-from .errors import EmptyCorpusError, EmptyQueryError, IndexCorruptError, IndexMismatchError, InputError
+from .errors import EmptyCorpusError, EmptyQueryError, IndexCorruptError, InputError
 from .fusion import FusionConfig, default_fusion, fuse
+from .index_dir import FileWriter, index_file, read_manifest, save_index_dir
 from .ingest import IngestReport, Skipped, Source, read_sources
 from .lexical import Analyzer, LexicalIndex
-from .records import ChangeReport, Chunk, Document, Highlight, Hit
-from .store import ChunkStore, index_file, read_manifest, save_index_dir
+from .locks import ReadWriteLock
+from .manifest import ChunkingRecord, Counts, Manifest
+from .records import ChangeReport, Chunk, ChunkRow, Document, Highlight, Hit, PreparedDocument
 from .vector_index import (
     DEFAULT_INDEX_TYPE,
     SearchParams,
@@ -65,7 +67,7 @@ class Index:
     def __init__(
         self,
         *,
-        manifest: dict[str, Any],
+        manifest: Manifest,
         vectors: Any,
         store: ChunkStore,
         encoder: Encoder | None = None,
@@ -83,9 +85,8 @@ class Index:
         self._write_lock = threading.RLock()  # one change at a time
         self._rw = ReadWriteLock()  # searches share it; applying a change takes it alone
         self._dirty = False
-        params = manifest.get("search_params", {})
-        self.search_params = SearchParams(**params) if params else SearchParams()
-        self.fusion = FusionConfig(**manifest.get("fusion", {}))
+        self.search_params = dataclasses.replace(manifest.search_params)
+        self.fusion = manifest.fusion
         if lexical is None:  # an index saved before it had a lexical side: tokenise its chunks now
             chunks = list(store.iter_chunks())
             lexical = LexicalIndex.build(Analyzer(), [c.chunk_id for c in chunks], [c.text for c in chunks])
@@ -148,30 +149,27 @@ class Index:
             raise IndexCorruptError("two chunks received the same 64-bit id; rename one of the documents")
         vector_index = make_vector_index(vectors, ids, index_type)
         lexical = LexicalIndex.build(analyzer, ids.tolist(), [c.text for c in chunks])
-        params = SearchParams()
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        manifest: dict[str, Any] = {
-            "semsearch_version": __version__,
-            "created_at": now,
-            "updated_at": now,
-            "build_seconds": round(time.perf_counter() - started, 3),
-            "encoder": {**encoder.spec(), "identity": encoder.identity},
-            "dimension": encoder.dimension,
-            "metric": "inner_product",
-            "normalized": True,
-            "index_type": index_type,
-            "faiss_class": describe(vector_index),
-            "search_params": params.to_dict(),
-            "lexical": lexical.spec(),
-            "fusion": dataclasses.asdict(fusion),
-            "chunking": {
-                "max_tokens": config.max_tokens,
-                "min_chars": config.min_chars,
-                "heading_max_chars": DEFAULT_HEADING_MAX_CHARS,
-                "cleaner_version": CLEANER_VERSION,
-            },
-            "counts": {**store.counts(), "skipped_sources": len(report.skipped) + len(skipped)},
-        }
+        manifest = Manifest(
+            semsearch_version=__version__,
+            created_at=now,
+            updated_at=now,
+            build_seconds=round(time.perf_counter() - started, 3),
+            encoder={**encoder.spec(), "identity": encoder.identity},
+            dimension=encoder.dimension,
+            index_type=index_type,
+            faiss_class=describe(vector_index),
+            search_params=SearchParams(),
+            lexical=lexical.spec(),
+            fusion=fusion,
+            chunking=ChunkingRecord(
+                max_tokens=config.max_tokens,
+                min_chars=config.min_chars,
+                heading_max_chars=DEFAULT_HEADING_MAX_CHARS,
+                cleaner_version=CLEANER_VERSION,
+            ),
+            counts=dataclasses.replace(store.counts(), skipped_sources=len(report.skipped) + len(skipped)),
+        )
         if callable(getattr(callback, "close", None)):
             callback.close()
         return cls(
@@ -248,15 +246,13 @@ class Index:
                     unchanged.append(doc.doc_id)
             new_docs = added + updated
             encoder = self.encoder if new_docs else None
-            prepared: list[Prepared] = []
+            prepared: list[PreparedDocument] = []
             skipped: list[Skipped] = []
             if new_docs:
-                chunking = self.manifest["chunking"]
-                config = ChunkingConfig(max_tokens=chunking["max_tokens"], min_chars=chunking["min_chars"])
-                prepared, skipped = _prepare(new_docs, encoder, config)
-            chunks = [c for entry in prepared for c in entry[4]]
+                prepared, skipped = _prepare(new_docs, encoder, self.manifest.chunking.config())
+            chunks = [c for entry in prepared for c in entry.chunks]
             stats: dict[str, int] = {"embedded": 0}
-            vectors = np.zeros((0, self.manifest["dimension"]), dtype=np.float32)
+            vectors = np.zeros((0, self.manifest.dimension), dtype=np.float32)
             if chunks:
                 vectors = embed_passages(
                     encoder,
@@ -279,18 +275,18 @@ class Index:
         added: list[Document],
         updated: list[Document],
         unchanged: list[str],
-        prepared: list[Prepared],
+        prepared: list[PreparedDocument],
         skipped: list[Skipped],
         vectors: np.ndarray,
         stats: dict[str, int],
     ) -> ChangeReport:
-        chunks = [c for entry in prepared for c in entry[4]]
+        chunks = [c for entry in prepared for c in entry.chunks]
         gone = [*removals, *(d.doc_id for d in updated)]
         removed_ids = self._store.remove(gone)
         for entry in prepared:
-            self._store.add(*entry)
+            self._store.add(entry)
         ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
-        self._vectors = remove_vectors(self._vectors, removed_ids, self.manifest["index_type"])
+        self._vectors = remove_vectors(self._vectors, removed_ids, self.manifest.index_type)
         add_vectors(self._vectors, vectors, ids)
         self._lexical = self._lexical.changed(removed_ids, ids.tolist(), [c.text for c in chunks])
         self.skipped.extend([*report.skipped, *skipped])
@@ -305,11 +301,7 @@ class Index:
         )
         if change.changed:
             now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-            self.manifest = {
-                **self.manifest,
-                "updated_at": now,
-                "counts": {**self.manifest["counts"], **self._store.counts()},
-            }
+            self.manifest = self.manifest.replace(updated_at=now, counts=self._counts())
             self._dirty = True
         return change
 
@@ -328,24 +320,23 @@ class Index:
             return self._save(target)
 
     def _save(self, target: Path) -> Path:
-        manifest = {
-            **self.manifest,
-            "counts": {**self.manifest["counts"], **self._store.counts()},
-            "search_params": self.search_params.to_dict(),
-            "lexical": self._lexical.spec(),
-            "fusion": dataclasses.asdict(self.fusion),
-        }
+        manifest = self.manifest.replace(
+            counts=self._counts(),
+            search_params=dataclasses.replace(self.search_params),
+            lexical=self._lexical.spec(),
+            fusion=self.fusion,
+        )
         loaded_from_here = self.path is not None and Path(self.path).resolve() == target.resolve()
         self.manifest = save_index_dir(
             target,
             manifest,
             {
-                "vectors": ("faiss", lambda p: write_vector_index(self._vectors, p)),
-                "chunks": ("sqlite", self._store.save_to),
-                "lexical": ("json", self._lexical.write),
-                "bm25": ("bm25s", self._lexical.write_bm25),
+                "vectors": FileWriter("faiss", lambda p: write_vector_index(self._vectors, p)),
+                "chunks": FileWriter("sqlite", self._store.save_to),
+                "lexical": FileWriter("json", self._lexical.write),
+                "bm25": FileWriter("bm25s", self._lexical.write_bm25),
             },
-            expect_generation=self.manifest.get("generation") if loaded_from_here else None,
+            expect_generation=self.manifest.generation if loaded_from_here else None,
         )
         self.path = target
         self._dirty = False
@@ -373,7 +364,7 @@ class Index:
             except IndexCorruptError:
                 # A writer may have replaced this generation between our reading the manifest and
                 # opening its files: if the manifest moved on, read the new one.
-                if attempt == 4 or read_manifest(path).get("generation") == manifest.get("generation"):
+                if attempt == 4 or read_manifest(path).generation == manifest.generation:
                     raise
         raise AssertionError("unreachable")
 
@@ -381,7 +372,7 @@ class Index:
     def _open(
         cls,
         path: Path,
-        manifest: dict[str, Any],
+        manifest: Manifest,
         *,
         model: str | os.PathLike[str] | Encoder | None,
         verify: bool,
@@ -389,30 +380,30 @@ class Index:
         encoder = None
         if model is not None:
             encoder = load_encoder(model)
-            _check_encoder(path, manifest, encoder)
+            manifest.check_encoder(encoder, path)
         vectors = read_vector_index(index_file(path, manifest, "vectors", verify=verify))
         store = ChunkStore.open(index_file(path, manifest, "chunks", verify=verify))
         counts = store.counts()
-        if vectors.d != manifest["dimension"]:
+        if vectors.d != manifest.dimension:
             raise IndexCorruptError(
-                f"{path}: the FAISS file holds {vectors.d}-d vectors but the manifest says {manifest['dimension']}-d; "
+                f"{path}: the FAISS file holds {vectors.d}-d vectors but the manifest says {manifest.dimension}-d; "
                 "rebuild the index"
             )
-        if not (vectors.ntotal == counts["chunks"] == manifest["counts"].get("chunks")):
+        if not (vectors.ntotal == counts.chunks == manifest.counts.chunks):
             raise IndexCorruptError(
-                f"{path}: the FAISS file holds {vectors.ntotal} vectors, the chunk store {counts['chunks']} chunks "
-                f"and the manifest says {manifest['counts'].get('chunks')}; rebuild the index"
+                f"{path}: the FAISS file holds {vectors.ntotal} vectors, the chunk store {counts.chunks} chunks "
+                f"and the manifest says {manifest.counts.chunks}; rebuild the index"
             )
         lexical = None
-        if "lexical" in manifest["files"]:
+        if "lexical" in manifest.files:
             lexical_file = index_file(path, manifest, "lexical", verify=verify)
-            bm25 = index_file(path, manifest, "bm25", verify=verify) if "bm25" in manifest["files"] else None
+            bm25 = index_file(path, manifest, "bm25", verify=verify) if "bm25" in manifest.files else None
             lexical = LexicalIndex.read(
-                lexical_file, manifest.get("lexical", {}), bm25, manifest["files"]["lexical"].get("sha256")
+                lexical_file, dict(manifest.lexical), bm25, manifest.files["lexical"].sha256
             )
-            if len(lexical) != counts["chunks"]:
+            if len(lexical) != counts.chunks:
                 raise IndexCorruptError(
-                    f"{lexical_file} covers {len(lexical)} chunks but the index holds {counts['chunks']}; "
+                    f"{lexical_file} covers {len(lexical)} chunks but the index holds {counts.chunks}; "
                     "rebuild the index"
                 )
         return cls(
@@ -427,8 +418,8 @@ class Index:
         if self._encoder is None:
             with self._encoder_lock:
                 if self._encoder is None:
-                    encoder = encoder_from_spec(self.manifest["encoder"])
-                    _check_encoder(self.path, self.manifest, encoder)
+                    encoder = encoder_from_spec(dict(self.manifest.encoder))
+                    self.manifest.check_encoder(encoder, self.path)
                     self._encoder = encoder
         return self._encoder
 
@@ -473,7 +464,7 @@ class Index:
             return []
         with self._rw.reading():
             ranked = self._rank(texts, k, mode, min_score, max_per_doc)
-            rows = self._store.fetch([cid for hits in ranked for cid, _, _ in hits])
+            rows = self._store.rows([cid for hits in ranked for cid, _, _ in hits])
         out = []
         for text, hits in zip(texts, ranked):
             terms = self._lexical.query_terms(text)
@@ -484,7 +475,7 @@ class Index:
                         score,
                         rank,
                         parts,
-                        self._lexical.analyzer.highlights(terms, rows[cid]["text"]),
+                        self._lexical.analyzer.highlights(terms, rows[cid].text),
                     )
                     for rank, (cid, score, parts) in enumerate(hits, start=1)
                 ]
@@ -503,9 +494,9 @@ class Index:
         """Raw BM25 search: the ``depth`` best (chunk id, score) pairs sharing a word with ``query``."""
         return self._lexical.search(prepare_query(query), depth)
 
-    def fetch(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def fetch(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Stored rows (text, document, title, place) of chunks by id: the last stage of a search."""
-        return self._store.fetch(chunk_ids)
+        return self._store.rows(chunk_ids)
 
     def _candidates(self, mode: str, text: str, vector: np.ndarray | None, depth: int) -> list[Candidate]:
         dense: list[tuple[int, float]] = []
@@ -533,7 +524,7 @@ class Index:
             while True:
                 vector = vectors[row : row + 1] if vectors is not None else None
                 ranked = self._candidates(mode, text, vector, depth)
-                picked = _select(ranked, k, min_score, max_per_doc, self._doc_of)
+                picked = _select(ranked, k, min_score, max_per_doc, self._store.doc_of)
                 exhausted = (
                     depth >= total
                     or len(ranked) < depth
@@ -545,12 +536,9 @@ class Index:
             out.append(picked)
         return out
 
-    def _doc_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
-        return {cid: row["doc_id"] for cid, row in self._store.fetch(chunk_ids).items()}
-
     @staticmethod
     def _hit(
-        row: dict[str, Any],
+        row: ChunkRow,
         score: float,
         rank: int,
         parts: dict[str, float],
@@ -558,16 +546,16 @@ class Index:
     ) -> Hit:
         return Hit(
             score=score,
-            text=row["text"],
-            doc_id=row["doc_id"],
-            title=row["title"],
-            chunk_id=row["chunk_id"],
-            paragraph=row["paragraph"],
-            piece=row["piece"],
-            pieces=row["pieces"],
-            start=row["start"],
-            end=row["end"],
-            source=row["source"],
+            text=row.text,
+            doc_id=row.doc_id,
+            title=row.title,
+            chunk_id=row.chunk_id,
+            paragraph=row.paragraph,
+            piece=row.piece,
+            pieces=row.pieces,
+            start=row.start,
+            end=row.end,
+            source=row.source,
             rank=rank,
             highlights=highlights,
             scores=parts,
@@ -580,7 +568,7 @@ class Index:
 
     def __repr__(self) -> str:
         where = f" at {self.path}" if self.path else ""
-        return f"<semsearch.Index{where}: {len(self)} chunks, {self.manifest['encoder']['identity']}>"
+        return f"<semsearch.Index{where}: {len(self)} chunks, {self.manifest.encoder_identity}>"
 
     def chunks(self) -> Iterator[Chunk]:
         """Every chunk, by document id and reading order."""
@@ -591,7 +579,7 @@ class Index:
         record = self._store.document(doc_id)
         if record is None:
             raise InputError(f"no document {doc_id!r} in this index")
-        return record
+        return record.to_dict()
 
     def doc_ids(self) -> list[str]:
         """The ids of all indexed documents, sorted."""
@@ -599,15 +587,18 @@ class Index:
 
     def dropped(self) -> dict[str, list[Dropped]]:
         """What the cleaner removed from each document (document id → drops), for ``--explain``."""
-        return {doc_id: self._store.document(doc_id)["dropped"] for doc_id in self._store.doc_ids()}
+        return {doc_id: self.document(doc_id)["dropped"] for doc_id in self._store.doc_ids()}
 
     def info(self) -> dict[str, Any]:
         """The manifest plus the index's location and size on disk."""
-        info = dict(self.manifest)
+        info = self.manifest.to_dict()
         if self.path is not None:
             info["path"] = str(self.path)
-            info["bytes_on_disk"] = sum(f["bytes"] for f in self.manifest.get("files", {}).values())
+            info["bytes_on_disk"] = sum(f.bytes for f in self.manifest.files.values())
         return info
+
+    def _counts(self) -> Counts:
+        return dataclasses.replace(self._store.counts(), skipped_sources=self.manifest.counts.skipped_sources)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -676,14 +667,11 @@ def _select(
     return picked
 
 
-Prepared = tuple[Document, CleanText, str, str, list[Chunk]]  # document, cleaned, title, its source, chunks
-
-
 def _prepare(
     documents: Sequence[Document], encoder: Encoder, config: ChunkingConfig
-) -> tuple[list[Prepared], list[Skipped]]:
+) -> tuple[list[PreparedDocument], list[Skipped]]:
     """Clean and chunk documents; those with no text left are skipped (with a warning)."""
-    prepared: list[Prepared] = []
+    prepared: list[PreparedDocument] = []
     skipped: list[Skipped] = []
     for doc in documents:
         clean = clean_text(doc.text)
@@ -695,7 +683,7 @@ def _prepare(
         doc_chunks = chunk_document(
             doc.doc_id, clean, count_tokens=encoder.count_tokens, config=config, title=title
         )
-        prepared.append((doc, clean, title, title_source, doc_chunks))
+        prepared.append(PreparedDocument(doc, clean, title, title_source, tuple(doc_chunks)))
     return prepared, skipped
 
 
@@ -704,8 +692,8 @@ def _chunk_all(
 ) -> tuple[list[Chunk], list[Skipped]]:
     prepared, skipped = _prepare(report.documents, encoder, config)
     for entry in prepared:
-        store.add(*entry)
-    return [c for entry in prepared for c in entry[4]], skipped
+        store.add(entry)
+    return [c for entry in prepared for c in entry.chunks], skipped
 
 
 def pick_title(doc: Document, clean: CleanText) -> tuple[str, str]:
@@ -715,17 +703,6 @@ def pick_title(doc: Document, clean: CleanText) -> tuple[str, str]:
     if clean.title:
         return clean.title, "headline"
     return first_sentence(clean), "first sentence"
-
-
-def _check_encoder(path: Path | None, manifest: dict[str, Any], encoder: Encoder) -> None:
-    built = manifest["encoder"]["identity"]
-    if encoder.identity != built or encoder.dimension != manifest["dimension"]:
-        where = f"index at {path}" if path else "this index"
-        raise IndexMismatchError(
-            f"{where} was built with {built} ({manifest['dimension']}-d vectors); the model given is "
-            f"{encoder.identity} ({encoder.dimension}-d). Rebuild the index with that model, or load it "
-            "without model= to use the one it was built with"
-        )
 
 
 def _resolve_cache(cache: EmbeddingCache | bool | None) -> EmbeddingCache | None:

@@ -6,7 +6,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .clean import CleanText, Dropped
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,58 @@ class Chunk:
     pieces: int = 1
     n_tokens: int = 0
     title: str = ""
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A document cleaned and chunked, ready to embed and store: the build's record of one document.
+
+    ``title_source`` says where ``title`` came from: "source", "headline" or "first sentence".
+    """
+
+    document: Document
+    clean: CleanText
+    title: str
+    title_source: str
+    chunks: tuple[Chunk, ...]
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """A stored chunk with its document's title and source: what a search turns into a :class:`Hit`."""
+
+    chunk_id: int
+    doc_id: str
+    ordinal: int
+    paragraph: int
+    piece: int
+    pieces: int
+    start: int
+    end: int
+    n_tokens: int
+    text: str
+    title: str
+    source: str
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as the chunk store keeps it: raw and cleaned text, metadata, what the cleaner dropped."""
+
+    doc_id: str
+    title: str
+    title_source: str
+    source: str
+    encoding: str
+    content_hash: str
+    raw_text: str
+    clean_text: str
+    metadata: Mapping[str, Any]
+    dropped: list[Dropped]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a dict (what :meth:`Index.document` returns)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)

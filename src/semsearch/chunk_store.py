@@ -1,0 +1,252 @@
+"""The chunk store: documents and chunks in SQLite, in memory while building, a read-only file once saved.
+
+Rows come out as typed records (:class:`~semsearch.records.ChunkRow`, :class:`~semsearch.records.StoredDocument`),
+addressed by chunk id or document id. :mod:`semsearch.index_dir` decides where the file goes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from .clean import Dropped
+from .errors import IndexCorruptError
+from .manifest import Counts
+from .records import Chunk, ChunkRow, PreparedDocument, StoredDocument
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    title_source TEXT NOT NULL,
+    source TEXT NOT NULL,
+    encoding TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    raw_text TEXT NOT NULL,
+    clean_text TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    dropped TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    ordinal INTEGER NOT NULL,
+    paragraph INTEGER NOT NULL,
+    piece INTEGER NOT NULL,
+    pieces INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    n_tokens INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
+"""
+_DOCUMENT_COLUMNS = (
+    "doc_id, title, title_source, source, encoding, content_hash, raw_text, clean_text, metadata, dropped"
+)
+_CHUNK_COLUMNS = (
+    'c.chunk_id, c.doc_id, c.ordinal, c.paragraph, c.piece, c.pieces, c.start, c."end", c.n_tokens, c.text'
+)
+
+
+class ChunkStore:
+    """Documents and chunks in SQLite: in memory while building, a read-only file once saved.
+
+    A loaded store is never written in place: the first change copies it into memory, and
+    :meth:`save_to` writes a new file. One connection, guarded by a lock, serves all threads.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, *, path: Path | None = None) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+
+    @classmethod
+    def new(cls) -> ChunkStore:
+        """An empty in-memory store."""
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        conn.executescript(_SCHEMA)
+        return cls(conn)
+
+    @classmethod
+    def open(cls, path: Path) -> ChunkStore:
+        """Open a saved store read-only; raises IndexCorruptError if it is not a chunk store."""
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(
+                f"{path} is not a readable chunk store ({exc}); rebuild the index"
+            ) from None
+        if not {"documents", "chunks"} <= tables:
+            conn.close()
+            raise IndexCorruptError(f"{path} lacks the documents/chunks tables; rebuild the index")
+        return cls(conn, path=path)
+
+    def _writable(self) -> sqlite3.Connection:
+        """Copy a file-backed store into memory before its first change."""
+        if self.path is not None:
+            memory = sqlite3.connect(":memory:", check_same_thread=False)
+            self._conn.backup(memory)
+            self._conn.close()
+            self._conn, self.path = memory, None
+        return self._conn
+
+    def add(self, prepared: PreparedDocument) -> None:
+        """Store a document with its cleaned text, the cleaner's drops and its chunks."""
+        doc, clean, chunks = prepared.document, prepared.clean, prepared.chunks
+        with self._lock:
+            conn = self._writable()
+            with conn:
+                conn.execute(
+                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        doc.doc_id,
+                        prepared.title,
+                        prepared.title_source,
+                        doc.source,
+                        doc.encoding,
+                        doc.content_hash,
+                        doc.text,
+                        clean.text,
+                        json.dumps(dict(doc.metadata), ensure_ascii=False, default=str),
+                        json.dumps([[d.line, d.text, d.reason] for d in clean.dropped], ensure_ascii=False),
+                    ),
+                )
+                conn.executemany(
+                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            c.chunk_id,
+                            c.doc_id,
+                            c.ordinal,
+                            c.paragraph,
+                            c.piece,
+                            c.pieces,
+                            c.start,
+                            c.end,
+                            c.n_tokens,
+                            c.text,
+                        )
+                        for c in chunks
+                    ],
+                )
+
+    def remove(self, doc_ids: Iterable[str]) -> list[int]:
+        """Delete documents and their chunks; returns the chunk ids removed."""
+        ids = list(doc_ids)
+        removed: list[int] = []
+        with self._lock:
+            conn = self._writable()
+            with conn:
+                for doc_id in ids:
+                    removed += [
+                        r[0] for r in conn.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))
+                    ]
+                    conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                    conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        return removed
+
+    def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
+        """Chunk rows with their document's title and source, by chunk id (unknown ids are left out)."""
+        out: dict[int, ChunkRow] = {}
+        unique = list(dict.fromkeys(int(i) for i in chunk_ids))
+        with self._lock:
+            for first in range(0, len(unique), 500):
+                part = unique[first : first + 500]
+                marks = ",".join("?" * len(part))
+                cursor = self._conn.execute(
+                    f"SELECT {_CHUNK_COLUMNS}, d.title, d.source FROM chunks c JOIN documents d USING (doc_id) "
+                    f"WHERE c.chunk_id IN ({marks})",
+                    part,
+                )
+                for row in cursor:
+                    out[row[0]] = ChunkRow(*row)
+        return out
+
+    def doc_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """The document id of each chunk, by chunk id."""
+        out: dict[int, str] = {}
+        unique = list(dict.fromkeys(int(i) for i in chunk_ids))
+        with self._lock:
+            for first in range(0, len(unique), 500):
+                part = unique[first : first + 500]
+                marks = ",".join("?" * len(part))
+                out.update(
+                    self._conn.execute(
+                        f"SELECT chunk_id, doc_id FROM chunks WHERE chunk_id IN ({marks})", part
+                    ).fetchall()
+                )
+        return out
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        """Every chunk, in document and reading order."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_CHUNK_COLUMNS}, d.title FROM chunks c JOIN documents d USING (doc_id) "
+                "ORDER BY c.doc_id, c.ordinal"
+            ).fetchall()
+        for row in rows:
+            yield Chunk(
+                chunk_id=row[0],
+                doc_id=row[1],
+                ordinal=row[2],
+                paragraph=row[3],
+                piece=row[4],
+                pieces=row[5],
+                start=row[6],
+                end=row[7],
+                n_tokens=row[8],
+                text=row[9],
+                title=row[10],
+            )
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        """One document's stored record (raw and cleaned text, drops, metadata), or None."""
+        with self._lock:
+            cursor = self._conn.execute(
+                f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        *fields, metadata, dropped = row
+        return StoredDocument(
+            *fields, metadata=json.loads(metadata), dropped=[Dropped(*d) for d in json.loads(dropped)]
+        )
+
+    def doc_ids(self) -> list[str]:
+        """All document ids, sorted."""
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
+
+    def content_hashes(self) -> dict[str, str]:
+        """Document id → content hash, to tell unchanged documents from changed ones."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT doc_id, content_hash FROM documents"))
+
+    def counts(self) -> Counts:
+        """Documents, chunks and tokens stored."""
+        with self._lock:
+            docs = self._conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            chunks, tokens = self._conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(n_tokens), 0) FROM chunks"
+            ).fetchone()
+        return Counts(documents=int(docs), chunks=int(chunks), tokens=int(tokens))
+
+    def save_to(self, path: Path) -> None:
+        """Write the whole store to a new SQLite file at ``path``."""
+        with self._lock:
+            target = sqlite3.connect(path)
+            try:
+                self._conn.backup(target)
+            finally:
+                target.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()

