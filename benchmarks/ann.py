@@ -62,8 +62,9 @@ def real_cmrc(queries: int) -> tuple[np.ndarray, np.ndarray]:
 
     corpus, qs, _ = load_beir(SHARED / "data/cmrc2018/dev")
     index = Index.build([Document(doc_id=str(r["_id"]), text=r["text"]) for r in corpus])
-    vectors = np.vstack([index._vectors.reconstruct(c.chunk_id) for c in index.chunks()])
-    return vectors.astype(np.float32), index.encode_queries(list(qs.values())[:queries])
+    searcher = index.searcher()
+    vectors = searcher.parts.vectors.reconstruct([c.chunk_id for c in index.chunks()])
+    return vectors, searcher.embed_queries(list(qs.values())[:queries])
 
 
 def real_xwlb(n: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,8 +84,10 @@ def real_xwlb(n: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
     docs = [Document(doc_id=r["id"], text=r["text"], title=r["title"]) for r in stories]
     index = Index.build(docs)
     chunk_ids = [c.chunk_id for c in index.chunks()][:n]
-    vectors = np.vstack([index._vectors.reconstruct(i) for i in chunk_ids])
-    return vectors.astype(np.float32), index.encode_queries([r["title"] for r in held_out])
+    searcher = index.searcher()
+    return searcher.parts.vectors.reconstruct(chunk_ids), searcher.embed_queries(
+        [r["title"] for r in held_out]
+    )
 
 
 def configs(n: int) -> list[tuple[str, list[SearchParams]]]:

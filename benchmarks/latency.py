@@ -34,9 +34,9 @@ from benchmarks.common import (
 )
 from benchmarks.memory import peak_rss_mib
 from semsearch import Document, Index, load_encoder
+from semsearch.build import prepare
 from semsearch.chunk import ChunkingConfig
 from semsearch.encoders import embed_passages
-from semsearch.index import _prepare
 from semsearch.lexical import Analyzer, LexicalIndex
 from semsearch.vector_index import make_vector_index
 
@@ -90,15 +90,16 @@ def mode_latencies(index: Index, queries: list[str], k: int = 10) -> dict[str, d
 def warm(index: Index, queries: list[str]) -> dict[str, Any]:
     index.search(queries[0], k=10)  # load the model, warm caches
     encode, search, fetch = [], [], []
+    searcher = index.searcher()
     for q in queries:
         with Timer() as t:
-            vector = index.encode_queries([q])
+            vector = searcher.embed_queries([q])
         encode.append(t.seconds)
         with Timer() as t:
-            _, ids = index.search_vectors(vector, 10)
+            found = searcher.parts.vectors.search(vector, 10)
         search.append(t.seconds)
         with Timer() as t:
-            index.fetch([int(i) for i in ids[0] if i >= 0])
+            searcher.parts.chunks.rows([c for c, _ in found.ranking(0)])
         fetch.append(t.seconds)
     modes = mode_latencies(index, queries)
     dense_p50 = modes["dense"]["p50"]
@@ -124,8 +125,8 @@ def build_throughput(documents: list[Document], label: str) -> dict[str, Any]:
     encoder = load_encoder()
     config = ChunkingConfig(max_tokens=encoder.max_tokens)
     with Timer() as clean:
-        prepared, _ = _prepare(documents, encoder, config)
-    chunks = [c for entry in prepared for c in entry[4]]
+        prepared, _ = prepare(documents, encoder, config)
+    chunks = [c for entry in prepared for c in entry.chunks]
     tokens = sum(c.n_tokens for c in chunks)
     with Timer() as encode:
         vectors = embed_passages(encoder, [c.text for c in chunks], cache=None)

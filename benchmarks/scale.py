@@ -89,10 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     index.search(queries[0], k=10)
     modes = mode_latencies(index, queries)
     search = []
+    searcher = index.searcher()
     for q in queries:
-        vector = index.encode_queries([q])
+        vector = searcher.embed_queries([q])
         with Timer() as t:
-            index.search_vectors(vector, 10)
+            searcher.parts.vectors.search(vector, 10)
         search.append(t.seconds)
 
     counts = info["counts"]

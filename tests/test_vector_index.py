@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from semsearch import InputError
-from semsearch.vector_index import SearchParams, make_vector_index, search_vectors
+from semsearch.vector_index import SearchParams, VectorIndex, make_vector_index, search_vectors
 
 
 def _unit(rows, dim=384, seed=0):
@@ -62,3 +62,31 @@ def test_bad_index_types_are_clear_errors():
         make_vector_index(_unit(10), np.arange(10), "Bogus")
     with pytest.raises(InputError, match="needs at least 256 vectors.*corpus has 10 chunks"):
         make_vector_index(_unit(10), np.arange(10), "IVF256,Flat")
+
+
+@pytest.mark.parametrize("index_type", ["Flat", "HNSW32", "IVF4,Flat"])
+def test_search_among_allowed_ids_matches_brute_force_over_them(index_type):
+    vectors, queries = _unit(300), _unit(3, seed=5)
+    ids = np.arange(300, dtype=np.int64) * 11 + 1
+    index = VectorIndex.build(vectors, ids, index_type)
+    index.params = SearchParams(ef_search=300, nprobe=4)
+    allowed = ids[::7]
+    hits = index.search(queries, 5, allowed=allowed)
+    exact = queries @ vectors[::7].T
+    for row in range(len(queries)):
+        assert [c for c, _ in hits.ranking(row)] == list(allowed[np.argsort(-exact[row])[:5]])
+
+
+def test_vector_index_deletes_adds_and_round_trips(tmp_path):
+    vectors = _unit(50)
+    ids = np.arange(50, dtype=np.int64) + 100
+    for index_type in ("Flat", "HNSW32"):
+        index = VectorIndex.build(vectors[:40], ids[:40], index_type)
+        index.delete([100, 101])
+        index.add(vectors[40:], ids[40:])
+        assert len(index) == 48 and index.dimension == 384
+        index.save(tmp_path / f"{index_type}.faiss")
+        loaded = VectorIndex.load(tmp_path / f"{index_type}.faiss", index_type)
+        assert loaded.search(vectors[[45]], 1).ranking(0)[0].chunk_id == 145
+        assert loaded.search(vectors[[0]], 48).ranking(0)[0].chunk_id != 100
+        assert np.allclose(loaded.reconstruct([145]), vectors[[45]], atol=1e-5)

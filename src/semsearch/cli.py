@@ -441,7 +441,8 @@ METRIC_COLUMNS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .errors import InputError
     from .evaluation import evaluate, read_judgments
-    from .index import MODES, Index
+    from .index import Index
+    from .search import MODES
 
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     unknown = [m for m in modes if m not in MODES]

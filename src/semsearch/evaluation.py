@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 from .fusion import FusionConfig, fuse
+from .search import SideRankings
 
 if TYPE_CHECKING:
     from .index import Index
+    from .search import Mode
 
 METRICS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
 # The grid tune_fusion searches. Weights 0 and 1 are one side alone (ties broken by the other), so
@@ -148,7 +150,7 @@ def dedupe(doc_ids: Iterable[str]) -> list[str]:
 
 
 def evaluate(
-    index: Index, judgments: Judgments, modes: Sequence[str] = ("dense", "lexical", "hybrid")
+    index: Index, judgments: Judgments, modes: Sequence[Mode] = ("dense", "lexical", "hybrid")
 ) -> dict[str, dict[str, float]]:
     """R@1/5/10, MRR@10 and nDCG@10 of each search mode of ``index`` on ``judgments``.
 
@@ -195,14 +197,11 @@ def tune_fusion(index: Index, judgments: Judgments) -> FusionTuning:
     owner = {c.chunk_id: c.doc_id for c in index.chunks()}
     depth = max(DEPTHS)
     qids = list(judgments.queries)
-    lists: dict[str, tuple[list[tuple[int, float]], list[tuple[int, float]]]] = {}
+    searcher = index.searcher()
+    lists: dict[str, SideRankings] = {}
     for start in range(0, len(qids), 64):
         batch = qids[start : start + 64]
-        vectors = index.encode_queries([judgments.queries[q] for q in batch])
-        scores, ids = index.search_vectors(vectors, depth)
-        for row, qid in enumerate(batch):
-            dense = [(int(i), float(s)) for s, i in zip(scores[row], ids[row]) if i >= 0]
-            lists[qid] = (dense, index.search_lexical(judgments.queries[qid], depth))
+        lists.update(zip(batch, searcher.sides([judgments.queries[q] for q in batch], depth)))
 
     def measure(config: FusionConfig) -> dict[str, float]:
         runs = {

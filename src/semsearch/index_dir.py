@@ -18,6 +18,7 @@ Every file an index writes is written here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,9 +29,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .backend import Loaded, Parts
+from .chunk_store import ChunkStore
 from .errors import IndexChangedError, IndexCorruptError, IndexNotFoundError, InputError
+from .lexical import Analyzer, LexicalIndex
 from .locks import write_lock
 from .manifest import FileEntry, Manifest
+from .vector_index import VectorIndex
 
 MANIFEST = "manifest.json"
 # A generation's file, or what a writer killed half-way left beside one ("chunks.7.sqlite-journal").
@@ -218,3 +223,79 @@ def fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class IndexDirectory:
+    """The local :class:`~semsearch.backend.Storage`: FAISS, bm25s and SQLite files in an index directory."""
+
+    def load(self, location: Path, *, verify: bool = True) -> Loaded:
+        """Read the manifest and open the files it lists, checking sizes, checksums (if ``verify``) and counts."""
+        path = Path(location)
+        for attempt in range(5):
+            manifest = read_manifest(path)
+            try:
+                return Loaded(manifest, self._open(path, manifest, verify))
+            except IndexCorruptError:
+                # A writer may have replaced this generation between our reading the manifest and
+                # opening its files: if the manifest moved on, read the new one.
+                if attempt == 4 or read_manifest(path).generation == manifest.generation:
+                    raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _open(path: Path, manifest: Manifest, verify: bool) -> Parts:
+        vectors = VectorIndex.load(
+            index_file(path, manifest, "vectors", verify=verify),
+            manifest.index_type,
+            dataclasses.replace(manifest.search_params),
+        )
+        store = ChunkStore.open(index_file(path, manifest, "chunks", verify=verify))
+        counts = store.counts()
+        if vectors.dimension != manifest.dimension:
+            raise IndexCorruptError(
+                f"{path}: the FAISS file holds {vectors.dimension}-d vectors but the manifest says "
+                f"{manifest.dimension}-d; rebuild the index"
+            )
+        if not (len(vectors) == counts.chunks == manifest.counts.chunks):
+            raise IndexCorruptError(
+                f"{path}: the FAISS file holds {len(vectors)} vectors, the chunk store {counts.chunks} chunks "
+                f"and the manifest says {manifest.counts.chunks}; rebuild the index"
+            )
+        if (
+            "lexical" not in manifest.files
+        ):  # saved before indexes had a lexical side: tokenise the chunks now
+            chunks = list(store.iter_chunks())
+            lexical = LexicalIndex.build(Analyzer(), [c.chunk_id for c in chunks], [c.text for c in chunks])
+            return Parts(vectors, lexical, store)
+        lexical_file = index_file(path, manifest, "lexical", verify=verify)
+        bm25 = index_file(path, manifest, "bm25", verify=verify) if "bm25" in manifest.files else None
+        lexical = LexicalIndex.read(
+            lexical_file, dict(manifest.lexical), bm25, manifest.files["lexical"].sha256
+        )
+        if len(lexical) != counts.chunks:
+            raise IndexCorruptError(
+                f"{lexical_file} covers {len(lexical)} chunks but the index holds {counts.chunks}; "
+                "rebuild the index"
+            )
+        return Parts(vectors, lexical, store)
+
+    def save(
+        self, location: Path, manifest: Manifest, parts: Parts, *, expect_generation: int | None = None
+    ) -> Manifest:
+        """Write the parts as a new generation and the manifest atomically (see :func:`save_index_dir`)."""
+        vectors, lexical, chunks = parts.vectors, parts.lexical, parts.chunks
+        if not (
+            isinstance(vectors, VectorIndex)
+            and isinstance(lexical, LexicalIndex)
+            and isinstance(chunks, ChunkStore)
+        ):
+            raise InputError(
+                "an index directory holds FAISS, bm25s and SQLite parts; save other backends with their own storage"
+            )
+        writers = {
+            "vectors": FileWriter("faiss", vectors.save),
+            "chunks": FileWriter("sqlite", chunks.save_to),
+            "lexical": FileWriter("json", lexical.write),
+            "bm25": FileWriter("bm25s", lexical.write_bm25),
+        }
+        return save_index_dir(Path(location), manifest, writers, expect_generation=expect_generation)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexCorruptError, InputError
-from .records import Highlight
+from .records import Highlight, Scored
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ class LexicalIndex:
         """The query's terms, in order, without repeats."""
         return list(dict.fromkeys(self.analyzer.tokens(query)))
 
-    def search(self, query: str, depth: int) -> list[tuple[int, float]]:
+    def search(self, query: str, depth: int) -> list[Scored]:
         """The ``depth`` best (chunk id, BM25 score) pairs for ``query``; chunks sharing no term are left out."""
         terms = [t for t in self.query_terms(query) if t in self._bm25.vocab_dict]
         if not terms or not len(self):
@@ -254,7 +254,7 @@ class LexicalIndex:
         if len(positive) > depth:
             positive = positive[np.argpartition(-scores[positive], depth - 1)[:depth]]
         order = positive[np.lexsort((self.chunk_ids[positive], -scores[positive]))]
-        return [(int(self.chunk_ids[i]), float(scores[i])) for i in order]
+        return [Scored(int(self.chunk_ids[i]), float(scores[i])) for i in order]
 
     def changed(
         self, removed: Iterable[int], added_ids: Sequence[int], added_texts: Sequence[str]

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError
 from .fusion import FusionConfig
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 FORMAT_NAME = "semsearch-index"
 FORMAT_VERSION = 1
 METRIC = "inner_product"
+E = TypeVar("E", bound="Encoder")
 REQUIRED_KEYS = ("encoder", "dimension", "files", "counts", "index_type")
 
 
@@ -53,6 +54,10 @@ class Counts:
     chunks: int = 0
     tokens: int = 0
     skipped_sources: int = 0
+
+    def with_skipped(self, skipped_sources: int) -> Counts:
+        """These counts with ``skipped_sources`` set (a store counts what it holds, not what was skipped)."""
+        return dataclasses.replace(self, skipped_sources=skipped_sources)
 
 
 @dataclass(frozen=True)
@@ -167,8 +172,16 @@ class Manifest:
             raise IndexCorruptError(f"{source} does not list a {role!r} file; rebuild the index")
         return entry
 
-    def check_encoder(self, encoder: Encoder, where: Path | str | None = None) -> None:
-        """Raise IndexMismatchError unless ``encoder`` is the model (and dimension) the index was built with."""
+    def info(self, path: Path | None) -> dict[str, Any]:
+        """The manifest as JSON-ready data plus, for a saved index, its ``path`` and ``bytes_on_disk``."""
+        info = self.to_dict()
+        if path is not None:
+            info["path"] = str(path)
+            info["bytes_on_disk"] = sum(f.bytes for f in self.files.values())
+        return info
+
+    def check_encoder(self, encoder: E, where: Path | str | None = None) -> E:
+        """``encoder`` if it is the model (and dimension) the index was built with, else IndexMismatchError."""
         if encoder.identity != self.encoder_identity or encoder.dimension != self.dimension:
             place = f"index at {where}" if where else "this index"
             raise IndexMismatchError(
@@ -176,6 +189,7 @@ class Manifest:
                 f"given is {encoder.identity} ({encoder.dimension}-d). Rebuild the index with that model, "
                 "or load it without model= to use the one it was built with"
             )
+        return encoder
 
 
 def _known(record: type, data: Mapping[str, Any]) -> dict[str, Any]:

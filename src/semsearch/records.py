@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from .clean import CleanText, Dropped
@@ -109,6 +109,13 @@ class StoredDocument:
     def to_dict(self) -> dict[str, Any]:
         """The record as a dict (what :meth:`Index.document` returns)."""
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+class Scored(NamedTuple):
+    """One chunk of a ranking: its id and its score on that side's scale (cosine, BM25, fused)."""
+
+    chunk_id: int
+    score: float
 
 
 @dataclass(frozen=True)

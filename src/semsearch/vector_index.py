@@ -1,5 +1,8 @@
 """The FAISS side: build any factory-string index over L2-normalised vectors, train it, search it.
 
+:class:`VectorIndex` owns the FAISS object, its type and search parameters (txtai's ``ann`` shape:
+build, add, delete, search, save, load); the module functions below it work on raw FAISS indexes.
+
 Vectors are L2-normalised, so inner product is cosine similarity. Every index is wrapped in an
 ``IndexIDMap2`` keyed by the chunks' stable 64-bit ids. ``index_type`` is a FAISS factory string
 (``Flat`` by default, exact; ``HNSW32``, ``IVF256,Flat``, ``IVF256,SQ8``, ``IVF256,PQ16``, …);
@@ -12,11 +15,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .errors import IndexCorruptError, InputError
+from .records import Scored
 
 log = logging.getLogger(__name__)
 
@@ -101,18 +105,86 @@ def _train(index: Any, base: Any, vectors: np.ndarray, index_type: str) -> None:
         ) from None
 
 
+class VectorHits(NamedTuple):
+    """What a vector search found: (queries, k) arrays of scores and chunk ids, best first; id -1 pads."""
+
+    scores: np.ndarray
+    ids: np.ndarray
+
+    def ranking(self, row: int) -> list[Scored]:
+        """Query ``row``'s hits as a best-first list, padding left out."""
+        return [Scored(int(i), float(s)) for s, i in zip(self.scores[row], self.ids[row]) if i >= 0]
+
+
+class VectorIndex:
+    """The dense side of an index: a FAISS index over chunk ids, its factory string and search knobs."""
+
+    def __init__(self, index: Any, index_type: str, params: SearchParams | None = None) -> None:
+        self.faiss = index
+        self.index_type = index_type
+        self.params = params or SearchParams()
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, ids: np.ndarray, index_type: str = DEFAULT_INDEX_TYPE) -> VectorIndex:
+        """A trained index of ``index_type`` holding ``vectors`` under ``ids``."""
+        return cls(make_vector_index(vectors, ids, index_type), index_type)
+
+    @classmethod
+    def load(cls, path: Path, index_type: str, params: SearchParams | None = None) -> VectorIndex:
+        """Read a saved FAISS file; an unreadable one is an IndexCorruptError naming it."""
+        return cls(read_vector_index(path), index_type, params)
+
+    def save(self, path: Path) -> None:
+        """Write the FAISS file."""
+        write_vector_index(self.faiss, path)
+
+    @property
+    def dimension(self) -> int:
+        """The length of the vectors."""
+        return int(self.faiss.d)
+
+    def __len__(self) -> int:
+        return int(self.faiss.ntotal)
+
+    def describe(self) -> str:
+        """The FAISS classes, e.g. ``IndexIDMap2(IndexHNSWFlat)``."""
+        return describe(self.faiss)
+
+    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        """Add ``vectors`` under ``ids``."""
+        add_vectors(self.faiss, vectors, ids)
+
+    def delete(self, ids: Sequence[int]) -> None:
+        """Remove ``ids`` (an HNSW index is rebuilt from the vectors left)."""
+        self.faiss = remove_vectors(self.faiss, ids, self.index_type)
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> VectorHits:
+        """The ``k`` nearest chunks of each query; with ``allowed``, only among those chunk ids."""
+        scores, ids = search_vectors(self.faiss, queries, k, self.params, allowed)
+        return VectorHits(scores, ids)
+
+    def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of chunks by id (exact for Flat and HNSW, the approximation for compressed types)."""
+        return np.vstack([self.faiss.reconstruct(int(i)) for i in ids]).astype(np.float32)
+
+
 def search_vectors(
-    index: Any, queries: np.ndarray, k: int, params: SearchParams
+    index: Any, queries: np.ndarray, k: int, params: SearchParams, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` (scores, ids) per query; missing results have id -1."""
+    """Top-``k`` (scores, ids) per query; missing results have id -1. ``allowed``: search only these ids."""
     faiss = _faiss()
     k = max(1, min(k, int(index.ntotal)))
     base = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
     search_params = None
+    selector = None
+    if allowed is not None:
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
     if isinstance(base, faiss.IndexHNSW):
-        search_params = faiss.SearchParametersHNSW(efSearch=max(params.ef_search, k))
+        search_params = faiss.SearchParametersHNSW(efSearch=max(params.ef_search, k), sel=selector)
     elif faiss.try_extract_index_ivf(base) is not None:
-        search_params = faiss.SearchParametersIVF(nprobe=params.nprobe)
+        search_params = faiss.SearchParametersIVF(nprobe=params.nprobe, sel=selector)
+    elif selector is not None:
+        search_params = faiss.SearchParameters(sel=selector)
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     args = (queries, k)
     kwargs = {} if search_params is None else {"params": search_params}

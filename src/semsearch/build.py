@@ -1,0 +1,222 @@
+"""Building: sources → documents → cleaned → chunks → vectors → the parts of a new index.
+
+Each stage takes the previous one's output; :func:`prepare` gives one frozen
+:class:`~semsearch.records.PreparedDocument` per document (its cleaned text, title and chunks), which
+both a new index and a change (:mod:`semsearch.changes`) embed and store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import __version__
+from .backend import Parts
+from .cache import EmbeddingCache
+from .chunk import ChunkingConfig, chunk_document
+from .chunk_store import ChunkStore
+from .clean import CLEANER_VERSION, DEFAULT_HEADING_MAX_CHARS, CleanText, clean_text, first_sentence
+from .encoders import Encoder, embed_passages, load_encoder
+from .errors import EmptyCorpusError, IndexCorruptError, InputError
+from .fusion import FusionConfig, default_fusion
+from .ingest import IngestReport, Skipped, Source, read_sources
+from .lexical import Analyzer, LexicalIndex
+from .manifest import ChunkingRecord, Manifest
+from .records import Chunk, Document, PreparedDocument
+from .vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    """How chunk texts are embedded: batch size, the embedding cache, progress reporting."""
+
+    batch_size: int = 16
+    cache: EmbeddingCache | bool | None = True
+    progress: bool | ProgressCallback = False
+
+
+@dataclass(frozen=True)
+class Built:
+    """A new index's manifest and parts, the encoder that embedded it, and the sources skipped on the way."""
+
+    manifest: Manifest
+    parts: Parts
+    encoder: Encoder
+    skipped: tuple[Skipped, ...]
+
+
+def build_index(
+    sources: Source | Iterable[Source],
+    *,
+    model: str | os.PathLike[str] | Encoder | None,
+    index_type: str,
+    max_tokens: int | None,
+    min_chars: int,
+    user_dict: str | os.PathLike[str] | None,
+    tokenizer: str,
+    fusion: FusionConfig | None,
+    embedding: EmbedOptions,
+) -> Built:
+    """Read, clean, chunk, embed and index ``sources`` (see :meth:`semsearch.Index.build`).
+
+    Raises :class:`EmptyCorpusError` (naming ``sources`` and why each was skipped) if nothing is left.
+    """
+    started = time.perf_counter()
+    analyzer = Analyzer.from_user_dict(user_dict, mode=tokenizer)
+    encoder = load_encoder(model)
+    config = chunking_config(encoder, max_tokens, min_chars)
+    report = read_sources(sources)
+    prepared, skipped = prepare(report.documents, encoder, config)
+    chunks = [c for entry in prepared for c in entry.chunks]
+    if not chunks:
+        raise EmptyCorpusError(empty_corpus_message(sources, report, skipped))
+    store = ChunkStore.new()
+    for entry in prepared:
+        store.add(entry)
+    vectors = embed_chunks(encoder, chunks, embedding)
+    ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
+    if len(np.unique(ids)) != len(ids):  # 64-bit hash collision: astronomically unlikely, never silent
+        raise IndexCorruptError("two chunks received the same 64-bit id; rename one of the documents")
+    vector_index = VectorIndex.build(vectors, ids, index_type)
+    lexical = LexicalIndex.build(analyzer, ids.tolist(), [c.text for c in chunks])
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    all_skipped = (*report.skipped, *skipped)
+    manifest = Manifest(
+        semsearch_version=__version__,
+        created_at=now,
+        updated_at=now,
+        encoder={**encoder.spec(), "identity": encoder.identity},
+        dimension=encoder.dimension,
+        index_type=index_type,
+        faiss_class=vector_index.describe(),
+        search_params=dataclasses.replace(vector_index.params),
+        lexical=lexical.spec(),
+        fusion=fusion or default_fusion(encoder.identity),
+        chunking=ChunkingRecord(
+            max_tokens=config.max_tokens,
+            min_chars=config.min_chars,
+            heading_max_chars=DEFAULT_HEADING_MAX_CHARS,
+            cleaner_version=CLEANER_VERSION,
+        ),
+        counts=store.counts().with_skipped(len(all_skipped)),
+        build_seconds=round(time.perf_counter() - started, 3),
+    )
+    return Built(manifest, Parts(vector_index, lexical, store), encoder, all_skipped)
+
+
+def chunking_config(encoder: Encoder, max_tokens: int | None, min_chars: int) -> ChunkingConfig:
+    """Chunks of at most ``max_tokens`` (default: the model's window); larger than the window is an error."""
+    config = ChunkingConfig(max_tokens=max_tokens or encoder.max_tokens, min_chars=min_chars)
+    if config.max_tokens > encoder.max_tokens:
+        raise InputError(
+            f"max_tokens={config.max_tokens} is larger than the window of {encoder.identity} "
+            f"({encoder.max_tokens} tokens); chunks that long would be truncated"
+        )
+    return config
+
+
+def prepare(
+    documents: Sequence[Document], encoder: Encoder, config: ChunkingConfig
+) -> tuple[list[PreparedDocument], list[Skipped]]:
+    """Clean and chunk documents; those with no text left are skipped (with a warning)."""
+    prepared: list[PreparedDocument] = []
+    skipped: list[Skipped] = []
+    for doc in documents:
+        clean = clean_text(doc.text)
+        if not clean.paragraphs:
+            skipped.append(Skipped(doc.source or doc.doc_id, "no text left after cleaning"))
+            log.warning("skipped %s: no text left after cleaning", doc.source or doc.doc_id)
+            continue
+        title, title_source = pick_title(doc, clean)
+        doc_chunks = chunk_document(
+            doc.doc_id, clean, count_tokens=encoder.count_tokens, config=config, title=title
+        )
+        prepared.append(PreparedDocument(doc, clean, title, title_source, tuple(doc_chunks)))
+    return prepared, skipped
+
+
+def pick_title(doc: Document, clean: CleanText) -> tuple[str, str]:
+    """The document's title and where it came from: the source, a headline found, or the first sentence."""
+    if doc.title.strip():
+        return doc.title.strip(), "source"
+    if clean.title:
+        return clean.title, "headline"
+    return first_sentence(clean), "first sentence"
+
+
+def embed_chunks(
+    encoder: Encoder, chunks: Sequence[Chunk], options: EmbedOptions, stats: dict[str, int] | None = None
+) -> np.ndarray:
+    """The passage vectors of ``chunks`` (cached ones not embedded again; ``stats["embedded"]`` counts the rest)."""
+    progress = progress_callback(options.progress, len(chunks))
+    try:
+        return embed_passages(
+            encoder,
+            [c.text for c in chunks],
+            batch_size=options.batch_size,
+            cache=resolve_cache(options.cache),
+            progress=progress,
+            stats=stats,
+        )
+    finally:
+        if callable(getattr(progress, "close", None)):
+            progress.close()  # type: ignore[union-attr]
+
+
+def resolve_cache(cache: EmbeddingCache | bool | None) -> EmbeddingCache | None:
+    """The embedding cache ``cache`` asks for: True the default one, False or None none."""
+    if cache is True:
+        return EmbeddingCache()
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, EmbeddingCache):
+        return cache
+    raise InputError(f"cache must be True, False or an EmbeddingCache, not {cache!r}")
+
+
+def progress_callback(progress: bool | ProgressCallback, total: int) -> Callable[[int], None] | None:
+    """A per-batch callback: a tqdm bar for True, the caller's ``progress(done, total)``, or None."""
+    if progress is False or progress is None:
+        return None
+    if progress is True:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="chunk", desc="embedding", leave=False)
+
+        def update(n: int) -> None:
+            bar.update(n)
+
+        update.close = bar.close  # type: ignore[attr-defined]
+        return update
+    done = 0
+
+    def forward(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
+
+    return forward
+
+
+def empty_corpus_message(sources: object, report: IngestReport, skipped: Sequence[Skipped]) -> str:
+    """Why nothing could be indexed from ``sources``: no documents at all, or every one skipped and why."""
+    names = sources if isinstance(sources, (str, os.PathLike)) else ", ".join(map(str, sources))  # type: ignore[call-overload]
+    reasons = [*report.skipped, *skipped]
+    detail = "; ".join(f"{s.source}: {s.reason}" for s in reasons[:5])
+    more = f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else ""
+    if not reasons:
+        return (
+            f"no .txt or .jsonl documents found in {names}; point semsearch at files or folders of articles"
+        )
+    return f"nothing to index in {names}: every source was skipped — {detail}{more}"

@@ -1,0 +1,137 @@
+"""Changing an index: plan a change (what is new, changed, unchanged or removed; clean, chunk, embed it), then apply it.
+
+Planning does everything that can fail or take long (reading the model, embedding) without touching
+the index; applying only moves records between the parts, so the index holds its lock briefly and
+a failed change leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backend import Parts
+from .build import EmbedOptions, embed_chunks, prepare
+from .encoders import Encoder
+from .errors import InputError
+from .fusion import FusionConfig
+from .ingest import IngestReport, Skipped
+from .manifest import Manifest
+from .records import ChangeReport, Chunk, Document, PreparedDocument
+
+
+@dataclass(frozen=True)
+class ChangePlan:
+    """A change ready to apply: documents sorted by what happens to them, prepared and embedded.
+
+    ``vectors`` holds one row per chunk of ``prepared``, in order; ``embedded`` counts the chunk
+    texts the encoder had to embed (not found in the cache).
+    """
+
+    added: tuple[Document, ...] = ()
+    updated: tuple[Document, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    prepared: tuple[PreparedDocument, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    vectors: np.ndarray | None = None
+    embedded: int = 0
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        """The chunks the change adds, in order."""
+        return [c for entry in self.prepared for c in entry.chunks]
+
+
+def check_known(parts: Parts, doc_ids: Sequence[str], message: str, *, quote: bool = False) -> None:
+    """Raise InputError, ``message`` naming up to five of them, if any of ``doc_ids`` is not in the index."""
+    known = set(parts.chunks.doc_ids())
+    unknown = [d for d in doc_ids if d not in known]
+    if unknown:
+        raise InputError(message.format(", ".join(map(repr if quote else str, unknown[:5]))))
+
+
+def plan_change(
+    parts: Parts,
+    manifest: Manifest,
+    report: IngestReport,
+    removals: Sequence[str],
+    encoder: Callable[[], Encoder],
+    embedding: EmbedOptions,
+) -> ChangePlan:
+    """Sort ``report``'s documents into added, updated and unchanged (by content hash) and prepare the new ones.
+
+    ``encoder`` is called only if some document is new or changed (a removal never loads the model).
+    """
+    hashes = parts.chunks.content_hashes()
+    added, updated, unchanged = [], [], []
+    for doc in report.documents:
+        if doc.doc_id not in hashes:
+            added.append(doc)
+        elif hashes[doc.doc_id] != doc.content_hash:
+            updated.append(doc)
+        else:
+            unchanged.append(doc.doc_id)
+    plan = ChangePlan(
+        added=tuple(added),
+        updated=tuple(updated),
+        unchanged=tuple(unchanged),
+        removed=tuple(removals),
+        skipped=tuple(report.skipped),
+        vectors=np.zeros((0, manifest.dimension), dtype=np.float32),
+    )
+    if not (added or updated):
+        return plan
+    model = encoder()
+    prepared, skipped = prepare([*added, *updated], model, manifest.chunking.config())
+    plan = dataclasses.replace(plan, prepared=tuple(prepared), skipped=(*plan.skipped, *skipped))
+    if not plan.chunks:
+        return plan
+    stats = {"embedded": 0}
+    vectors = embed_chunks(model, plan.chunks, embedding, stats)
+    return dataclasses.replace(plan, vectors=vectors, embedded=stats["embedded"])
+
+
+def apply_change(parts: Parts, manifest: Manifest, plan: ChangePlan) -> tuple[Parts, Manifest, ChangeReport]:
+    """Apply ``plan`` to ``parts``: the parts and manifest to use from now on, and what changed.
+
+    Changes the vectors and chunk store in place; the caller holds the index's write lock.
+    """
+    chunks = plan.chunks
+    gone = [*plan.removed, *(d.doc_id for d in plan.updated)]
+    removed_ids = parts.chunks.remove(gone)
+    for entry in plan.prepared:
+        parts.chunks.add(entry)
+    ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
+    parts.vectors.delete(removed_ids)
+    if len(ids):
+        parts.vectors.add(plan.vectors, ids)  # type: ignore[arg-type]
+    lexical = parts.lexical.changed(removed_ids, ids.tolist(), [c.text for c in chunks])
+    change = ChangeReport(
+        added=tuple(d.doc_id for d in plan.added),
+        updated=tuple(d.doc_id for d in plan.updated),
+        unchanged=plan.unchanged,
+        removed=plan.removed,
+        chunks_added=len(chunks),
+        chunks_removed=len(removed_ids),
+        embedded=plan.embedded,
+    )
+    if change.changed:
+        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        counts = parts.chunks.counts().with_skipped(manifest.counts.skipped_sources)
+        manifest = manifest.replace(updated_at=now, counts=counts)
+    return dataclasses.replace(parts, lexical=lexical), manifest, change
+
+
+def current_manifest(manifest: Manifest, parts: Parts, fusion: FusionConfig) -> Manifest:
+    """The manifest brought up to date with the parts (counts, search knobs, lexical spec) and ``fusion``, to save."""
+    return manifest.replace(
+        counts=parts.chunks.counts().with_skipped(manifest.counts.skipped_sources),
+        search_params=dataclasses.replace(parts.vectors.params),
+        lexical=parts.lexical.spec(),
+        fusion=fusion,
+    )

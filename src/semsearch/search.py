@@ -1,0 +1,245 @@
+"""Ranking, model-free: query checks, candidates from each side, fusion, depth growth, filters, hits.
+
+A :class:`Searcher` ranks over an index's :class:`~semsearch.backend.Parts` with a fusion setting
+and a function that embeds queries (called only when a mode needs the dense side, so a lexical
+search never loads the model). :meth:`semsearch.Index.searcher` gives one; evaluation, tuning and
+the benchmarks use it instead of reaching into the index.
+
+>>> searcher = index.searcher()
+>>> searcher.search(["乡村振兴"], SearchOptions(k=5, mode="lexical"))[0][0].doc_id
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, NamedTuple, get_args
+
+import numpy as np
+
+from .backend import Parts
+from .errors import EmptyQueryError, InputError
+from .fusion import FusionConfig, fuse
+from .records import ChunkRow, Highlight, Hit, Scored
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+DEFAULT_MODE: Mode = "hybrid"
+MAX_QUERY_CHARS = 2000
+# Filters (metadata ``where=``, …): the chunk ids, among those given, a search may return.
+ChunkFilter = Callable[[Sequence[int]], set[int]]
+
+
+class Candidate(NamedTuple):
+    """A ranked chunk: its id, the mode's score, and each side's score and rank (``dense_rank``, …)."""
+
+    chunk_id: int
+    score: float
+    scores: dict[str, float]
+
+
+class SideRankings(NamedTuple):
+    """One query's dense and lexical rankings, before fusion (what :func:`~semsearch.evaluation.tune_fusion` fuses)."""
+
+    dense: list[Scored]
+    lexical: list[Scored]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to search: ``k`` hits in ``mode``, at least ``min_score``, at most ``max_per_doc`` per document.
+
+    ``mode``: "hybrid" (default) fuses the dense (embedding) and lexical (BM25 over jieba words,
+    Traditional/Simplified-insensitive) rankings; "dense" and "lexical" use one side. A hit's score is
+    the mode's own: cosine similarity (dense), BM25 (lexical) or the fused score (hybrid; see
+    :class:`~semsearch.fusion.FusionConfig`); ``min_score`` is on that scale. ``k`` larger than the
+    index returns every chunk (in lexical mode: every chunk sharing a word with the query).
+    """
+
+    k: int = 10
+    mode: Mode = DEFAULT_MODE
+    min_score: float | None = None
+    max_per_doc: int | None = None
+
+    def __post_init__(self) -> None:
+        k, min_score, max_per_doc = self.k, self.min_score, self.max_per_doc
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"k must be a positive integer, not {k!r}")
+        if self.mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if min_score is not None and not isinstance(min_score, (int, float)):
+            raise InputError(f"min_score must be a number, not {min_score!r}")
+        if max_per_doc is not None and (
+            isinstance(max_per_doc, bool) or not isinstance(max_per_doc, int) or max_per_doc < 1
+        ):
+            raise InputError(f"max_per_doc must be a positive integer, not {max_per_doc!r}")
+
+
+def prepare_query(query: object, position: int = 0) -> str:
+    """A query stripped of control characters and outer whitespace; empty ones are an error.
+
+    Queries longer than :data:`MAX_QUERY_CHARS` are cut there (logged): no model reads further.
+    """
+    if not isinstance(query, str):
+        raise InputError(f"query {position + 1} is a {type(query).__name__}, not a string")
+    text = "".join(
+        " " if ch.isspace() else "" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in query
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise EmptyQueryError(
+            f"query {position + 1} is empty (or only whitespace/control characters); give some words to search for"
+        )
+    if len(text) > MAX_QUERY_CHARS:
+        log.warning(
+            "query %d is %d characters long; searching with its first %d",
+            position + 1,
+            len(text),
+            MAX_QUERY_CHARS,
+        )
+        text = text[:MAX_QUERY_CHARS]
+    return text
+
+
+def prepare_queries(queries: Sequence[str]) -> list[str]:
+    """:func:`prepare_query` for each of a list of queries (a bare string is an error)."""
+    if isinstance(queries, str):
+        raise InputError("search_batch takes a list of queries; use search() for one query")
+    return [prepare_query(q, i) for i, q in enumerate(queries)]
+
+
+@dataclass(frozen=True)
+class Searcher:
+    """Ranks an index's parts. ``embed`` turns prepared queries into normalised query vectors."""
+
+    parts: Parts
+    fusion: FusionConfig
+    embed: Callable[[Sequence[str]], np.ndarray]
+
+    def search(
+        self, queries: Sequence[str], options: SearchOptions, keep: ChunkFilter | None = None
+    ) -> list[list[Hit]]:
+        """The best hits of each query, best first: checked, ranked, then hydrated into :class:`Hit`."""
+        texts = prepare_queries(queries)
+        if not texts:
+            return []
+        return self.hits(texts, self.rank(texts, options, keep))
+
+    def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """The vectors the dense side searches with (queries prepared, embedded, normalised)."""
+        return self.embed(prepare_queries(queries))
+
+    def sides(self, queries: Sequence[str], depth: int) -> list[SideRankings]:
+        """Each query's ``depth`` best chunks on each side, unfused (one embedding call for all)."""
+        texts = prepare_queries(queries)
+        dense = self.parts.vectors.search(self.embed(texts), depth)
+        return [
+            SideRankings(dense.ranking(i), self.parts.lexical.search(t, depth)) for i, t in enumerate(texts)
+        ]
+
+    def candidates(self, mode: Mode, text: str, vector: np.ndarray | None, depth: int) -> list[Candidate]:
+        """Up to ``depth`` best chunks of each side the mode uses, fused in hybrid mode, best first."""
+        dense: list[Scored] = []
+        if mode != "lexical":
+            dense = self.parts.vectors.search(vector, depth).ranking(0)  # type: ignore[arg-type]
+            if mode == "dense":
+                return [Candidate(c, s, {"dense": s, "dense_rank": r}) for r, (c, s) in enumerate(dense, 1)]
+        lexical = self.parts.lexical.search(text, depth)
+        if mode == "lexical":
+            return [Candidate(c, s, {"lexical": s, "lexical_rank": r}) for r, (c, s) in enumerate(lexical, 1)]
+        return [Candidate._make(c) for c in fuse(dense, lexical, self.fusion, depth)]
+
+    def rank(
+        self, texts: Sequence[str], options: SearchOptions, keep: ChunkFilter | None = None
+    ) -> list[list[Candidate]]:
+        """The ``options.k`` best candidates of each prepared query.
+
+        Each side is asked for enough candidates to fill ``k`` after ``min_score``, ``max_per_doc`` and
+        ``keep`` drop some; if they drop too many, the depth grows fourfold until ``k`` are found or
+        the sides have nothing more to give.
+        """
+        total = len(self.parts.vectors)
+        k, mode, min_score = options.k, options.mode, options.min_score
+        vectors = self.embed(texts) if mode != "lexical" else None
+        wanted = k if options.max_per_doc is None else k * max(2, options.max_per_doc + 1)
+        out: list[list[Candidate]] = []
+        for row, text in enumerate(texts):
+            depth = min(total, max(wanted, self.fusion.depth if mode == "hybrid" else 0))
+            while True:
+                vector = vectors[row : row + 1] if vectors is not None else None
+                ranked = self.candidates(mode, text, vector, depth)
+                picked = self.select(ranked, options, keep)
+                exhausted = (
+                    depth >= total
+                    or len(ranked) < depth
+                    or (min_score is not None and ranked and ranked[-1].score < min_score)
+                )
+                if len(picked) >= k or exhausted:
+                    break
+                depth = min(total, depth * 4)
+            out.append(picked)
+        return out
+
+    def select(
+        self, ranked: list[Candidate], options: SearchOptions, keep: ChunkFilter | None = None
+    ) -> list[Candidate]:
+        """The top ``k`` of ``ranked`` after the filters, best first: the one place hits are dropped."""
+        if options.min_score is not None:
+            ranked = [c for c in ranked if c.score >= options.min_score]
+        if keep is not None:
+            allowed = keep([c.chunk_id for c in ranked])
+            ranked = [c for c in ranked if c.chunk_id in allowed]
+        if options.max_per_doc is None:
+            return ranked[: options.k]
+        docs = self.parts.chunks.doc_of([c.chunk_id for c in ranked])
+        per_doc: dict[str, int] = {}
+        picked = []
+        for candidate in ranked:
+            doc = docs[candidate.chunk_id]
+            if per_doc.get(doc, 0) < options.max_per_doc:
+                per_doc[doc] = per_doc.get(doc, 0) + 1
+                picked.append(candidate)
+                if len(picked) == options.k:
+                    break
+        return picked
+
+    def hits(self, texts: Sequence[str], ranked: Sequence[list[Candidate]]) -> list[list[Hit]]:
+        """Ranked candidates of each query turned into :class:`Hit` records with highlights."""
+        rows = self.parts.chunks.rows([c.chunk_id for hits in ranked for c in hits])
+        lexical = self.parts.lexical
+        out = []
+        for text, candidates in zip(texts, ranked):
+            terms = lexical.query_terms(text)
+            out.append(
+                [
+                    to_hit(
+                        rows[c.chunk_id], c, rank, lexical.analyzer.highlights(terms, rows[c.chunk_id].text)
+                    )
+                    for rank, c in enumerate(candidates, start=1)
+                ]
+            )
+        return out
+
+
+def to_hit(row: ChunkRow, candidate: Candidate, rank: int, highlights: tuple[Highlight, ...]) -> Hit:
+    """A stored chunk row as a search result."""
+    return Hit(
+        score=candidate.score,
+        text=row.text,
+        doc_id=row.doc_id,
+        title=row.title,
+        chunk_id=row.chunk_id,
+        paragraph=row.paragraph,
+        piece=row.piece,
+        pieces=row.pieces,
+        start=row.start,
+        end=row.end,
+        source=row.source,
+        rank=rank,
+        highlights=highlights,
+        scores=candidate.scores,
+    )
