@@ -79,3 +79,90 @@ def m3e_path() -> Path:
     path = Path(list(spec.submodule_search_locations)[0]) / "m3e-small"
     assert (path / "config.json").exists(), f"no m3e-small model folder at {path}"
     return path
+
+
+# ---------------------------------------------------------------------- engines beyond one machine
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory):
+    """A milvus-lite server on 127.0.0.1 at a free port, stopped when the session ends: its ``host:port``."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path_factory.mktemp("milvus-server")
+    port = _free_port()
+    log = open(data / "server.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "milvus_lite",
+            "server",
+            "--data-dir",
+            str(data / "db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"milvus-lite server exited: {(data / 'server.log').read_text()[-2000:]}")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("milvus-lite server did not start within 60 s")
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """Two Ray nodes of 1 CPU each on loopback (``ray.cluster_utils.Cluster``), joined by this process."""
+    import tempfile
+
+    # Ray swaps 127.0.0.1 for the machine's interface address when a driver joins (the cluster is not
+    # listening there); this makes it keep loopback. Read when ray is first imported.
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    root = Path(tempfile.mkdtemp(prefix="ssray-", dir="/tmp"))  # short: Ray puts sockets under it
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(root / "auth_token")
+    os.environ["RAY_TMPDIR"] = str(root)  # Ray's default /tmp/ray, which it writes the address to
+    (root / "ray").mkdir()
+    args = {"num_cpus": 1, "include_dashboard": False, "node_ip_address": "127.0.0.1"}
+    cluster = Cluster(initialize_head=True, head_node_args={**args, "temp_dir": str(root / "ray")})
+    try:
+        cluster.add_node(**args)
+        ray.init(address=cluster.address, log_to_driver=False)
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        shutil.rmtree(root, ignore_errors=True)

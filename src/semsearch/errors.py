@@ -49,3 +49,7 @@ class IndexLockedError(SemsearchError):
 
 class IndexChangedError(SemsearchError):
     """The index on disk changed since it was loaded: saving would lose the other writer's change."""
+
+
+class BackendError(SemsearchError):
+    """An index engine (a Milvus server, a Ray cluster) that cannot be reached or refused an operation."""

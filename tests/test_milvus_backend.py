@@ -1,0 +1,207 @@
+"""The Milvus backend against milvus-lite, embedded and as a local server: locations, writes, both searches."""
+
+import numpy as np
+import pytest
+
+from semsearch.chunk import ChunkingConfig, chunk_document
+from semsearch.clean import clean_text
+from semsearch.errors import IndexNotFoundError, InputError
+from semsearch.index import pick_title
+from semsearch.ingest import read_sources
+from semsearch.lexical import Analyzer, LexicalIndex
+from semsearch.milvus_location import is_milvus_location, parse_location
+
+pytest.importorskip("pymilvus")
+
+from semsearch.milvus_backend import MilvusStore, milvus_index_type  # noqa: E402
+
+DIM = 16
+QUERIES = ["网格化管理如何推动基层治理", "乡村振兴", "網格員", "党建引领"]
+
+
+# ---------------------------------------------------------------------- locations
+
+
+def test_locations_parse_and_never_show_credentials(monkeypatch):
+    monkeypatch.delenv("SEMSEARCH_MILVUS_TOKEN", raising=False)
+    lite = parse_location("milvus-lite:indexes/news.db#seeds")
+    assert (lite.lite, lite.uri, lite.collection) == (True, "indexes/news.db", "seeds")
+    assert str(lite) == "milvus-lite:indexes/news.db#seeds"
+    server = parse_location("milvus://alice:s3cret@db.example:19531#news")
+    assert (server.uri, server.collection, server.token) == (
+        "http://db.example:19531",
+        "news",
+        "alice:s3cret",
+    )
+    assert "s3cret" not in str(server) and "s3cret" not in repr(server)
+    assert parse_location("milvus://db.example#news").uri == "http://db.example:19530"
+    assert parse_location("milvus+https://db.example:443#news").uri == "https://db.example:443"
+    monkeypatch.setenv("SEMSEARCH_MILVUS_TOKEN", "api-key")
+    assert parse_location("milvus://db.example#news").token == "api-key"
+    assert is_milvus_location("milvus-lite:x.db#a") and not is_milvus_location("indexes/seeds")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("milvus://host:19530", "names no valid collection"),
+        ("milvus://host:19530#9lives", "names no valid collection"),
+        ("milvus://host:19530#my__index", "may not contain '__'"),
+        ("milvus-lite:news#seeds", "ending in .db"),
+        ("milvus://#seeds", "no HOST"),
+        ("milvus://host:port#seeds", "invalid port"),
+    ],
+)
+def test_malformed_locations_are_clear_errors(value, message):
+    with pytest.raises(InputError, match=message):
+        parse_location(value)
+
+
+@pytest.mark.parametrize(
+    ("faiss", "milvus", "params"),
+    [
+        ("Flat", "FLAT", {}),
+        ("HNSW32", "HNSW", {"M": 32, "efConstruction": 200}),
+        ("IVF256,Flat", "IVF_FLAT", {"nlist": 256}),
+        ("IVF64,SQ8", "IVF_SQ8", {"nlist": 64}),
+    ],
+)
+def test_faiss_factory_strings_map_to_milvus_indexes(faiss, milvus, params):
+    kind = milvus_index_type(faiss)
+    assert (kind.milvus, kind.params) == (milvus, params)
+
+
+@pytest.mark.parametrize("faiss", ["IVF256,PQ16", "HNSW32,SQ8", "OPQ16,IVF256,PQ16", "PQ16", "LSH", ""])
+def test_index_types_milvus_cannot_build_are_refused(faiss):
+    with pytest.raises(InputError, match="no Milvus equivalent.*only pretends"):
+        milvus_index_type(faiss)
+
+
+# ---------------------------------------------------------------------- the store
+
+
+def _prepared(seeds_dir):
+    config = ChunkingConfig(max_tokens=200)
+    out = []
+    for doc in read_sources([seeds_dir]).documents:
+        clean = clean_text(doc.text)
+        title, title_source = pick_title(doc, clean)
+        chunks = chunk_document(doc.doc_id, clean, count_tokens=len, config=config, title=title)
+        out.append((doc, clean, title, title_source, chunks))
+    return out
+
+
+def _manifest(index_type="Flat"):
+    analyzer = Analyzer()
+    lexical = LexicalIndex.build(analyzer, [], []).spec()
+    return {
+        "format": "semsearch-milvus",
+        "format_version": 1,
+        "encoder": {"kind": "test", "identity": "random-16"},
+        "dimension": DIM,
+        "index_type": index_type,
+        "lexical": lexical,
+    }
+
+
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.slow)])
+def location(request, tmp_path):
+    if request.param == "embedded":
+        return parse_location(f"milvus-lite:{tmp_path / 'test.db'}#seeds")
+    server = request.getfixturevalue("milvus_server")
+    name = f"t{abs(hash(request.node.nodeid)) % 10**8}"
+    return parse_location(f"milvus://{server}#{name}")
+
+
+@pytest.fixture
+def written(location, seeds_dir):
+    prepared = _prepared(seeds_dir)
+    chunks = [c for entry in prepared for c in entry[4]]
+    vectors = np.random.default_rng(7).standard_normal((len(chunks), DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store = MilvusStore.create(location, _manifest(), Analyzer())
+    half = sum(len(e[4]) for e in prepared[:2])
+    store.write(prepared[:2], vectors[:half])  # two batches, as a streaming build writes them
+    store.write(prepared[2:], vectors[half:])
+    yield store, prepared, chunks, vectors
+    store.close()
+
+
+def _local_lexical(chunks):
+    return LexicalIndex.build(Analyzer(), [c.chunk_id for c in chunks], [c.text for c in chunks])
+
+
+def test_lexical_search_scores_as_bm25s_does(written):
+    store, _, chunks, _ = written
+    store.reweight()  # the first batch froze a shorter average length; a build weighs with the final one
+    local = _local_lexical(chunks)
+    for query in QUERIES:
+        expected = local.search(query, 10)
+        found = store.search_lexical(query, 10)
+        assert [c for c, _ in found[:5]] == [c for c, _ in expected[:5]], query
+        np.testing.assert_allclose([s for _, s in found], [s for _, s in expected], rtol=1e-5)
+
+
+def test_simplified_query_finds_traditional_text(written):
+    store, _, chunks, _ = written
+    found = {c for c, _ in store.search_lexical("网格员", 10)}
+    assert any("網格員" in c.text for c in chunks if c.chunk_id in found)
+    assert not any("網格員" in c.text for c in chunks if c.chunk_id not in found and "网格员" not in c.text)
+
+
+def test_dense_search_matches_brute_force(written):
+    store, _, chunks, vectors = written
+    queries = vectors[[0, 5, 17]] + 0.01
+    ids = np.array([c.chunk_id for c in chunks])
+    for query, found in zip(queries, store.search_dense(queries, 7)):
+        scores = vectors @ query
+        top = ids[np.argsort(-scores)[:7]]
+        assert [c for c, _ in found] == top.tolist()
+        np.testing.assert_allclose([s for _, s in found], np.sort(scores)[::-1][:7], rtol=1e-5)
+
+
+def test_rows_documents_and_counts_read_back(written):
+    store, prepared, chunks, _ = written
+    rows = store.fetch([chunks[3].chunk_id, chunks[0].chunk_id])
+    row = rows[chunks[3].chunk_id]
+    assert (row["text"], row["start"], row["end"], row["doc_id"]) == (
+        chunks[3].text,
+        chunks[3].start,
+        chunks[3].end,
+        chunks[3].doc_id,
+    )
+    doc, clean, title, _, _ = prepared[1]
+    record = store.document(doc.doc_id)
+    assert (record["raw_text"], record["clean_text"], record["title"]) == (doc.text, clean.text, title)
+    assert store.document("nope") is None
+    assert store.content_hashes() == {e[0].doc_id: e[0].content_hash for e in prepared}
+    assert store.counts()["chunks"] == len(chunks) == len(store)
+    assert [c.chunk_id for c in store.iter_chunks()] == [
+        c.chunk_id for c in sorted(chunks, key=lambda c: (c.doc_id, c.ordinal))
+    ]
+
+
+def test_removing_a_document_removes_it_from_both_sides_and_reopening_keeps_everything(written, location):
+    store, prepared, chunks, vectors = written
+    gone = prepared[0][0].doc_id
+    removed = store.remove([gone])
+    assert sorted(removed) == sorted(c.chunk_id for c in prepared[0][4])
+    kept = [c for c in chunks if c.doc_id != gone]
+    store.reweight()
+    reopened = MilvusStore.open(location)
+    assert len(reopened) == len(kept) and gone not in reopened.doc_ids()
+    local = _local_lexical(kept)
+    for query in QUERIES:
+        expected = local.search(query, 10)
+        found = reopened.search_lexical(query, 10)
+        assert not set(removed) & {c for c, _ in found}
+        np.testing.assert_allclose([s for _, s in found], [s for _, s in expected], rtol=1e-5)
+    dense = reopened.search_dense(vectors[:1], len(chunks))[0]
+    assert not set(removed) & {c for c, _ in dense} and len(dense) == len(kept)
+    reopened.close()
+
+
+def test_opening_a_missing_index_names_the_way_out(location, written):
+    missing = parse_location(str(location).rsplit("#", 1)[0] + "#nothing_here")
+    with pytest.raises(IndexNotFoundError, match="no semsearch index there.*semsearch build"):
+        MilvusStore.open(missing)

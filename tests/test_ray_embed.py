@@ -1,0 +1,39 @@
+"""Embedding on Ray: two loopback nodes, vectors identical to a local run, in order, cache used both ways."""
+
+import numpy as np
+import pytest
+
+from semsearch.cache import EmbeddingCache
+from semsearch.encoders import embed_passages, load_encoder
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def paragraphs(seed_texts):
+    texts = [p.strip() for text in seed_texts.values() for p in text.split("\n") if len(p.strip()) > 10]
+    return texts[:23] + texts[:3]  # repeats are embedded once and returned at every place
+
+
+def test_ray_vectors_equal_a_local_run_in_order_and_fill_the_cache(ray_cluster, paragraphs, tmp_path):
+    from semsearch.ray_embed import embed_with_ray
+
+    encoder = load_encoder()
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    expected = embed_passages(encoder, paragraphs, cache=None)
+    stats: dict[str, int] = {}
+    got = embed_with_ray(encoder, paragraphs, workers=2, batch_size=4, cache=cache, stats=stats)
+    assert got.shape == expected.shape
+    assert np.min(np.sum(got * expected, axis=1)) >= 0.9999
+    assert stats["embedded"] == len(set(paragraphs))
+    again: dict[str, int] = {}
+    assert np.array_equal(embed_with_ray(encoder, paragraphs, cache=cache, stats=again), got)
+    assert again["embedded"] == 0  # everything came from the cache: the cluster was not asked
+
+
+def test_bad_worker_counts_are_refused(paragraphs):
+    from semsearch.errors import InputError
+    from semsearch.ray_embed import embed_with_ray
+
+    with pytest.raises(InputError, match="workers must be a positive integer"):
+        embed_with_ray(load_encoder(), paragraphs, workers=0)
