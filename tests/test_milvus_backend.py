@@ -95,8 +95,6 @@ def _manifest(index_type="Flat"):
     analyzer = Analyzer()
     lexical = LexicalIndex.build(analyzer, [], []).spec()
     return {
-        "format": "semsearch-milvus",
-        "format_version": 1,
         "encoder": {"kind": "test", "identity": "random-16"},
         "dimension": DIM,
         "index_type": index_type,

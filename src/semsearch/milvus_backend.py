@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_NAME = "semsearch-milvus"
 FORMAT_VERSION = 1
+FORMAT_PROPERTY = "semsearch.format"  # "semsearch-milvus/1": the layout of the collections
 MANIFEST_PROPERTY = "semsearch.manifest"
 STATS_PROPERTY = "semsearch.bm25"
 MAX_LIMIT = 16384  # Milvus's largest top-k
@@ -99,7 +100,7 @@ class MilvusStore:
         self.analyzer = analyzer
         self._client = client
         self._next_term = next_term
-        self._kind = milvus_index_type(manifest["index_type"])
+        self.kind = milvus_index_type(manifest["index_type"])
 
     # -------------------------------------------------------------- lifecycle
 
@@ -120,6 +121,7 @@ class MilvusStore:
         client = connect(location)
         stats = stats or CorpusStats(k1=float(manifest["lexical"]["k1"]), b=float(manifest["lexical"]["b"]))
         properties = {
+            FORMAT_PROPERTY: f"{FORMAT_NAME}/{FORMAT_VERSION}",
             MANIFEST_PROPERTY: _dumps(manifest),
             STATS_PROPERTY: _dumps({**stats.to_dict(), "next_term": 1}),
         }
@@ -143,16 +145,17 @@ class MilvusStore:
                 )
             call(location, client.load_collection, name)
         properties = call(location, client.describe_collection, location.collection).get("properties", {})
-        manifest = _loads(properties.get(MANIFEST_PROPERTY), location, "manifest")
-        if manifest.get("format") != FORMAT_NAME:
+        name, _, version = str(properties.get(FORMAT_PROPERTY, "")).partition("/")
+        if name != FORMAT_NAME or not version.isdigit():
             raise IndexCorruptError(
-                f"{location} is not a semsearch index (no semsearch manifest); rebuild it"
+                f"{location} is not a semsearch index (no semsearch format mark); rebuild it"
             )
-        if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+        if int(version) > FORMAT_VERSION:
             raise IndexFormatError(
-                f"{location} was written in Milvus index format {manifest['format_version']} by a newer "
-                f"semsearch; this one reads up to {FORMAT_VERSION}. Upgrade semsearch or rebuild the index"
+                f"{location} was written in Milvus index format {version} by a newer semsearch; this one "
+                f"reads up to {FORMAT_VERSION}. Upgrade semsearch or rebuild the index"
             )
+        manifest = _loads(properties.get(MANIFEST_PROPERTY), location, "manifest")
         raw_stats = _loads(properties.get(STATS_PROPERTY), location, "BM25 statistics")
         stats = CorpusStats.from_dict(raw_stats)
         analyzer = Analyzer.from_spec(manifest["lexical"])
@@ -364,9 +367,9 @@ class MilvusStore:
             return [[] for _ in range(len(vectors))]
         limit = max(1, min(depth, MAX_LIMIT, len(self)))
         params: dict[str, int] = {}
-        if self._kind.search_knob == "ef":
+        if self.kind.search_knob == "ef":
             params["ef"] = max(ef_search, limit)
-        elif self._kind.search_knob == "nprobe":
+        elif self.kind.search_knob == "nprobe":
             params["nprobe"] = nprobe
         result = call(
             self.location,
@@ -423,6 +426,21 @@ class MilvusStore:
                 record["start"], record["end"] = record.pop("span_start"), record.pop("span_end")
                 out[int(record["chunk_id"])] = record
         return out
+
+    def vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
+        """The stored dense vectors of chunks by id, in the order asked; an unknown id is an InputError."""
+        ids = [int(i) for i in chunk_ids]
+        found: dict[int, list[float]] = {}
+        for first in range(0, len(ids), _LOOKUP_BATCH):
+            part = ids[first : first + _LOOKUP_BATCH]
+            rows = call(
+                self.location, self._client.get, self.location.collection, ids=part, output_fields=["dense"]
+            )
+            found.update({int(r["chunk_id"]): r["dense"] for r in rows})
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise InputError(f"no chunk {missing[0]} in {self.location}")
+        return np.asarray([found[i] for i in ids], dtype=np.float32).reshape(len(ids), -1)
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every chunk, by document id and reading order."""
