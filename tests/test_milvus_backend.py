@@ -1,12 +1,13 @@
 """The Milvus backend against milvus-lite, embedded and as a local server: locations, writes, both searches."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from semsearch.chunk import ChunkingConfig, chunk_document
-from semsearch.clean import clean_text
+from semsearch.build import prepare
+from semsearch.chunk import ChunkingConfig
 from semsearch.errors import IndexNotFoundError, InputError
-from semsearch.index import pick_title
 from semsearch.ingest import read_sources
 from semsearch.lexical import Analyzer, LexicalIndex
 from semsearch.milvus_location import is_milvus_location, parse_location
@@ -81,14 +82,10 @@ def test_index_types_milvus_cannot_build_are_refused(faiss):
 
 
 def _prepared(seeds_dir):
-    config = ChunkingConfig(max_tokens=200)
-    out = []
-    for doc in read_sources([seeds_dir]).documents:
-        clean = clean_text(doc.text)
-        title, title_source = pick_title(doc, clean)
-        chunks = chunk_document(doc.doc_id, clean, count_tokens=len, config=config, title=title)
-        out.append((doc, clean, title, title_source, chunks))
-    return out
+    """The seeds cleaned and chunked (by characters: no model needed), as a build prepares them."""
+    documents = read_sources([seeds_dir]).documents
+    prepared, _ = prepare(documents, SimpleNamespace(count_tokens=len), ChunkingConfig(max_tokens=200))
+    return prepared
 
 
 def _manifest(index_type="Flat"):
@@ -114,11 +111,11 @@ def location(request, tmp_path):
 @pytest.fixture
 def written(location, seeds_dir):
     prepared = _prepared(seeds_dir)
-    chunks = [c for entry in prepared for c in entry[4]]
+    chunks = [c for entry in prepared for c in entry.chunks]
     vectors = np.random.default_rng(7).standard_normal((len(chunks), DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     store = MilvusStore.create(location, _manifest(), Analyzer())
-    half = sum(len(e[4]) for e in prepared[:2])
+    half = sum(len(e.chunks) for e in prepared[:2])
     store.write(prepared[:2], vectors[:half])  # two batches, as a streaming build writes them
     store.write(prepared[2:], vectors[half:])
     yield store, prepared, chunks, vectors
@@ -168,11 +165,15 @@ def test_rows_documents_and_counts_read_back(written):
         chunks[3].end,
         chunks[3].doc_id,
     )
-    doc, clean, title, _, _ = prepared[1]
-    record = store.document(doc.doc_id)
-    assert (record["raw_text"], record["clean_text"], record["title"]) == (doc.text, clean.text, title)
+    entry = prepared[1]
+    record = store.document(entry.document.doc_id)
+    assert (record["raw_text"], record["clean_text"], record["title"]) == (
+        entry.document.text,
+        entry.clean.text,
+        entry.title,
+    )
     assert store.document("nope") is None
-    assert store.content_hashes() == {e[0].doc_id: e[0].content_hash for e in prepared}
+    assert store.content_hashes() == {e.document.doc_id: e.document.content_hash for e in prepared}
     assert store.counts()["chunks"] == len(chunks) == len(store)
     assert [c.chunk_id for c in store.iter_chunks()] == [
         c.chunk_id for c in sorted(chunks, key=lambda c: (c.doc_id, c.ordinal))
@@ -181,9 +182,9 @@ def test_rows_documents_and_counts_read_back(written):
 
 def test_removing_a_document_removes_it_from_both_sides_and_reopening_keeps_everything(written, location):
     store, prepared, chunks, vectors = written
-    gone = prepared[0][0].doc_id
+    gone = prepared[0].document.doc_id
     removed = store.remove([gone])
-    assert sorted(removed) == sorted(c.chunk_id for c in prepared[0][4])
+    assert sorted(removed) == sorted(c.chunk_id for c in prepared[0].chunks)
     kept = [c for c in chunks if c.doc_id != gone]
     store.reweight()
     reopened = MilvusStore.open(location)

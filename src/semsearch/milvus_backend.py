@@ -49,6 +49,7 @@ FORMAT_VERSION = 1
 FORMAT_PROPERTY = "semsearch.format"  # "semsearch-milvus/1": the layout of the collections
 MANIFEST_PROPERTY = "semsearch.manifest"
 STATS_PROPERTY = "semsearch.bm25"
+INCOMPLETE = "incomplete"  # set in the manifest a build starts with, gone from the one it ends with
 MAX_LIMIT = 16384  # Milvus's largest top-k
 WRITE_BATCH = 500
 _LOOKUP_BATCH = 1000
@@ -156,6 +157,8 @@ class MilvusStore:
                 f"reads up to {FORMAT_VERSION}. Upgrade semsearch or rebuild the index"
             )
         manifest = _loads(properties.get(MANIFEST_PROPERTY), location, "manifest")
+        if manifest.get(INCOMPLETE):
+            raise IndexCorruptError(f"{location}: its build did not finish; build the index again")
         raw_stats = _loads(properties.get(STATS_PROPERTY), location, "BM25 statistics")
         stats = CorpusStats.from_dict(raw_stats)
         analyzer = Analyzer.from_spec(manifest["lexical"])
