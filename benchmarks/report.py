@@ -115,6 +115,108 @@ def _fusion_text(spec: dict[str, Any]) -> str:
     return f"weighted {spec['weight']:g}, top {spec['depth']}"
 
 
+METRIC_COLUMNS = ("R@1", "R@10", "MRR@10", "nDCG@10")
+
+
+def _split_columns(splits: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(f"{split} {m}", f"{split} {m}") for split in splits for m in METRIC_COLUMNS]
+
+
+def _flatten(entry: dict[str, Any], splits: tuple[str, ...]) -> dict[str, Any]:
+    return {f"{split} {m}": entry[split].get(m) for split in splits if split in entry for m in METRIC_COLUMNS}
+
+
+def lexical_section(result: dict[str, Any]) -> str:
+    """Lexical variants, fusion candidates and the dense side on Traditional text (``benchmarks.lexical``)."""
+    splits = ("trial", "dev")
+    out = [
+        "## Lexical analysis and fusion (`python -m benchmarks.lexical`)\n",
+        "Chosen on CMRC 2018 trial (1,002 questions), reported on dev (3,219 questions, never used to choose). "
+        f"{machine_line(result)}\n",
+        "Each lexical variant alone (BM25; semsearch's variants fold NFKC, lower case and Traditional → Simplified):\n",
+    ]
+    rows = [
+        {"variant": f"`{name}`: {v['description']}", **_flatten(v, splits)}
+        for name, v in result["lexical"].items()
+    ]
+    rows += [
+        {
+            "variant": f"words and bigrams as two fields, {norm} fused, words weight {v['words_weight']} (trial)",
+            **_flatten(v, splits),
+        }
+        for norm, v in result["two_fields"].items()
+    ]
+    out.append(table(rows, [("variant", "variant"), *_split_columns(splits)]))
+    out.append(f"\nChosen on trial for the lexical side: `{result['lexical_choice']}`.\n")
+    out.append(
+        "\nHybrid fusion candidates over the dense side and that lexical side; each candidate's setting "
+        "is the best on trial (MRR@10, then R@10, then nDCG@10; the simpler on a tie):\n"
+    )
+    rows = [{"candidate": "dense alone", **_flatten(result["dense"], splits)}]
+    rows.append(
+        {
+            "candidate": f"lexical alone (`{result['lexical_choice']}`)",
+            **_flatten(result["lexical"][result["lexical_choice"]], splits),
+        }
+    )
+    for name, v in result["fusion"].items():
+        c = v["config"]
+        setting = (
+            f"k {c['rrf_k']:g}, top {c['depth']}"
+            if c["method"] == "rrf"
+            else f"weight {c['weight']:g}, top {c['depth']}"
+        )
+        label = "previous default (words lexical side)" if name == "previous-default" else name
+        rows.append({"candidate": f"{label}: {setting}", **_flatten(v, splits)})
+    out.append(table(rows, [("candidate", "candidate"), *_split_columns(splits)]))
+    trad = result.get("traditional", {})
+    if trad:
+        out.append(
+            "\nThe dense side on Traditional text (CMRC converted with OpenCC s2t): passages embedded as written "
+            "or converted to Simplified (queries converted too), with the Simplified questions and their s2t "
+            "conversion; lexical and hybrid (each fusion candidate as chosen on Simplified trial) beside them:\n"
+        )
+        names = tuple(s for s in splits if s in trad)
+        cells = list(next(iter(trad.values())))
+        rows = [
+            {"cell": cell, **{f"{s} {m}": trad[s][cell][m] for s in names for m in METRIC_COLUMNS}}
+            for cell in cells
+        ]
+        out.append(table(rows, [("cell", "text / queries"), *_split_columns(names)]))
+    return "\n".join(out)
+
+
+def highlights_section(result: dict[str, Any]) -> str:
+    """What highlights cost before and after they were made lazy (``benchmarks.highlights``)."""
+    out = [
+        "## Highlights on demand (`python -m benchmarks.highlights`)\n",
+        f"CMRC 2018 dev ({result['chunks']} chunks, {result['queries']} questions). {machine_line(result)} "
+        "Measured side by side in one process (the machine is shared: read the ratios).\n",
+    ]
+    rows = [
+        {"mode": mode, "before": v["before"], "now": v["now"], "ratio": round(v["before"] / v["now"], 2)}
+        for mode, v in result["evaluate_seconds"].items()
+    ]
+    out.append("`evaluate` wall time, s (before: every hit's highlights computed, no conversion cache):\n")
+    out.append(
+        table(rows, [("mode", "mode"), ("before", "before"), ("now", "now"), ("ratio", "before / now")])
+    )
+    rows = [
+        {"mode": mode, **{f"{variant} {p}": v[variant][p] for variant in v for p in ("p50", "p95")}}
+        for mode, v in result["latency_ms"].items()
+    ]
+    variants = list(next(iter(result["latency_ms"].values())))
+    out.append(
+        "\nWarm single-query latency, ms, interleaved query by query: `eager` is search before (highlights "
+        "of every hit, no conversion cache), `lazy` what evaluate/tune do now (never read), `shown` what a "
+        "person gets now (every hit's highlights read, conversion cache warm):\n"
+    )
+    out.append(
+        table(rows, [("mode", "mode"), *[(f"{v} {p}", f"{v} {p}") for v in variants for p in ("p50", "p95")]])
+    )
+    return "\n".join(out)
+
+
 def plots(ann: list[dict[str, Any]], out: Path) -> list[str]:
     """Recall vs latency, latency vs size, size vs size; returns the file names written."""
     import matplotlib
@@ -254,6 +356,17 @@ def main(argv: list[str] | None = None) -> None:
             parts.append(tuned_models(tuned, quality))
     else:
         missing.append("quality/hybrid")
+
+    lexical = load_result("lexical")
+    if lexical:
+        parts.append(lexical_section(lexical))
+    else:
+        missing.append("lexical")
+    highlights = load_result("highlights")
+    if highlights:
+        parts.append(highlights_section(highlights))
+    else:
+        missing.append("highlights")
 
     latency = load_result("latency")
     if latency:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from semsearch import FusionConfig, InputError, Judgments, evaluate, read_judgments, tune_fusion
-from semsearch.evaluation import dedupe, mrr_at, ndcg_at, recall_at, score_runs
+from semsearch.evaluation import dedupe, fusion_grid, mrr_at, ndcg_at, recall_at, score_runs
 from tests.paraphrases import PARAPHRASES
 from tests.test_cli import run
 
@@ -90,9 +90,20 @@ def test_tuned_fusion_is_at_least_as_good_as_either_side_alone(seeds_index, para
     assert len(tuning.trials) > 50 and (tuning.best, tuning.metrics) in tuning.trials
     for side in ("dense", "lexical"):
         assert tuning.metrics["MRR@10"] >= tuning.sides[side]["MRR@10"]
-    assert tuning.metrics == max(
-        (m for _, m in tuning.trials), key=lambda m: (m["MRR@10"], m["R@1"], m["R@10"])
-    )
+    key = ("MRR@10", "R@10", "nDCG@10")
+    best_key = max(tuple(m[k] for k in key) for _, m in tuning.trials)
+    assert tuple(tuning.metrics[k] for k in key) == best_key
+    # On a tie the index's own setting wins, else the first (simplest) setting of the grid.
+    tied = [c for c, m in tuning.trials if tuple(m[k] for k in key) == best_key]
+    assert tuning.best == (seeds_index.fusion if seeds_index.fusion in tied else tied[0])
+
+
+def test_tuning_grid_starts_with_the_current_setting_then_the_simplest():
+    current = FusionConfig("weighted", weight=0.42, depth=20)
+    grid = fusion_grid(current)
+    assert grid[0] == current and len(set(grid)) == len(grid)
+    assert [c.depth for c in grid[1:]] == sorted(c.depth for c in grid[1:])
+    assert grid[1].method == "rrf"
 
 
 def test_cli_evaluate_and_tune_save_the_best_fusion(index_copy, paraphrase_folder):

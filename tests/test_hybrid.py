@@ -7,26 +7,76 @@ import pytest
 from semsearch import Document, Index, IndexCorruptError, InputError
 from semsearch.fusion import FusionConfig, default_fusion, fuse
 from semsearch.index_dir import MANIFEST
-from semsearch.lexical import Analyzer, normalize, normalize_with_offsets
+from semsearch.lexical import Analyzer, LexicalIndex, bigrams, normalize, normalize_with_offsets
 from tests.conftest import TRADITIONAL_SEEDS
 
 
 def test_normalize_folds_width_case_and_script():
     assert normalize("ＡＢＣ１２３，網格員") == "abc123,网格员"
     folded, origin = normalize_with_offsets("Ｘ網格\u3000員")
-    assert folded == "x网格 员" and origin == [0, 1, 2, 3, 4]
+    assert folded == "x网格 员" and origin == (0, 1, 2, 3, 4)
 
 
 def test_offsets_survive_characters_that_expand():
     folded, origin = normalize_with_offsets("㈠網格")  # NFKC turns ㈠ into three characters
     assert folded == "(一)网格"
-    assert origin == [0, 0, 0, 1, 2]
+    assert origin == (0, 0, 0, 1, 2)
 
 
 def test_tokens_drop_function_words_and_punctuation_but_keep_numbers_and_latin():
-    tokens = Analyzer().tokens("我们的网格员，有33名！GDP增长了。")
+    tokens = Analyzer(terms="words").tokens("我们的网格员，有33名！GDP增长了。")
     assert "网格" in tokens and "33" in tokens and "gdp" in tokens
     assert not {"我们", "的", "，", "！", "了", "。"} & set(tokens)
+    # Bigrams run within Chinese text and never across punctuation.
+    assert not {"，", "员，", "，有", "！", "。"} & set(Analyzer().tokens("我们的网格员，有33名！GDP增长了。"))
+
+
+def test_bigrams_cover_what_jieba_cuts_wrong():
+    # jieba cuts 网格员有 into 网格 / 员有: the word 网格员 is lost, the bigrams keep 格员.
+    assert bigrams("网格员有33名") == ["网格", "格员", "员有", "名"]
+    assert "格员" not in Analyzer(terms="words").tokens("网格员有33名")
+    both = Analyzer().tokens("网格员有33名！GDP增长了")
+    assert {"格员", "增长", "33", "gdp"} <= set(both)
+    assert Analyzer(terms="bigrams").tokens("C919首飞") == ["c919", "首飞"]
+    with pytest.raises(InputError, match="unknown lexical terms"):
+        Analyzer(terms="trigrams")
+
+
+@pytest.mark.parametrize("terms", ["words", "bigrams", "words+bigrams"])
+def test_lone_latin_letters_and_possessive_fragments_are_not_terms(terms):
+    tokens = Analyzer(terms=terms).tokens("China's space station: it's the S-SAR 01 satellite")
+    assert {"china", "space", "station", "sar", "01"} <= set(tokens)
+    assert not {"s", "t", "'"} & set(tokens)
+
+
+def test_possessive_s_does_not_put_a_chunk_with_a_lone_s_first():
+    docs = [
+        Document(doc_id="station", text="中国空间站的三名航天员顺利完成出舱活动，神舟乘组在轨工作状态良好。"),
+        Document(doc_id="sar", text="S-SAR 01卫星发射成功，这颗雷达卫星将用于自然灾害监测和国土资源调查。"),
+        Document(doc_id="tea", text="茶农在春季采摘新茶，合作社统一收购加工，带动村民增收致富。"),
+    ]
+    index = Index.build(docs)
+    query = "China's space station astronauts"
+    assert index.search(query, k=3, mode="lexical") == []  # no term left that the chunks share
+    assert index.search(query, k=1)[0].doc_id == "station"
+
+
+def test_an_index_from_before_bigrams_keeps_its_word_analysis():
+    spec = {"analyzer_version": 1, "tokenizer": "jieba/search", "user_words": []}  # format 1 manifest
+    analyzer = Analyzer.from_spec(spec)
+    assert analyzer.terms == "words" and "格员" not in analyzer.tokens("网格员有")
+    assert Analyzer.from_spec(Analyzer(terms="bigrams").spec()).terms == "bigrams"
+    with pytest.raises(IndexCorruptError, match="analyzer version 9"):
+        Analyzer.from_spec({**spec, "analyzer_version": 9})
+    with pytest.raises(IndexCorruptError, match="terms 'trigrams'"):
+        Analyzer.from_spec({**spec, "analyzer_version": 2, "terms": "trigrams"})
+
+
+def test_bigram_highlights_merge_into_one_span():
+    analyzer = Analyzer()
+    index = LexicalIndex.build(analyzer, [1], ["這些網格員在網格裡"])
+    marks = analyzer.highlights(index.query_terms("网格员"), "這些網格員在網格裡")
+    assert [(m.term, m.start, m.end) for m in marks] == [("网格员", 2, 5), ("网格", 6, 8)]
 
 
 def test_user_dictionary_keeps_programme_names_whole(tmp_path):
@@ -212,3 +262,25 @@ def test_default_fusion_is_tuned_for_the_bundled_model_only(seeds_index):
     assert seeds_index.fusion.method == "weighted"
     other = default_fusion("sentence-transformers/BAAI/bge-small-zh-v1.5|q=''|p=''|d=512")
     assert other.method == "rrf" and other.depth == 20
+
+
+def test_traditional_text_is_embedded_as_simplified_and_the_setting_is_recorded(tmp_path):
+    simplified = "这些网格员每周入户走访，记录群众反映的问题并及时上报处理。"
+    traditional = "這些網格員每週入戶走訪，記錄群眾反映的問題並及時上報處理。"
+    query = "网格员多久入户走访一次"
+    built = {
+        name: Index.build([Document(doc_id="a", text=text)], **options)
+        for name, text, options in (
+            ("simplified", simplified, {}),
+            ("traditional", traditional, {}),
+            ("as-written", traditional, {"embed_script": "as-written"}),
+        )
+    }
+    score = {name: index.search(query, k=1, mode="dense")[0].score for name, index in built.items()}
+    assert score["traditional"] == pytest.approx(score["simplified"], abs=1e-6)
+    assert score["as-written"] != pytest.approx(score["simplified"], abs=1e-4)
+    built["traditional"].save(tmp_path / "idx")
+    loaded = Index.load(tmp_path / "idx")
+    assert loaded.embed_script == "simplified" and "網格員" in loaded.search(query, k=1)[0].text
+    with pytest.raises(InputError, match="embed_script must be one of"):
+        Index.build([Document(doc_id="a", text=simplified)], embed_script="pinyin")

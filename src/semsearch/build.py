@@ -30,6 +30,7 @@ from .ingest import IngestReport, Skipped, Source, read_sources
 from .lexical import Analyzer, LexicalIndex
 from .manifest import ChunkingRecord, Manifest
 from .records import Chunk, Document, PreparedDocument
+from .script import DEFAULT_EMBED_SCRIPT, EmbedScript, check_embed_script, embedding_texts
 from .vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,15 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class EmbedOptions:
-    """How chunk texts are embedded: batch size, the embedding cache, progress reporting."""
+    """How chunk texts are embedded: batch size, embedding cache, progress, and the script given to the encoder.
+
+    ``script`` (:mod:`semsearch.script`): Traditional converted to "simplified", or "as-written".
+    """
 
     batch_size: int = 16
     cache: EmbeddingCache | bool | None = True
     progress: bool | ProgressCallback = False
+    script: EmbedScript = DEFAULT_EMBED_SCRIPT
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ def build_index(
     Raises :class:`EmptyCorpusError` (naming ``sources`` and why each was skipped) if nothing is left.
     """
     started = time.perf_counter()
+    check_embed_script(embedding.script)
     analyzer = Analyzer.from_user_dict(user_dict, mode=tokenizer)
     encoder = load_encoder(model)
     config = chunking_config(encoder, max_tokens, min_chars)
@@ -96,7 +102,7 @@ def build_index(
         semsearch_version=__version__,
         created_at=now,
         updated_at=now,
-        encoder={**encoder.spec(), "identity": encoder.identity},
+        encoder={**encoder.spec(), "identity": encoder.identity, "embed_script": embedding.script},
         dimension=encoder.dimension,
         index_type=index_type,
         faiss_class=vector_index.describe(),
@@ -163,7 +169,7 @@ def embed_chunks(
     try:
         return embed_passages(
             encoder,
-            [c.text for c in chunks],
+            embedding_texts([c.text for c in chunks], check_embed_script(options.script)),
             batch_size=options.batch_size,
             cache=resolve_cache(options.cache),
             progress=progress,

@@ -495,7 +495,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 def _fusion_spec(config: Any) -> str:
     if config.method == "rrf":
         return f"rrf:k={config.rrf_k:g},depth={config.depth}"
-    return f"weighted:weight={config.weight:g},depth={config.depth}"
+    return f"weighted:weight={config.weight:g},depth={config.depth},norm={config.norm}"
 
 
 def _print_metrics(rows: list[tuple[str, dict[str, float]]]) -> None:
@@ -609,7 +609,7 @@ def _describe_lexical(spec: dict[str, Any] | None) -> str:
         return "none saved (built from the chunks when loaded)"
     words = len(spec.get("user_words", []))
     return (
-        f"{spec.get('tokenizer')} + {spec.get('scorer', 'BM25')} (k1 {spec.get('k1')}, b {spec.get('b')}), "
+        f"{spec.get('tokenizer')} ({spec.get('terms', 'words')}) + {spec.get('scorer', 'BM25')} (k1 {spec.get('k1')}, b {spec.get('b')}), "
         f"{spec.get('normalize')}, {words} user dictionary words"
     )
 
@@ -619,7 +619,13 @@ def _describe_fusion(spec: dict[str, Any] | None) -> str:
         return "library default"
     if spec.get("method") == "rrf":
         return f"reciprocal rank, k {spec.get('rrf_k')}, top {spec.get('depth')} of each side"
-    return f"weighted, {spec.get('weight')} × cosine + {1 - spec.get('weight', 0):.2f} × BM25/best, top {spec.get('depth')} of each side"
+    weight, rest = spec.get("weight", 0), 1 - spec.get("weight", 0)
+    if spec.get("norm", "lexical-top") == "lexical-top":
+        return f"weighted, {weight} × cosine + {rest:.2f} × BM25/best, top {spec.get('depth')} of each side"
+    return (
+        f"weighted, {weight} × dense + {rest:.2f} × lexical, each side's scores by {spec['norm']} "
+        f"over its top {spec.get('depth')}"
+    )
 
 
 def _human_bytes(size: float) -> str:

@@ -29,6 +29,13 @@ from .ingest import IngestReport, Skipped, Source, read_sources
 from .locks import ReadWriteLock
 from .manifest import Manifest
 from .records import ChangeReport, Chunk, Document, Hit
+from .script import (
+    DEFAULT_EMBED_SCRIPT,
+    LEGACY_EMBED_SCRIPT,
+    EmbedScript,
+    check_embed_script,
+    embedding_texts,
+)
 from .search import DEFAULT_MODE, Mode, Searcher, SearchOptions, prepare_queries
 from .vector_index import DEFAULT_INDEX_TYPE, SearchParams
 
@@ -72,6 +79,7 @@ class Index:
         user_dict: str | os.PathLike[str] | None = None,
         tokenizer: str = "search",
         fusion: FusionConfig | None = None,
+        embed_script: EmbedScript = DEFAULT_EMBED_SCRIPT,
     ) -> Index:
         """Read, clean, chunk and embed ``sources`` (files, folders, Documents) into a new index.
 
@@ -80,7 +88,9 @@ class Index:
         chunk size limit (default: the model's window); ``cache``: reuse embeddings (True: the default
         cache); ``user_dict``: a jieba user dictionary (``word [freq] [tag]`` lines); ``tokenizer``: jieba
         "search" or "precise"; ``fusion``: hybrid fusion (default: tuned weighted for the bundled model,
-        else RRF). Raises :class:`EmptyCorpusError` if no source has indexable text.
+        else RRF); ``embed_script``: "simplified" (default) embeds passages and queries with Traditional
+        Chinese converted to Simplified, "as-written" as they are (the stored text never changes).
+        Raises :class:`EmptyCorpusError` if no source has indexable text.
         """
         built = build_index(
             sources,
@@ -91,7 +101,7 @@ class Index:
             user_dict=user_dict,
             tokenizer=tokenizer,
             fusion=fusion,
-            embedding=EmbedOptions(batch_size, cache, progress),
+            embedding=EmbedOptions(batch_size, cache, progress, embed_script),
         )
         return cls(manifest=built.manifest, parts=built.parts, encoder=built.encoder, skipped=built.skipped)
 
@@ -107,7 +117,9 @@ class Index:
 
         Only new or changed documents are cleaned, chunked and embedded (cached chunk texts are not).
         """
-        return self._change(read_sources(sources), (), EmbedOptions(batch_size, cache, progress))
+        return self._change(
+            read_sources(sources), (), EmbedOptions(batch_size, cache, progress, self.embed_script)
+        )
 
     def update(self, documents: Iterable[Document], **options: Any) -> ChangeReport:
         """Replace documents by new versions (see :meth:`add`); InputError, changing nothing, if one is unknown."""
@@ -185,7 +197,17 @@ class Index:
 
     def searcher(self) -> Searcher:
         """The index's ranking, for evaluation and benchmarks (don't change the index while you use it)."""
-        return Searcher(self._parts, self.fusion, lambda texts: embed_queries(self.encoder, texts))
+        script = self.embed_script
+        return Searcher(
+            self._parts,
+            self.fusion,
+            lambda texts: embed_queries(self.encoder, embedding_texts(texts, script)),
+        )
+
+    @property
+    def embed_script(self) -> EmbedScript:
+        """What the encoder is given: text converted to "simplified", or "as-written" (older indexes)."""
+        return check_embed_script(self.manifest.encoder.get("embed_script", LEGACY_EMBED_SCRIPT))
 
     def search(
         self,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -129,7 +130,11 @@ class Highlight:
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result, best first. ``score`` is the ranking score of the search mode used."""
+    """One search result, best first. ``score`` is the ranking score of the search mode used.
+
+    ``highlights`` (where the query's terms occur in ``text``) are found on first use, so searches
+    whose hits nobody reads (evaluation, tuning, benchmarks) never pay for them.
+    """
 
     score: float
     text: str
@@ -143,8 +148,13 @@ class Hit:
     end: int
     source: str
     rank: int
-    highlights: tuple[Highlight, ...] = ()
     scores: Mapping[str, float] = field(default_factory=dict)
+    highlighter: Callable[[], tuple[Highlight, ...]] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def highlights(self) -> tuple[Highlight, ...]:
+        """The query's terms found in ``text``, as spans of the text as written, by position."""
+        return self.highlighter() if self.highlighter is not None else ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (used by ``semsearch query --json``)."""

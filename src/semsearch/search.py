@@ -11,6 +11,7 @@ the benchmarks use it instead of reaching into the index.
 
 from __future__ import annotations
 
+import functools
 import logging
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 
-from .backend import Parts
+from .backend import LexicalBackend, Parts
 from .errors import EmptyQueryError, InputError
 from .fusion import FusionConfig, fuse
 from .records import ChunkRow, Highlight, Hit, Scored
@@ -208,24 +209,37 @@ class Searcher:
         return picked
 
     def hits(self, texts: Sequence[str], ranked: Sequence[list[Candidate]]) -> list[list[Hit]]:
-        """Ranked candidates of each query turned into :class:`Hit` records with highlights."""
+        """Ranked candidates of each query turned into :class:`Hit` records (highlights found when read)."""
         rows = self.parts.chunks.rows([c.chunk_id for hits in ranked for c in hits])
-        lexical = self.parts.lexical
         out = []
         for text, candidates in zip(texts, ranked):
-            terms = lexical.query_terms(text)
+            highlighter = Highlighter(self.parts.lexical, text)
             out.append(
                 [
-                    to_hit(
-                        rows[c.chunk_id], c, rank, lexical.analyzer.highlights(terms, rows[c.chunk_id].text)
-                    )
+                    to_hit(rows[c.chunk_id], c, rank, functools.partial(highlighter, rows[c.chunk_id].text))
                     for rank, c in enumerate(candidates, start=1)
                 ]
             )
         return out
 
 
-def to_hit(row: ChunkRow, candidate: Candidate, rank: int, highlights: tuple[Highlight, ...]) -> Hit:
+class Highlighter:
+    """Highlights for one query's hits, found only when a hit's ``highlights`` is read (its terms once)."""
+
+    def __init__(self, lexical: LexicalBackend, query: str) -> None:
+        self._lexical, self._query = lexical, query
+        self._terms: list[str] | None = None
+
+    def __call__(self, text: str) -> tuple[Highlight, ...]:
+        """Where the query's terms occur in ``text``."""
+        if self._terms is None:
+            self._terms = self._lexical.query_terms(self._query)
+        return self._lexical.analyzer.highlights(self._terms, text)
+
+
+def to_hit(
+    row: ChunkRow, candidate: Candidate, rank: int, highlighter: Callable[[], tuple[Highlight, ...]]
+) -> Hit:
     """A stored chunk row as a search result."""
     return Hit(
         score=candidate.score,
@@ -240,6 +254,6 @@ def to_hit(row: ChunkRow, candidate: Candidate, rank: int, highlights: tuple[Hig
         end=row.end,
         source=row.source,
         rank=rank,
-        highlights=highlights,
         scores=candidate.scores,
+        highlighter=highlighter,
     )

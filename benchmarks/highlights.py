@@ -1,0 +1,96 @@
+"""What highlights cost, before and after they were made lazy, on CMRC 2018 dev.
+
+    python -m benchmarks.highlights [--data ../shared/data/cmrc2018/dev] [--queries 300]
+
+Before, every hit of every search had its highlights computed (OpenCC conversion of the chunk's text
+included), also inside ``evaluate`` and ``tune`` where nobody reads them. Now ``Hit.highlights`` is
+computed when read, and a chunk text's conversion is cached. Both are measured in one process, side by
+side and interleaved query by query (the machine is shared: compare the ratios, not the absolute times):
+
+- ``eager``: what search did before: read every hit's highlights, conversion cache cleared per query;
+- ``lazy``: what ``evaluate``/``tune`` do now: highlights never read;
+- ``shown``: what a person gets now: every hit's highlights read, conversion cache warm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import SHARED, Timer, git_commit, percentiles, write_result
+from benchmarks.quality import build_beir_index
+from semsearch.evaluation import Judgments, evaluate
+from semsearch.lexical import normalize_with_offsets
+
+VARIANTS = ("eager", "lazy", "shown")
+
+
+def search(index: Any, queries: list[str], mode: str, variant: str, **options: Any) -> list[Any]:
+    """One search_batch as ``variant`` does it."""
+    if variant == "eager":
+        normalize_with_offsets.cache_clear()
+    results = index.search_batch(queries, mode=mode, **options)
+    if variant != "lazy":
+        for hits in results:
+            for hit in hits:
+                _ = hit.highlights
+    return results
+
+
+def evaluation_pass(index: Any, judgments: Judgments, mode: str, variant: str) -> float:
+    """Seconds for what ``semsearch.evaluate`` does for one mode (batches of 64, k 10, one hit per document)."""
+    qids = list(judgments.queries)
+    started = time.perf_counter()
+    for first in range(0, len(qids), 64):
+        batch = [judgments.queries[q] for q in qids[first : first + 64]]
+        search(index, batch, mode, variant, k=10, max_per_doc=1)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=SHARED / "data/cmrc2018/dev")
+    parser.add_argument("--queries", type=int, default=300, help="queries timed one by one per mode")
+    parser.add_argument("--name", default="highlights")
+    args = parser.parse_args(argv)
+    index, queries, qrels, _ = build_beir_index(args.data)
+    judgments = Judgments(queries, {q: frozenset(r) for q, r in qrels.items()})
+    index.search("预热", k=10)  # load the model
+    result: dict[str, Any] = {"data": str(args.data), "chunks": len(index), "queries": len(queries)}
+
+    # evaluate: what it did before (every hit's highlights, no conversion cache) against what it does now
+    seconds: dict[str, dict[str, float]] = {}
+    metrics: dict[str, dict[str, float]] = {}
+    for mode in ("lexical", "hybrid"):
+        before = evaluation_pass(index, judgments, mode, "eager")
+        with Timer() as now:
+            metrics[mode] = evaluate(index, judgments, (mode,))[mode]
+        seconds[mode] = {"before": round(before, 2), "now": round(now.seconds, 2)}
+        print(f"evaluate {mode} on {len(queries)} questions: {seconds[mode]} s")
+    result["evaluate_seconds"] = seconds
+    result["evaluate_metrics"] = metrics
+
+    # warm single-query latency, variants interleaved query by query
+    texts = list(queries.values())[: args.queries]
+    latency: dict[str, dict[str, dict[str, float]]] = {}
+    for mode in ("lexical", "hybrid"):
+        times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+        for n, text in enumerate(texts):
+            for variant in VARIANTS[n % 3 :] + VARIANTS[: n % 3]:
+                started = time.perf_counter()
+                search(index, [text], mode, variant, k=10)
+                times[variant].append(time.perf_counter() - started)
+        latency[mode] = {
+            v: {k: round(1000 * x, 3) for k, x in percentiles(t, (50, 95)).items()} for v, t in times.items()
+        }
+        print(f"warm {mode} ms: {latency[mode]}")
+    result["latency_ms"] = latency
+    print("saved", write_result(args.name, {"commit": git_commit(), **result}))
+
+
+if __name__ == "__main__":
+    main()
