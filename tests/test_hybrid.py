@@ -225,7 +225,8 @@ def test_reciprocal_rank_fusion_by_hand():
 
 
 def test_weighted_fusion_by_hand():
-    fused = fuse([(1, 0.9), (2, 0.5)], [(2, 4.0), (3, 2.0)], FusionConfig("weighted", weight=0.5))
+    legacy = FusionConfig("weighted", weight=0.5, norm="lexical-top")
+    fused = fuse([(1, 0.9), (2, 0.5)], [(2, 4.0), (3, 2.0)], legacy)
     scores = {cid: score for cid, score, _ in fused}
     assert scores[2] == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
     # The lexical list is shorter than the depth asked for, so it is complete: chunk 1 shares no word
@@ -238,7 +239,39 @@ def test_weighted_fusion_by_hand():
 
 
 def fused_at(depth):
-    return fuse([(1, 0.9), (2, 0.5)], [(2, 4.0), (3, 2.0)], FusionConfig("weighted", weight=0.5), depth)
+    legacy = FusionConfig("weighted", weight=0.5, norm="lexical-top")
+    return fuse([(1, 0.9), (2, 0.5)], [(2, 4.0), (3, 2.0)], legacy, depth)
+
+
+@pytest.mark.parametrize(
+    ("norm", "expected"),
+    [
+        # dense 0.9, 0.5 (floor 0.5); lexical 4, 2 (complete list: floor 0)
+        ("top", {1: 0.5 * 1.0 + 0.5 * 0.0, 2: 0.5 * 0.5 / 0.9 + 0.5 * 1.0, 3: 0.5 * 0.5 / 0.9 + 0.5 * 0.5}),
+        ("minmax", {1: 0.5 * 1.0 + 0.5 * 0.0, 2: 0.5 * 0.0 + 0.5 * 1.0, 3: 0.5 * 0.0 + 0.5 * 0.5}),
+        ("zscore", {1: 0.5 * 1.0 + 0.5 * -3.0, 2: 0.5 * -1.0 + 0.5 * 1.0, 3: 0.5 * -1.0 + 0.5 * -1.0}),
+    ],
+)
+def test_each_normalisation_by_hand(norm, expected):
+    fused = fuse([(1, 0.9), (2, 0.5)], [(2, 4.0), (3, 2.0)], FusionConfig("weighted", weight=0.5, norm=norm))
+    assert {cid: score for cid, score, _ in fused} == pytest.approx(expected)
+
+
+def test_normalised_fusion_ignores_each_sides_scale():
+    dense, lexical = [(1, 0.9), (2, 0.8), (3, 0.7)], [(3, 12.0), (2, 3.0)]
+    for norm in ("top", "minmax", "zscore"):
+        config = FusionConfig("weighted", weight=0.5, norm=norm)
+        scaled = [(cid, 10 * s) for cid, s in lexical]
+        assert [c for c, _, _ in fuse(dense, lexical, config)] == [c for c, _, _ in fuse(dense, scaled, config)]
+
+
+def test_fusion_saved_before_norm_existed_keeps_lexical_top():
+    old = FusionConfig.from_manifest({"method": "weighted", "weight": 0.95, "depth": 50, "rrf_k": 5.0})
+    assert old.norm == "lexical-top" and "norm" not in old.to_manifest()
+    assert FusionConfig.from_manifest(FusionConfig().to_manifest()) == FusionConfig()
+    assert FusionConfig.parse("weighted:weight=0.5,norm=zscore").norm == "zscore"
+    with pytest.raises(InputError, match="unknown fusion norm"):
+        FusionConfig.parse("weighted:norm=median")
 
 
 def test_a_chunk_only_one_side_found_never_ties_the_other_sides_best():
