@@ -167,3 +167,40 @@ def test_recall_is_against_exact_search_even_when_flat_is_skipped(monkeypatch):
     assert without["recall@10"] == with_flat < 1.0
     # A run without Flat whose settings all miss the target recommends nothing rather than failing.
     assert ann.recommend([without], target=1.0) == []
+
+
+def test_plain_bigram_baseline_and_bm25_side_search_like_the_library():
+    from benchmarks import lexical
+
+    assert lexical.raw_bigrams("网格 员a") == ["网格", "格员", "员a"]
+    assert lexical.cjk_raw_bigrams("网格员，GDP") == ["网格", "格员", "GD", "DP"]  # no pair across "，"
+    ids = np.array([10, 20, 30], dtype=np.int64)
+    texts = ["修文镇全科网格员", "玫瑰产业园", "网格长提醒养殖户"]
+    side = lexical.Bm25Side(ids, texts, lexical.raw_bigrams, lexical.raw_bigrams)
+    found = side.search("全科网格员", 5)
+    assert [cid for cid, _ in found] == [10, 30] and found[0][1] > found[1][1]
+    assert side.search("玫瑰", 1) == [(20, side.search("玫瑰", 1)[0][1])]
+
+
+def test_lexical_and_highlights_sections_render_their_saved_results():
+    lexical_result = common.load_result("lexical")
+    if lexical_result is not None:
+        text = report.lexical_section(lexical_result)
+        assert "`words+bigrams`" in text and "plain-bigrams" in text and "previous default" in text
+    fake = {
+        "chunks": 3,
+        "queries": 2,
+        "machine": {
+            "cpu": "x",
+            "cores": 2,
+            "memory_gib": 1,
+            "os": "",
+            "python": "",
+            "load_average": [0, 0, 0],
+        },
+        "measured_at": "now",
+        "evaluate_seconds": {"lexical": {"before": 4.0, "now": 1.0}},
+        "latency_ms": {"lexical": {v: {"p50": 1.0, "p95": 2.0} for v in ("eager", "lazy", "shown")}},
+    }
+    text = report.highlights_section(fake)
+    assert "| lexical | 4 | 1 | 4 |" in text and "eager p50" in text

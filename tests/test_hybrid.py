@@ -28,7 +28,9 @@ def test_tokens_drop_function_words_and_punctuation_but_keep_numbers_and_latin()
     assert "网格" in tokens and "33" in tokens and "gdp" in tokens
     assert not {"我们", "的", "，", "！", "了", "。"} & set(tokens)
     # Bigrams run within Chinese text and never across punctuation.
-    assert not {"，", "员，", "，有", "！", "。"} & set(Analyzer().tokens("我们的网格员，有33名！GDP增长了。"))
+    assert not {"，", "员，", "，有", "！", "。"} & set(
+        Analyzer().tokens("我们的网格员，有33名！GDP增长了。")
+    )
 
 
 def test_bigrams_cover_what_jieba_cuts_wrong():
@@ -262,7 +264,9 @@ def test_normalised_fusion_ignores_each_sides_scale():
     for norm in ("top", "minmax", "zscore"):
         config = FusionConfig("weighted", weight=0.5, norm=norm)
         scaled = [(cid, 10 * s) for cid, s in lexical]
-        assert [c for c, _, _ in fuse(dense, lexical, config)] == [c for c, _, _ in fuse(dense, scaled, config)]
+        assert [c for c, _, _ in fuse(dense, lexical, config)] == [
+            c for c, _, _ in fuse(dense, scaled, config)
+        ]
 
 
 def test_fusion_saved_before_norm_existed_keeps_lexical_top():
