@@ -487,6 +487,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     _print_metrics(rows)
     if args.save:
         print(f"saved fusion {_fusion_spec(tuning.best)} in {path}" if tuning.best != before else "unchanged")
+    elif tuning.best == before:
+        print("the index's fusion is already the best on these questions (ties go to it)")
     else:
         print(f"keep it: semsearch tune -i {args.index} --data {args.data} --save")
     return EXIT_OK
