@@ -117,7 +117,7 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
         and "(5.0 CPU-seconds; 8 chunk texts embedded in that run, 1 from the embedding cache)" in text
     )
     assert "| search, mode=hybrid | 1.5 | 2.5 | 3.5 |" in text
-    assert "Not yet run: quality/hybrid, latency, ann, peers" in text
+    assert "Not yet run: quality/hybrid, lexical, highlights, latency, ann, peers" in text
 
 
 def test_other_encoders_table_sets_default_fusion_against_tuned():
