@@ -174,7 +174,7 @@ def test_an_index_saved_in_each_released_format_still_loads_and_answers(version)
     assert index.search("茶叶合作社", k=1, mode="lexical")[0].doc_id == "tea"
     # It keeps the analysis and fusion it was built with (jieba words; BM25 over its top score).
     assert index.info()["lexical"]["tokenizer"] == "jieba/search"
-    assert index._lexical.analyzer.terms == "words" and index.fusion.norm == "lexical-top"
+    assert index.searcher().parts.lexical.analyzer.terms == "words" and index.fusion.norm == "lexical-top"
     assert index.embed_script == "as-written"  # its vectors were made from the text as written
     built_with = _manifest(fixture)["encoder"]["identity"]
     from semsearch import IndexMismatchError, load_encoder
