@@ -195,8 +195,9 @@ def highlights_section(result: dict[str, Any]) -> str:
     """What highlights cost before and after they were made lazy (``benchmarks.highlights``)."""
     out = [
         "## Highlights on demand (`python -m benchmarks.highlights`)\n",
-        f"CMRC 2018 dev ({result['chunks']} chunks, {result['queries']} questions). {machine_line(result)} "
-        "Measured side by side in one process (the machine is shared: read the ratios).\n",
+        f"CMRC 2018 dev ({result['chunks']} chunks, {result['queries']} questions). {machine_line(result)}. "
+        "Before and now are measured in one process, interleaved batch by batch or query by query (the "
+        "machine is shared: read the ratios). In hybrid mode embedding the query dominates.\n",
     ]
     rows = [
         {"mode": mode, "before": v["before"], "now": v["now"], "ratio": round(v["before"] / v["now"], 2)}
