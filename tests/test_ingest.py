@@ -118,9 +118,9 @@ def test_duplicate_document_ids_are_an_error_naming_both(tmp_path):
 def test_missing_path_and_unsupported_file_are_errors(tmp_path):
     with pytest.raises(InputError, match=re.escape(str(tmp_path / "nope"))):
         read_sources([tmp_path / "nope"])
-    (tmp_path / "table.csv").write_text("a,b\n", encoding="utf-8")
-    with pytest.raises(InputError, match="unsupported file type"):
-        read_sources([tmp_path / "table.csv"])
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n")
+    with pytest.raises(InputError, match=r"photo.png: unsupported file type \.png; semsearch reads .*\.html"):
+        read_sources([tmp_path / "photo.png"])
 
 
 def test_document_objects_pass_through():

@@ -37,6 +37,7 @@ _EXPORTS = {
     "chunk_document": "chunk",
     "ChunkingConfig": "chunk",
     "read_sources": "ingest",
+    "FieldNames": "ingest",
     "SemsearchError": "errors",
     "InputError": "errors",
     "EmptyCorpusError": "errors",
@@ -75,7 +76,7 @@ if TYPE_CHECKING:
     from .evaluation import FusionTuning, Judgments, evaluate, read_judgments, tune_fusion
     from .fusion import FusionConfig
     from .index import Index
-    from .ingest import read_sources
+    from .ingest import FieldNames, read_sources
     from .lexical import Analyzer
     from .records import ChangeReport, Chunk, Document, Highlight, Hit
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from .lexical import Analyzer
     from .manifest import Counts, Manifest
-    from .records import Chunk, ChunkRow, PreparedDocument, Scored, StoredDocument
+    from .records import Chunk, ChunkRow, Document, PreparedDocument, Scored, StoredDocument
     from .vector_index import SearchParams, VectorHits
 
 
@@ -73,8 +73,11 @@ class LexicalBackend(Protocol):
         """The query's terms, in order, without repeats (also what highlights look for)."""
         ...
 
-    def search(self, query: str, depth: int) -> list[Scored]:
-        """The ``depth`` best chunks sharing a term with ``query``, best first (fewer if fewer share one)."""
+    def search(self, query: str, depth: int, allowed: np.ndarray | None = None) -> list[Scored]:
+        """The ``depth`` best chunks sharing a term with ``query``, best first (fewer if fewer share one).
+
+        ``allowed``: only among these chunk ids (sorted), before the cut to ``depth``.
+        """
         ...
 
     def changed(
@@ -125,6 +128,38 @@ class ChunkBackend(Protocol):
 
     def counts(self) -> Counts:
         """Documents, chunks and tokens stored."""
+        ...
+
+    def filter_records(self) -> list[dict[str, Any]]:
+        """Each document's metadata plus doc_id, source and title: what a ``where`` filter reads."""
+        ...
+
+    def chunk_ids_by_doc(self) -> dict[str, list[int]]:
+        """Document id → its chunk ids in reading order."""
+        ...
+
+    def document_summaries(self) -> list[dict[str, Any]]:
+        """Each document's id, title, source, metadata and chunk count, by id."""
+        ...
+
+    def iter_chunk_rows(self) -> Iterator[dict[str, Any]]:
+        """Every chunk with its document's title, source and metadata (what an export writes)."""
+        ...
+
+    def add_signature(self, doc_id: str, minhash: bytes, numbers: Sequence[str]) -> None:
+        """Keep a kept document's MinHash and numbers for near-duplicate checks of later changes."""
+        ...
+
+    def signatures(self) -> Iterator[tuple[str, bytes, list[str]]]:
+        """Every kept document's (id, MinHash bytes, numbers)."""
+        ...
+
+    def add_duplicate(self, doc: Document, of_doc_id: str, similarity: float) -> None:
+        """Record ``doc`` as a duplicate of the stored ``of_doc_id`` (not indexed itself)."""
+        ...
+
+    def duplicates_of(self, doc_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """Kept document id → the duplicates recorded for it."""
         ...
 
 

@@ -12,7 +12,7 @@ import datetime as _dt
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,14 +23,16 @@ from .cache import EmbeddingCache
 from .chunk import ChunkingConfig, chunk_document
 from .chunk_store import ChunkStore
 from .clean import CLEANER_VERSION, DEFAULT_HEADING_MAX_CHARS, CleanText, clean_text, first_sentence
+from .dedup import DedupConfig, Deduplicator, Duplicate
 from .encoders import Encoder, embed_passages, load_encoder
 from .errors import EmptyCorpusError, IndexCorruptError, InputError
 from .fusion import FusionConfig, default_fusion
-from .ingest import IngestReport, Skipped, Source, read_sources
+from .ingest import FieldNames, IngestReport, Skipped, Source, iter_sources
 from .lexical import Analyzer, LexicalIndex
 from .manifest import ChunkingRecord, Manifest
-from .records import Chunk, Document, PreparedDocument
+from .records import Document, PreparedDocument
 from .script import DEFAULT_EMBED_SCRIPT, EmbedScript, check_embed_script, embedding_texts
+from .titles import LEGACY_TITLE_MODE, TitleMode, check_title_mode, indexed_text, title_prefix
 from .vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,16 @@ class Built:
     parts: Parts
     encoder: Encoder
     skipped: tuple[Skipped, ...]
+    duplicates: tuple[Duplicate, ...] = ()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What :func:`prepare` makes of some documents: those kept, those skipped, those repeating another."""
+
+    documents: list[PreparedDocument]
+    skipped: list[Skipped]
+    duplicates: list[tuple[Document, Duplicate]]
 
 
 def build_index(
@@ -72,30 +84,41 @@ def build_index(
     tokenizer: str,
     fusion: FusionConfig | None,
     embedding: EmbedOptions,
+    fields: FieldNames | None = None,
+    dedup: DedupConfig | None = None,
+    titles: TitleMode = LEGACY_TITLE_MODE,
 ) -> Built:
     """Read, clean, chunk, embed and index ``sources`` (see :meth:`semsearch.Index.build`).
 
-    Raises :class:`EmptyCorpusError` (naming ``sources`` and why each was skipped) if nothing is left.
+    Sources are read, cleaned, chunked and stored one document at a time, so a build never holds every
+    raw and cleaned text at once. Raises :class:`EmptyCorpusError` (naming ``sources`` and why each was
+    skipped) if nothing is left.
     """
     started = time.perf_counter()
     check_embed_script(embedding.script)
+    titles = check_title_mode(titles)
     analyzer = Analyzer.from_user_dict(user_dict, mode=tokenizer)
     encoder = load_encoder(model)
     config = chunking_config(encoder, max_tokens, min_chars)
-    report = read_sources(sources)
-    prepared, skipped = prepare(report.documents, encoder, config)
-    chunks = [c for entry in prepared for c in entry.chunks]
+    deduplicator = Deduplicator(dedup) if dedup is not None else None
+    store = ChunkStore.new()
+    report = IngestReport()  # what was skipped while reading; the documents themselves are streamed
+    chunks, texts, skipped, duplicates = [], [], [], []
+    for doc in _documents(iter_sources(sources, fields=fields), report):
+        prepared = prepare_all([doc], encoder, config, deduplicator, titles)
+        store_prepared(store, prepared, deduplicator)
+        chunks += [c for entry in prepared.documents for c in entry.chunks]
+        texts += indexed_texts(prepared.documents, titles)
+        skipped += prepared.skipped
+        duplicates += [found for _, found in prepared.duplicates]
     if not chunks:
         raise EmptyCorpusError(empty_corpus_message(sources, report, skipped))
-    store = ChunkStore.new()
-    for entry in prepared:
-        store.add(entry)
-    vectors = embed_chunks(encoder, chunks, embedding)
+    vectors = embed_chunks(encoder, texts, embedding)
     ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
     if len(np.unique(ids)) != len(ids):  # 64-bit hash collision: astronomically unlikely, never silent
         raise IndexCorruptError("two chunks received the same 64-bit id; rename one of the documents")
     vector_index = VectorIndex.build(vectors, ids, index_type)
-    lexical = LexicalIndex.build(analyzer, ids.tolist(), [c.text for c in chunks])
+    lexical = LexicalIndex.build(analyzer, ids.tolist(), texts)
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     all_skipped = (*report.skipped, *skipped)
     manifest = Manifest(
@@ -114,11 +137,22 @@ def build_index(
             min_chars=config.min_chars,
             heading_max_chars=DEFAULT_HEADING_MAX_CHARS,
             cleaner_version=CLEANER_VERSION,
+            titles=titles,
         ),
         counts=store.counts().with_skipped(len(all_skipped)),
         build_seconds=round(time.perf_counter() - started, 3),
+        dedup=dataclasses.asdict(dedup) if dedup is not None else None,
     )
-    return Built(manifest, Parts(vector_index, lexical, store), encoder, all_skipped)
+    return Built(manifest, Parts(vector_index, lexical, store), encoder, all_skipped, tuple(duplicates))
+
+
+def _documents(items: Iterable[Document | Skipped], report: IngestReport) -> Iterator[Document]:
+    """The documents among ``items``; what was skipped is collected in ``report``."""
+    for item in items:
+        if isinstance(item, Skipped):
+            report.skipped.append(item)
+        else:
+            yield item
 
 
 def chunking_config(encoder: Encoder, max_tokens: int | None, min_chars: int) -> ChunkingConfig:
@@ -136,20 +170,84 @@ def prepare(
     documents: Sequence[Document], encoder: Encoder, config: ChunkingConfig
 ) -> tuple[list[PreparedDocument], list[Skipped]]:
     """Clean and chunk documents; those with no text left are skipped (with a warning)."""
+    prepared = prepare_all(documents, encoder, config)
+    return prepared.documents, prepared.skipped
+
+
+def prepare_all(
+    documents: Sequence[Document],
+    encoder: Encoder,
+    config: ChunkingConfig,
+    deduplicator: Deduplicator | None = None,
+    titles: TitleMode = LEGACY_TITLE_MODE,
+) -> Prepared:
+    """:func:`prepare`, finding near-duplicates and leaving room for titles: kept, skipped, duplicates.
+
+    With a ``deduplicator``, a document repeating one kept before (in this batch or in the index) is
+    not chunked: it is returned among the duplicates, with the id of the one it repeats. With
+    ``titles`` other than "none", chunks leave room in the window for the title embedded with them.
+    """
     prepared: list[PreparedDocument] = []
     skipped: list[Skipped] = []
+    duplicates: list[tuple[Document, Duplicate]] = []
     for doc in documents:
         clean = clean_text(doc.text)
         if not clean.paragraphs:
             skipped.append(Skipped(doc.source or doc.doc_id, "no text left after cleaning"))
             log.warning("skipped %s: no text left after cleaning", doc.source or doc.doc_id)
             continue
+        if deduplicator is not None:
+            found = deduplicator.check(doc.doc_id, clean.text)
+            if found is not None:
+                log.info(
+                    "%s repeats %s (similarity %.2f): recorded as its duplicate",
+                    doc.doc_id,
+                    found.of,
+                    found.similarity,
+                )
+                duplicates.append((doc, found))
+                continue
         title, title_source = pick_title(doc, clean)
+        prefix = title_prefix(title, title_source, titles)
+        fitted = config
+        if prefix:  # the title is embedded with each chunk: leave room for it in the window
+            room = max(8, config.max_tokens - encoder.count_tokens(prefix) - 2)
+            fitted = ChunkingConfig(max_tokens=room, min_chars=config.min_chars)
         doc_chunks = chunk_document(
-            doc.doc_id, clean, count_tokens=encoder.count_tokens, config=config, title=title
+            doc.doc_id, clean, count_tokens=encoder.count_tokens, config=fitted, title=title
         )
         prepared.append(PreparedDocument(doc, clean, title, title_source, tuple(doc_chunks)))
-    return prepared, skipped
+    return Prepared(prepared, skipped, duplicates)
+
+
+def store_prepared(store: ChunkStore, prepared: Prepared, deduplicator: Deduplicator | None) -> None:
+    """Store prepared documents (with their MinHash, for later changes) and the duplicates found."""
+    for entry in prepared.documents:
+        store.add(entry)
+        if deduplicator is not None:
+            store.add_signature(entry.document.doc_id, *deduplicator.fingerprint(entry.document.doc_id))
+    for doc, found in prepared.duplicates:
+        store.add_duplicate(doc, found.of, found.similarity)
+
+
+def indexed_texts(prepared: Sequence[PreparedDocument], titles: TitleMode) -> list[str]:
+    """The text each prepared chunk is embedded and tokenised as (its title in front; see titles.py)."""
+    texts = []
+    for entry in prepared:
+        prefix = title_prefix(entry.title, entry.title_source, titles)
+        texts.extend(indexed_text(c.text, c.ordinal, prefix, titles) for c in entry.chunks)
+    return texts
+
+
+def dedup_config(dedup: DedupConfig | bool | None) -> DedupConfig | None:
+    """The DedupConfig ``dedup`` asks for: True the default, False or None none."""
+    if dedup is True:
+        return DedupConfig()
+    if dedup is False or dedup is None:
+        return None
+    if isinstance(dedup, DedupConfig):
+        return dedup
+    raise InputError(f"dedup must be True, False or a DedupConfig, not {dedup!r}")
 
 
 def pick_title(doc: Document, clean: CleanText) -> tuple[str, str]:
@@ -162,14 +260,14 @@ def pick_title(doc: Document, clean: CleanText) -> tuple[str, str]:
 
 
 def embed_chunks(
-    encoder: Encoder, chunks: Sequence[Chunk], options: EmbedOptions, stats: dict[str, int] | None = None
+    encoder: Encoder, texts: Sequence[str], options: EmbedOptions, stats: dict[str, int] | None = None
 ) -> np.ndarray:
-    """The passage vectors of ``chunks`` (cached ones not embedded again; ``stats["embedded"]`` counts the rest)."""
-    progress = progress_callback(options.progress, len(chunks))
+    """The passage vectors of chunks' indexed ``texts`` (cached ones not embedded again; ``stats["embedded"]`` counts the rest)."""
+    progress = progress_callback(options.progress, len(texts))
     try:
         return embed_passages(
             encoder,
-            embedding_texts([c.text for c in chunks], check_embed_script(options.script)),
+            embedding_texts(list(texts), check_embed_script(options.script)),
             batch_size=options.batch_size,
             cache=resolve_cache(options.cache),
             progress=progress,

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backend import Parts
-from .build import EmbedOptions, embed_chunks, prepare
+from .build import EmbedOptions, embed_chunks, indexed_texts, prepare_all
+from .dedup import DedupConfig, Deduplicator, Duplicate
 from .encoders import Encoder
 from .errors import InputError
 from .fusion import FusionConfig
@@ -40,6 +41,9 @@ class ChangePlan:
     skipped: tuple[Skipped, ...] = ()
     vectors: np.ndarray | None = None
     embedded: int = 0
+    texts: tuple[str, ...] = ()  # what each chunk of ``prepared`` is embedded and tokenised as
+    duplicates: tuple[tuple[Document, Duplicate], ...] = ()  # not indexed: each repeats a stored document
+    fingerprints: tuple[tuple[str, bytes, list[str]], ...] = ()  # MinHash of each prepared document, to store
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -87,13 +91,40 @@ def plan_change(
     if not (added or updated):
         return plan
     model = encoder()
-    prepared, skipped = prepare([*added, *updated], model, manifest.chunking.config())
-    plan = dataclasses.replace(plan, prepared=tuple(prepared), skipped=(*plan.skipped, *skipped))
+    titles = manifest.chunking.titles
+    deduplicator = _deduplicator(parts, manifest, exclude={d.doc_id for d in updated} | set(removals))
+    prepared = prepare_all([*added, *updated], model, manifest.chunking.config(), deduplicator, titles)  # type: ignore[arg-type]
+    repeated = {doc.doc_id for doc, _ in prepared.duplicates}
+    plan = dataclasses.replace(
+        plan,
+        added=tuple(d for d in added if d.doc_id not in repeated),
+        updated=tuple(d for d in updated if d.doc_id not in repeated),
+        prepared=tuple(prepared.documents),
+        skipped=(*plan.skipped, *prepared.skipped),
+        duplicates=tuple(prepared.duplicates),
+        texts=tuple(indexed_texts(prepared.documents, titles)),  # type: ignore[arg-type]
+        fingerprints=tuple(
+            (e.document.doc_id, *deduplicator.fingerprint(e.document.doc_id)) for e in prepared.documents
+        )
+        if deduplicator is not None
+        else (),
+    )
     if not plan.chunks:
         return plan
     stats = {"embedded": 0}
-    vectors = embed_chunks(model, plan.chunks, embedding, stats)
+    vectors = embed_chunks(model, plan.texts, embedding, stats)
     return dataclasses.replace(plan, vectors=vectors, embedded=stats["embedded"])
+
+
+def _deduplicator(parts: Parts, manifest: Manifest, exclude: set[str]) -> Deduplicator | None:
+    """A Deduplicator knowing the stored documents (but ``exclude``); None if the index keeps every copy."""
+    if not manifest.dedup:
+        return None
+    deduplicator = Deduplicator(DedupConfig(**manifest.dedup))
+    for doc_id, minhash, numbers in parts.chunks.signatures():
+        if doc_id not in exclude:
+            deduplicator.keep_fingerprint(doc_id, minhash, numbers)
+    return deduplicator
 
 
 def apply_change(parts: Parts, manifest: Manifest, plan: ChangePlan) -> tuple[Parts, Manifest, ChangeReport]:
@@ -106,11 +137,15 @@ def apply_change(parts: Parts, manifest: Manifest, plan: ChangePlan) -> tuple[Pa
     removed_ids = parts.chunks.remove(gone)
     for entry in plan.prepared:
         parts.chunks.add(entry)
+    for doc_id, minhash, numbers in plan.fingerprints:
+        parts.chunks.add_signature(doc_id, minhash, numbers)
+    for doc, found in plan.duplicates:
+        parts.chunks.add_duplicate(doc, found.of, found.similarity)
     ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
     parts.vectors.delete(removed_ids)
     if len(ids):
         parts.vectors.add(plan.vectors, ids)  # type: ignore[arg-type]
-    lexical = parts.lexical.changed(removed_ids, ids.tolist(), [c.text for c in chunks])
+    lexical = parts.lexical.changed(removed_ids, ids.tolist(), list(plan.texts))
     change = ChangeReport(
         added=tuple(d.doc_id for d in plan.added),
         updated=tuple(d.doc_id for d in plan.updated),
@@ -119,6 +154,7 @@ def apply_change(parts: Parts, manifest: Manifest, plan: ChangePlan) -> tuple[Pa
         chunks_added=len(chunks),
         chunks_removed=len(removed_ids),
         embedded=plan.embedded,
+        duplicates=tuple(doc.doc_id for doc, _ in plan.duplicates),
     )
     if change.changed:
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

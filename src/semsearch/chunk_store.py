@@ -11,11 +11,12 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from .clean import Dropped
 from .errors import IndexCorruptError
 from .manifest import Counts
-from .records import Chunk, ChunkRow, PreparedDocument, StoredDocument
+from .records import Chunk, ChunkRow, Document, PreparedDocument, StoredDocument
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -44,6 +45,23 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
 """
+# Near-duplicate bookkeeping (semsearch.dedup); a store saved before it has neither table.
+_DEDUP_SCHEMA = """
+CREATE TABLE IF NOT EXISTS duplicates (
+    doc_id TEXT PRIMARY KEY,
+    of_doc_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    similarity REAL NOT NULL,
+    metadata TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS duplicates_by_kept ON duplicates(of_doc_id);
+CREATE TABLE IF NOT EXISTS signatures (
+    doc_id TEXT PRIMARY KEY,
+    minhash BLOB NOT NULL,
+    numbers TEXT NOT NULL
+);
+"""
 _DOCUMENT_COLUMNS = (
     "doc_id, title, title_source, source, encoding, content_hash, raw_text, clean_text, metadata, dropped"
 )
@@ -68,7 +86,7 @@ class ChunkStore:
     def new(cls) -> ChunkStore:
         """An empty in-memory store."""
         conn = sqlite3.connect(":memory:", check_same_thread=False)
-        conn.executescript(_SCHEMA)
+        conn.executescript(_SCHEMA + _DEDUP_SCHEMA)
         return cls(conn)
 
     @classmethod
@@ -92,6 +110,7 @@ class ChunkStore:
             memory = sqlite3.connect(":memory:", check_same_thread=False)
             self._conn.backup(memory)
             self._conn.close()
+            memory.executescript(_DEDUP_SCHEMA)
             self._conn, self.path = memory, None
         return self._conn
 
@@ -148,6 +167,8 @@ class ChunkStore:
                     ]
                     conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                     conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+                    conn.execute("DELETE FROM signatures WHERE doc_id = ?", (doc_id,))
+                    conn.execute("DELETE FROM duplicates WHERE doc_id = ? OR of_doc_id = ?", (doc_id, doc_id))
         return removed
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
@@ -159,12 +180,133 @@ class ChunkStore:
                 part = unique[first : first + 500]
                 marks = ",".join("?" * len(part))
                 cursor = self._conn.execute(
-                    f"SELECT {_CHUNK_COLUMNS}, d.title, d.source FROM chunks c JOIN documents d USING (doc_id) "
-                    f"WHERE c.chunk_id IN ({marks})",
+                    f"SELECT {_CHUNK_COLUMNS}, d.title, d.source, d.metadata FROM chunks c "
+                    f"JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})",
                     part,
                 )
                 for row in cursor:
-                    out[row[0]] = ChunkRow(*row)
+                    out[row[0]] = ChunkRow(*row[:-1], metadata=_metadata(row[-1]))
+        return out
+
+    # ---------------------------------------------------------------- filters, listings, export
+
+    def filter_records(self) -> list[dict[str, Any]]:
+        """Each document's fields a filter reads: its metadata plus doc_id, source and title.
+
+        A metadata ``source`` (the publisher, in a feed) is what a filter on ``source`` means; the
+        document's own source (its file) answers only when the metadata has none.
+        """
+        with self._lock:
+            rows = self._conn.execute("SELECT doc_id, title, source, metadata FROM documents").fetchall()
+        return [
+            {"title": title, "source": source, **_metadata(metadata), "doc_id": doc_id}
+            for doc_id, title, source, metadata in rows
+        ]
+
+    def chunk_ids_by_doc(self) -> dict[str, list[int]]:
+        """Document id → its chunk ids in reading order."""
+        out: dict[str, list[int]] = {}
+        with self._lock:
+            for doc_id, chunk_id in self._conn.execute(
+                "SELECT doc_id, chunk_id FROM chunks ORDER BY doc_id, ordinal"
+            ):
+                out.setdefault(doc_id, []).append(chunk_id)
+        return out
+
+    def document_summaries(self) -> list[dict[str, Any]]:
+        """Each document's id, title, source, metadata and chunk count, by id."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT d.doc_id, d.title, d.source, d.metadata, COUNT(c.chunk_id) FROM documents d "
+                "LEFT JOIN chunks c USING (doc_id) GROUP BY d.doc_id ORDER BY d.doc_id"
+            ).fetchall()
+        return [
+            {"doc_id": doc_id, "title": title, "source": source, "metadata": _metadata(meta), "chunks": n}
+            for doc_id, title, source, meta, n in rows
+        ]
+
+    def iter_chunk_rows(self) -> Iterator[dict[str, Any]]:
+        """Every chunk with its document's title, source and metadata, in document and reading order."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_CHUNK_COLUMNS}, d.title, d.source, d.metadata FROM chunks c "
+                "JOIN documents d USING (doc_id) ORDER BY c.doc_id, c.ordinal"
+            ).fetchall()
+        names = ["chunk_id", "doc_id", "ordinal", "paragraph", "piece", "pieces", "start", "end", "n_tokens"]
+        names += ["text", "title", "source", "metadata"]
+        for row in rows:
+            record = dict(zip(names, row))
+            record["metadata"] = _metadata(record["metadata"])
+            yield record
+
+    # ---------------------------------------------------------------- near-duplicates
+
+    def _has_dedup(self) -> bool:
+        return (
+            self._conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('duplicates', 'signatures')"
+            ).fetchone()[0]
+            == 2
+        )
+
+    def add_signature(self, doc_id: str, minhash: bytes, numbers: Sequence[str]) -> None:
+        """Keep a kept document's MinHash and numbers, so a later add can find its duplicates."""
+        with self._lock:
+            conn = self._writable()
+            with conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO signatures VALUES (?, ?, ?)",
+                    (doc_id, minhash, json.dumps(sorted(numbers), ensure_ascii=False)),
+                )
+
+    def signatures(self) -> Iterator[tuple[str, bytes, list[str]]]:
+        """Every kept document's (id, MinHash bytes, numbers); none for a store saved before dedup."""
+        with self._lock:
+            rows = (
+                self._conn.execute("SELECT doc_id, minhash, numbers FROM signatures").fetchall()
+                if self._has_dedup()
+                else []
+            )
+        for doc_id, minhash, numbers in rows:
+            yield doc_id, minhash, json.loads(numbers)
+
+    def add_duplicate(self, doc: Document, of_doc_id: str, similarity: float) -> None:
+        """Record ``doc`` as a duplicate of the stored document ``of_doc_id`` (it is not indexed itself)."""
+        with self._lock:
+            conn = self._writable()
+            with conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO duplicates VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        doc.doc_id,
+                        of_doc_id,
+                        doc.source,
+                        doc.title,
+                        similarity,
+                        json.dumps(dict(doc.metadata), ensure_ascii=False, default=str),
+                    ),
+                )
+
+    def duplicates_of(self, doc_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """Kept document id → the duplicates recorded for it (doc_id, source, title, similarity, date)."""
+        wanted = list(dict.fromkeys(doc_ids))
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self._lock:
+            if not wanted or not self._has_dedup():
+                return out
+            for first in range(0, len(wanted), 500):
+                part = wanted[first : first + 500]
+                marks = ",".join("?" * len(part))
+                for row in self._conn.execute(
+                    f"SELECT doc_id, of_doc_id, source, title, similarity, metadata FROM duplicates "
+                    f"WHERE of_doc_id IN ({marks}) ORDER BY of_doc_id, doc_id",
+                    part,
+                ):
+                    entry = {"doc_id": row[0], "source": row[2], "title": row[3], "similarity": row[4]}
+                    date = _metadata(row[5]).get("date")
+                    if date is not None:
+                        entry["date"] = date
+                    out.setdefault(row[1], []).append(entry)
         return out
 
     def doc_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
@@ -235,7 +377,12 @@ class ChunkStore:
             chunks, tokens = self._conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(n_tokens), 0) FROM chunks"
             ).fetchone()
-        return Counts(documents=int(docs), chunks=int(chunks), tokens=int(tokens))
+            duplicates = (
+                self._conn.execute("SELECT COUNT(*) FROM duplicates").fetchone()[0]
+                if self._has_dedup()
+                else 0
+            )
+        return Counts(documents=int(docs), chunks=int(chunks), tokens=int(tokens), duplicates=int(duplicates))
 
     def save_to(self, path: Path) -> None:
         """Write the whole store to a new SQLite file at ``path``."""
@@ -250,3 +397,12 @@ class ChunkStore:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+
+
+def _metadata(raw: str) -> dict[str, Any]:
+    """A document's stored metadata (a JSON object); anything else reads as no metadata."""
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}

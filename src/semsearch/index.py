@@ -11,24 +11,26 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .backend import Parts, Storage
-from .build import EmbedOptions, ProgressCallback, build_index
+from .build import EmbedOptions, ProgressCallback, build_index, dedup_config
 from .cache import EmbeddingCache
 from .changes import apply_change, check_known, current_manifest, plan_change
 from .chunk import DEFAULT_MIN_CHARS
 from .clean import Dropped
+from .dedup import DedupConfig, Duplicate
 from .encoders import Encoder, embed_queries, encoder_from_spec, load_encoder
 from .errors import InputError
+from .filters import Filter, parse_where
 from .fusion import FusionConfig
 from .index_dir import IndexDirectory
-from .ingest import IngestReport, Skipped, Source, read_sources
+from .ingest import FieldNames, IngestReport, Skipped, Source, read_sources
 from .locks import ReadWriteLock
 from .manifest import Manifest
-from .records import ChangeReport, Chunk, Document, Hit
+from .records import ChangeReport, Chunk, ContextParagraph, Document, Hit
 from .script import (
     DEFAULT_EMBED_SCRIPT,
     LEGACY_EMBED_SCRIPT,
@@ -36,8 +38,11 @@ from .script import (
     check_embed_script,
     embedding_texts,
 )
-from .search import DEFAULT_MODE, Mode, Searcher, SearchOptions, prepare_queries
+from .search import DEFAULT_MODE, FilterTable, Mode, Searcher, SearchOptions, prepare_queries
+from .titles import DEFAULT_TITLE_MODE, TitleMode
 from .vector_index import DEFAULT_INDEX_TYPE, SearchParams
+
+Where = Mapping[str, Any] | Filter | None  # a metadata filter (semsearch.filters)
 
 
 class Index:
@@ -56,7 +61,9 @@ class Index:
         self.manifest = manifest
         self.path = path
         self.skipped: list[Skipped] = list(skipped)
+        self.duplicates: list[Duplicate] = []  # found by this object's build or changes
         self.fusion: FusionConfig = manifest.fusion
+        self._filters: FilterTable | None = None  # read on the first filtered search, dropped by a change
         self._parts = parts
         self._storage: Storage = storage or IndexDirectory()
         self._encoder = encoder
@@ -80,6 +87,9 @@ class Index:
         tokenizer: str = "search",
         fusion: FusionConfig | None = None,
         embed_script: EmbedScript = DEFAULT_EMBED_SCRIPT,
+        fields: FieldNames | None = None,
+        dedup: DedupConfig | bool = True,
+        titles: TitleMode = DEFAULT_TITLE_MODE,
     ) -> Index:
         """Read, clean, chunk and embed ``sources`` (files, folders, Documents) into a new index.
 
@@ -89,7 +99,11 @@ class Index:
         cache); ``user_dict``: a jieba user dictionary (``word [freq] [tag]`` lines); ``tokenizer``: jieba
         "search" or "precise"; ``fusion``: hybrid fusion (default: tuned weighted for the bundled model,
         else RRF); ``embed_script``: "simplified" (default) embeds passages and queries with Traditional
-        Chinese converted to Simplified, "as-written" as they are (the stored text never changes).
+        Chinese converted to Simplified, "as-written" as they are (the stored text never changes);
+        ``fields``: which field of a JSONL line or CSV row holds the text, title and id
+        (default: found among common names); ``dedup``: index a near-duplicate article once and record
+        the others as its duplicates (a DedupConfig, or False to keep every copy); ``titles``: how a
+        source's title reaches both sides ("every" chunk, the "first", "none"; :mod:`semsearch.titles`).
         Raises :class:`EmptyCorpusError` if no source has indexable text.
         """
         built = build_index(
@@ -102,8 +116,13 @@ class Index:
             tokenizer=tokenizer,
             fusion=fusion,
             embedding=EmbedOptions(batch_size, cache, progress, embed_script),
+            fields=fields,
+            dedup=dedup_config(dedup),
+            titles=titles,
         )
-        return cls(manifest=built.manifest, parts=built.parts, encoder=built.encoder, skipped=built.skipped)
+        index = cls(manifest=built.manifest, parts=built.parts, encoder=built.encoder, skipped=built.skipped)
+        index.duplicates = list(built.duplicates)
+        return index
 
     def add(
         self,
@@ -112,13 +131,17 @@ class Index:
         batch_size: int = 16,
         cache: EmbeddingCache | bool | None = True,
         progress: bool | ProgressCallback = False,
+        fields: FieldNames | None = None,
     ) -> ChangeReport:
         """Add new documents and replace changed ones (matched by id, compared by content hash); call :meth:`save`.
 
-        Only new or changed documents are cleaned, chunked and embedded (cached chunk texts are not).
+        Only new or changed documents are cleaned, chunked and embedded (cached chunk texts are not). A
+        document repeating one stored is recorded as its duplicate, not indexed (``ChangeReport.duplicates``).
         """
         return self._change(
-            read_sources(sources), (), EmbedOptions(batch_size, cache, progress, self.embed_script)
+            read_sources(sources, fields=fields),
+            (),
+            EmbedOptions(batch_size, cache, progress, self.embed_script),
         )
 
     def update(self, documents: Iterable[Document], **options: Any) -> ChangeReport:
@@ -131,7 +154,12 @@ class Index:
     def remove(self, doc_ids: Iterable[str]) -> ChangeReport:
         """Remove documents by id (InputError, changing nothing, if one is unknown); call :meth:`save`."""
         ids = list(dict.fromkeys([doc_ids] if isinstance(doc_ids, str) else doc_ids))
-        check_known(self._parts, ids, "no document {} in this index; see `semsearch info`", quote=True)
+        check_known(
+            self._parts,
+            ids,
+            "no document {} in this index; list the ids with `semsearch docs -i INDEX` (index.doc_ids() in Python)",
+            quote=True,
+        )
         return self._change(IngestReport(documents=[], skipped=[]), ids, EmbedOptions())
 
     def _change(self, report: IngestReport, removals: Sequence[str], embedding: EmbedOptions) -> ChangeReport:
@@ -141,6 +169,8 @@ class Index:
             with self._rw.writing():
                 self._parts, self.manifest, change = apply_change(self._parts, self.manifest, plan)
                 self.skipped.extend(plan.skipped)
+                self.duplicates.extend(found for _, found in plan.duplicates)
+                self._filters = None
             return change
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
@@ -217,13 +247,20 @@ class Index:
         mode: Mode = DEFAULT_MODE,
         min_score: float | None = None,
         max_per_doc: int | None = None,
+        where: Where = None,
     ) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first (modes and scores: :class:`~semsearch.search.SearchOptions`).
 
         ``Hit.scores`` holds each side's score and rank, ``Hit.highlights`` where the query's words
-        occur. An empty or whitespace-only query raises :class:`EmptyQueryError`.
+        occur, ``Hit.metadata`` the document's metadata. An empty or whitespace-only query raises
+        :class:`EmptyQueryError`. ``where`` keeps only matching documents, before the top-``k`` cut on
+        both sides, in the Chroma/MongoDB convention: ``{"source": "新华社"}``, ``{"date": {"$gte":
+        "2024-01-01", "$lt": "2024-07-01"}}``, ``$in $nin $ne $gt $gte $lt $lte``, ``$and``/``$or``; keys
+        are metadata keys plus ``doc_id``, ``source`` and ``title`` (:mod:`semsearch.filters`).
         """
-        return self.search_batch([query], k, mode=mode, min_score=min_score, max_per_doc=max_per_doc)[0]
+        return self.search_batch(
+            [query], k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, where=where
+        )[0]
 
     def search_batch(
         self,
@@ -233,12 +270,75 @@ class Index:
         mode: Mode = DEFAULT_MODE,
         min_score: float | None = None,
         max_per_doc: int | None = None,
+        where: Where = None,
     ) -> list[list[Hit]]:
         """:meth:`search` for many queries at once (queries are embedded together); one list per query."""
         texts = prepare_queries(queries)
         options = SearchOptions(k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc)
+        condition = parse_where(where)
         with self._rw.reading():
-            return self.searcher().search(texts, options)
+            allowed = None if condition is None else self._filter_table().allowed(condition)
+            return self.searcher().search(texts, options, allowed=allowed)
+
+    def _filter_table(self) -> FilterTable:
+        table = self._filters
+        if table is None:
+            table = self._filters = FilterTable(self._parts.chunks)
+        return table
+
+    def context(self, hit: Hit, before: int = 1, after: int = 1) -> list[ContextParagraph]:
+        """The hit's paragraphs with ``before`` paragraphs before and ``after`` after, from its stored document.
+
+        Paragraphs are those of the cleaned text (``index.document(doc_id)["clean_text"]``), numbered as
+        ``Hit.paragraph`` (``ContextParagraph.in_hit`` marks the hit's own). Raises InputError if the
+        hit's document is no longer in the index, or changed since.
+        """
+        for name, value in (("before", before), ("after", after)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"{name} must be a non-negative integer, not {value!r}")
+        if not isinstance(hit, Hit):
+            raise InputError(f"context() takes a Hit from search(), not {type(hit).__name__}")
+        with self._rw.reading():
+            record = self._parts.chunks.document(hit.doc_id)
+        if record is None:
+            raise InputError(f"document {hit.doc_id!r} of this hit is no longer in the index; search again")
+        spans, at = [], 0
+        for line in record.clean_text.split("\n"):
+            spans.append((at, at + len(line), line))
+            at += len(line) + 1
+        covered = [i for i, (start, end, _) in enumerate(spans) if start < hit.end and end > hit.start]
+        if not covered:
+            raise InputError(f"document {hit.doc_id!r} changed since this hit was found; search again")
+        first, last = max(0, covered[0] - before), min(len(spans) - 1, covered[-1] + after)
+        return [
+            ContextParagraph(i + 1, text, start, end, covered[0] <= i <= covered[-1])
+            for i, (start, end, text) in enumerate(spans[first : last + 1], start=first)
+        ]
+
+    def documents(self, where: Where = None) -> list[dict[str, Any]]:
+        """Every document (or those matching ``where``): doc_id, title, source, date, chunks, metadata."""
+        condition = parse_where(where)
+        with self._rw.reading():
+            summaries = self._parts.chunks.document_summaries()
+        out = []
+        for summary in summaries:
+            record = {"title": summary["title"], "source": summary["source"], **summary["metadata"]}
+            record["doc_id"] = summary["doc_id"]
+            if condition is None or condition.matches(record):
+                out.append({**summary, "date": summary["metadata"].get("date")})
+        return out
+
+    def export_rows(self, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
+        """Every chunk as a flat record (ids, place, text, title, source, metadata; ``vector`` if asked)."""
+        with self._rw.reading():
+            rows = list(self._parts.chunks.iter_chunk_rows())
+            found = (
+                self._parts.vectors.reconstruct([r["chunk_id"] for r in rows]) if vectors and rows else None
+            )
+        for number, row in enumerate(rows):
+            if found is not None:
+                row["vector"] = found[number].tolist()
+            yield row
 
     def __len__(self) -> int:
         return len(self._parts.vectors)

@@ -300,13 +300,20 @@ class LexicalIndex:
         """The query's terms, in order, without repeats."""
         return list(dict.fromkeys(self.analyzer.tokens(query)))
 
-    def search(self, query: str, depth: int) -> list[Scored]:
-        """The ``depth`` best (chunk id, BM25 score) pairs for ``query``; chunks sharing no term are left out."""
+    def search(self, query: str, depth: int, allowed: np.ndarray | None = None) -> list[Scored]:
+        """The ``depth`` best (chunk id, BM25 score) pairs for ``query``; chunks sharing no term are left out.
+
+        ``allowed``: a sorted array of the only chunk ids that may be returned (a filter, applied before
+        the cut to ``depth``).
+        """
         terms = [t for t in self.query_terms(query) if t in self._bm25.vocab_dict]
         if not terms or not len(self):
             return []
         scores = self._bm25.get_scores(terms)
-        positive = np.flatnonzero(scores > 0)
+        positive = scores > 0
+        if allowed is not None:
+            positive &= np.isin(self.chunk_ids, allowed, assume_unique=True)
+        positive = np.flatnonzero(positive)
         if len(positive) > depth:
             positive = positive[np.argpartition(-scores[positive], depth - 1)[:depth]]
         order = positive[np.lexsort((self.chunk_ids[positive], -scores[positive]))]

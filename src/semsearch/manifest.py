@@ -54,6 +54,7 @@ class Counts:
     chunks: int = 0
     tokens: int = 0
     skipped_sources: int = 0
+    duplicates: int = 0
 
     def with_skipped(self, skipped_sources: int) -> Counts:
         """These counts with ``skipped_sources`` set (a store counts what it holds, not what was skipped)."""
@@ -68,6 +69,7 @@ class ChunkingRecord:
     min_chars: int
     heading_max_chars: int
     cleaner_version: int
+    titles: str = "none"  # how source titles reach the index (semsearch.titles); "none" before they did
 
     def config(self) -> ChunkingConfig:
         """The :class:`~semsearch.chunk.ChunkingConfig` these parameters describe."""
@@ -96,6 +98,7 @@ class Manifest:
     metric: str = METRIC
     normalized: bool = True
     generation: int | None = None
+    dedup: Mapping[str, Any] | None = None  # DedupConfig fields; None: every copy is indexed
     files: Mapping[str, FileEntry] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -127,10 +130,12 @@ class Manifest:
             "search_params": self.search_params.to_dict(),
             "lexical": dict(self.lexical),
             "fusion": self.fusion.to_manifest(),
-            "chunking": dataclasses.asdict(self.chunking),
-            "counts": dataclasses.asdict(self.counts),
+            "chunking": _without_defaults(dataclasses.asdict(self.chunking), titles="none"),
+            "counts": _without_defaults(dataclasses.asdict(self.counts), duplicates=0),
             "files": {role: entry.to_dict() for role, entry in self.files.items()},
         }
+        if self.dedup is not None:
+            data["dedup"] = dict(self.dedup)
         if self.generation is not None:
             data["generation"] = self.generation
         return data
@@ -159,6 +164,7 @@ class Manifest:
                 metric=str(data.get("metric", METRIC)),
                 normalized=bool(data.get("normalized", True)),
                 generation=data.get("generation"),
+                dedup=dict(data["dedup"]) if data.get("dedup") is not None else None,
                 files={role: FileEntry(**entry) for role, entry in data["files"].items()},
                 extra={k: v for k, v in data.items() if k not in known},
             )
@@ -190,6 +196,11 @@ class Manifest:
                 "or load it without model= to use the one it was built with"
             )
         return encoder
+
+
+def _without_defaults(data: dict[str, Any], **defaults: Any) -> dict[str, Any]:
+    """``data`` without keys added after format 1 that hold their default, so older manifests round-trip."""
+    return {k: v for k, v in data.items() if k not in defaults or v != defaults[k]}
 
 
 def _known(record: type, data: Mapping[str, Any]) -> dict[str, Any]:

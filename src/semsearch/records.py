@@ -90,6 +90,7 @@ class ChunkRow:
     text: str
     title: str
     source: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,8 @@ class Hit:
     rank: int
     scores: Mapping[str, float] = field(default_factory=dict)
     highlighter: Callable[[], tuple[Highlight, ...]] | None = field(default=None, repr=False, compare=False)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    duplicates: tuple[Mapping[str, Any], ...] = ()  # the same article also published as (doc_id, source…)
 
     @cached_property
     def highlights(self) -> tuple[Highlight, ...]:
@@ -173,6 +176,29 @@ class Hit:
             "text": self.text,
             "highlights": [{"term": h.term, "start": h.start, "end": h.end} for h in self.highlights],
             "scores": {k: round(float(v), 6) for k, v in self.scores.items()},
+            "metadata": dict(self.metadata),
+            "duplicates": [dict(d) for d in self.duplicates],
+        }
+
+
+@dataclass(frozen=True)
+class ContextParagraph:
+    """A paragraph of a hit's cleaned document: its 1-based number, its text, its span, and whether the hit covers it."""
+
+    paragraph: int
+    text: str
+    start: int
+    end: int
+    in_hit: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``semsearch query --context N --json``)."""
+        return {
+            "paragraph": self.paragraph,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "in_hit": self.in_hit,
         }
 
 
@@ -191,11 +217,12 @@ class ChangeReport:
     chunks_added: int = 0
     chunks_removed: int = 0
     embedded: int = 0
+    duplicates: tuple[str, ...] = ()  # ids not indexed: each repeats a stored document (Index.duplicates)
 
     @property
     def changed(self) -> bool:
         """Whether the index differs from before."""
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated or self.removed or self.duplicates)
 
     def summary(self) -> str:
         """One line for people: counts of each kind of change."""
@@ -203,4 +230,9 @@ class ChangeReport:
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
             f"{len(self.removed)} removed; {self.chunks_added} chunks in ({self.embedded} embedded), "
             f"{self.chunks_removed} out"
+            + (
+                f"; {len(self.duplicates)} duplicates of stored documents, not indexed"
+                if self.duplicates
+                else ""
+            )
         )

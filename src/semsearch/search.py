@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 
-from .backend import LexicalBackend, Parts
+from .backend import ChunkBackend, LexicalBackend, Parts
 from .errors import EmptyQueryError, InputError
+from .filters import Filter
 from .fusion import FusionConfig, fuse
 from .records import ChunkRow, Highlight, Hit, Scored
 
@@ -122,13 +125,23 @@ class Searcher:
     embed: Callable[[Sequence[str]], np.ndarray]
 
     def search(
-        self, queries: Sequence[str], options: SearchOptions, keep: ChunkFilter | None = None
+        self,
+        queries: Sequence[str],
+        options: SearchOptions,
+        keep: ChunkFilter | None = None,
+        allowed: np.ndarray | None = None,
     ) -> list[list[Hit]]:
-        """The best hits of each query, best first: checked, ranked, then hydrated into :class:`Hit`."""
+        """The best hits of each query, best first: checked, ranked, then hydrated into :class:`Hit`.
+
+        ``allowed``: the sorted chunk ids a metadata filter lets through; each side searches only among
+        them, before its top-k cut (:class:`FilterTable` gives them).
+        """
         texts = prepare_queries(queries)
         if not texts:
             return []
-        return self.hits(texts, self.rank(texts, options, keep))
+        if allowed is not None and not len(allowed):
+            return [[] for _ in texts]
+        return self.hits(texts, self.rank(texts, options, keep, allowed))
 
     def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
         """The vectors the dense side searches with (queries prepared, embedded, normalised)."""
@@ -142,20 +155,26 @@ class Searcher:
             SideRankings(dense.ranking(i), self.parts.lexical.search(t, depth)) for i, t in enumerate(texts)
         ]
 
-    def candidates(self, mode: Mode, text: str, vector: np.ndarray | None, depth: int) -> list[Candidate]:
-        """Up to ``depth`` best chunks of each side the mode uses, fused in hybrid mode, best first."""
+    def candidates(
+        self, mode: Mode, text: str, vector: np.ndarray | None, depth: int, allowed: np.ndarray | None = None
+    ) -> list[Candidate]:
+        """Up to ``depth`` best chunks of each side the mode uses (among ``allowed``), fused in hybrid mode, best first."""
         dense: list[Scored] = []
         if mode != "lexical":
-            dense = self.parts.vectors.search(vector, depth).ranking(0)  # type: ignore[arg-type]
+            dense = self.parts.vectors.search(vector, depth, allowed).ranking(0)  # type: ignore[arg-type]
             if mode == "dense":
                 return [Candidate(c, s, {"dense": s, "dense_rank": r}) for r, (c, s) in enumerate(dense, 1)]
-        lexical = self.parts.lexical.search(text, depth)
+        lexical = self.parts.lexical.search(text, depth, allowed)
         if mode == "lexical":
             return [Candidate(c, s, {"lexical": s, "lexical_rank": r}) for r, (c, s) in enumerate(lexical, 1)]
         return [Candidate._make(c) for c in fuse(dense, lexical, self.fusion, depth)]
 
     def rank(
-        self, texts: Sequence[str], options: SearchOptions, keep: ChunkFilter | None = None
+        self,
+        texts: Sequence[str],
+        options: SearchOptions,
+        keep: ChunkFilter | None = None,
+        allowed: np.ndarray | None = None,
     ) -> list[list[Candidate]]:
         """The ``options.k`` best candidates of each prepared query.
 
@@ -163,7 +182,7 @@ class Searcher:
         ``keep`` drop some; if they drop too many, the depth grows fourfold until ``k`` are found or
         the sides have nothing more to give.
         """
-        total = len(self.parts.vectors)
+        total = len(self.parts.vectors) if allowed is None else len(allowed)
         k, mode, min_score = options.k, options.mode, options.min_score
         vectors = self.embed(texts) if mode != "lexical" else None
         wanted = k if options.max_per_doc is None else k * max(2, options.max_per_doc + 1)
@@ -172,7 +191,7 @@ class Searcher:
             depth = min(total, max(wanted, self.fusion.depth if mode == "hybrid" else 0))
             while True:
                 vector = vectors[row : row + 1] if vectors is not None else None
-                ranked = self.candidates(mode, text, vector, depth)
+                ranked = self.candidates(mode, text, vector, depth, allowed)
                 picked = self.select(ranked, options, keep)
                 exhausted = (
                     depth >= total
@@ -211,12 +230,19 @@ class Searcher:
     def hits(self, texts: Sequence[str], ranked: Sequence[list[Candidate]]) -> list[list[Hit]]:
         """Ranked candidates of each query turned into :class:`Hit` records (highlights found when read)."""
         rows = self.parts.chunks.rows([c.chunk_id for hits in ranked for c in hits])
+        duplicates = self.parts.chunks.duplicates_of({row.doc_id for row in rows.values()})
         out = []
         for text, candidates in zip(texts, ranked):
             highlighter = Highlighter(self.parts.lexical, text)
             out.append(
                 [
-                    to_hit(rows[c.chunk_id], c, rank, functools.partial(highlighter, rows[c.chunk_id].text))
+                    to_hit(
+                        rows[c.chunk_id],
+                        c,
+                        rank,
+                        functools.partial(highlighter, rows[c.chunk_id].text),
+                        duplicates.get(rows[c.chunk_id].doc_id, ()),
+                    )
                     for rank, c in enumerate(candidates, start=1)
                 ]
             )
@@ -238,9 +264,13 @@ class Highlighter:
 
 
 def to_hit(
-    row: ChunkRow, candidate: Candidate, rank: int, highlighter: Callable[[], tuple[Highlight, ...]]
+    row: ChunkRow,
+    candidate: Candidate,
+    rank: int,
+    highlighter: Callable[[], tuple[Highlight, ...]],
+    duplicates: Sequence[Mapping[str, Any]] = (),
 ) -> Hit:
-    """A stored chunk row as a search result."""
+    """A stored chunk row as a search result (with its document's metadata and recorded duplicates)."""
     return Hit(
         score=candidate.score,
         text=row.text,
@@ -256,4 +286,43 @@ def to_hit(
         rank=rank,
         scores=candidate.scores,
         highlighter=highlighter,
+        metadata=row.metadata,
+        duplicates=tuple(duplicates),
     )
+
+
+class FilterTable:
+    """The fields a metadata filter reads for every document, and each document's chunk ids.
+
+    Read from the chunk store once (the first filtered search) and kept until the index changes; the
+    chunk ids a filter allows are remembered for the last few filters, so a filter repeated over many
+    queries is evaluated once.
+    """
+
+    CACHED_FILTERS = 32
+
+    def __init__(self, chunks: ChunkBackend) -> None:
+        self.records = chunks.filter_records()
+        self.chunk_ids = chunks.chunk_ids_by_doc()
+        self._allowed: OrderedDict[Filter, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allowed(self, condition: Filter) -> np.ndarray:
+        """The sorted chunk ids of the documents ``condition`` matches."""
+        with self._lock:
+            found = self._allowed.get(condition)
+            if found is not None:
+                self._allowed.move_to_end(condition)
+                return found
+        ids = [
+            cid
+            for record in self.records
+            if condition.matches(record)
+            for cid in self.chunk_ids.get(record["doc_id"], ())
+        ]
+        found = np.unique(np.asarray(ids, dtype=np.int64))
+        with self._lock:
+            self._allowed[condition] = found
+            if len(self._allowed) > self.CACHED_FILTERS:
+                self._allowed.popitem(last=False)
+        return found

@@ -171,7 +171,11 @@ class VectorIndex:
 def search_vectors(
     index: Any, queries: np.ndarray, k: int, params: SearchParams, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` (scores, ids) per query; missing results have id -1. ``allowed``: search only these ids."""
+    """Top-``k`` (scores, ids) per query; missing results have id -1.
+
+    ``allowed``: only these ids may be returned (a filter applied inside the search, before the top-k
+    cut, through a FAISS id selector), so a filtered search still finds ``k`` hits when ``k`` exist.
+    """
     faiss = _faiss()
     k = max(1, min(k, int(index.ntotal)))
     base = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
@@ -179,6 +183,7 @@ def search_vectors(
     selector = None
     if allowed is not None:
         selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        k = max(1, min(k, len(allowed)))
     if isinstance(base, faiss.IndexHNSW):
         search_params = faiss.SearchParametersHNSW(efSearch=max(params.ef_search, k), sel=selector)
     elif faiss.try_extract_index_ivf(base) is not None:

@@ -1,0 +1,77 @@
+"""Markdown files (``.md``, ``.markdown``): the text without markup, the first heading as the title."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..records import Document
+from .common import Skipped, UndecodableError, decode_bytes
+
+_TAG = re.compile(r"<[^>]+>")
+_BREAK = "\x00"
+_WRAP_CJK = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef])\x00(?=[\u3000-\u9fff\uff00-\uffef])")
+
+
+def read_markdown(path: Path, doc_id: str, data: bytes) -> Iterator[Document | Skipped]:
+    """One Document from a Markdown file's bytes: paragraphs of plain text, first heading as title."""
+    if not data.strip():
+        yield Skipped(str(path), "empty file")
+        return
+    try:
+        source, encoding = decode_bytes(data, str(path))
+    except UndecodableError as exc:
+        yield Skipped(str(path), str(exc).removeprefix(f"{path}: "))
+        return
+    text, title = markdown_to_text(source)
+    if not text.strip():
+        yield Skipped(str(path), "Markdown with no text once the markup is removed")
+        return
+    yield Document(doc_id=doc_id, text=text, title=title, source=str(path), encoding=encoding)
+
+
+def markdown_to_text(source: str) -> tuple[str, str]:
+    """``(text, title)``: each block (heading, paragraph, list item, quote line) a paragraph, no markup.
+
+    >>> markdown_to_text("# 标题 **一**")
+    ('标题 一', '标题 一')
+    """
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(source)
+    paragraphs: list[str] = []
+    title = ""
+    pending_heading = False
+    for token in tokens:
+        if token.type == "heading_open":
+            pending_heading = True
+        if token.type == "inline":
+            block = _inline_text(token.children or [])
+            if block:
+                paragraphs.append(block)
+                if pending_heading and not title:
+                    title = block
+            pending_heading = False
+        elif token.type in ("fence", "code_block"):
+            paragraphs.extend(line for line in token.content.splitlines() if line.strip())
+        elif token.type == "html_block":
+            stripped = _TAG.sub("", token.content).strip()
+            if stripped:
+                paragraphs.append(stripped)
+    return "\n\n".join(paragraphs), title
+
+
+def _inline_text(children: list[Any]) -> str:
+    parts: list[str] = []
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(_BREAK)
+        elif child.type == "image":
+            parts.append(child.content)  # its alt text
+    text = "".join(parts).strip()
+    # A line break inside a paragraph is wrapping: nothing between CJK characters, a space elsewhere.
+    return _WRAP_CJK.sub("", text).replace(_BREAK, " ")
