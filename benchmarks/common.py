@@ -102,6 +102,21 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
+def cold_build(latest: dict[str, Any]) -> dict[str, Any]:
+    """The newest saved scale run of the same corpus that embedded most of its chunks itself.
+
+    A rerun with a warm embedding cache measures loading and querying as well as any, but its build
+    time says little about building from scratch; the report shows both.
+    """
+    if latest["build"]["embedded_now"] * 2 >= latest["chunks"]:
+        return latest
+    for path in sorted(RESULTS.glob("scale-2*.json"), reverse=True):
+        run = json.loads(path.read_text(encoding="utf-8"))
+        if run["chunks"] == latest["chunks"] and run["build"]["embedded_now"] * 2 >= run["chunks"]:
+            return run
+    return latest
+
+
 def percentiles(values: Sequence[float], ps: Iterable[float] = (50, 95, 99)) -> dict[str, float]:
     """Nearest-rank percentiles of ``values`` (e.g. {"p50": …})."""
     ordered = sorted(values)

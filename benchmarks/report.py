@@ -8,11 +8,12 @@ Only figures present in saved results are reported; a benchmark that was not run
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from benchmarks.common import RESULTS, load_result
+from benchmarks.common import RESULTS, cold_build, load_result
+from benchmarks.plots import plots
 
 HERE = Path(__file__).resolve().parent
 
@@ -29,28 +30,14 @@ never reaches recall 0.95 without re-ranking and is listed to show why it is not
 """
 
 
-def cold_build(latest: dict[str, Any]) -> dict[str, Any]:
-    """The newest saved scale run of the same corpus that embedded most of its chunks itself.
-
-    A rerun with a warm embedding cache measures loading and querying as well as any, but its build
-    time says little about building from scratch; the report shows both.
-    """
-    if latest["build"]["embedded_now"] * 2 >= latest["chunks"]:
-        return latest
-    for path in sorted(RESULTS.glob("scale-2*.json"), reverse=True):
-        run = json.loads(path.read_text(encoding="utf-8"))
-        if run["chunks"] == latest["chunks"] and run["build"]["embedded_now"] * 2 >= run["chunks"]:
-            return run
-    return latest
-
-
-def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
-    """A Markdown table of ``rows`` with (key, heading) columns."""
-    head = "| " + " | ".join(h for _, h in columns) + " |\n|" + "---|" * len(columns) + "\n"
+def table(rows: list[dict[str, Any]], columns: list[str | tuple[str, str]]) -> str:
+    """A Markdown table of ``rows`` with columns given as (key, heading), or a key that is its own heading."""
+    pairs = [(c, c) if isinstance(c, str) else c for c in columns]
+    head = "| " + " | ".join(h for _, h in pairs) + " |\n|" + "---|" * len(pairs) + "\n"
     body = ""
     for row in rows:
         cells = []
-        for key, _ in columns:
+        for key, _ in pairs:
             value = row.get(key)
             cells.append("–" if value is None else f"{value:g}" if isinstance(value, float) else str(value))
         body += "| " + " | ".join(cells) + " |\n"
@@ -104,7 +91,7 @@ def tuned_models(results: list[dict[str, Any]], quality: dict[str, Any] | None) 
         "(`python -m benchmarks.hybrid --model PATH --use-tuned --name hybrid-NAME`), on dev:\n\n"
         + table(
             rows,
-            [("model", "model"), ("mode", "mode"), ("R@1", "R@1"), ("R@10", "R@10"), ("MRR@10", "MRR@10")],
+            ["model", "mode", "R@1", "R@10", "MRR@10"],
         )
     )
 
@@ -112,7 +99,8 @@ def tuned_models(results: list[dict[str, Any]], quality: dict[str, Any] | None) 
 def _fusion_text(spec: dict[str, Any]) -> str:
     if spec["method"] == "rrf":
         return f"RRF k {spec['rrf_k']:g}, top {spec['depth']}"
-    return f"weighted {spec['weight']:g}, top {spec['depth']}"
+    norm = f", {spec['norm']} normalisation" if spec.get("norm") else ""
+    return f"weighted {spec['weight']:g}, top {spec['depth']}{norm}"
 
 
 METRIC_COLUMNS = ("R@1", "R@10", "MRR@10", "nDCG@10")
@@ -223,380 +211,295 @@ def highlights_section(result: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def plots(ann: list[dict[str, Any]], out: Path) -> list[str]:
-    """Recall vs latency, latency vs size, size vs size; returns the file names written."""
-    import matplotlib
+Results = dict[str, dict[str, Any]]  # a section's saved results, by result name
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    written = []
-    synthetic = [r for r in ann if r["data"] == "synthetic"]
-    sizes = sorted({r["n"] for r in synthetic})
-    # One panel per real data set big enough to matter, then one per synthetic size.
-    panels = sorted({(r["data"], r["n"]) for r in ann if "real" in r["data"] and r["n"] >= 5000})
-    panels += [("synthetic", n) for n in sizes]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
-    for ax, (data, n) in zip(axes[0], panels):
-        rows = [r for r in ann if r["data"] == data and r["n"] == n]
-        for family in sorted({r["index_type"] for r in rows}, key=lambda t: (t.split(",")[-1], t)):
-            pts = sorted((r["p50_ms"], r["recall@10"]) for r in rows if r["index_type"] == family)
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=family)
-        ax.set_xscale("log")
-        ax.axhline(0.95, color="grey", lw=0.5, ls="--")
-        what = "synthetic 384-d" if data == "synthetic" else data
-        ax.set(title=f"{n:,} vectors ({what})", xlabel="p50 ms per query", ylabel="recall@10")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "recall_vs_latency.png", dpi=110)
-    written.append("recall_vs_latency.png")
-    for key, label, name in (
-        ("p50_ms", "p50 ms per query", "latency_vs_size.png"),
-        ("disk_mib", "index size, MiB (≈ memory)", "memory_vs_size.png"),
-    ):
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for family in ("Flat", "HNSW32", "IVF", "SQ8"):
-            pts = []
-            for n in sizes:
-                cands = [
-                    r
-                    for r in synthetic
-                    if r["n"] == n
-                    and (
-                        r["index_type"] == family
-                        or (family == "IVF" and r["index_type"].endswith(",Flat"))
-                        or (family == "SQ8" and r["index_type"].endswith("SQ8"))
-                    )
-                ]
-                # Only settings that reach the recall a user would accept: a fast setting that
-                # misses most neighbours (HNSW at 1M synthetic vectors) is no point on this curve.
-                cands = [r for r in cands if r["recall@10"] >= 0.95]
-                if cands:
-                    pts.append((n, min(r[key] for r in cands)))
-            if pts:
-                ax.plot(
-                    [p[0] for p in pts],
-                    [p[1] for p in pts],
-                    marker="o",
-                    label=family if family != "SQ8" else "IVF,SQ8",
-                )
-        ax.set(
-            xscale="log",
-            yscale="log",
-            xlabel="vectors (synthetic)",
-            ylabel=label,
-            title=f"{label} vs corpus size\n(fastest setting with recall@10 ≥ 0.95)",
+def render_quality(results: Results) -> str:
+    """Retrieval quality: the hybrid benchmark's modes, each encoder's modes, other encoders tuned."""
+    hybrid, quality = results.get("hybrid"), results.get("quality")
+    parts = ["## Retrieval quality (CMRC 2018 dev, 848 paragraphs, 3,219 questions)\n"]
+    if hybrid and "report" in hybrid:
+        rep = hybrid["report"]
+        parts.append(
+            f"`python -m benchmarks.hybrid` (fusion tuned on the trial split only; default "
+            f"{_fusion_text(rep['fusion'])}). {machine_line(hybrid)}\n"
         )
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=110)
-        written.append(name)
-    plt.close("all")
-    return written
+        parts.append(table([{"mode": m, **v} for m, v in rep["modes"].items()], QUALITY_COLUMNS))
+        best = hybrid.get("tuning", {}).get("best", {})
+        if best:
+            parts.append(
+                "\nTuning on trial (best of each method): "
+                + "; ".join(
+                    f"{k}: {_fusion_text(v['config'])} → MRR@10 {v['metrics']['MRR@10']}, R@1 {v['metrics']['R@1']}"
+                    for k, v in best.items()
+                )
+                + "\n"
+            )
+    if quality:
+        parts.append(
+            f"\n`python -m benchmarks.quality --models ...` (each encoder, each mode). {machine_line(quality)}\n"
+        )
+        rows = [
+            {"model": run["model"], "mode": m, **v}
+            for run in quality["runs"]
+            for m, v in run["modes"].items()
+        ]
+        parts.append(table(rows, ["model", "mode", "R@1", "R@10", "MRR@10", "nDCG@10"]))
+    tuned = [results[name] for name in ("hybrid-m3e", "hybrid-minilm") if name in results]
+    if tuned:
+        parts.append(tuned_models(tuned, quality))
+    return "\n".join(parts)
 
 
-def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+def render_lexical(results: Results) -> str:
+    """Lexical variants and fusion candidates on trial and dev (``benchmarks.lexical``)."""
+    return lexical_section(results["lexical"])
+
+
+def render_highlights(results: Results) -> str:
+    """What highlights cost before and after they were made lazy (``benchmarks.highlights``)."""
+    return highlights_section(results["highlights"])
+
+
+def render_latency(latency: Results) -> str:
+    """Cold start, warm latency per stage and mode, batched throughput, build throughput."""
+    result = latency["latency"]
+    w = result["warm"]
     parts = [
-        "# Benchmarks\n\nGenerated by `python -m benchmarks.report` from `benchmarks/results/*-latest.json`; every figure was measured by the scripts in this folder. Rerun any of them and then the report.\n"
+        f"\n## Latency (`python -m benchmarks.latency --index {result['index']}`, {result['chunks']} chunks)\n\n{machine_line(result)}\n",
+        "Cold start of `semsearch query` (new process to answer, median of 5): "
+        + ", ".join(f"{m} {s} s" for m, s in result["cold_start_s"].items())
+        + "\n\n",
+        "Warm, per query (ms):\n\n"
+        + table(
+            [{"what": f"dense stage: {k}", **v} for k, v in w["dense_stages_ms"].items()]
+            + [{"what": f"search, mode={k}", **v} for k, v in w["modes_ms"].items()],
+            PERCENTILE_COLUMNS,
+        ),
+        "\np50 relative to dense: "
+        + ", ".join(f"{m} {r}×" for m, r in w["ratio_p50_vs_dense"].items())
+        + ".  Batched hybrid throughput: "
+        + ", ".join(f"{k.split('_')[1]} per batch → {v} queries/s" for k, v in result["throughput"].items())
+        + "\n",
+        "\nBuild throughput (no embedding cache):\n\n"
+        + table(
+            [
+                {
+                    **b,
+                    **{f"{k}_s": v for k, v in b["seconds"].items()},
+                    **{f"{k}_cps": v for k, v in b["chunks_per_s"].items()},
+                }
+                for b in result["build"]
+            ],
+            [
+                "corpus",
+                ("documents", "docs"),
+                "chunks",
+                ("clean_chunk_s", "clean+chunk s"),
+                ("encode_s", "encode s"),
+                ("index_s", "index s"),
+                ("total_cps", "chunks/s overall"),
+                ("tokens_per_s", "tokens/s overall"),
+            ],
+        ),
     ]
-    missing = []
+    return "\n".join(parts)
 
-    hybrid = load_result("hybrid")
-    quality = load_result("quality")
-    if hybrid or quality:
-        parts.append("## Retrieval quality (CMRC 2018 dev, 848 paragraphs, 3,219 questions)\n")
-        if hybrid and "report" in hybrid:
-            rep = hybrid["report"]
-            parts.append(
-                f"`python -m benchmarks.hybrid` (fusion tuned on the trial split only; default {rep['fusion']}). {machine_line(hybrid)}\n"
-            )
-            parts.append(
-                table(
-                    [{"mode": m, **v} for m, v in rep["modes"].items()],
-                    [
-                        ("mode", "mode"),
-                        ("R@1", "R@1"),
-                        ("R@5", "R@5"),
-                        ("R@10", "R@10"),
-                        ("MRR@10", "MRR@10"),
-                        ("nDCG@10", "nDCG@10"),
-                        ("ms_per_query", "ms/query (batched)"),
-                    ],
-                )
-            )
-            best = hybrid.get("tuning", {}).get("best", {})
-            if best:
-                parts.append(
-                    "\nTuning on trial (best of each method): "
-                    + "; ".join(
-                        f"{k}: {v['config']} → MRR@10 {v['metrics']['MRR@10']}, R@1 {v['metrics']['R@1']}"
-                        for k, v in best.items()
-                    )
-                    + "\n"
-                )
-        if quality:
-            parts.append(
-                f"\n`python -m benchmarks.quality --models ...` (each encoder, each mode). {machine_line(quality)}\n"
-            )
-            rows = [
-                {"model": run["model"], "mode": m, **v}
-                for run in quality["runs"]
-                for m, v in run["modes"].items()
-            ]
-            parts.append(
-                table(
-                    rows,
-                    [
-                        ("model", "model"),
-                        ("mode", "mode"),
-                        ("R@1", "R@1"),
-                        ("R@10", "R@10"),
-                        ("MRR@10", "MRR@10"),
-                        ("nDCG@10", "nDCG@10"),
-                    ],
-                )
-            )
-        tuned = [r for r in (load_result(f"hybrid-{name}") for name in ("m3e", "minilm")) if r]
-        if tuned:
-            parts.append(tuned_models(tuned, quality))
-    else:
-        missing.append("quality/hybrid")
 
-    lexical = load_result("lexical")
-    if lexical:
-        parts.append(lexical_section(lexical))
-    else:
-        missing.append("lexical")
-    highlights = load_result("highlights")
-    if highlights:
-        parts.append(highlights_section(highlights))
-    else:
-        missing.append("highlights")
+def render_scale(results: Results) -> str:
+    """The whole news archive as one index: build, save, load, cold start, warm latency."""
+    scale = results["scale"]
+    b, load = scale["build"], scale["load"]
+    cold = cold_build(scale)
+    return (
+        f"\n## At news-archive scale (`python -m benchmarks.scale`)\n\n{machine_line(scale)}\n\n"
+        f"All 新闻联播 stories but the {scale['queries']} held out as queries: {scale['documents']:,} documents, "
+        f"{scale['chunks']:,} chunks, index type {scale['index_type']}. Built in {b['seconds']:,} s of wall time "
+        f"({b.get('cpu_seconds', '–')} CPU-seconds; {b['embedded_now']:,} chunk texts embedded in that run, "
+        f"{b['from_cache']:,} from the embedding cache)"
+        + (
+            f" — the run of {cold['measured_at']} (same machine, commit {cold['commit'][:7]}), which "
+            f"embedded {cold['build']['embedded_now']:,} of the texts itself, took {cold['build']['seconds']:,} s "
+            f"wall / {cold['build'].get('cpu_seconds', '–')} CPU-seconds"
+            if cold is not scale
+            else ""
+        )
+        + f"; saved in {scale['save_s']} s; on disk "
+        + ", ".join(f"{k} {v} MiB" for k, v in scale["disk_mib"].items())
+        + f". A new process loads it in {load['load_s']} s"
+        + (f" ({load['rss_after_load_mib']} MiB resident)" if "rss_after_load_mib" in load else "")
+        + f" and answers its first query {load['load_and_first_query_s']} s after starting to load "
+        f"(peak {load['peak_rss_mib']} MiB resident); "
+        "cold start of `semsearch query`: "
+        + ", ".join(f"{m} {v} s" for m, v in scale["cold_start_s"].items())
+        + ".\n\nWarm, per query (ms; headlines of held-out stories as queries):\n\n"
+        + table(
+            [{"what": f"search, mode={m}", **v} for m, v in scale["warm_ms"].items()]
+            + [{"what": "FAISS search alone", **scale["faiss_search_ms"]}],
+            PERCENTILE_COLUMNS,
+        )
+    )
 
-    latency = load_result("latency")
-    if latency:
-        w = latency["warm"]
-        parts.append(
-            f"\n## Latency (`python -m benchmarks.latency --index {latency['index']}`, {latency['chunks']} chunks)\n\n{machine_line(latency)}\n"
-        )
-        parts.append(
-            "Cold start of `semsearch query` (new process to answer, median of 5): "
-            + ", ".join(f"{m} {s} s" for m, s in latency["cold_start_s"].items())
-            + "\n\n"
-        )
-        parts.append(
-            "Warm, per query (ms):\n\n"
-            + table(
-                [{"what": f"dense stage: {k}", **v} for k, v in w["dense_stages_ms"].items()]
-                + [{"what": f"search, mode={k}", **v} for k, v in w["modes_ms"].items()],
-                [("what", ""), ("p50", "p50"), ("p95", "p95"), ("p99", "p99")],
-            )
-        )
-        parts.append(
-            "\np50 relative to dense: "
-            + ", ".join(f"{m} {r}×" for m, r in w["ratio_p50_vs_dense"].items())
-            + ".  Batched hybrid throughput: "
-            + ", ".join(
-                f"{k.split('_')[1]} per batch → {v} queries/s" for k, v in latency["throughput"].items()
-            )
-            + "\n"
-        )
-        parts.append(
-            "\nBuild throughput (no embedding cache):\n\n"
-            + table(
-                [
-                    {
-                        **b,
-                        **{f"{k}_s": v for k, v in b["seconds"].items()},
-                        **{f"{k}_cps": v for k, v in b["chunks_per_s"].items()},
-                    }
-                    for b in latency["build"]
-                ],
-                [
-                    ("corpus", "corpus"),
-                    ("documents", "docs"),
-                    ("chunks", "chunks"),
-                    ("clean_chunk_s", "clean+chunk s"),
-                    ("encode_s", "encode s"),
-                    ("index_s", "index s"),
-                    ("total_cps", "chunks/s overall"),
-                    ("tokens_per_s", "tokens/s overall"),
-                ],
-            )
-        )
-    else:
-        missing.append("latency")
 
-    scale = load_result("scale")
-    if scale:
-        b, load = scale["build"], scale["load"]
-        cold = cold_build(scale)
-        parts.append(
-            f"\n## At news-archive scale (`python -m benchmarks.scale`)\n\n{machine_line(scale)}\n\n"
-            f"All 新闻联播 stories but the {scale['queries']} held out as queries: {scale['documents']:,} documents, "
-            f"{scale['chunks']:,} chunks, index type {scale['index_type']}. Built in {b['seconds']:,} s of wall time "
-            f"({b.get('cpu_seconds', '–')} CPU-seconds; {b['embedded_now']:,} chunk texts embedded in that run, "
-            f"{b['from_cache']:,} from the embedding cache)"
-            + (
-                f" — the run of {cold['measured_at']} (same machine, commit {cold['commit'][:7]}), which "
-                f"embedded {cold['build']['embedded_now']:,} of the texts itself, took {cold['build']['seconds']:,} s "
-                f"wall / {cold['build'].get('cpu_seconds', '–')} CPU-seconds"
-                if cold is not scale
-                else ""
-            )
-            + f"; saved in {scale['save_s']} s; on disk "
-            + ", ".join(f"{k} {v} MiB" for k, v in scale["disk_mib"].items())
-            + f". A new process loads it in {load['load_s']} s"
-            + (f" ({load['rss_after_load_mib']} MiB resident)" if "rss_after_load_mib" in load else "")
-            + f" and answers its first query {load['load_and_first_query_s']} s after starting to load "
-            f"(peak {load['peak_rss_mib']} MiB resident); "
-            "cold start of `semsearch query`: "
-            + ", ".join(f"{m} {v} s" for m, v in scale["cold_start_s"].items())
-            + ".\n\nWarm, per query (ms; headlines of held-out stories as queries):\n\n"
-            + table(
-                [{"what": f"search, mode={m}", **v} for m, v in scale["warm_ms"].items()]
-                + [{"what": "FAISS search alone", **scale["faiss_search_ms"]}],
-                [("what", ""), ("p50", "p50"), ("p95", "p95"), ("p99", "p99")],
-            )
-        )
-    else:
-        missing.append("scale")
+def render_ann(results: Results) -> str:
+    """The ANN trade-off: recommended setting per size, caveats, every setting, plots."""
+    from benchmarks.ann import recommend
 
     ann_rows, ann_runs = [], []
-    for name in ("ann", "ann-xwlb", "ann-1m", "ann-1m-pq"):
-        result = load_result(name)
-        if result:
-            ann_rows += result["rows"]
-            sizes = sorted({f"{r['data']} {r['n']:,}" for r in result["rows"]})
-            ann_runs.append(f"- `{name}` ({', '.join(sizes)}): {machine_line(result)}")
-    if ann_rows:
-        from benchmarks.ann import recommend
+    for name, result in results.items():
+        ann_rows += result["rows"]
+        sizes = sorted({f"{r['data']} {r['n']:,}" for r in result["rows"]})
+        ann_runs.append(f"- `{name}` ({', '.join(sizes)}): {machine_line(result)}")
+    parts = [
+        "\n## ANN trade-off (`python -m benchmarks.ann`)\n\n"
+        + "\n".join(ann_runs)
+        + "\n\nFull tables in `results/<name>-latest.json`. Fastest setting reaching recall@10 ≥ 0.95 (p50 of single queries):\n\n",
+        table(
+            recommend(ann_rows),
+            [
+                "data",
+                ("n", "vectors"),
+                ("index_type", "index type"),
+                ("ef_search", "efSearch"),
+                "nprobe",
+                "recall@10",
+                ("p50_ms", "p50 ms"),
+                ("speedup_vs_flat", "× faster than Flat"),
+                ("build_s", "build s"),
+                ("disk_mib", "MiB"),
+            ],
+        ),
+        ANN_CAVEAT + flat_sentence(ann_rows, load_result("latency")),
+        "\nAll settings:\n\n"
+        + table(
+            ann_rows,
+            [
+                "data",
+                "n",
+                ("index_type", "type"),
+                ("ef_search", "ef"),
+                "nprobe",
+                "recall@10",
+                ("p50_ms", "p50 ms"),
+                ("p99_ms", "p99 ms"),
+                ("batch_ms_per_query", "batched ms/q"),
+                ("build_s", "build s"),
+                ("disk_mib", "MiB"),
+            ],
+        ),
+    ]
+    parts += [f"\n![{png}](results/{png})\n" for png in plots(ann_rows, RESULTS)]
+    return "\n".join(parts)
 
-        parts.append(
-            "\n## ANN trade-off (`python -m benchmarks.ann`)\n\n"
-            + "\n".join(ann_runs)
-            + "\n\nFull tables in `results/<name>-latest.json`. Fastest setting reaching recall@10 ≥ 0.95 (p50 of single queries):\n\n"
-        )
-        parts.append(
-            table(
-                recommend(ann_rows),
-                [
-                    ("data", "data"),
-                    ("n", "vectors"),
-                    ("index_type", "index type"),
-                    ("ef_search", "efSearch"),
-                    ("nprobe", "nprobe"),
-                    ("recall@10", "recall@10"),
-                    ("p50_ms", "p50 ms"),
-                    ("speedup_vs_flat", "× faster than Flat"),
-                    ("build_s", "build s"),
-                    ("disk_mib", "MiB"),
-                ],
-            )
-        )
-        parts.append(ANN_CAVEAT + flat_sentence(ann_rows, load_result("latency")))
-        parts.append(
-            "\nAll settings:\n\n"
-            + table(
-                ann_rows,
-                [
-                    ("data", "data"),
-                    ("n", "n"),
-                    ("index_type", "type"),
-                    ("ef_search", "ef"),
-                    ("nprobe", "nprobe"),
-                    ("recall@10", "recall@10"),
-                    ("p50_ms", "p50 ms"),
-                    ("p99_ms", "p99 ms"),
-                    ("batch_ms_per_query", "batched ms/q"),
-                    ("build_s", "build s"),
-                    ("disk_mib", "MiB"),
-                ],
-            )
-        )
-        for png in plots(ann_rows, RESULTS):
-            parts.append(f"\n![{png}](results/{png})\n")
-    else:
-        missing.append("ann")
 
-    peers = load_result("peers")
-    if peers:
-        parts.append(
-            f"\n## Against peers (`python -m benchmarks.peers`)\n\n{machine_line(peers)}\n\nSemsearch / peer ratios (below 1: semsearch faster or smaller):\n\n"
-        )
-        parts.append(
+def render_peers(results: Results) -> str:
+    """Semsearch against peer libraries: ratios, raw dense figures, lexical quality."""
+    peers = results["peers"]
+    return "\n".join(
+        [
+            f"\n## Against peers (`python -m benchmarks.peers`)\n\n{machine_line(peers)}\n\nSemsearch / peer ratios (below 1: semsearch faster or smaller):\n\n",
             table(
                 peers["ratios"],
                 [
-                    ("data", "data"),
-                    ("semsearch", "semsearch"),
-                    ("peer", "peer"),
+                    "data",
+                    "semsearch",
+                    "peer",
                     ("p50_ratio", "p50 latency ratio"),
                     ("build_ratio", "build time ratio"),
                     ("size_ratio", "size ratio"),
                     ("recall", "recall@10 (ours, peer)"),
                 ],
-            )
-        )
-        parts.append(
+            ),
             "\nRaw figures:\n\n"
             + table(
                 peers["dense"],
                 [
-                    ("data", "data"),
-                    ("n", "n"),
-                    ("system", "system"),
+                    "data",
+                    "n",
+                    "system",
                     ("p50_ms", "p50 ms"),
-                    ("recall@10", "recall@10"),
+                    "recall@10",
                     ("build_s", "build s"),
                     ("index_mib", "MiB"),
                 ],
-            )
-        )
-        parts.append(
+            ),
             "\nLexical, CMRC dev:\n\n"
             + table(
                 peers["lexical"],
-                [
-                    ("system", "system"),
-                    ("R@1", "R@1"),
-                    ("R@10", "R@10"),
-                    ("MRR@10", "MRR@10"),
-                    ("p50_ms", "p50 ms"),
-                    ("build_s", "build s"),
-                ],
-            )
-        )
-    else:
-        missing.append("peers")
+                ["system", "R@1", "R@10", "MRR@10", ("p50_ms", "p50 ms"), ("build_s", "build s")],
+            ),
+        ]
+    )
 
-    incremental = load_result("incremental")
-    if incremental:
-        parts.append(
-            f"\n## Adding one article (`python -m benchmarks.incremental`)\n\n{machine_line(incremental)}\n\n"
-        )
-        parts.append(
+
+def render_incremental(results: Results) -> str:
+    """Adding one article as the index grows, against a full rebuild."""
+    incremental = results["incremental"]
+    return "\n".join(
+        [
+            f"\n## Adding one article (`python -m benchmarks.incremental`)\n\n{machine_line(incremental)}\n\n",
             table(
                 incremental["rows"],
-                [
-                    ("documents", "index documents"),
-                    ("chunks", "chunks"),
-                    ("add_seconds", "add 1 + save, s"),
-                    ("change_seconds", "of which change"),
-                    ("save_seconds", "of which save"),
-                    ("add_embedded", "passages embedded"),
-                    ("rebuild_seconds", "full rebuild, s"),
-                    ("rebuild_embedded", "rebuild embeds"),
-                    ("rebuild_over_add", "rebuild / add"),
-                ],
+                INCREMENTAL_COLUMNS,
             )
             + "\nAn add embeds only the new article's passages at every size; what grows with the index is "
             "the lexical side (`bm25s` cannot add to an index, so BM25 is rebuilt from the saved terms) and "
-            "writing the new generation's files. A full rebuild is timed with the embedding cache off.\n"
-        )
-    else:
-        missing.append("incremental")
+            "writing the new generation's files. A full rebuild is timed with the embedding cache off.\n",
+        ]
+    )
+
+
+QUALITY_COLUMNS = ["mode", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", ("ms_per_query", "ms/query (batched)")]
+PERCENTILE_COLUMNS = [("what", ""), "p50", "p95", "p99"]
+INCREMENTAL_COLUMNS = [
+    ("documents", "index documents"),
+    "chunks",
+    ("add_seconds", "add 1 + save, s"),
+    ("change_seconds", "of which change"),
+    ("save_seconds", "of which save"),
+    ("add_embedded", "passages embedded"),
+    ("rebuild_seconds", "full rebuild, s"),
+    ("rebuild_embedded", "rebuild embeds"),
+    ("rebuild_over_add", "rebuild / add"),
+]
+
+
+class Section(NamedTuple):
+    """A part of the report: its name, the saved results it reads (rendered if one of ``needs`` is there)."""
+
+    name: str
+    results: tuple[str, ...]
+    needs: tuple[str, ...]
+    render: Callable[[Results], str]
+
+
+QUALITY_RESULTS = ("hybrid", "quality", "hybrid-m3e", "hybrid-minilm")
+ANN_RESULTS = ("ann", "ann-xwlb", "ann-1m", "ann-1m-pq")
+SECTIONS = [
+    Section("quality/hybrid", QUALITY_RESULTS, ("hybrid", "quality"), render_quality),
+    Section("lexical", ("lexical",), ("lexical",), render_lexical),
+    Section("highlights", ("highlights",), ("highlights",), render_highlights),
+    Section("latency", ("latency",), ("latency",), render_latency),
+    Section("scale", ("scale",), ("scale",), render_scale),
+    Section("ann", ANN_RESULTS, ANN_RESULTS, render_ann),
+    Section("peers", ("peers",), ("peers",), render_peers),
+    Section("incremental", ("incremental",), ("incremental",), render_incremental),
+]
+HEADER = (
+    "# Benchmarks\n\nGenerated by `python -m benchmarks.report` from `benchmarks/results/*-latest.json`; "
+    "every figure was measured by the scripts in this folder. Rerun any of them and then the report.\n"
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    parts, missing = [HEADER], []
+    for section in SECTIONS:
+        results = {name: result for name in section.results if (result := load_result(name))}
+        if results.keys() & set(section.needs):
+            parts.append(section.render(results))
+        else:
+            missing.append(section.name)
     if missing:
         parts.append("\nNot yet run: " + ", ".join(missing) + "\n")
     (HERE / "README.md").write_text("\n".join(parts), encoding="utf-8")

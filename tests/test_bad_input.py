@@ -1,7 +1,7 @@
 """Bad input tried on purpose, end to end: each gets a clear error or a documented behaviour, no data lost.
 
 (Empty, binary and undecodable files, bad JSONL lines and duplicate ids are in test_ingest.py;
-damaged index files and newer formats in test_store.py; another model in test_index.py.)
+damaged index files and newer formats in test_index_dir.py; another model in test_index.py.)
 """
 
 import logging

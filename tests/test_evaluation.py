@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semsearch import FusionConfig, InputError, Judgments, evaluate, read_judgments, tune_fusion
-from semsearch.evaluation import dedupe, fusion_grid, mrr_at, ndcg_at, recall_at, score_runs
+from semsearch import FusionConfig, InputError, evaluate, read_judgments, tune_fusion
+from semsearch.evaluation import Judgments, dedupe, fusion_grid, mrr_at, ndcg_at, recall_at, score_runs
 from tests.paraphrases import PARAPHRASES
 from tests.test_cli import run
 
@@ -106,6 +106,7 @@ def test_tuning_grid_starts_with_the_current_setting_then_the_simplest():
     assert grid[1].method == "rrf"
 
 
+@pytest.mark.slow
 def test_cli_evaluate_and_tune_save_the_best_fusion(index_copy, paraphrase_folder):
     shown = run("evaluate", "-i", str(index_copy), "--data", str(paraphrase_folder), "--json")
     assert shown.returncode == 0, shown.stderr
@@ -121,6 +122,7 @@ def test_cli_evaluate_and_tune_save_the_best_fusion(index_copy, paraphrase_folde
     assert bad.returncode == 2 and "--modes takes hybrid, dense, lexical, not 'fuzzy'" in bad.stderr
 
 
+@pytest.mark.slow
 def test_cli_fusion_option_is_parsed_and_checked(index_copy):
     ok = run("query", "-i", str(index_copy), "--fusion", "rrf:k=60,depth=20", "--json", "乡村振兴")
     assert ok.returncode == 0, ok.stderr

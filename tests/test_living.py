@@ -103,6 +103,7 @@ def test_changes_survive_save_and_load(index):
         ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index_type", ["HNSW32", "IVF4,Flat"])
 def test_approximate_indexes_can_remove(seeds_dir, index_type):
     index = Index.build([seeds_dir], index_type=index_type)
@@ -129,6 +130,7 @@ class CountingEncoder:
         return self.inner.encode_passages(texts)
 
 
+@pytest.mark.slow
 def test_rebuilding_reuses_cached_embeddings(seeds_dir, tmp_path):
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
     encoder = CountingEncoder()
@@ -187,6 +189,7 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(index, monkey
     assert NEW.doc_id in Index.load(index.path).doc_ids()
 
 
+@pytest.mark.slow
 def test_many_threads_searching_one_index_agree_with_one_thread(seeds_index):
     queries = [
         "乡村振兴",
@@ -314,6 +317,7 @@ def _unfinished_files(path) -> list[str]:
     return [p.name for p in path.iterdir() if p.name not in named and p.name != "manifest.json"]
 
 
+@pytest.mark.slow
 def test_killing_a_writer_at_random_points_never_breaks_the_index(index, tmp_path):
     """SIGKILL a writer (load, change, save in a loop) at random moments, many times.
 
@@ -364,6 +368,7 @@ def test_killing_a_writer_at_random_points_never_breaks_the_index(index, tmp_pat
     print(f"crash test: {kills} kills, {saves} completed saves, {mid_save} kills in the middle of a save")
 
 
+@pytest.mark.slow
 def test_readers_loading_while_a_writer_saves_always_get_a_whole_index(index, tmp_path, caplog):
     script = tmp_path / "writer.py"
     script.write_text(WRITER, encoding="utf-8")

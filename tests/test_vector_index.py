@@ -39,7 +39,9 @@ def _clustered(rows, seed):
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-@pytest.mark.parametrize("index_type", ["HNSW32", "IVF8,Flat", "IVF8,SQ8", "IVF8,PQ48x4"])
+@pytest.mark.parametrize(
+    "index_type", ["HNSW32", "IVF8,Flat", "IVF8,SQ8", pytest.param("IVF8,PQ48x4", marks=pytest.mark.slow)]
+)
 def test_approximate_types_are_trained_and_find_most_neighbours(index_type):
     vectors, queries = _clustered(2000, seed=0), _clustered(20, seed=3)
     index = make_vector_index(vectors, np.arange(2000), index_type)

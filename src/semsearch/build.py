@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -97,7 +98,7 @@ def build_index(
     started = time.perf_counter()
     check_embed_script(embedding.script)
     titles = check_title_mode(titles)
-    analyzer = Analyzer.from_user_dict(user_dict, mode=tokenizer)
+    analyzer = Analyzer.from_user_dict(None if user_dict is None else Path(user_dict), mode=tokenizer)
     encoder = load_encoder(model)
     config = chunking_config(encoder, max_tokens, min_chars)
     deduplicator = Deduplicator(dedup) if dedup is not None else None
@@ -232,7 +233,7 @@ def store_prepared(store: ChunkStore, prepared: Prepared, deduplicator: Deduplic
 
 def indexed_texts(prepared: Sequence[PreparedDocument], titles: TitleMode) -> list[str]:
     """The text each prepared chunk is embedded and tokenised as (its title in front; see titles.py)."""
-    texts = []
+    texts: list[str] = []
     for entry in prepared:
         prefix = title_prefix(entry.title, entry.title_source, titles)
         texts.extend(indexed_text(c.text, c.ordinal, prefix, titles) for c in entry.chunks)

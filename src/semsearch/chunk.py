@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .clean import CleanText
+from .clean import CHUNK_BREAKS, CleanText
 from .errors import InputError
 from .records import Chunk
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MIN_CHARS = 30
 TokenCounter = Callable[[str], int]
 
-_SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)\"']*|\n")
+_SENTENCE_END = re.compile(f"[{CHUNK_BREAKS}]+[”’」』）)\"']*|\n")
 _CLAUSE_END = re.compile(r"[，,、：:]")
 
 

@@ -185,7 +185,7 @@ class ChunkStore:
                     part,
                 )
                 for row in cursor:
-                    out[row[0]] = ChunkRow(*row[:-1], metadata=_metadata(row[-1]))
+                    out[row[0]] = ChunkRow(*row[:-1], metadata=_metadata(row[-1]))  # type: ignore[misc]
         return out
 
     # ---------------------------------------------------------------- filters, listings, export
@@ -356,7 +356,7 @@ class ChunkStore:
         if row is None:
             return None
         *fields, metadata, dropped = row
-        return StoredDocument(
+        return StoredDocument(  # type: ignore[misc]
             *fields, metadata=json.loads(metadata), dropped=[Dropped(*d) for d in json.loads(dropped)]
         )
 

@@ -37,7 +37,13 @@ _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _WIDE_GAP = re.compile(rf"(?<=[{_WIDE}]) +(?=[{_WIDE}])")
 _PUNCT_STRENGTH = {"。": 5, "；": 4, ";": 4, "：": 3, ":": 3, "、": 2, "，": 1, ",": 1}
 
-_SENTENCE_END = "。！？!?…；;."
+# Sentence ends, defined once. A full stop, question or exclamation mark always ends a sentence;
+# a semicolon ends one for chunking and first sentences; an ellipsis splits chunks; a line ending
+# in any of these, or a Latin full stop, is the end of a paragraph rather than a wrapped line.
+FULL_STOPS = "。！？!?"
+SENTENCE_ENDS = FULL_STOPS + "；;"
+CHUNK_BREAKS = SENTENCE_ENDS + "…"
+_LINE_ENDS = CHUNK_BREAKS + "."
 _CLOSERS = "”’」』）)》】\"'"
 
 _NAVIGATION = re.compile(
@@ -190,7 +196,7 @@ def _collapse_punctuation(number: int, text: str, dropped: list[Dropped]) -> str
 
 def _ends_sentence(text: str) -> bool:
     stripped = text.rstrip(_CLOSERS)
-    return bool(stripped) and stripped[-1] in _SENTENCE_END
+    return bool(stripped) and stripped[-1] in _LINE_ENDS
 
 
 def _wrap_width(lines: list[_Line]) -> int:
@@ -339,7 +345,7 @@ def _is_headline(paragraphs: list[tuple[str, int, str]], heading_max_chars: int)
         return False
     if kind == "heading":
         return True
-    one_sentence = len(re.findall(r"[。！？!?]", text)) == 1 and text.endswith(("。", "！", "？", "!", "?"))
+    one_sentence = sum(text.count(ch) for ch in FULL_STOPS) == 1 and text.endswith(tuple(FULL_STOPS))
     longer_next = len(paragraphs) > 1 and len(paragraphs[1][2]) > 2 * len(text)
     return kind == "body" and one_sentence and len(text) <= heading_max_chars * 3 // 4 and longer_next
 
@@ -354,6 +360,6 @@ def first_sentence(clean: CleanText, max_chars: int = 40) -> str:
         (p.text for p in clean.paragraphs if p.kind == "body"),
         clean.paragraphs[0].text if clean.paragraphs else "",
     )
-    match = re.search(r"[。！？!?；;]", body)
+    match = re.search(f"[{SENTENCE_ENDS}]", body)
     sentence = body[: match.end()] if match else body
     return sentence if len(sentence) <= max_chars else sentence[: max_chars - 1] + "…"

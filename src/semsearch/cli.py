@@ -789,7 +789,8 @@ def _width(text: str) -> int:
 
 def _clip(text: str, columns: int) -> str:
     """Cut ``text`` to ``columns`` terminal columns (CJK characters take two)."""
-    used, out = 0, []
+    used = 0
+    out: list[str] = []
     for ch in text:
         w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
         if used + w > columns - 1:

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 from .fusion import DEFAULT_NORM, FusionConfig, fuse
-from .search import SideRankings
+from .search import Mode, SideRankings
 
 if TYPE_CHECKING:
     from .index import Index
-    from .search import Mode
 
 METRICS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
+EVALUATED_MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid")  # each side alone, then fused
 # How tune_fusion ranks settings: MRR@10, then R@10, then nDCG@10.
 RANKING = ("MRR@10", "R@10", "nDCG@10")
 # The grid tune_fusion searches, simplest first (fewer candidates; RRF before weighted), so that a tie
@@ -153,7 +153,7 @@ def dedupe(doc_ids: Iterable[str]) -> list[str]:
 def evaluate(
     index: Index,
     judgments: Judgments,
-    modes: Sequence[Mode] = ("dense", "lexical", "hybrid"),
+    modes: Sequence[Mode] = EVALUATED_MODES,
     *,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, dict[str, float]]:
@@ -164,7 +164,7 @@ def evaluate(
     """
     _check_overlap(index, judgments)
     qids = list(judgments.queries)
-    table = {}
+    table: dict[str, dict[str, float]] = {}
     for mode in modes:
         runs = {}
         for start in range(0, len(qids), 64):
@@ -230,10 +230,11 @@ def tune_fusion(
     trials = [(config, measure(config)) for config in fusion_grid(index.fusion)]
     best, metrics = max(trials, key=lambda t: rank_key(t[1]))  # max keeps the first of equals
     sides = {
-        name: score_runs(
-            {q: dedupe(owner[c] for c, _ in pair[n]) for q, pair in lists.items()}, judgments.relevant
+        side: score_runs(
+            {q: dedupe(owner[c] for c, _ in getattr(pair, side)) for q, pair in lists.items()},
+            judgments.relevant,
         )
-        for n, name in enumerate(("dense", "lexical"))
+        for side in SideRankings._fields
     }
     return FusionTuning(best=best, metrics=metrics, sides=sides, trials=trials)
 

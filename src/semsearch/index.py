@@ -203,7 +203,7 @@ class Index:
         (say, a local path), and a different model raises IndexMismatchError.
         """
         manifest, parts = IndexDirectory().load(Path(path), verify=verify)
-        encoder = None if model is None else manifest.check_encoder(load_encoder(model), path)
+        encoder = None if model is None else manifest.check_encoder(load_encoder(model), Path(path))
         return cls(manifest=manifest, parts=parts, encoder=encoder, path=Path(path))
 
     @property

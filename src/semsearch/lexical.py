@@ -286,7 +286,7 @@ class LexicalIndex:
 
     @classmethod
     def build(
-        cls, analyzer: Analyzer, chunk_ids: Sequence[int], texts: Sequence[str], **params: float
+        cls, analyzer: Analyzer, chunk_ids: Sequence[int], texts: Sequence[str], **params: Any
     ) -> LexicalIndex:
         """Tokenise ``texts`` and index them under ``chunk_ids``."""
         return cls(
@@ -367,7 +367,7 @@ class LexicalIndex:
         damaged after a load without verification is never saved as if it were sound.
         """
         analyzer = Analyzer.from_spec(spec)
-        params = {"k1": float(spec.get("k1", 1.2)), "b": float(spec.get("b", 0.75))}
+        params: dict[str, Any] = {"k1": float(spec.get("k1", 1.2)), "b": float(spec.get("b", 0.75))}
         try:
             raw = path.read_bytes()
         except OSError as exc:

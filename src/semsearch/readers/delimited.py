@@ -47,7 +47,9 @@ def read_delimited(path: Path, stem: str, data: bytes, fields: FieldNames) -> It
         return
     if fields.text is None and pick_field(header, None, TEXT_FIELDS) is None:
         fields = FieldNames(
-            text=_longest_column(text, reader.dialect, header), title=fields.title, id=fields.id
+            text=_longest_column(text, reader.dialect, header),  # type: ignore[arg-type]
+            title=fields.title,
+            id=fields.id,
         )
         reader = csv.DictReader(io.StringIO(text, newline=""), dialect=reader.dialect)
     rows = 0

@@ -18,7 +18,7 @@ from .common import FieldNames, Skipped, UndecodableError, decode_bytes, is_vali
 
 def read_jsonl(path: Path, stem: str, handle: IO[bytes], fields: FieldNames) -> Iterator[Document | Skipped]:
     """Documents from an open binary JSONL file, streamed: memory holds one line at a time."""
-    stream: IO[bytes] = gzip.GzipFile(fileobj=handle) if path.name.lower().endswith(".gz") else handle
+    stream: IO[bytes] = gzip.GzipFile(fileobj=handle) if path.name.lower().endswith(".gz") else handle  # type: ignore[assignment]
     number = 0
     try:
         for number, raw in enumerate(stream, start=1):
