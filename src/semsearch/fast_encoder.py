@@ -162,7 +162,7 @@ class BundledE5:
         return Batch(embeddings, mask, np.asarray(owner), np.asarray(weight, dtype=np.float32))
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
-        ids = self._tokenizer.content_ids([prefix + t for t in texts])
+        ids = self._tokenizer.content_ids([prefix + t for t in texts], bulk=prefix == PASSAGE_PREFIX)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
