@@ -126,7 +126,7 @@ def OnnxRuntimeE5(threads: int) -> Any:  # noqa: N802 - a factory standing in fo
             graph = onnx_graph(self._weights)
             self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
-        def _forward(self, batch: Batch) -> np.ndarray:
+        def _forward(self, batch: Batch, *, query: bool = False) -> np.ndarray:
             return self._session.run(
                 None, {"word_embeddings": batch.embeddings, "attention_mask": batch.mask}
             )[0]

@@ -113,14 +113,25 @@ def test_a_damaged_cached_model_is_rebuilt_not_used(tmp_path, paragraphs, caplog
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="semsearch.fast_encoder"):
             again = OpenVinoE5Encoder(cache_dir=tmp_path)
+            vectors = again.encode_passages(paragraphs[:4])
         assert any("damaged or truncated" in r.getMessage() for r in caplog.records), what
         assert fast_encoder.read_checked(path) is not None, what  # rebuilt and cached again, whole
-        assert (again.encode_passages(paragraphs[:4]) * reference).sum(axis=1).min() >= 0.9999, what
+        assert (vectors * reference).sum(axis=1).min() >= 0.9999, what
     # A cached model that is whole is used as it is: nothing is logged.
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="semsearch.fast_encoder"):
-        OpenVinoE5Encoder(cache_dir=tmp_path)
+        OpenVinoE5Encoder(cache_dir=tmp_path).encode_queries(["网格化管理"])
     assert not caplog.records
+
+
+def test_queries_run_on_one_thread_unless_threads_are_set(monkeypatch, tmp_path):
+    monkeypatch.delenv("SEMSEARCH_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    default = OpenVinoE5Encoder(cache_dir=tmp_path)
+    assert default.query_threads == 1 and default.threads == default_threads()
+    assert OpenVinoE5Encoder(threads=2, cache_dir=tmp_path).query_threads == 2
+    monkeypatch.setenv("SEMSEARCH_THREADS", "2")
+    assert OpenVinoE5Encoder(cache_dir=tmp_path).query_threads == 2
 
 
 def test_threads_come_from_the_argument_or_semsearch_threads(monkeypatch):

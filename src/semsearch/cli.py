@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -591,7 +592,13 @@ def _cmd_query(args: argparse.Namespace) -> int:
     if args.context < 0:
         raise InputError(f"--context must be 0 or more paragraphs, not {args.context}")
     fusion = _fusion(args.fusion)
-    index = Index.load(resolve_index_path(args.index), model=args.model, **_runtime(args))
+    path = resolve_index_path(args.index)
+    loading = _load_model_meanwhile(path, args) if args.mode != "lexical" and args.model is None else None
+    try:
+        index = Index.load(path, model=args.model, **_runtime(args))
+    finally:
+        if loading is not None and sys.exc_info()[0] is not None:
+            loading.join()  # never leave the model half-loaded in a thread of an exiting process
     if fusion is not None:
         index.fusion = fusion
     options = {
@@ -633,6 +640,26 @@ def _cmd_query(args: argparse.Namespace) -> int:
             if number < len(lines):
                 print()
     return EXIT_OK
+
+
+def _load_model_meanwhile(path: Path, args: argparse.Namespace) -> threading.Thread | None:
+    """Start loading the index's model in a thread while the index itself is read (cold start).
+
+    The index's first dense search then finds it loaded (one shared instance per process); any
+    error is left for that search to raise, with its usual message.
+    """
+    from .encoders import encoder_from_spec
+    from .index_dir import read_manifest
+
+    def load() -> None:
+        try:
+            encoder_from_spec(dict(read_manifest(path).encoder), **_runtime(args))
+        except Exception:  # noqa: S110 - the search that needs the model reports the problem
+            pass
+
+    thread = threading.Thread(target=load, name="semsearch-model", daemon=True)
+    thread.start()
+    return thread
 
 
 def _fusion(spec: str | None) -> Any:

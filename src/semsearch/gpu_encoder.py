@@ -41,7 +41,7 @@ class TorchE5Encoder(BundledE5):
                     key = f"l{layer}.{norm}.{end}"
                     self._params[key] = torch.from_numpy(w.vector(key)).to(self.device)
 
-    def _forward(self, batch: Batch) -> np.ndarray:
+    def _forward(self, batch: Batch, *, query: bool = False) -> np.ndarray:
         torch = self._torch
         F = torch.nn.functional
         p = self._params
