@@ -298,6 +298,9 @@ def plots(ann: list[dict[str, Any]], out: Path) -> list[str]:
 def encoders_section(result: dict[str, Any]) -> str:
     """The runtimes of the bundled model side by side (``benchmarks.encoders``)."""
     par = result["parameters"]
+    # machine() is recorded when the result is written, at the end; the run noted its start's load.
+    start_load = result.get("load_average_start", result["machine"]["load_average"])
+    started = {**result, "machine": {**result["machine"], "load_average": start_load}}
     rows = []
     for r in result["runtimes"]:
         rows.append(
@@ -309,7 +312,7 @@ def encoders_section(result: dict[str, Any]) -> str:
             }
         )
     text = (
-        f"\n## Runtimes of the bundled model (`python -m benchmarks.encoders`)\n\n{machine_line(result)}; "
+        f"\n## Runtimes of the bundled model (`python -m benchmarks.encoders`)\n\n{machine_line(started)}; "
         f"load average at the end {', '.join(f'{x:.2f}' for x in result['load_average_end'])}; CPU features "
         f"{', '.join(result.get('cpu_flags', []))}\n\n"
         f"{par['passages']} 新闻联播 paragraphs ({par['passage_tokens']:,} tokens) in length-sorted batches of 16, "
