@@ -20,7 +20,8 @@ from semsearch.evaluation import read_corpus, read_judgments
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-SHARED = ROOT.parent / "shared"
+# The shared data folder beside the checkout; $SEMSEARCH_SHARED_DIR for a checkout elsewhere (a worktree).
+SHARED = Path(os.environ.get("SEMSEARCH_SHARED_DIR") or ROOT.parent / "shared")
 PACKAGES = (
     "semsearch",
     "numpy",

