@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError
 from .fusion import METHODS, NORMS, FusionConfig
+from .lexical import TERMS
 from .vector_index import SearchParams
 
 if TYPE_CHECKING:
@@ -378,6 +379,7 @@ class _Schema:
             allowed={
                 "analyzer_version",
                 "tokenizer",
+                "terms",
                 "normalize",
                 "stopwords",
                 "user_words",
@@ -390,6 +392,7 @@ class _Schema:
             self.integer(lexical, "analyzer_version", "lexical.", 0, 1 << 30)
             self.integer(lexical, "stopwords", "lexical.", 0, 1 << 30)
             self.string(lexical, "tokenizer", "lexical.", choices=("jieba/search", "jieba/precise"))
+            self.string(lexical, "terms", "lexical.", choices=TERMS)
             self.string(lexical, "normalize", "lexical.")
             self.string(lexical, "scorer", "lexical.")
             self.number(lexical, "k1", "lexical.", 0, 1e6)
