@@ -161,7 +161,7 @@ SETTINGS = {
 }
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=20, **SETTINGS)
 @given(how=damages())
 def test_a_damaged_index_loads_or_raises_a_semsearch_error(saved_seeds_index, how):
     _check(saved_seeds_index, how)
