@@ -232,13 +232,6 @@ def memory_slopes(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def plots(ann: list[dict[str, Any]], out: Path) -> list[str]:
-    """Recall vs latency, latency vs size, size vs size; returns the file names written."""
-    import matplotlib
-
-
-
-
 def render_quality(results: Results) -> str:
     """Retrieval quality: the hybrid benchmark's modes, each encoder's modes, other encoders tuned."""
     hybrid, quality = results.get("hybrid"), results.get("quality")
