@@ -215,6 +215,24 @@ def highlights_section(result: dict[str, Any]) -> str:
 Results = dict[str, dict[str, Any]]  # a section's saved results, by result name
 
 
+def memory_slopes(rows: list[dict[str, Any]]) -> list[str]:
+    """Per input kind: peak memory added per extra MiB of input, between its smallest and largest run."""
+    lines = []
+    for kind in dict.fromkeys(r["input"] for r in rows):
+        runs = sorted(
+            (r for r in rows if r["input"] == kind and "peak_rss_mib" in r), key=lambda r: r["file_mib"]
+        )
+        if len(runs) >= 2 and runs[-1]["file_mib"] > runs[0]["file_mib"]:
+            slope = (runs[-1]["peak_rss_mib"] - runs[0]["peak_rss_mib"]) / (
+                runs[-1]["file_mib"] - runs[0]["file_mib"]
+            )
+            lines.append(
+                f"{kind}: {slope:.1f} MiB of peak memory per extra MiB of input "
+                f"({runs[0]['file_mib']:g} → {runs[-1]['file_mib']:g} MiB)"
+            )
+    return lines
+
+
 def render_quality(results: Results) -> str:
     """Retrieval quality: the hybrid benchmark's modes, each encoder's modes, other encoders tuned."""
     hybrid, quality = results.get("hybrid"), results.get("quality")

@@ -276,3 +276,12 @@ def test_lexical_and_highlights_sections_render_their_saved_results():
     }
     text = report.highlights_section(fake)
     assert "| lexical | 4 | 1 | 4 |" in text and "eager p50" in text
+
+
+def test_memory_slopes_are_the_growth_per_extra_mib_of_input():
+    rows = [
+        {"input": "jsonl", "file_mib": 2.0, "peak_rss_mib": 250.0},
+        {"input": "jsonl", "file_mib": 8.0, "peak_rss_mib": 430.0},
+        {"input": "single-line text", "file_mib": 2.0, "error": "killed"},
+    ]
+    assert report.memory_slopes(rows) == ["jsonl: 30.0 MiB of peak memory per extra MiB of input (2 → 8 MiB)"]

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         IndexLockedError,
         IndexMismatchError,
         IndexNotFoundError,
+        IndexWriteError,
         InputError,
         SemsearchError,
     )

@@ -158,7 +158,9 @@ def _documents(items: Iterable[Document | Skipped], report: IngestReport) -> Ite
 
 def chunking_config(encoder: Encoder, max_tokens: int | None, min_chars: int) -> ChunkingConfig:
     """Chunks of at most ``max_tokens`` (default: the model's window); larger than the window is an error."""
-    config = ChunkingConfig(max_tokens=max_tokens or encoder.max_tokens, min_chars=min_chars)
+    config = ChunkingConfig(
+        max_tokens=encoder.max_tokens if max_tokens is None else max_tokens, min_chars=min_chars
+    )
     if config.max_tokens > encoder.max_tokens:
         raise InputError(
             f"max_tokens={config.max_tokens} is larger than the window of {encoder.identity} "

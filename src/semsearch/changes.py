@@ -95,12 +95,20 @@ def plan_change(
     deduplicator = _deduplicator(parts, manifest, exclude={d.doc_id for d in updated} | set(removals))
     prepared = prepare_all([*added, *updated], model, manifest.chunking.config(), deduplicator, titles)  # type: ignore[arg-type]
     repeated = {doc.doc_id for doc, _ in prepared.duplicates}
+    # A document that cleans to nothing is skipped, not added; as an update it would delete the
+    # indexed version, so that version is kept (and the report says so).
+    kept = {entry.document.doc_id for entry in prepared.documents} | repeated
+    emptied = {d.source or d.doc_id for d in updated if d.doc_id not in kept}
+    skipped = [
+        Skipped(s.source, f"{s.reason}; the indexed version is kept" if s.source in emptied else s.reason)
+        for s in prepared.skipped
+    ]
     plan = dataclasses.replace(
         plan,
-        added=tuple(d for d in added if d.doc_id not in repeated),
-        updated=tuple(d for d in updated if d.doc_id not in repeated),
+        added=tuple(d for d in added if d.doc_id not in repeated and d.doc_id in kept),
+        updated=tuple(d for d in updated if d.doc_id not in repeated and d.doc_id in kept),
         prepared=tuple(prepared.documents),
-        skipped=(*plan.skipped, *prepared.skipped),
+        skipped=(*plan.skipped, *skipped),
         duplicates=tuple(prepared.duplicates),
         texts=tuple(indexed_texts(prepared.documents, titles)),  # type: ignore[arg-type]
         fingerprints=tuple(
@@ -155,6 +163,7 @@ def apply_change(parts: Parts, manifest: Manifest, plan: ChangePlan) -> tuple[Pa
         chunks_removed=len(removed_ids),
         embedded=plan.embedded,
         duplicates=tuple(doc.doc_id for doc, _ in plan.duplicates),
+        skipped=plan.skipped,
     )
     if change.changed:
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

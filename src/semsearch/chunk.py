@@ -36,9 +36,9 @@ class ChunkingConfig:
     min_chars: int = DEFAULT_MIN_CHARS
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_tokens, int) or self.max_tokens < 8:
+        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 8:
             raise InputError(f"max_tokens must be an integer of at least 8, not {self.max_tokens!r}")
-        if not isinstance(self.min_chars, int) or self.min_chars < 0:
+        if isinstance(self.min_chars, bool) or not isinstance(self.min_chars, int) or self.min_chars < 0:
             raise InputError(f"min_chars must be a non-negative integer, not {self.min_chars!r}")
 
 

@@ -6,12 +6,15 @@ addressed by chunk id or document id. :mod:`semsearch.index_dir` decides where t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .clean import Dropped
 from .errors import IndexCorruptError
@@ -68,6 +71,39 @@ _DOCUMENT_COLUMNS = (
 _CHUNK_COLUMNS = (
     'c.chunk_id, c.doc_id, c.ordinal, c.paragraph, c.piece, c.pieces, c.start, c."end", c.n_tokens, c.text'
 )
+# What a saved store may hold, and nothing else (no triggers, views or other tables: a store from
+# elsewhere must not change what a delete or a read does).
+_OBJECTS = {
+    ("table", "documents"),
+    ("table", "chunks"),
+    ("index", "chunks_by_doc"),
+    ("index", "sqlite_autoindex_documents_1"),
+}
+# The de-duplication tables (issue 15): present in stores written since, absent in older ones.
+_OPTIONAL_OBJECTS = {
+    "duplicates",
+    "duplicates_by_kept",
+    "signatures",
+    "sqlite_autoindex_duplicates_1",
+    "sqlite_autoindex_signatures_1",
+}
+_COLUMNS = {
+    "documents": [(name, "TEXT") for name in _DOCUMENT_COLUMNS.split(", ")],
+    "chunks": [
+        ("chunk_id", "INTEGER"),
+        ("doc_id", "TEXT"),
+        *(
+            (name, "INTEGER")
+            for name in ("ordinal", "paragraph", "piece", "pieces", "start", "end", "n_tokens")
+        ),
+        ("text", "TEXT"),
+    ],
+}
+# Rows whose values are not of their column's type (typeof reads only the record headers).
+_BAD_VALUES = {
+    table: " OR ".join(f"typeof(\"{name}\") != '{kind.lower()}'" for name, kind in columns)
+    for table, columns in _COLUMNS.items()
+}
 
 
 class ChunkStore:
@@ -91,24 +127,40 @@ class ChunkStore:
 
     @classmethod
     def open(cls, path: Path) -> ChunkStore:
-        """Open a saved store read-only; raises IndexCorruptError if it is not a chunk store."""
+        """Open a saved store read-only; raises IndexCorruptError unless it is exactly a chunk store.
+
+        Checked: the schema (tables, columns and their types; no triggers or views), every value's
+        type, and that every chunk belongs to a stored document.
+        """
+        conn = None
         try:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            problem = _schema_problem(conn)
         except sqlite3.DatabaseError as exc:
-            raise IndexCorruptError(
-                f"{path} is not a readable chunk store ({exc}); rebuild the index"
-            ) from None
-        if not {"documents", "chunks"} <= tables:
-            conn.close()
-            raise IndexCorruptError(f"{path} lacks the documents/chunks tables; rebuild the index")
+            problem = f"it is not a readable SQLite database ({exc})"
+        if problem is not None:
+            if conn is not None:
+                conn.close()
+            raise IndexCorruptError(f"{path} is not a sound chunk store: {problem}; rebuild the index")
+        assert conn is not None  # connect() either returned or raised, and a failure raised above
         return cls(conn, path=path)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; a damaged file's SQLite errors become IndexCorruptError."""
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.DatabaseError as exc:
+                where = self.path or "the chunk store"
+                raise IndexCorruptError(f"{where} is damaged ({exc}); rebuild the index") from None
 
     def _writable(self) -> sqlite3.Connection:
         """Copy a file-backed store into memory before its first change."""
         if self.path is not None:
             memory = sqlite3.connect(":memory:", check_same_thread=False)
-            self._conn.backup(memory)
+            with self._reading() as conn:
+                conn.backup(memory)
             self._conn.close()
             memory.executescript(_DEDUP_SCHEMA)
             self._conn, self.path = memory, None
@@ -158,7 +210,7 @@ class ChunkStore:
         """Delete documents and their chunks; returns the chunk ids removed."""
         ids = list(doc_ids)
         removed: list[int] = []
-        with self._lock:
+        with self._reading():
             conn = self._writable()
             with conn:
                 for doc_id in ids:
@@ -171,15 +223,21 @@ class ChunkStore:
                     conn.execute("DELETE FROM duplicates WHERE doc_id = ? OR of_doc_id = ?", (doc_id, doc_id))
         return removed
 
+    def chunk_ids(self) -> np.ndarray:
+        """Every chunk id, ascending (to cross-check the vectors and the lexical side at load)."""
+        with self._reading() as conn:
+            ids = [r[0] for r in conn.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")]
+        return np.asarray(ids, dtype=np.int64)
+
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunk rows with their document's title and source, by chunk id (unknown ids are left out)."""
         out: dict[int, ChunkRow] = {}
         unique = list(dict.fromkeys(int(i) for i in chunk_ids))
-        with self._lock:
+        with self._reading() as conn:
             for first in range(0, len(unique), 500):
                 part = unique[first : first + 500]
                 marks = ",".join("?" * len(part))
-                cursor = self._conn.execute(
+                cursor = conn.execute(
                     f"SELECT {_CHUNK_COLUMNS}, d.title, d.source, d.metadata FROM chunks c "
                     f"JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})",
                     part,
@@ -313,12 +371,12 @@ class ChunkStore:
         """The document id of each chunk, by chunk id."""
         out: dict[int, str] = {}
         unique = list(dict.fromkeys(int(i) for i in chunk_ids))
-        with self._lock:
+        with self._reading() as conn:
             for first in range(0, len(unique), 500):
                 part = unique[first : first + 500]
                 marks = ",".join("?" * len(part))
                 out.update(
-                    self._conn.execute(
+                    conn.execute(
                         f"SELECT chunk_id, doc_id FROM chunks WHERE chunk_id IN ({marks})", part
                     ).fetchall()
                 )
@@ -326,8 +384,8 @@ class ChunkStore:
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every chunk, in document and reading order."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._reading() as conn:
+            rows = conn.execute(
                 f"SELECT {_CHUNK_COLUMNS}, d.title FROM chunks c JOIN documents d USING (doc_id) "
                 "ORDER BY c.doc_id, c.ordinal"
             ).fetchall()
@@ -348,33 +406,42 @@ class ChunkStore:
 
     def document(self, doc_id: str) -> StoredDocument | None:
         """One document's stored record (raw and cleaned text, drops, metadata), or None."""
-        with self._lock:
-            cursor = self._conn.execute(
+        with self._reading() as conn:
+            row = conn.execute(
                 f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
-            )
-            row = cursor.fetchone()
+            ).fetchone()
         if row is None:
             return None
         *fields, metadata, dropped = row
+        try:
+            meta = json.loads(metadata)
+            drops = [Dropped(int(d[0]), str(d[1]), str(d[2])) for d in json.loads(dropped)]
+            if not isinstance(meta, dict):
+                raise ValueError("metadata is not a JSON object")
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            where = self.path or "the chunk store"
+            raise IndexCorruptError(
+                f"{where}: document {doc_id!r} has damaged metadata or drops ({exc}); rebuild the index"
+            ) from None
         return StoredDocument(  # type: ignore[misc]
-            *fields, metadata=json.loads(metadata), dropped=[Dropped(*d) for d in json.loads(dropped)]
+            *fields, metadata=meta, dropped=drops
         )
 
     def doc_ids(self) -> list[str]:
         """All document ids, sorted."""
-        with self._lock:
-            return [r[0] for r in self._conn.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
+        with self._reading() as conn:
+            return [r[0] for r in conn.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
 
     def content_hashes(self) -> dict[str, str]:
         """Document id → content hash, to tell unchanged documents from changed ones."""
-        with self._lock:
-            return dict(self._conn.execute("SELECT doc_id, content_hash FROM documents"))
+        with self._reading() as conn:
+            return dict(conn.execute("SELECT doc_id, content_hash FROM documents"))
 
     def counts(self) -> Counts:
         """Documents, chunks and tokens stored."""
-        with self._lock:
-            docs = self._conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-            chunks, tokens = self._conn.execute(
+        with self._reading() as conn:
+            docs = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            chunks, tokens = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(n_tokens), 0) FROM chunks"
             ).fetchone()
             duplicates = (
@@ -406,3 +473,27 @@ def _metadata(raw: str) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _schema_problem(conn: sqlite3.Connection) -> str | None:
+    """What makes ``conn``'s database other than a chunk store semsearch wrote, or None."""
+    objects = {(kind, name) for kind, name in conn.execute("SELECT type, name FROM sqlite_master") if name}
+    optional = {(k, n) for k, n in objects - _OBJECTS if n in _OPTIONAL_OBJECTS and k in ("table", "index")}
+    objects -= optional
+    if objects != _OBJECTS:
+        extra = sorted(f"{k} {n}" for k, n in objects - _OBJECTS)
+        missing = sorted(f"{k} {n}" for k, n in _OBJECTS - objects)
+        return f"unexpected schema (extra: {', '.join(extra) or 'none'}; missing: {', '.join(missing) or 'none'})"
+    for table, columns in _COLUMNS.items():
+        found = [(row[1], str(row[2]).upper()) for row in conn.execute(f"PRAGMA table_info({table})")]
+        if found != columns:
+            return f"table {table} has columns {found}, not {columns}"
+        bad = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {_BAD_VALUES[table]}").fetchone()[0]
+        if bad:
+            return f"{bad} rows of {table} hold values of the wrong type"
+    orphans = conn.execute(
+        "SELECT COUNT(*) FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
+    ).fetchone()[0]
+    if orphans:
+        return f"{orphans} chunks belong to no stored document"
+    return None

@@ -33,10 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``semsearch`` console script."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="semsearch: %(levelname)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(_SafeFormatter("semsearch: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
     logging.getLogger("faiss").setLevel(logging.WARNING)
     if getattr(args, "no_progress", False) or not sys.stderr.isatty():
         # transformers reads this when imported: its "Loading weights" bar obeys --no-progress too
@@ -60,8 +59,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(exc: BaseException) -> None:
+    from .terminal import safe
+
     message = " ".join(str(exc).split()) or type(exc).__name__
-    print(f"semsearch: error: {message}", file=sys.stderr)
+    print(f"semsearch: error: {safe(message)}", file=sys.stderr)
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines with control characters from the data shown as escapes (see :mod:`semsearch.terminal`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from .terminal import safe
+
+        return safe(super().format(record), keep_newlines=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -458,21 +468,23 @@ def _name_of(source: str) -> str:
 
 
 def _print_explain(index: Index) -> None:
+    from .terminal import safe
+
     for doc_id, drops in index.dropped().items():
-        print(f"{doc_id}: {len(drops)} dropped")
+        print(f"{safe(doc_id)}: {len(drops)} dropped")
         inline: dict[str, int] = {}
         for drop in drops:
             if drop.reason in ("pinyin reading", "repeated punctuation"):
                 inline[drop.reason] = inline.get(drop.reason, 0) + 1
                 continue
-            print(f"  line {drop.line:>4}  {drop.reason}: {_clip(drop.text, 60)}")
+            print(f"  line {drop.line:>4}  {drop.reason}: {safe(_clip(drop.text, 60))}")
         for reason, count in inline.items():
             print(f"  {count} × {reason}")
     for skipped in index.skipped:
-        print(f"skipped {skipped.source}: {skipped.reason}")
+        print(f"skipped {safe(skipped.source)}: {safe(skipped.reason)}")
     for found in index.duplicates:
         print(
-            f"duplicate {found.doc_id}: repeats {found.of} (similarity {found.similarity:.2f}); not indexed"
+            f"duplicate {safe(found.doc_id)}: repeats {safe(found.of)} (similarity {found.similarity:.2f}); not indexed"
         )
 
 
@@ -547,10 +559,13 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         return EXIT_OK
     stats = cache.stats()
     if args.json:
+        data = {"path": str(stats.path), "bytes": stats.bytes, "vectors": stats.vectors}
+        print(json.dumps({**data, "problem": stats.problem}, ensure_ascii=False))
+        return EXIT_OK
+    if stats.problem is not None:
         print(
-            json.dumps(
-                {"path": str(stats.path), "bytes": stats.bytes, "vectors": stats.vectors}, ensure_ascii=False
-            )
+            f"{stats.path}: unusable ({stats.problem}); builds run without a cache. "
+            "`semsearch cache clear` resets it, or set SEMSEARCH_CACHE_DIR to a writable folder"
         )
         return EXIT_OK
     print(f"{stats.path}: {stats.bytes / 2**20:.1f} MiB, {sum(stats.vectors.values())} vectors")
@@ -586,6 +601,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_query(args: argparse.Namespace) -> int:
     from .errors import InputError
     from .index import Index
+    from .terminal import safe
 
     if args.k < 1:
         raise InputError(f"-k must be at least 1, not {args.k}")
@@ -611,7 +627,12 @@ def _cmd_query(args: argparse.Namespace) -> int:
         args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     )
     if args.query:
-        hits = index.search(" ".join(args.query), k=args.k, **options)
+        query = " ".join(args.query)
+        if _has_surrogates(query):  # bytes that were not UTF-8: Python keeps them as lone surrogates
+            raise InputError(
+                "the query on the command line is not valid UTF-8 text; set your terminal to UTF-8"
+            )
+        hits = index.search(query, k=args.k, **options)
         if args.json:
             print(json.dumps([_hit_dict(index, h, args.context) for h in hits], ensure_ascii=False, indent=2))
         else:
@@ -619,7 +640,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
         return EXIT_OK
     if sys.stdin.isatty():
         raise InputError("no query given: pass one as an argument, or pipe one query per line into stdin")
-    lines = [line.strip() for line in sys.stdin.read().splitlines()]
+    lines = [line.strip() for line in _stdin_lines()]
     queries = [line for line in lines if line]
     if not queries:
         raise InputError(
@@ -635,7 +656,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
                 )
             )
         elif line:
-            print(f"## {line}")
+            print(f"## {safe(line)}")
             _print_hits(hits, color, index, args.context)
             if number < len(lines):
                 print()
@@ -653,13 +674,33 @@ def _load_model_meanwhile(path: Path, args: argparse.Namespace) -> threading.Thr
 
     def load() -> None:
         try:
-            encoder_from_spec(dict(read_manifest(path).encoder), **_runtime(args))
+            encoder_from_spec(dict(read_manifest(path).encoder), path, **_runtime(args))
         except Exception:  # noqa: S110 - the search that needs the model reports the problem
             pass
 
     thread = threading.Thread(target=load, name="semsearch-model", daemon=True)
     thread.start()
     return thread
+
+
+def _stdin_lines() -> list[str]:
+    """Queries piped into stdin, one a line, strictly UTF-8: a line that is not is a usage error."""
+    from .errors import InputError
+
+    lines = []
+    for number, raw in enumerate(sys.stdin.buffer.read().splitlines(), start=1):
+        try:
+            lines.append(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"line {number} of stdin is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                "pipe UTF-8 text into semsearch query"
+            ) from None
+    return lines
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def _fusion(spec: str | None) -> Any:
@@ -772,13 +813,16 @@ def _hit_dict(index: Index, hit: Hit, context: int) -> dict[str, Any]:
 
 
 def _print_hits(hits: list[Hit], color: bool, index: Index | None = None, context: int = 0) -> None:
+    from .terminal import safe
+
     if not hits:
         print("(no hits)")
         return
     width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
     for hit in hits:
         place = f"¶{hit.paragraph}" + (f" ({hit.piece}/{hit.pieces})" if hit.pieces > 1 else "")
-        head = f"{hit.rank:>2}. {hit.score:.3f}  {_clip(hit.title, width - 30)}  [{hit.doc_id} {place}]"
+        title = safe(_clip(hit.title, width - 30))
+        head = f"{hit.rank:>2}. {hit.score:.3f}  {title}  [{safe(hit.doc_id)} {place}]"
         print(head)
         about = _short_metadata(hit.metadata, width - 4)
         if about:
@@ -792,11 +836,11 @@ def _print_hits(hits: list[Hit], color: bool, index: Index | None = None, contex
             print(f"    also published as: {_clip(also, 2 * (width - 24))}{more}")
         if hit.highlights and not color:
             terms = list(dict.fromkeys(hit.text[h.start : h.end] for h in hit.highlights))
-            print(f"    matched: {', '.join(terms)}")
+            print(f"    matched: {safe(', '.join(terms))}")
         if context and index is not None:
             for para in index.context(hit, before=context, after=context):
                 mark = ">" if para.in_hit else " "
-                print(f"    {mark} ¶{para.paragraph}: {_clip(para.text, 2 * (width - 12))}")
+                print(f"    {mark} ¶{para.paragraph}: {safe(_clip(para.text, 2 * (width - 12)))}")
 
 
 BOLD_YELLOW, RESET = "\033[1;33m", "\033[0m"
@@ -817,22 +861,27 @@ def _short_metadata(metadata: Any, columns: int) -> str:
 
 
 def _snippet(hit: Hit, columns: int, color: bool) -> str:
-    """Up to ``columns`` terminal columns of the hit's text, starting shortly before its first match."""
+    """Up to ``columns`` terminal columns of the hit's text, starting shortly before its first match.
+
+    Control characters in the text are shown as escapes; only the highlight colours are real ones.
+    """
+    from .terminal import safe
+
     text = "".join(" " if ch.isspace() else ch for ch in hit.text)
     first = hit.highlights[0].start if hit.highlights else 0
     begin = max(0, first - 12) if _width(text[:first]) > columns // 2 else 0
     shown = _clip(text[begin:], columns)
     prefix = "…" if begin else ""
     if not color:
-        return prefix + shown
+        return prefix + safe(shown)
     end = begin + len(shown.rstrip("…"))
     out, at = [], begin
     for h in hit.highlights:
         if h.start < at or h.end > end:
             continue
-        out += [text[at : h.start], BOLD_YELLOW, text[h.start : h.end], RESET]
+        out += [safe(text[at : h.start]), BOLD_YELLOW, safe(text[h.start : h.end]), RESET]
         at = h.end
-    out.append(text[at:end])
+    out.append(safe(text[at:end]))
     return prefix + "".join(out) + ("…" if shown.endswith("…") else "")
 
 
@@ -921,8 +970,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         ("updated", info.get("updated_at")),
         ("size on disk", _human_bytes(info.get("bytes_on_disk", 0))),
     ]
+    from .terminal import safe
+
     for key, value in rows:
-        print(f"{key:>13}: {value}")
+        print(f"{key:>13}: {safe(value)}")
     return EXIT_OK
 
 

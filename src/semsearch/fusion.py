@@ -56,11 +56,15 @@ class FusionConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise InputError(f"unknown fusion method {self.method!r}; use 'rrf' or 'weighted'")
-        if not self.rrf_k > 0:
+        for name in ("rrf_k", "weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+                raise InputError(f"fusion {name} must be a number, not {value!r}")
+        if not self.rrf_k > 0 or math.isinf(self.rrf_k):
             raise InputError(f"rrf_k must be positive, got {self.rrf_k!r}")
         if not 0.0 <= self.weight <= 1.0:
             raise InputError(f"fusion weight must be within [0, 1], got {self.weight!r}")
-        if not (isinstance(self.depth, int) and self.depth >= 1):
+        if isinstance(self.depth, bool) or not (isinstance(self.depth, int) and self.depth >= 1):
             raise InputError(f"fusion depth must be a positive integer, got {self.depth!r}")
         if self.norm not in NORMS:
             raise InputError(f"unknown fusion norm {self.norm!r}; use one of {', '.join(NORMS)}")

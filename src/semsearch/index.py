@@ -192,7 +192,7 @@ class Index:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise InputError("this index was never saved; pass a path: index.save('indexes/NAME')")
-        with self._rw.reading():
+        with self._write_lock, self._rw.reading():  # saves take turns: each sees the one before
             manifest = current_manifest(self.manifest, self._parts, self.fusion)
             here = self.path is not None and Path(self.path).resolve() == target.resolve()
             expect = self.manifest.generation if here else None
@@ -242,9 +242,9 @@ class Index:
             with self._encoder_lock:
                 if self._encoder is None:
                     encoder = encoder_from_spec(
-                        dict(self.manifest.encoder), threads=self._threads, device=self._device
+                        dict(self.manifest.encoder), self.path, threads=self._threads, device=self._device
                     )
-                    self._encoder = self.manifest.check_encoder(encoder, self.path)
+                    self._encoder = self.manifest.check_encoder(encoder, self.path, given=False)
         return self._encoder
 
     @property

@@ -13,6 +13,11 @@ existing index writes a new generation of files beside the old ones and then rep
 ``manifest.json`` atomically (write, fsync, rename), so a crash at any point leaves the old
 index or the new one, never a mix; files of other generations are removed afterwards.
 Every file an index writes is written here.
+
+An index may come from someone else, so nothing here follows a symlink or leaves the folder: the
+manifest names only plain file names of the format (checked by :mod:`semsearch.manifest`), symlinks
+among an index's files are refused, a save writes into a private folder it creates and renames each
+file into place (never through an existing name), and pruning deletes only the format's own files.
 """
 
 from __future__ import annotations
@@ -24,61 +29,108 @@ import json
 import os
 import re
 import shutil
+import sqlite3
+import stat
+import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .backend import Loaded, Parts
 from .chunk_store import ChunkStore
-from .errors import IndexChangedError, IndexCorruptError, IndexNotFoundError, InputError
+from .errors import (
+    IndexChangedError,
+    IndexCorruptError,
+    IndexNotFoundError,
+    IndexWriteError,
+    InputError,
+    SemsearchError,
+)
 from .lexical import Analyzer, LexicalIndex
 from .locks import write_lock
-from .manifest import FileEntry, Manifest
-from .vector_index import VectorIndex
+from .manifest import DIRECTORY_ROLES, FILE_ROLES, FileEntry, Manifest
+from .vector_index import VectorIndex, vector_ids
 
 MANIFEST = "manifest.json"
-# A generation's file, or what a writer killed half-way left beside one ("chunks.7.sqlite-journal").
-_GENERATION_FILE = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)\.(?P<gen>\d+)\.(?P<ext>[a-z0-9][a-z0-9-]*)$")
+# The format's own files in an index folder: a generation's files, what a writer killed half-way
+# left beside one (a SQLite journal), a killed save's private folder, and the old temporary manifest.
+_GENERATION_FILE = re.compile(
+    r"^(?P<role>vectors|chunks|lexical|bm25)\.(?P<gen>\d{1,12})\.(?P<ext>faiss|sqlite|json|bm25s)"
+    r"(?P<journal>-journal|-wal|-shm)?$"
+)
+_STAGING_PREFIX = ".save-"
+_LEGACY_TMP = MANIFEST + ".tmp"
+# What writing an index's files raises when the disk is full or the folder read-only: sqlite3 and
+# FAISS (RuntimeError) report those in their own types.
+_WRITE_FAILURES = (OSError, sqlite3.Error, RuntimeError)
 
 
 def is_index(path: Path) -> bool:
     """Whether ``path`` holds a manifest (looks like an index; :func:`read_manifest` checks it)."""
-    return (Path(path) / MANIFEST).exists()
+    return os.path.lexists(Path(path) / MANIFEST)
 
 
 def read_manifest(path: Path) -> Manifest:
-    """Read and check an index's manifest; every failure names the path and the way out."""
+    """Read and check an index's manifest; every failure names the path and the way out.
+
+    ``manifest.json`` must be a regular file in the index, not a symlink to one elsewhere.
+    """
     path = Path(path)
     if not path.exists():
         raise IndexNotFoundError(
             f"{path}: no index there; build one with `semsearch build SOURCES -o {path}`"
         )
     manifest_path = path / MANIFEST
-    if not path.is_dir() or not manifest_path.exists():
+    if not path.is_dir() or not os.path.lexists(manifest_path):
         raise IndexNotFoundError(
             f"{path} is not a semsearch index (no {MANIFEST}); build one with `semsearch build`"
         )
     try:
-        data = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fd = os.open(manifest_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise IndexCorruptError(f"{manifest_path} is not a regular file; rebuild the index")
+            data = json.loads(handle.read().decode("utf-8"))
+    except OSError as exc:
+        reason = "a symlink: an index's files must be its own" if _is_symlink(manifest_path) else exc
+        raise IndexCorruptError(f"{manifest_path} is unreadable ({reason}); rebuild the index") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise IndexCorruptError(f"{manifest_path} is unreadable ({exc}); rebuild the index") from None
     return Manifest.from_dict(data, manifest_path)
 
 
 def index_file(path: Path, manifest: Manifest, role: str, *, verify: bool = True) -> Path:
-    """The path of one of the index's files, checked for presence, size and (if ``verify``) SHA-256."""
+    """The path of one of the index's files, checked for presence, size and (if ``verify``) SHA-256.
+
+    The manifest's name is a plain name of the format (checked when it was read); the file must be a
+    regular file (or, for a directory role, a directory of regular files), never a symlink.
+    """
     entry = manifest.file(role, path / MANIFEST)
     file = path / entry.name
-    if not (file.is_dir() if entry.kind == "dir" else file.is_file()):
+    try:
+        mode = os.lstat(file).st_mode
+    except FileNotFoundError:
         raise IndexCorruptError(
             f"{file} is missing; the index is incomplete. Rebuild it with `semsearch build`"
+        ) from None
+    except OSError as exc:
+        raise IndexCorruptError(f"{file} cannot be read ({exc}); rebuild the index") from None
+    if stat.S_ISLNK(mode):
+        raise IndexCorruptError(f"{file} is a symlink: an index's files must be its own; rebuild the index")
+    wanted = stat.S_ISDIR if entry.kind == "dir" else stat.S_ISREG
+    if not wanted(mode):
+        raise IndexCorruptError(
+            f"{file} is not a {'directory' if entry.kind == 'dir' else 'regular file'}; rebuild the index"
         )
     try:
         size = _size(file)
         if size != entry.bytes:
             raise IndexCorruptError(
-                f"{file} is {size} bytes but the manifest says {entry.bytes} (truncated or replaced); rebuild the index"
+                f"{file} is {size} bytes but the manifest says {entry.bytes} (truncated or replaced); "
+                "rebuild the index"
             )
         sound = not verify or sha256_file(file) == entry.sha256
     except FileNotFoundError as exc:  # a member vanished while we read (a writer pruned this generation)
@@ -90,13 +142,33 @@ def index_file(path: Path, manifest: Manifest, role: str, *, verify: bool = True
     return file
 
 
+def _is_symlink(path: Path) -> bool:
+    return os.path.islink(path)
+
+
 def _members(path: Path) -> list[Path]:
-    """The files a file role consists of: itself, or every file in it for a directory, sorted."""
-    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    """The files a file role consists of: itself, or every file in it for a directory, sorted.
+
+    A directory is walked without following symlinks; a symlink or anything but a regular file or
+    folder inside it is an IndexCorruptError (an index's files are its own).
+    """
+    if not path.is_dir() or path.is_symlink():
+        return [path]
+    found: list[Path] = []
+    for root, dirs, files in os.walk(path, followlinks=False):
+        for name in [*dirs, *files]:
+            member = Path(root) / name
+            mode = os.lstat(member).st_mode
+            if stat.S_ISLNK(mode) or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                raise IndexCorruptError(
+                    f"{member} is a symlink or special file: an index's files must be its own; rebuild the index"
+                )
+        found += [Path(root) / name for name in files]
+    return sorted(found)
 
 
 def _size(path: Path) -> int:
-    return sum(f.stat().st_size for f in _members(path))
+    return sum(os.lstat(f).st_size for f in _members(path))
 
 
 def sha256_file(path: Path) -> str:
@@ -106,7 +178,8 @@ def sha256_file(path: Path) -> str:
     for file in _members(path):
         if directory:
             digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with open(file, "rb") as handle:
+        fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
@@ -132,35 +205,49 @@ def save_index_dir(
     """Write an index directory atomically and return the manifest as written.
 
     ``writers`` maps a file's role (``vectors``, ``chunks``, …) to its :class:`FileWriter`.
-    Refuses to write into a directory that is not an index. ``expect_generation``: raise
-    IndexChangedError if the index on disk is no longer that generation (another writer saved since
-    we loaded it), so no change is silently lost.
+    Refuses to write into a directory that is not a semsearch index (one whose manifest is not a
+    valid semsearch manifest included). ``expect_generation``: raise IndexChangedError if the index
+    on disk is no longer that generation (another writer saved since we loaded it), so no change is
+    silently lost. A save that cannot write (disk full, read-only) raises IndexWriteError, leaving
+    the old index as it was and none of its own files behind.
     """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
+    real = Path(path).resolve()
+    if real.exists() and not real.is_dir():
         raise InputError(f"{path} exists and is a file, not an index directory; choose another output path")
-    fresh = not path.exists() or not any(path.iterdir())
-    if not fresh and not is_index(path):
-        raise InputError(
-            f"{path} exists and is not a semsearch index; refusing to write into it. "
-            "Choose another output path or remove that directory"
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with write_lock(path):
+    fresh = not real.exists() or not any(real.iterdir())
+    if not fresh:
+        _check_replaceable(path, real)
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot create {real.parent} ({exc.strerror or exc}); choose another path"
+        ) from None
+    with write_lock(real):
+        _remove_killed_first_saves(real)
         if expect_generation is not None and not fresh:
-            on_disk = read_manifest(path).generation
+            on_disk = read_manifest(real).generation
             if on_disk != expect_generation:
                 raise IndexChangedError(
                     f"{path} changed on disk since this index was loaded (generation {expect_generation}, "
                     f"now {on_disk}); load it again and repeat the change"
                 )
-        generation = 1 if fresh else _next_generation(path)
-        target = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}" if fresh else path
-        target.mkdir(exist_ok=True)
+        generation = 1 if fresh else _next_generation(real)
+        staging: Path | None = None
+        placed: list[Path] = []
         try:
+            if fresh:
+                staging = real.parent / f".{real.name}.tmp-{uuid.uuid4().hex[:8]}"
+                staging.mkdir()  # exclusively: a name that exists (a planted symlink, say) fails here
+            else:
+                staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=real))
             files: dict[str, FileEntry] = {}
             for role, writer in writers.items():
-                file = target / f"{role}.{generation}.{writer.ext}"
+                if FILE_ROLES.get(role) != writer.ext:
+                    raise InputError(
+                        f"an index has no {role}.N.{writer.ext} file (roles: {sorted(FILE_ROLES)})"
+                    )
+                file = staging / f"{role}.{generation}.{writer.ext}"
                 writer.write(file)
                 for member in _members(file):
                     fsync(member)
@@ -170,26 +257,69 @@ def save_index_dir(
                     name=file.name,
                     bytes=_size(file),
                     sha256=sha256_file(file),
-                    kind="dir" if file.is_dir() else "file",
+                    kind="dir" if role in DIRECTORY_ROLES else "file",
                 )
             written = manifest.replace(generation=generation, files=files)
-            _write_json_atomically(target / MANIFEST, written.to_dict())
+            _write_json_atomically(staging / MANIFEST, written.to_dict())
             if fresh:
-                fsync(target)
-                os.replace(target, path) if path.exists() else os.rename(target, path)
-                fsync(path.parent)
-        except BaseException:
-            if fresh:
-                shutil.rmtree(target, ignore_errors=True)
+                fsync(staging)
+                os.replace(staging, real) if real.exists() else os.rename(staging, real)
+                staging = None
+                fsync(real.parent)
+            else:
+                for entry in files.values():
+                    destination = real / entry.name
+                    if os.path.lexists(destination):  # generation is past every name there: a rival writer
+                        raise IndexChangedError(f"{destination} appeared while saving; load the index again")
+                    os.rename(staging / entry.name, destination)
+                    placed.append(destination)
+                fsync(real)
+                os.replace(staging / MANIFEST, real / MANIFEST)  # the commit: old index until here, new after
+                fsync(real)
+                staging.rmdir()
+                staging = None
+        except BaseException as exc:
+            for own in placed:
+                _delete(own)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, _WRITE_FAILURES) and not isinstance(exc, SemsearchError):
+                where = "nothing was written" if fresh else "the index there is unchanged"
+                raise IndexWriteError(
+                    f"cannot save the index at {path} ({_reason(exc)}); {where}. Free disk space or make the "
+                    "folder writable, then save again"
+                ) from exc
             raise
-        _remove_other_generations(path, generation)
+        _remove_other_generations(real, generation)
     return written
+
+
+def _check_replaceable(path: Path, real: Path) -> None:
+    """Refuse to save into a non-empty folder unless it holds a valid semsearch manifest."""
+    if not is_index(real):
+        raise InputError(
+            f"{path} exists and is not a semsearch index; refusing to write into it. "
+            "Choose another output path or remove that directory"
+        )
+    try:
+        read_manifest(real)
+    except SemsearchError as exc:
+        raise InputError(
+            f"{path} exists and is not a semsearch index (its {MANIFEST} is not a valid semsearch manifest: "
+            f"{exc}); refusing to write into it or delete anything there. Choose another output path"
+        ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def _next_generation(path: Path) -> int:
     generations = [0]
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
-        generations.append(int(json.loads((path / MANIFEST).read_text(encoding="utf-8"))["generation"]))
+    with contextlib.suppress(SemsearchError):
+        generations.append(read_manifest(path).generation or 0)
     for file in path.iterdir():
         match = _GENERATION_FILE.match(file.name)
         if match:
@@ -198,27 +328,52 @@ def _next_generation(path: Path) -> int:
 
 
 def _remove_other_generations(path: Path, keep: int) -> None:
+    """Delete what the format names and this save does not keep: nothing else in the folder is touched."""
     for file in path.iterdir():
         match = _GENERATION_FILE.match(file.name)
-        if (match and int(match["gen"]) != keep) or file.name.endswith(".tmp"):
-            with contextlib.suppress(OSError):
-                shutil.rmtree(file) if file.is_dir() else file.unlink()
+        stale = (match is not None and int(match["gen"]) != keep) or (match is not None and match["journal"])
+        debris = file.name == _LEGACY_TMP or (file.name.startswith(_STAGING_PREFIX) and file.is_dir())
+        if stale or debris:
+            _delete(file)
+
+
+def _remove_killed_first_saves(real: Path) -> None:
+    """Delete the ``.NAME.tmp-XXXXXXXX`` folders a first save of ``real`` killed half-way left beside it.
+
+    Called under the index's writer lock, so no live save of this index owns one.
+    """
+    pattern = re.compile(rf"^\.{re.escape(real.name)}\.tmp-[0-9a-f]{{8}}$")
+    with contextlib.suppress(OSError):
+        for sibling in real.parent.iterdir():
+            if pattern.match(sibling.name) and sibling.is_dir() and not sibling.is_symlink():
+                shutil.rmtree(sibling, ignore_errors=True)
+
+
+def _delete(file: Path) -> None:
+    """Delete a file, a symlink (never what it points to) or a folder; what cannot be deleted stays."""
+    with contextlib.suppress(OSError):
+        if file.is_dir() and not file.is_symlink():
+            shutil.rmtree(file)
+        else:
+            file.unlink()
 
 
 def _write_json_atomically(file: Path, data: dict[str, Any]) -> None:
-    tmp = file.with_name(file.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
+    """Write ``data`` as a new file (never through an existing name or symlink) and flush it to disk.
+
+    Callers write into a folder of their own and rename the file into place.
+    """
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle, ensure_ascii=False, indent=2, sort_keys=True)
         handle.write("\n")
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(tmp, file)
-    fsync(file.parent)
 
 
 def fsync(path: Path) -> None:
     """Flush a file or a directory (its entries: a rename into it) to disk."""
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         os.fsync(fd)
     finally:
@@ -244,22 +399,26 @@ class IndexDirectory:
 
     @staticmethod
     def _open(path: Path, manifest: Manifest, verify: bool) -> Parts:
+        vectors_file = index_file(path, manifest, "vectors", verify=verify)
         vectors = VectorIndex.load(
-            index_file(path, manifest, "vectors", verify=verify),
-            manifest.index_type,
-            dataclasses.replace(manifest.search_params),
+            vectors_file, manifest.index_type, dataclasses.replace(manifest.search_params)
         )
         store = ChunkStore.open(index_file(path, manifest, "chunks", verify=verify))
         counts = store.counts()
         if vectors.dimension != manifest.dimension:
             raise IndexCorruptError(
-                f"{path}: the FAISS file holds {vectors.dimension}-d vectors but the manifest says "
+                f"{vectors_file} holds {vectors.dimension}-d vectors where the manifest lists "
                 f"{manifest.dimension}-d; rebuild the index"
             )
         if not (len(vectors) == counts.chunks == manifest.counts.chunks):
             raise IndexCorruptError(
                 f"{path}: the FAISS file holds {len(vectors)} vectors, the chunk store {counts.chunks} chunks "
                 f"and the manifest says {manifest.counts.chunks}; rebuild the index"
+            )
+        stored = store.chunk_ids()
+        if not np.array_equal(np.sort(vector_ids(vectors.faiss)), stored):
+            raise IndexCorruptError(
+                f"{vectors_file} holds vectors under ids that are not the chunk store's chunk ids; rebuild the index"
             )
         if (
             "lexical" not in manifest.files
@@ -272,10 +431,10 @@ class IndexDirectory:
         lexical = LexicalIndex.read(
             lexical_file, dict(manifest.lexical), bm25, manifest.files["lexical"].sha256
         )
-        if len(lexical) != counts.chunks:
+        if len(lexical) != counts.chunks or not np.array_equal(np.sort(lexical.chunk_ids), stored):
             raise IndexCorruptError(
-                f"{lexical_file} covers {len(lexical)} chunks but the index holds {counts.chunks}; "
-                "rebuild the index"
+                f"{bm25 or lexical_file} covers {len(lexical)} chunks that are not the index's "
+                f"{counts.chunks} chunks; rebuild the index"
             )
         return Parts(vectors, lexical, store)
 

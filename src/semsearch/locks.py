@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import IndexLockedError
+from .errors import IndexLockedError, IndexWriteError
 
 
 class ReadWriteLock:
@@ -66,8 +67,13 @@ _HELD_GUARD = threading.Lock()
 
 
 def lock_file(path: Path) -> Path:
-    """The writer lock file of the index at ``path``: ``.<name>.lock`` beside it."""
-    return Path(path).parent / f".{Path(path).name}.lock"
+    """The writer lock file of the index at ``path``: ``.<name>.lock`` beside it, by its real path.
+
+    Every spelling of one index (a symlink to it, ``IDX/bm25.1.bm25s/..``) resolves to the same real
+    path, so it gets the same lock, and the lock file is never created inside the index's own files.
+    """
+    real = Path(path).resolve()
+    return real.parent / f".{real.name}.lock"
 
 
 @contextlib.contextmanager
@@ -87,8 +93,16 @@ def write_lock(path: Path, timeout: float = 10.0) -> Iterator[None]:
     handle = None
     try:
         if entry[1] == 0:
-            lock_path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(lock_path, "a+")  # noqa: SIM115 - held for the duration of the block
+            try:
+                lock_path.parent.mkdir(parents=True, exist_ok=True)
+                # O_NOFOLLOW: a lock "file" that is a symlink (shipped beside an index) is never followed.
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+                handle = os.fdopen(fd, "r+")
+            except OSError as exc:
+                raise IndexWriteError(
+                    f"cannot create the writer lock {lock_path} ({exc.strerror or exc}); semsearch keeps it "
+                    f"beside the index: make {lock_path.parent} writable, or copy the index somewhere writable"
+                ) from None
             deadline = time.monotonic() + timeout
             while True:
                 try:

@@ -9,8 +9,30 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .errors import InputError
+
 if TYPE_CHECKING:
     from .clean import CleanText, Dropped
+    from .ingest import Skipped
+
+
+def check_text(value: object, what: str) -> str:
+    r"""``value`` if it is a string that UTF-8 can encode, else an InputError naming ``what``.
+
+    Lone surrogates (``"\ud800"`` in JSON, or bytes that were not UTF-8 in argv) cannot be encoded:
+    tokenizers and SQLite fail on them deep inside, so they are refused where they come in.
+    """
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be a string, not {type(value).__name__} {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start : exc.end]
+        raise InputError(
+            f"{what} is not valid Unicode text: it holds a lone surrogate {bad!r} at character {exc.start} "
+            "(often bytes that were not UTF-8); fix the text or its encoding"
+        ) from None
+    return value
 
 
 @dataclass(frozen=True)
@@ -28,6 +50,20 @@ class Document:
     source: str = ""
     encoding: str = "utf-8"
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_text(self.doc_id, "Document doc_id")
+        if not self.doc_id.strip():
+            raise InputError(
+                f"Document has an empty doc_id (text starts {str(self.text)[:30]!r}); give it an id"
+            )
+        check_text(self.text, f"Document {self.doc_id!r}: text")
+        for name in ("title", "source", "encoding"):
+            check_text(getattr(self, name), f"Document {self.doc_id!r}: {name}")
+        if not isinstance(self.metadata, Mapping):
+            raise InputError(
+                f"Document {self.doc_id!r}: metadata must be a mapping (a dict), not {type(self.metadata).__name__}"
+            )
 
     @property
     def content_hash(self) -> str:
@@ -218,6 +254,7 @@ class ChangeReport:
     chunks_removed: int = 0
     embedded: int = 0
     duplicates: tuple[str, ...] = ()  # ids not indexed: each repeats a stored document (Index.duplicates)
+    skipped: tuple[Skipped, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -226,9 +263,10 @@ class ChangeReport:
 
     def summary(self) -> str:
         """One line for people: counts of each kind of change."""
+        skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-            f"{len(self.removed)} removed; {self.chunks_added} chunks in ({self.embedded} embedded), "
+            f"{len(self.removed)} removed{skipped}; {self.chunks_added} chunks in ({self.embedded} embedded), "
             f"{self.chunks_removed} out"
             + (
                 f"; {len(self.duplicates)} duplicates of stored documents, not indexed"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import unicodedata
 from collections import OrderedDict
@@ -26,7 +27,7 @@ from .backend import ChunkBackend, LexicalBackend, Parts
 from .errors import EmptyQueryError, InputError
 from .filters import Filter
 from .fusion import FusionConfig, fuse
-from .records import ChunkRow, Highlight, Hit, Scored
+from .records import ChunkRow, Highlight, Hit, Scored, check_text
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,12 @@ class SearchOptions:
             raise InputError(f"k must be a positive integer, not {k!r}")
         if self.mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
-        if min_score is not None and not isinstance(min_score, (int, float)):
-            raise InputError(f"min_score must be a number, not {min_score!r}")
+        if min_score is not None and (
+            isinstance(min_score, bool)
+            or not isinstance(min_score, (int, float, np.integer, np.floating))
+            or math.isnan(min_score)
+        ):
+            raise InputError(f"min_score must be a number (not NaN or a bool), not {min_score!r}")
         if max_per_doc is not None and (
             isinstance(max_per_doc, bool) or not isinstance(max_per_doc, int) or max_per_doc < 1
         ):
@@ -90,6 +95,7 @@ def prepare_query(query: object, position: int = 0) -> str:
     """
     if not isinstance(query, str):
         raise InputError(f"query {position + 1} is a {type(query).__name__}, not a string")
+    check_text(query, f"query {position + 1}")
     text = "".join(
         " " if ch.isspace() else "" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in query
     )
@@ -183,6 +189,8 @@ class Searcher:
         the sides have nothing more to give.
         """
         total = len(self.parts.vectors) if allowed is None else len(allowed)
+        if len(self.parts.vectors) == 0:  # every document was removed: a valid index that finds nothing
+            return [[] for _ in texts]
         k, mode, min_score = options.k, options.mode, options.min_score
         vectors = self.embed(texts) if mode != "lexical" else None
         wanted = k if options.max_per_doc is None else k * max(2, options.max_per_doc + 1)

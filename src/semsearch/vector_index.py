@@ -223,11 +223,24 @@ def read_vector_index(path: Path) -> Any:
     """Read a FAISS index file; an unreadable one is an IndexCorruptError naming it."""
     faiss = _faiss()
     try:
-        return faiss.read_index(str(path))
-    except RuntimeError as exc:
+        index = faiss.read_index(str(path))
+    except (RuntimeError, MemoryError) as exc:
         raise IndexCorruptError(
             f"{path} is not a readable FAISS index ({_first_line(exc)}); rebuild the index"
         ) from None
+    if not isinstance(index, faiss.IndexIDMap):
+        raise IndexCorruptError(
+            f"{path} holds a FAISS {describe(index)} without chunk ids (semsearch writes an IndexIDMap2); "
+            "rebuild the index"
+        )
+    if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+        raise IndexCorruptError(f"{path} does not measure inner product (cosine); rebuild the index")
+    return index
+
+
+def vector_ids(index: Any) -> np.ndarray:
+    """The chunk ids a FAISS index (an ``IndexIDMap``) holds, in its own order."""
+    return _faiss().vector_to_array(index.id_map).astype(np.int64)
 
 
 def describe(index: Any) -> str:
