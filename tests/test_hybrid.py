@@ -1,6 +1,7 @@
 """Hybrid retrieval: script-insensitive jieba BM25, fusion with the dense side, highlights."""
 
 import json
+import shutil
 
 import pytest
 
@@ -207,6 +208,7 @@ def test_damaged_bm25_file_is_corrupt_and_unreadable_bm25_is_rebuilt(seeds_index
 def test_index_saved_without_a_lexical_file_gets_one_on_load(seeds_index, index_copy):
     manifest = json.loads((index_copy / MANIFEST).read_text(encoding="utf-8"))
     (index_copy / manifest["files"].pop("lexical")["name"]).unlink()
+    shutil.rmtree(index_copy / manifest["files"].pop("bm25")["name"])  # saved before either existed
     manifest.pop("lexical")
     (index_copy / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     loaded = Index.load(index_copy)

@@ -3,7 +3,6 @@
 import pytest
 
 from semsearch import Document, Index, InputError
-from semsearch.manifest import Manifest
 from semsearch.titles import indexed_text, title_prefix
 
 DOCS = [
@@ -41,7 +40,7 @@ def test_the_choice_is_in_the_manifest_and_none_behaves_as_before(titled):
 def test_an_older_index_keeps_indexing_without_titles(titled, tmp_path):
     legacy = Index.build(DOCS, titles="none")
     # as written before titles counted: the manifest has no titles key, read as "none"
-    legacy.manifest = Manifest.from_dict(legacy.manifest.to_dict())
+    legacy = Index.load(legacy.save(tmp_path / "legacy"))
     assert "titles" not in legacy.manifest.to_dict()["chunking"]
     legacy.add([Document("t4", title="天宫空间站", text="样品将在完成交接后开展科学研究。")])
     assert legacy.search("交接", k=5, mode="lexical")[0].doc_id == "t4"  # the text still matches

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -404,7 +405,8 @@ def _load_bm25(path: Path) -> tuple[np.ndarray, Any] | None:
         ids = np.load(path / _BM25_IDS, allow_pickle=False)
     except FileNotFoundError as exc:  # gone, not damaged: a writer pruned this generation, say; load again
         raise IndexCorruptError(f"{exc.filename or path} is missing; rebuild the index") from None
-    except (OSError, ValueError, EOFError) as exc:  # EOFError: a file truncated to nothing
+    except (OSError, ValueError, EOFError, SyntaxError, TokenError) as exc:
+        # EOFError: a file truncated to nothing; SyntaxError/TokenError: numpy parses a damaged header
         raise IndexCorruptError(
             f"{path / _BM25_IDS} is not a readable array ({exc or type(exc).__name__}); rebuild the index"
         ) from None
