@@ -32,6 +32,7 @@ from .errors import IndexCorruptError, IndexFormatError, IndexNotFoundError, Inp
 from .lexical import Analyzer
 from .milvus_location import MilvusLocation
 from .milvus_schema import (
+    CHUNK_INT_FIELDS,
     MAX_TEXT_BYTES,
     PLACEHOLDER_DIM,
     call,
@@ -53,16 +54,11 @@ INCOMPLETE = "incomplete"  # set in the manifest a build starts with, gone from 
 MAX_LIMIT = 16384  # Milvus's largest top-k
 WRITE_BATCH = 500
 _LOOKUP_BATCH = 1000
+# A chunk's row as read back: the schema's integer fields (less n_terms, read only where needed).
 _CHUNK_FIELDS = (
     "chunk_id",
     "doc_id",
-    "ordinal",
-    "paragraph",
-    "piece",
-    "pieces",
-    "span_start",
-    "span_end",
-    "n_tokens",
+    *(name for name in CHUNK_INT_FIELDS if name != "n_terms"),
     "text",
     "title",
     "source",
