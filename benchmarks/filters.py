@@ -15,9 +15,7 @@ Filters: one day (~0.05% of documents), one month (~2%), one year (~25%), none.
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
-import json
 import random
 import shutil
 import time
@@ -26,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import SHARED, git_commit, percentiles, write_result
+from benchmarks.common import XWLB, git_commit, percentiles, read_xwlb, write_result
 from semsearch import Document, Index
 from semsearch.encoders import load_encoder
 
@@ -62,18 +60,12 @@ class StandInEncoder:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(SHARED / "data/xwlb/articles.jsonl.gz"))
+    parser.add_argument("--data", default=str(XWLB))
     parser.add_argument("--articles", type=int, default=0, help="first N articles (0: all)")
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("-k", type=int, default=10)
     args = parser.parse_args()
-    path = Path(args.data)
-    if not path.exists():
-        path = Path("/work/shared/data/xwlb/articles.jsonl.gz")
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        rows = [json.loads(line) for line in lines]
-    if args.articles:
-        rows = rows[: args.articles]
+    rows = read_xwlb(args.data, args.articles)
     docs = [Document(r["id"], r["text"], title=r["title"], metadata={"date": r["date"]}) for r in rows]
     started = time.perf_counter()
     index = Index.build(docs, model=StandInEncoder(), cache=False)

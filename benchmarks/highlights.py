@@ -21,8 +21,8 @@ from typing import Any
 
 from benchmarks.common import SHARED, git_commit, percentiles, write_result
 from benchmarks.quality import build_beir_index
+from semsearch.analyzer import normalize_with_offsets
 from semsearch.evaluation import Judgments, evaluate
-from semsearch.lexical import normalize_with_offsets
 
 VARIANTS = ("eager", "lazy", "shown")
 

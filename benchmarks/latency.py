@@ -34,10 +34,11 @@ from benchmarks.common import (
 )
 from benchmarks.memory import peak_rss_mib
 from semsearch import Document, Index, load_encoder
+from semsearch.analyzer import Analyzer
 from semsearch.build import prepare
 from semsearch.chunk import ChunkingConfig
 from semsearch.encoders import embed_passages
-from semsearch.lexical import Analyzer, LexicalIndex
+from semsearch.lexical import LexicalIndex
 from semsearch.vector_index import make_vector_index
 
 

@@ -30,11 +30,12 @@ import numpy as np
 
 from benchmarks.common import SHARED, Timer, git_commit, load_beir, write_result
 from semsearch import Document, Index
+from semsearch.analyzer import STOPWORDS, Analyzer, bigrams, normalize
 from semsearch.cache import EmbeddingCache
 from semsearch.encoders import embed_passages, embed_queries
 from semsearch.evaluation import dedupe, score_runs
 from semsearch.fusion import NORMS, FusionConfig, fuse
-from semsearch.lexical import STOPWORDS, Analyzer, LexicalIndex, bigrams, normalize
+from semsearch.lexical import LexicalIndex
 from semsearch.script import embedding_texts
 
 DEPTH = 100

@@ -159,7 +159,8 @@ def lexical() -> list[dict[str, Any]]:
     rows = []
     times, runs = [], {}
     with Timer() as b:
-        from semsearch.lexical import Analyzer, LexicalIndex
+        from semsearch.analyzer import Analyzer
+        from semsearch.lexical import LexicalIndex
 
         ours = LexicalIndex.build(Analyzer(), [c.chunk_id for c in chunks], [c.text for c in chunks])
     doc_of = {c.chunk_id: c.doc_id for c in chunks}

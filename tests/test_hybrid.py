@@ -6,9 +6,10 @@ import shutil
 import pytest
 
 from semsearch import Document, Index, IndexCorruptError, InputError
+from semsearch.analyzer import Analyzer, bigrams, normalize, normalize_with_offsets
 from semsearch.fusion import FusionConfig, default_fusion, fuse
-from semsearch.index_dir import MANIFEST
-from semsearch.lexical import Analyzer, LexicalIndex, bigrams, normalize, normalize_with_offsets
+from semsearch.index_files import MANIFEST
+from semsearch.lexical import LexicalIndex
 from tests.conftest import TRADITIONAL_SEEDS
 
 

@@ -13,7 +13,7 @@ from semsearch import (
     IndexNotFoundError,
     InputError,
 )
-from semsearch.index_dir import MANIFEST
+from semsearch.index_files import MANIFEST
 from semsearch.manifest import FORMAT_VERSION
 
 

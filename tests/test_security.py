@@ -191,7 +191,7 @@ def test_an_index_never_loads_a_model_it_ships(index_copy, spelling):
 def test_sentence_transformers_is_always_asked_not_to_run_remote_code(monkeypatch, minilm_path):
     import sentence_transformers
 
-    from semsearch.encoders import SentenceTransformerEncoder
+    from semsearch.st_encoder import SentenceTransformerEncoder
 
     seen: dict[str, object] = {}
     real = sentence_transformers.SentenceTransformer

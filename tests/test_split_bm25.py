@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from semsearch.lexical import Analyzer, LexicalIndex
+from semsearch.analyzer import Analyzer
+from semsearch.lexical import LexicalIndex
 from semsearch.split_bm25 import (
     CorpusStats,
     document_frequencies,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
+from .analyzer import TERMS
 from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError
 from .fusion import METHODS, NORMS, FusionConfig
-from .lexical import TERMS
 from .vector_index import SearchParams
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from ..dates import DATE_FIELDS, DATE_KEY, normalize_date
 from ..errors import InputError
@@ -95,6 +95,23 @@ def _kind_of(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a folder"
     return "not a file"
+
+
+class Decoded(NamedTuple):
+    """A whole file's text and the encoding it was decoded from."""
+
+    text: str
+    encoding: str
+
+
+def decode_file(path: Path, data: bytes) -> Decoded | Skipped:
+    """A file's text, or Skipped with the reason when it is empty or not text in a supported encoding."""
+    if not data.strip():
+        return Skipped(str(path), "empty file")
+    try:
+        return Decoded(*decode_bytes(data, str(path)))
+    except UndecodableError as exc:
+        return Skipped(str(path), str(exc).removeprefix(f"{path}: "))
 
 
 def decode_bytes(data: bytes, name: str = "<bytes>") -> tuple[str, str]:

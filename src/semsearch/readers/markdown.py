@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import Document
-from .common import Skipped, UndecodableError, decode_bytes
+from .common import Skipped, decode_file
 
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = "\x00"
@@ -17,19 +17,15 @@ _WRAP_CJK = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef])\x00(?=[\u3000-\u9fff\
 
 def read_markdown(path: Path, doc_id: str, data: bytes) -> Iterator[Document | Skipped]:
     """One Document from a Markdown file's bytes: paragraphs of plain text, first heading as title."""
-    if not data.strip():
-        yield Skipped(str(path), "empty file")
+    decoded = decode_file(path, data)
+    if isinstance(decoded, Skipped):
+        yield decoded
         return
-    try:
-        source, encoding = decode_bytes(data, str(path))
-    except UndecodableError as exc:
-        yield Skipped(str(path), str(exc).removeprefix(f"{path}: "))
-        return
-    text, title = markdown_to_text(source)
+    text, title = markdown_to_text(decoded.text)
     if not text.strip():
         yield Skipped(str(path), "Markdown with no text once the markup is removed")
         return
-    yield Document(doc_id=doc_id, text=text, title=title, source=str(path), encoding=encoding)
+    yield Document(doc_id=doc_id, text=text, title=title, source=str(path), encoding=decoded.encoding)
 
 
 def markdown_to_text(source: str) -> tuple[str, str]:

@@ -6,17 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..records import Document
-from .common import Skipped, UndecodableError, decode_bytes
+from .common import Skipped, decode_file
 
 
 def read_text(path: Path, doc_id: str, data: bytes) -> Iterator[Document | Skipped]:
     """One Document from a text file's bytes, or Skipped when empty or not text."""
-    if not data.strip():
-        yield Skipped(str(path), "empty file")
+    decoded = decode_file(path, data)
+    if isinstance(decoded, Skipped):
+        yield decoded
         return
-    try:
-        text, encoding = decode_bytes(data, str(path))
-    except UndecodableError as exc:
-        yield Skipped(str(path), str(exc).removeprefix(f"{path}: "))
-        return
-    yield Document(doc_id=doc_id, text=text, source=str(path), encoding=encoding)
+    yield Document(doc_id=doc_id, text=decoded.text, source=str(path), encoding=decoded.encoding)
