@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from benchmarks import ann, common, memory, quality, report
+from benchmarks import ann, common, memory, quality, report, report_quality, report_speed
 
 
 def _machine(load: list[float]) -> dict:
@@ -25,7 +25,7 @@ def _render(tmp_path, monkeypatch, **latest: dict) -> str:
     for name, data in latest.items():
         (results / f"{name}-latest.json").write_text(json.dumps(data), encoding="utf-8")
     monkeypatch.setattr(common, "RESULTS", results)
-    monkeypatch.setattr(report, "RESULTS", results)
+    monkeypatch.setattr(report_speed, "RESULTS", results)
     monkeypatch.setattr(report, "HERE", tmp_path)
     report.main([])
     return (tmp_path / "README.md").read_text(encoding="utf-8")
@@ -184,7 +184,7 @@ def test_other_encoders_table_sets_default_fusion_against_tuned():
     quality = {
         "runs": [{"model": "sentence-transformers/m3e|q=''", "modes": {"hybrid": {**metrics, "R@1": 0.5}}}]
     }
-    text = report.tuned_models([tuned], quality)
+    text = report_quality.tuned_models([tuned], quality)
     assert "| sentence-transformers/m3e | hybrid, default fusion (RRF k 5, top 20) | 0.5 |" in text
     assert (
         "| sentence-transformers/m3e | hybrid, fusion tuned on trial: weighted 0.9, top 10 | 0.98 |" in text
@@ -252,7 +252,7 @@ def test_plain_bigram_baseline_and_bm25_side_search_like_the_library():
 def test_lexical_and_highlights_sections_render_their_saved_results():
     lexical_result = common.load_result("lexical")
     if lexical_result is not None:
-        text = report.lexical_section(lexical_result)
+        text = report_quality.lexical_section(lexical_result)
         assert "`words+bigrams`" in text and "plain-bigrams" in text and "previous default" in text
     fake = {
         "chunks": 3,
@@ -262,7 +262,7 @@ def test_lexical_and_highlights_sections_render_their_saved_results():
         "evaluate_seconds": {"lexical": {"before": 4.0, "now": 1.0}},
         "latency_ms": {"lexical": {v: {"p50": 1.0, "p95": 2.0} for v in ("eager", "lazy", "shown")}},
     }
-    text = report.highlights_section(fake)
+    text = report_quality.highlights_section(fake)
     assert "| lexical | 4 | 1 | 4 |" in text and "eager p50" in text
 
 
@@ -272,4 +272,6 @@ def test_memory_slopes_are_the_growth_per_extra_mib_of_input():
         {"input": "jsonl", "file_mib": 8.0, "peak_rss_mib": 430.0},
         {"input": "single-line text", "file_mib": 2.0, "error": "killed"},
     ]
-    assert report.memory_slopes(rows) == ["jsonl: 30.0 MiB of peak memory per extra MiB of input (2 → 8 MiB)"]
+    assert report_speed.memory_slopes(rows) == [
+        "jsonl: 30.0 MiB of peak memory per extra MiB of input (2 → 8 MiB)"
+    ]
