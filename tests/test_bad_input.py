@@ -51,6 +51,7 @@ def test_a_folder_with_nothing_indexable_names_what_was_skipped(tmp_path):
     assert "empty.txt" in str(error.value) and "chrome.txt" in str(error.value)
 
 
+@pytest.mark.slow
 def test_good_files_are_indexed_beside_bad_ones(tmp_path, caplog):
     (tmp_path / "good.txt").write_text(SIMPLIFIED, encoding="utf-8")
     (tmp_path / "empty.txt").write_bytes(b"")
@@ -65,6 +66,7 @@ def test_good_files_are_indexed_beside_bad_ones(tmp_path, caplog):
     assert "empty.txt" in reasons and "binary.txt" in reasons and "bad.jsonl:2" in reasons
 
 
+@pytest.mark.slow
 def test_a_huge_single_line_file_is_cut_to_the_window_with_a_warning(tmp_path, caplog):
     line = "网格员每天走访群众收集诉求并及时协调解决问题" * 16000  # ~1 MB of UTF-8, no sentence end at all
     (tmp_path / "huge.txt").write_text(line, encoding="utf-8")
@@ -80,6 +82,7 @@ def test_a_huge_single_line_file_is_cut_to_the_window_with_a_warning(tmp_path, c
     assert "".join(c.text for c in chunks) == line
 
 
+@pytest.mark.slow
 def test_a_100_kb_query_is_cut_to_the_maximum_with_a_warning(seeds_index, caplog):
     query = "网格化管理如何推动基层治理" * 8000
     with caplog.at_level(logging.WARNING):

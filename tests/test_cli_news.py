@@ -26,6 +26,7 @@ def news_folder(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_build_reads_html_markdown_csv_and_reports_the_rest_in_one_line(news_folder, tmp_path):
     result = run("build", str(news_folder), "-o", str(tmp_path / "idx"), "--no-progress")
     assert result.returncode == 0, result.stderr
@@ -43,6 +44,7 @@ def test_build_reads_html_markdown_csv_and_reports_the_rest_in_one_line(news_fol
     assert "skipped " + str(news_folder / "a.png") + ": unsupported file type .png" in explain.stdout
 
 
+@pytest.mark.slow
 def test_text_field_names_the_jsonl_field(tmp_path):
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
@@ -71,6 +73,7 @@ def test_text_field_names_the_jsonl_field(tmp_path):
     assert hits[0]["doc_id"] == "k1"
 
 
+@pytest.mark.slow
 def test_build_indexes_a_copy_once_unless_asked_to_keep_duplicates(tmp_path):
     text = "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解，基层治理更加精细。"
     (tmp_path / "src").mkdir()
@@ -111,6 +114,7 @@ def dated_index(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_query_filters_by_where_since_until_and_where_json(dated_index):
     def hits(*args):
         result = run("query", "-i", str(dated_index), "--json", "-k", "20", *args, "网格员")
@@ -127,12 +131,14 @@ def test_query_filters_by_where_since_until_and_where_json(dated_index):
     assert sorted(h["doc_id"] for h in found) == ["n10", "n11"]
 
 
+@pytest.mark.slow
 def test_terminal_view_shows_short_metadata(dated_index):
     result = run("query", "-i", str(dated_index), "-k", "1", "--where", "doc_id=n03", "网格员")
     assert result.returncode == 0, result.stderr
     assert "date 2024-04-15 · source 新华社 · pub_date 2024-04-15 08:00 · page 3" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -151,6 +157,7 @@ def test_bad_filters_are_one_line_and_exit_2(dated_index, args, message):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_docs_lists_ids_dates_sources_chunks_and_titles(dated_index):
     result = run("docs", "-i", str(dated_index), "--where", "source=新华社", "--since", "2024-04-01")
     assert result.returncode == 0, result.stderr
@@ -163,6 +170,7 @@ def test_docs_lists_ids_dates_sources_chunks_and_titles(dated_index):
     assert as_json[0]["metadata"]["page"] == 0
 
 
+@pytest.mark.slow
 def test_export_jsonl_and_parquet_with_vectors(dated_index, tmp_path):
     result = run("export", "-i", str(dated_index))
     assert result.returncode == 0, result.stderr

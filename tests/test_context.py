@@ -46,6 +46,7 @@ def test_context_arguments_are_checked(article):
         index.context("a1")
 
 
+@pytest.mark.slow
 def test_query_context_on_the_command_line(article):
     _, path = article
     result = run(

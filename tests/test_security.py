@@ -45,6 +45,7 @@ def _loads_whole(path: Path) -> int:
 # ------------------------------------------------------------------ 1. writes never follow symlinks
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["add", "remove", "build"])
 def test_a_save_never_follows_a_symlink_the_index_ships(index_copy, tmp_path, seeds_dir, command):
     outside = tmp_path / "precious.txt"
@@ -64,6 +65,7 @@ def test_a_save_never_follows_a_symlink_the_index_ships(index_copy, tmp_path, se
     assert _loads_whole(index_copy) > 0
 
 
+@pytest.mark.slow
 def test_a_save_never_writes_through_a_symlinked_generation_name(index_copy, tmp_path):
     """Sibling of item 1: symlinks planted under the names the next generations would take."""
     outside = tmp_path / "precious.txt"
@@ -83,6 +85,7 @@ def test_a_save_never_writes_through_a_symlinked_generation_name(index_copy, tmp
 # ------------------------------------------------------------------ 2. one lock per index, whatever its name
 
 
+@pytest.mark.slow
 def test_a_symlink_to_an_index_takes_the_same_lock(index_copy, tmp_path):
     link = tmp_path / "link"
     link.symlink_to(index_copy, target_is_directory=True)
@@ -94,6 +97,7 @@ def test_a_symlink_to_an_index_takes_the_same_lock(index_copy, tmp_path):
     assert manifest(index_copy)["generation"] == before
 
 
+@pytest.mark.slow
 def test_a_dotdot_path_never_puts_a_lock_inside_the_index(index_copy):
     bm25 = role_path(index_copy, "bm25")
     before = {p.relative_to(index_copy) for p in index_copy.rglob("*")}
@@ -112,6 +116,7 @@ def test_a_dotdot_path_never_puts_a_lock_inside_the_index(index_copy):
 # ------------------------------------------------------------------ 3. build -o over a folder that is not an index
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "manifest_text",
     ["{not json", json.dumps({"generation": 3}), json.dumps({"name": "my-web-app", "version": "1.0"})],
@@ -135,6 +140,7 @@ def test_build_refuses_a_folder_whose_manifest_is_not_a_semsearch_manifest(
     assert {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()} == files
 
 
+@pytest.mark.slow
 def test_saving_an_index_deletes_only_files_its_format_names(index_copy):
     strangers = ["bundle.1.js", "main.2.css", "draft.tmp", "notes.7.txt", "vectors.bak"]
     for name in strangers:
@@ -166,6 +172,7 @@ def _plant_model(index: Path) -> Path:
     return marker
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spelling", ["absolute", "relative"])
 def test_an_index_never_loads_a_model_it_ships(index_copy, spelling):
     marker = _plant_model(index_copy)
@@ -188,6 +195,7 @@ def test_an_index_never_loads_a_model_it_ships(index_copy, spelling):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_sentence_transformers_is_always_asked_not_to_run_remote_code(monkeypatch, minilm_path):
     import sentence_transformers
 
@@ -227,6 +235,7 @@ def _point_vectors_at(index: Path, name: str, target: Path) -> None:
     edit_manifest(index, lambda m: m["files"]["vectors"].update(name=name, bytes=size, sha256=digest))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spelling", ["dotdot", "absolute", "nested"])
 def test_manifest_file_names_cannot_leave_the_index(index_copy, tmp_path, spelling):
     outside = tmp_path / "elsewhere" / "vectors.1.faiss"
@@ -245,6 +254,7 @@ def test_manifest_file_names_cannot_leave_the_index(index_copy, tmp_path, spelli
     assert "vectors" in message and "plain" in message
 
 
+@pytest.mark.slow
 def test_a_system_file_named_as_the_vectors_leaks_nothing(index_copy):
     passwd = Path("/etc/passwd")
     first_line = passwd.read_text(encoding="utf-8", errors="replace").splitlines()[0]
@@ -255,12 +265,14 @@ def test_a_system_file_named_as_the_vectors_leaks_nothing(index_copy):
     assert "plain" in message
 
 
+@pytest.mark.slow
 def test_a_directory_entry_cannot_walk_the_file_system(index_copy):
     edit_manifest(index_copy, lambda m: m["files"]["bm25"].update(name="/usr"))
     message = assert_one_line_error(run("query", "-i", str(index_copy), "网格员", timeout=60), 1)
     assert "/usr" in message and "plain" in message
 
 
+@pytest.mark.slow
 def test_a_symlink_inside_the_index_cannot_stand_in_for_one_of_its_files(index_copy, tmp_path):
     vectors = role_path(index_copy, "vectors")
     outside = tmp_path / "outside.faiss"
@@ -300,6 +312,7 @@ def _controls(text: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("color", ["never", "always"])
 def test_query_prints_no_control_characters_from_the_data(hostile_index, color):
     result = run("query", "-i", str(hostile_index), "--color", color, "网格员")
@@ -309,6 +322,7 @@ def test_query_prints_no_control_characters_from_the_data(hostile_index, color):
     assert "标题" in shown and "doc" in shown
 
 
+@pytest.mark.slow
 def test_query_json_keeps_the_data_exact(hostile_index):
     result = run("query", "-i", str(hostile_index), "--json", "网格员")
     assert result.returncode == 0, result.stderr
@@ -316,6 +330,7 @@ def test_query_json_keeps_the_data_exact(hostile_index):
     assert hit["title"] == HOSTILE_TITLE and hit["doc_id"] == HOSTILE_ID
 
 
+@pytest.mark.slow
 def test_errors_and_stdin_echo_print_no_control_characters(hostile_index, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(hostile_index, copy)
@@ -327,6 +342,7 @@ def test_errors_and_stdin_echo_print_no_control_characters(hostile_index, tmp_pa
     assert _controls(echoed.stdout) == [], echoed.stdout
 
 
+@pytest.mark.slow
 def test_explain_prints_no_control_characters(tmp_path):
     source = tmp_path / "news.jsonl"
     record = {

@@ -12,11 +12,13 @@ def test_remove_of_an_unknown_id_points_at_a_command_that_lists_ids(seeds_index)
         seeds_index.remove(["no-such-id"])
 
 
+@pytest.mark.slow
 def test_query_with_empty_stdin_is_a_usage_error(saved_seeds_index):
     result = run("query", "-i", str(saved_seeds_index), stdin="")
     assert result.returncode == 2 and "no query on stdin" in result.stderr
 
 
+@pytest.mark.slow
 def test_cache_clear_of_an_unknown_model_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("SEMSEARCH_CACHE_DIR", str(tmp_path))
     result = run("cache", "clear", "--model", "no-such-model")
