@@ -1,6 +1,6 @@
 """Peak memory of a build against the size of its input: one huge single-line text file, one big JSONL.
 
-Issue 16 item 17: a 200 MB single-line file once peaked at 5.8 GB (~28x the file). Each build runs in
+Issue 16 item 17: a 200 MB single-line file once peaked at 5.8 GB (~28x the file). Each build (and its save) runs in
 its own child process (``--no-cache``, the bundled model) and reports its peak resident memory
 (``VmHWM``) beside its baseline (semsearch, the model, jieba and OpenCC loaded, before reading), so
 ``(peak - baseline) / file size`` is what the data itself costs; the growth between two sizes is
@@ -39,8 +39,14 @@ baseline = peak_rss_mib()
 started = time.perf_counter()
 result = {"baseline_mib": round(baseline, 1)}
 if sys.argv[1] != "-":
+    import tempfile
+    from pathlib import Path
     index = semsearch.Index.build([sys.argv[1]], cache=False)
     result.update(chunks=len(index), documents=len(index.doc_ids()))
+    with tempfile.TemporaryDirectory() as out:  # saved, as `semsearch build` does: the save is in the peak
+        index.save(Path(out) / "index")
+        size = sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file())
+    result.update(index_mib=round(size / 2**20, 1))
 result.update(peak_rss_mib=round(peak_rss_mib(), 1), seconds=round(time.perf_counter() - started, 1))
 print(json.dumps(result))
 """
@@ -94,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
                 if "peak_rss_mib" in measured:
                     row["data_mib"] = round(measured["peak_rss_mib"] - measured["baseline_mib"], 1)
                     row["data_per_file_mib"] = round(row["data_mib"] / size_mib, 2)
+                    row["data_per_index_mib"] = round(row["data_mib"] / measured["index_mib"], 2)
                 print(row)
                 rows.append(row)
     write_result("ingest-memory", {"parameters": {"mb": args.mb}, "baseline": baseline, "rows": rows})

@@ -107,3 +107,25 @@ def test_chunking_config_is_validated():
         ChunkingConfig(max_tokens=0)
     with pytest.raises(InputError, match="min_chars"):
         ChunkingConfig(max_tokens=100, min_chars=-1)
+
+
+def test_a_huge_paragraph_is_never_tokenised_whole(e5, monkeypatch):
+    """Issue 16 item 17: one 200,000-character line is cut by probing windows, not by tokenising it all
+    (tokenising a megabyte paragraph whole cost hundreds of MiB at peak); the chunks are the same."""
+    import semsearch.chunk
+
+    sentence = "县里组织网格员走访独居老人，帮助他们安装燃气报警器，排查安全隐患。"
+    clean = clean_text(sentence * (200_000 // len(sentence)))
+    seen: list[int] = []
+
+    def counting(text: str) -> int:
+        seen.append(len(text))
+        return e5.count_tokens(text)
+
+    config = ChunkingConfig(max_tokens=e5.max_tokens)
+    chunks = chunk_document("big", clean, count_tokens=counting, config=config)
+    assert max(seen) <= 8 * e5.max_tokens < len(clean.text) // 10
+    assert all(c.n_tokens <= e5.max_tokens for c in chunks)
+    assert "".join(c.text for c in chunks) == clean.text
+    monkeypatch.setattr(semsearch.chunk, "_PROBE_CHARS_PER_TOKEN", 10**9)  # no probe: every span whole
+    assert chunk_document("big", clean, count_tokens=e5.count_tokens, config=config) == chunks

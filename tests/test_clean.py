@@ -209,3 +209,17 @@ def test_stray_punctuation_at_a_paragraph_start_is_dropped():
 def test_control_characters_and_zero_width_spaces_are_removed():
     result = clean_text("乡村\u200b振兴\x00示范\x07村。")
     assert result.text == "乡村振兴示范村。"
+
+
+def test_control_characters_and_lone_surrogates_are_removed_but_tabs_become_spaces():
+    """The one regex that removes them matches exactly Unicode's Cc and Cs categories (but the tab)."""
+    from semsearch.clean import _CONTROL
+
+    wrong = [
+        hex(code)
+        for code in range(0x10000)
+        if bool(_CONTROL.fullmatch(chr(code)))
+        != (chr(code) != "\t" and unicodedata.category(chr(code)) in ("Cc", "Cs"))
+    ]
+    assert wrong == []
+    assert clean_text("网格\x07员\ud800走访\x85老人\t安装").text == "网格员走访老人 安装"
