@@ -22,6 +22,7 @@ from benchmarks.report_speed import (
     render_ann,
     render_encoders,
     render_incremental,
+    render_ingest_memory,
     render_latency,
     render_peers,
     render_scale,
@@ -51,6 +52,7 @@ SECTIONS = [
     Section("ann", ANN_RESULTS, ANN_RESULTS, render_ann),
     Section("peers", ("peers",), ("peers",), render_peers),
     Section("incremental", ("incremental",), ("incremental",), render_incremental),
+    Section("ingest-memory", ("ingest-memory",), ("ingest-memory",), render_ingest_memory),
     Section(
         "news",
         ("duplicates", "titles", "filters"),

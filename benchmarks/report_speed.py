@@ -13,6 +13,16 @@ from benchmarks.plots import plots
 from benchmarks.report_common import Results, machine_line, table
 
 PERCENTILE_COLUMNS = [("what", ""), "p50", "p95", "p99"]
+INGEST_MEMORY_COLUMNS = [
+    "input",
+    ("file_mib", "file MiB"),
+    "chunks",
+    ("baseline_mib", "baseline MiB"),
+    ("peak_rss_mib", "peak MiB"),
+    ("index_mib", "index on disk MiB"),
+    ("data_per_file_mib", "(peak - baseline) / file"),
+    ("data_per_index_mib", "(peak - baseline) / index"),
+]
 INCREMENTAL_COLUMNS = [
     ("documents", "index documents"),
     "chunks",
@@ -71,6 +81,20 @@ def memory_slopes(rows: list[dict[str, Any]]) -> list[str]:
                 f"({runs[0]['file_mib']:g} → {runs[-1]['file_mib']:g} MiB)"
             )
     return lines
+
+
+def render_ingest_memory(results: Results) -> str:
+    """Peak memory of a build (and its save) against the size of its input and of the index it makes."""
+    result = results["ingest-memory"]
+    slopes = "".join(f"- {line}\n" for line in memory_slopes(result["rows"]))
+    return (
+        f"\n## Build memory against input size (`python -m benchmarks.ingest_memory`)\n\n{machine_line(result)}\n\n"
+        + table(result["rows"], INGEST_MEMORY_COLUMNS)
+        + f"\n{slopes}\nEach build runs in its own process with the cache off, then saves its index (the save is "
+        "in the peak); the baseline is that process with semsearch, the model, jieba and OpenCC loaded. The "
+        "growth between two sizes is what each extra MiB of input costs; the last column compares what the "
+        "data cost at peak with the size of the index it made on disk.\n"
+    )
 
 
 def encoders_section(result: dict[str, Any]) -> str:

@@ -94,6 +94,16 @@ def test_user_dictionary_keeps_programme_names_whole(tmp_path):
         Analyzer.from_user_dict(tmp_path / "missing.txt")
 
 
+def test_analyzers_share_jiebas_dictionary_but_user_words_stay_their_own():
+    """jieba's dictionary (53 MiB a copy) is loaded once per process; user words never leak between indexes."""
+    text = "推进五基三化建设和百千万工程"
+    plain, other = Analyzer(), Analyzer(mode="precise")
+    own = Analyzer(user_words=("五基三化 10 nz",))
+    assert plain.tokenizer is other.tokenizer is not own.tokenizer
+    assert "五基三化" in own.tokens(text)
+    assert "五基三化" not in plain.tokens(text) and "五基三化" not in Analyzer().tokens(text)
+
+
 def test_user_dictionary_is_recorded_and_used_after_loading(tmp_path):
     words = tmp_path / "words.txt"
     words.write_text("五基三化\n", encoding="utf-8")

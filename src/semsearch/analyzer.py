@@ -15,7 +15,7 @@ import re
 import sys
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -147,21 +147,15 @@ class Analyzer:
 
     @property
     def tokenizer(self) -> Any:
-        """Return the analyzer's own jieba tokenizer (never jieba's global one, so indexes don't interfere)."""
+        """Return the analyzer's jieba tokenizer (never jieba's global one, so indexes don't interfere).
+
+        Analyzers without user words share one tokenizer of jieba's own dictionary: each tokenizer holds
+        that dictionary, 53 MiB, so every index loaded or built in a process paid it again.
+        """
         if self._jieba is None:
             with self._lock:
                 if self._jieba is None:
-                    import jieba
-
-                    jieba.setLogLevel(logging.WARNING)
-                    tokenizer = jieba.Tokenizer()
-                    tokenizer.initialize()
-                    for line in self.user_words:
-                        parts = line.split()
-                        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-                        tag = parts[2] if len(parts) > 2 else None
-                        tokenizer.add_word(normalize(parts[0]), freq, tag)
-                    self._jieba = tokenizer
+                    self._jieba = _new_tokenizer(self.user_words) if self.user_words else _shared_tokenizer()
         return self._jieba
 
     def tokens(self, text: str) -> list[str]:
@@ -236,3 +230,24 @@ class Analyzer:
             Highlight(term=folded[start:end], start=origin[start], end=origin[end - 1] + 1)
             for start, end in merged
         )
+
+
+def _new_tokenizer(user_words: Sequence[str]) -> Any:
+    """A jieba tokenizer of its own, with ``user_words`` (``word [freq] [tag]`` lines) added."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for line in user_words:
+        parts = line.split()
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[2] if len(parts) > 2 else None
+        tokenizer.add_word(normalize(parts[0]), freq, tag)
+    return tokenizer
+
+
+@lru_cache(maxsize=1)
+def _shared_tokenizer() -> Any:
+    """The one tokenizer of jieba's own dictionary that analyzers without user words share (read only)."""
+    return _new_tokenizer(())
