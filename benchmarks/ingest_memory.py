@@ -5,7 +5,7 @@ its own child process (``--no-cache``, the bundled model) and reports its peak r
 (``VmHWM``) beside its baseline (semsearch, the model, jieba and OpenCC loaded, before reading), so
 ``(peak - baseline) / file size`` is what the data itself costs; the growth between two sizes is
 the cost per extra MiB. The texts repeat one paragraph, so
-the encoder embeds each distinct chunk once and the run measures reading, cleaning, chunking and
+the encoder embeds each distinct chunk once (the JSONL lines share one title for that) and the run measures reading, cleaning, chunking and
 storing, not the model.
 
     python -m benchmarks.ingest_memory --mb 2 8          # sizes of each input, MiB
@@ -65,7 +65,7 @@ def _jsonl(path: Path, mib: float) -> None:
         written, number = 0, 0
         while written < mib * 2**20:
             line = json.dumps(
-                {"id": f"n{number}", "title": f"第{number}条", "text": PARAGRAPH * 3}, ensure_ascii=False
+                {"id": f"n{number}", "title": "同一标题", "text": PARAGRAPH * 3}, ensure_ascii=False
             )
             handle.write(line + "\n")
             written += len(line.encode("utf-8")) + 1
