@@ -47,6 +47,55 @@ def seeds_index():
     return semsearch.Index.build([SEEDS])
 
 
+# Behaviour tests that take `any_seeds_index`, `backend` or `new_location` run once per backend: the
+# local directory, Milvus through milvus-lite embedded, and (slow: it starts a server) Milvus through a
+# milvus-lite server. `seeds_index` stays the local one for tests of the directory format.
+BACKENDS = ["local", "milvus-lite", pytest.param("milvus-server", marks=pytest.mark.slow)]
+_NAMES = iter(range(10**9))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def new_location(backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """A function giving a fresh place for an index on the backend under test (a directory or a Milvus location)."""
+
+    def make(name: str = "seeds"):
+        number = next(_NAMES)
+        if backend == "local":
+            return tmp_path_factory.mktemp("indexes") / name
+        if backend == "milvus-lite":
+            return f"milvus-lite:{tmp_path_factory.mktemp('milvus') / 'test.db'}#{name}"
+        return f"milvus://{request.getfixturevalue('milvus_server')}#{name}{number}"
+
+    return make
+
+
+@pytest.fixture
+def local_only(backend: str) -> None:
+    """Skip on Milvus: generations, lock files and crash-safe saves belong to the directory format."""
+    if backend != "local":
+        pytest.skip(f"directory-only behaviour; an index in {backend} keeps no generations or lock files")
+
+
+def build_on(backend: str, new_location, sources, **options):
+    """``Index.build(sources, **options)`` on ``backend``: in memory for a directory, written into Milvus otherwise."""
+    import semsearch
+
+    if backend == "local":
+        return semsearch.Index.build(sources, **options)
+    return semsearch.Index.build(sources, engine=new_location(), **options)
+
+
+@pytest.fixture(scope="session")
+def any_seeds_index(backend: str, seeds_index, new_location):
+    """The seeds built with the bundled model, on each backend."""
+    return seeds_index if backend == "local" else build_on(backend, new_location, [SEEDS])
+
+
 @pytest.fixture(scope="session")
 def saved_seeds_index(seeds_index, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("indexes") / "seeds"
@@ -166,3 +215,43 @@ def ray_cluster():
         ray.shutdown()
         cluster.shutdown()
         shutil.rmtree(root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------- the repository stays clean
+
+
+def _untracked() -> set[str] | None:
+    """Files in the repository git does not track or ignore (None outside a git checkout)."""
+    import subprocess
+
+    try:
+        found = subprocess.run(
+            ["git", "ls-files", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return set(found.stdout.splitlines()) if found.returncode == 0 else None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_UNTRACKED] = _untracked()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a test wrote a file into the repository (tests write under tmp_path only)."""
+    before, after = session.config.stash.get(_UNTRACKED, None), _untracked()
+    if before is None or after is None:
+        return
+    written = sorted(after - before)
+    if written:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"tests wrote into the repository: {', '.join(written[:10])}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_UNTRACKED = pytest.StashKey[set[str] | None]()

@@ -4,6 +4,7 @@ import pytest
 
 from semsearch import Document, Index, InputError
 from semsearch.dedup import DedupConfig, Deduplicator, jaccard
+from tests.conftest import build_on
 
 STORY = (
     "新华社北京6月25日电 嫦娥六号返回器携带来自月背的月球样品安全着陆在内蒙古四子王旗预定区域，"
@@ -47,13 +48,13 @@ def test_bad_thresholds_are_input_errors(threshold):
 
 
 @pytest.fixture(scope="module")
-def deduped(seeds_dir, tmp_path_factory):
+def deduped(seeds_dir, tmp_path_factory, backend, new_location):
     folder = tmp_path_factory.mktemp("copies")
     text = (seeds_dir / "000_d06f920685a293a0.txt").read_text(encoding="utf-8")
     (folder / "a.txt").write_text(text, encoding="utf-8")
     (folder / "mirror").mkdir()
     (folder / "mirror" / "a.txt").write_text(text.replace("\n", "\r\n"), encoding="utf-8")
-    return folder, Index.build([folder, Document("story", STORY, title="嫦娥六号")])
+    return folder, build_on(backend, new_location, [folder, Document("story", STORY, title="嫦娥六号")])
 
 
 def test_the_same_article_through_two_paths_is_indexed_once(deduped):
@@ -69,15 +70,15 @@ def test_the_same_article_through_two_paths_is_indexed_once(deduped):
     assert keep.doc_ids() == ["a", "mirror/a"] and keep.manifest.dedup is None
 
 
-def test_adding_a_reprint_records_it_and_survives_a_save(deduped, tmp_path):
+def test_adding_a_reprint_records_it_and_survives_a_save(deduped, new_location):
     _, index = deduped
-    index.save(tmp_path / "idx")
-    loaded = Index.load(tmp_path / "idx")
+    target = index.save(new_location())
+    loaded = Index.load(target)
     report = loaded.add([Document("reprint", REPRINT, title="月背样品", source="人民网")])
     assert report.added == () and report.duplicates == ("reprint",) and report.changed
     assert "1 duplicates of stored documents" in report.summary()
     loaded.save()
-    again = Index.load(tmp_path / "idx")
+    again = Index.load(target)
     assert "reprint" not in again.doc_ids()
     [hit] = again.search("嫦娥六号月球样品", k=1, where={"doc_id": "story"})
     assert hit.duplicates == (

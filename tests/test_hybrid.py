@@ -120,8 +120,8 @@ def test_user_dictionary_is_recorded_and_used_after_loading(tmp_path):
     assert hits[0].highlights[0].term == "五基三化"
 
 
-def test_simplified_query_finds_traditional_paragraph_in_lexical_mode(seeds_index):
-    hits = seeds_index.search("修文镇全科网格员", k=3, mode="lexical")
+def test_simplified_query_finds_traditional_paragraph_in_lexical_mode(any_seeds_index):
+    hits = any_seeds_index.search("修文镇全科网格员", k=3, mode="lexical")
     assert hits[0].doc_id in TRADITIONAL_SEEDS and "全科網格員" in hits[0].text
     marked = {hits[0].text[h.start : h.end] for h in hits[0].highlights}
     assert "網格" in marked or "網格員" in marked  # highlighted in the script the text is written in
@@ -138,17 +138,17 @@ def test_lexical_mode_does_not_load_the_model(saved_seeds_index, monkeypatch):
     assert index.search("乡村振兴", k=3, mode="lexical")
 
 
-def test_english_query_finds_its_paragraph_in_hybrid_mode(seeds_index):
+def test_english_query_finds_its_paragraph_in_hybrid_mode(any_seeds_index):
     query = "How many full-time grid workers does Jiangmen have?"
     assert (
-        seeds_index.search(query, k=5, mode="lexical") == []
+        any_seeds_index.search(query, k=5, mode="lexical") == []
     )  # no shared words: only the dense side can help
-    hits = seeds_index.search(query, k=5, mode="hybrid")
+    hits = any_seeds_index.search(query, k=5, mode="hybrid")
     assert any("4500名专职网格员" in h.text for h in hits)
 
 
-def test_hybrid_hits_carry_both_sides_and_highlights_point_at_the_terms(seeds_index):
-    hits = seeds_index.search("网格员激励机制", k=5)
+def test_hybrid_hits_carry_both_sides_and_highlights_point_at_the_terms(any_seeds_index):
+    hits = any_seeds_index.search("网格员激励机制", k=5)
     assert hits[0].scores.keys() >= {"dense", "fused"}
     assert any("lexical" in h.scores for h in hits)
     for hit in hits:
@@ -159,14 +159,14 @@ def test_hybrid_hits_carry_both_sides_and_highlights_point_at_the_terms(seeds_in
     assert data["highlights"] and {"term", "start", "end"} <= data["highlights"][0].keys()
 
 
-def test_modes_rank_differently_and_respect_filters(seeds_index):
-    lexical = seeds_index.search("道德银行", k=20, mode="lexical", min_score=1.0)
+def test_modes_rank_differently_and_respect_filters(any_seeds_index):
+    lexical = any_seeds_index.search("道德银行", k=20, mode="lexical", min_score=1.0)
     assert lexical and all(h.score >= 1.0 for h in lexical)
     assert all(h.scores["lexical_rank"] == h.rank for h in lexical)
-    one_each = seeds_index.search("网格", k=5, mode="lexical", max_per_doc=1)
+    one_each = any_seeds_index.search("网格", k=5, mode="lexical", max_per_doc=1)
     assert len({h.doc_id for h in one_each}) == len(one_each) >= 3
     with pytest.raises(InputError, match="mode must be one of"):
-        seeds_index.search("网格", mode="bm25")
+        any_seeds_index.search("网格", mode="bm25")
 
 
 def test_save_load_keeps_lexical_results_and_records_them(seeds_index, saved_seeds_index):

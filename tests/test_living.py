@@ -36,10 +36,11 @@ NEW_V2 = Document(
 
 
 @pytest.fixture
-def index(seeds_index, tmp_path):
-    """A private, saved copy of the seeds index to change."""
-    seeds_index.save(tmp_path / "seeds")
-    return Index.load(tmp_path / "seeds")
+def index(seeds_index, new_location):
+    """A private, saved copy of the seeds index to change, on each backend (a directory, Milvus)."""
+    target = new_location()
+    seeds_index.save(target)
+    return Index.load(target)
 
 
 def _ids(hits):
@@ -146,7 +147,7 @@ def test_rebuilding_reuses_cached_embeddings(seeds_dir, tmp_path):
     assert cache.clear() == embedded + rechunked and cache.stats().vectors == {}
 
 
-def test_a_stale_index_object_cannot_overwrite_a_newer_save(index):
+def test_a_stale_index_object_cannot_overwrite_a_newer_save(local_only, index):
     other = Index.load(index.path)
     index.add([NEW])
     index.save()
@@ -156,7 +157,7 @@ def test_a_stale_index_object_cannot_overwrite_a_newer_save(index):
     assert NEW.doc_id in Index.load(index.path).doc_ids()
 
 
-def test_a_second_writer_is_refused_while_the_first_holds_the_lock(index, monkeypatch):
+def test_a_second_writer_is_refused_while_the_first_holds_the_lock(local_only, index, monkeypatch):
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -318,7 +319,7 @@ def _unfinished_files(path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_killing_a_writer_at_random_points_never_breaks_the_index(index, tmp_path):
+def test_killing_a_writer_at_random_points_never_breaks_the_index(local_only, index, tmp_path):
     """SIGKILL a writer (load, change, save in a loop) at random moments, many times.
 
     The kill points are drawn over the writer's own measured load-change-save cycle, after its
@@ -369,7 +370,7 @@ def test_killing_a_writer_at_random_points_never_breaks_the_index(index, tmp_pat
 
 
 @pytest.mark.slow
-def test_readers_loading_while_a_writer_saves_always_get_a_whole_index(index, tmp_path, caplog):
+def test_readers_loading_while_a_writer_saves_always_get_a_whole_index(local_only, index, tmp_path, caplog):
     script = tmp_path / "writer.py"
     script.write_text(WRITER, encoding="utf-8")
     index.add([Document(doc_id="crash", text="崩溃测试文档初始版。\n\n初始正文。")])

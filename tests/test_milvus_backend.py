@@ -204,3 +204,85 @@ def test_opening_a_missing_index_names_the_way_out(location, written):
     missing = parse_location(str(location).rsplit("#", 1)[0] + "#nothing_here")
     with pytest.raises(IndexNotFoundError, match="no semsearch index there.*semsearch build"):
         MilvusStore.open(missing)
+
+
+# ---------------------------------------------------------------------- through Index and the CLI
+
+
+def _cli(*args, cwd):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "semsearch", *args], env=env, cwd=cwd, capture_output=True, text=True
+    )
+
+
+@pytest.mark.slow  # CLI subprocesses, each loading the model
+def test_cli_builds_changes_and_queries_a_milvus_index_like_a_local_one(tmp_path, seeds_index, seeds_dir):
+    import json
+
+    target = "milvus-lite:indexes/news.db#seeds"  # relative: inside the working directory
+    built = _cli("build", str(seeds_dir), "-o", target, "--no-progress", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert f"built {target}: 5 docs, {len(seeds_index)} chunks" in built.stdout
+    for query in ("网格化管理如何推动基层治理", "乡村振兴", "網格員"):
+        out = _cli("query", "-i", target, "-k", "5", "--json", query, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        hits = json.loads(out.stdout)
+        assert [h["chunk_id"] for h in hits] == [h.chunk_id for h in seeds_index.search(query, k=5)]
+    info = _cli("info", "-i", target, "--json", cwd=tmp_path)
+    assert json.loads(info.stdout)["counts"]["chunks"] == len(seeds_index)
+    removed = _cli("remove", "-i", target, "002_04edc0192fabf55a", cwd=tmp_path)
+    assert removed.returncode == 0, removed.stderr
+    docs = _cli("docs", "-i", target, "--json", cwd=tmp_path)
+    assert "002_04edc0192fabf55a" not in docs.stdout and "000_d06f920685a293a0" in docs.stdout
+    # Nothing but the database was written (milvus-lite keeps it in a folder): no lock file anywhere.
+    written = [p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()]
+    assert written and all(p.parts[:2] == ("indexes", "news.db") for p in written)
+
+
+def test_loading_with_another_model_is_a_mismatch_on_every_backend(any_seeds_index, minilm_path, tmp_path):
+    from semsearch import Index, IndexMismatchError
+
+    where = any_seeds_index.path or any_seeds_index.save(tmp_path / "seeds")
+    with pytest.raises(IndexMismatchError, match="was built with .*the model given is"):
+        Index.load(where, model=minilm_path)
+
+
+def test_an_interrupted_build_is_never_loaded_as_a_whole_index(tmp_path, seeds_dir, monkeypatch):
+    import semsearch.build
+    import semsearch.milvus_parts
+    from semsearch import Index, IndexCorruptError
+
+    with pytest.raises(IndexNotFoundError, match="no milvus-lite database"):
+        Index.load(f"milvus-lite:{tmp_path / 'none.db'}#seeds")
+    location = f"milvus-lite:{tmp_path / 'half.db'}#seeds"
+    monkeypatch.setattr(semsearch.milvus_parts, "BUILD_BATCH_CHUNKS", 10)
+    embed = semsearch.build.embed_chunks
+    calls = []
+
+    def stopped_after_the_first_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return embed(*args, **kwargs)
+
+    monkeypatch.setattr(semsearch.build, "embed_chunks", stopped_after_the_first_batch)
+    with pytest.raises(KeyboardInterrupt):
+        Index.build([seeds_dir], engine=location)
+    assert (tmp_path / "half.db").exists()
+    with pytest.raises(IndexCorruptError, match="its build did not finish"):
+        Index.load(location)
+
+
+def test_index_types_milvus_only_pretends_to_build_are_refused_before_embedding(tmp_path, seeds_dir):
+    from semsearch import Index
+
+    with pytest.raises(InputError, match="no Milvus equivalent"):
+        Index.build(
+            [seeds_dir], engine=f"milvus-lite:{tmp_path / 'x.db'}#seeds", index_type="IVF16,PQ8", cache=False
+        )
+    assert not (tmp_path / "x.db").exists()

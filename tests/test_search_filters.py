@@ -5,6 +5,7 @@ import json
 import pytest
 
 from semsearch import Document, Index, InputError
+from tests.conftest import build_on
 
 TOPICS = [
     "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解",
@@ -38,8 +39,8 @@ def _docs():
 
 
 @pytest.fixture(scope="module")
-def news_index():
-    return Index.build(_docs())
+def news_index(backend, new_location):
+    return build_on(backend, new_location, _docs())
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
@@ -84,9 +85,8 @@ def test_malformed_filter_is_an_input_error(news_index):
         news_index.search("网格员", where={"source": {"$like": "新%"}})
 
 
-def test_a_change_is_seen_by_the_next_filtered_search(news_index, tmp_path):
-    news_index.save(tmp_path / "idx")
-    index = Index.load(tmp_path / "idx")
+def test_a_change_is_seen_by_the_next_filtered_search(news_index, new_location):
+    index = Index.load(news_index.save(new_location()))
     assert index.search("网格员", k=3, where={"source": "央视"}) == []
     index.add(
         [Document("c1", "央视记者跟随网格员走访社区，记录基层治理的变化。", metadata={"source": "央视"})]

@@ -4,6 +4,7 @@ import pytest
 
 from semsearch import Document, Index, InputError
 from semsearch.titles import indexed_text, title_prefix
+from tests.conftest import build_on
 
 DOCS = [
     Document(
@@ -17,8 +18,8 @@ DOCS = [
 
 
 @pytest.fixture(scope="module")
-def titled():
-    return Index.build(DOCS)
+def titled(backend, new_location):
+    return build_on(backend, new_location, DOCS)
 
 
 @pytest.mark.parametrize("mode", ["lexical", "dense", "hybrid"])

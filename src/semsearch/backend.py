@@ -122,8 +122,8 @@ class ChunkBackend(Protocol):
         """All document ids, sorted."""
         ...
 
-    def content_hashes(self) -> dict[str, str]:
-        """Document id → content hash."""
+    def content_hashes(self, doc_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Document id → content hash, of ``doc_ids`` only when given (a change looks up only its own)."""
         ...
 
     def counts(self) -> Counts:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -41,6 +43,22 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 
 
+class ChunkSink(Protocol):
+    """Where a build puts prepared documents: a chunk store, or a Milvus build writing batch by batch."""
+
+    def add(self, prepared: PreparedDocument) -> None:
+        """Take a cleaned, chunked document."""
+        ...
+
+    def add_signature(self, doc_id: str, minhash: bytes, numbers: Sequence[str]) -> None:
+        """Keep a kept document's MinHash and numbers."""
+        ...
+
+    def add_duplicate(self, doc: Document, of_doc_id: str, similarity: float) -> None:
+        """Record ``doc`` as a duplicate of ``of_doc_id``."""
+        ...
+
+
 @dataclass(frozen=True)
 class EmbedOptions:
     """How chunk texts are embedded: batch size, embedding cache, progress, and the script given to the encoder.
@@ -52,6 +70,9 @@ class EmbedOptions:
     cache: EmbeddingCache | bool | None = True
     progress: bool | ProgressCallback = False
     script: EmbedScript = DEFAULT_EMBED_SCRIPT
+    ray: bool | str = (
+        False  # embed on Ray: True for a local cluster (or $RAY_ADDRESS), or a cluster's address
+    )
 
 
 @dataclass(frozen=True)
@@ -88,12 +109,14 @@ def build_index(
     fields: FieldNames | None = None,
     dedup: DedupConfig | None = None,
     titles: TitleMode = LEGACY_TITLE_MODE,
+    engine: str | None = None,
 ) -> Built:
     """Read, clean, chunk, embed and index ``sources`` (see :meth:`semsearch.Index.build`).
 
     Sources are read, cleaned, chunked and stored one document at a time, so a build never holds every
-    raw and cleaned text at once. Raises :class:`EmptyCorpusError` (naming ``sources`` and why each was
-    skipped) if nothing is left.
+    raw and cleaned text at once. ``engine``: a Milvus location to write the index into, batch by batch
+    (embedded and written every few thousand chunks; default: in memory, to save as a directory).
+    Raises :class:`EmptyCorpusError` (naming ``sources`` and why each was skipped) if nothing is left.
     """
     started = time.perf_counter()
     check_embed_script(embedding.script)
@@ -102,24 +125,53 @@ def build_index(
     encoder = load_encoder(model)
     config = chunking_config(encoder, max_tokens, min_chars)
     deduplicator = Deduplicator(dedup) if dedup is not None else None
-    store = ChunkStore.new()
+    chunking = ChunkingRecord(
+        max_tokens=config.max_tokens,
+        min_chars=config.min_chars,
+        heading_max_chars=DEFAULT_HEADING_MAX_CHARS,
+        cleaner_version=CLEANER_VERSION,
+        titles=titles,
+    )
+    milvus, local = None, None
+    store: ChunkSink
+    if engine is not None:
+        from .milvus_parts import MilvusBuild
+
+        placeholder = {
+            "index_type": index_type,
+            "dimension": encoder.dimension,
+            "lexical": LexicalIndex.build(analyzer, [], []).spec(),
+            "chunking": {"titles": titles},
+        }
+        store = milvus = MilvusBuild(
+            engine, placeholder, analyzer, titles, lambda texts: embed_chunks(encoder, texts, embedding)
+        )
+    else:
+        store = local = ChunkStore.new()
     report = IngestReport()  # what was skipped while reading; the documents themselves are streamed
     chunks, texts, skipped, duplicates = [], [], [], []
     for doc in _documents(iter_sources(sources, fields=fields), report):
         prepared = prepare_all([doc], encoder, config, deduplicator, titles)
         store_prepared(store, prepared, deduplicator)
-        chunks += [c for entry in prepared.documents for c in entry.chunks]
-        texts += indexed_texts(prepared.documents, titles)
+        if milvus is None:  # a Milvus build embeds and writes each batch as it fills
+            chunks += [c for entry in prepared.documents for c in entry.chunks]
+            texts += indexed_texts(prepared.documents, titles)
         skipped += prepared.skipped
         duplicates += [found for _, found in prepared.duplicates]
-    if not chunks:
-        raise EmptyCorpusError(empty_corpus_message(sources, report, skipped))
-    vectors = embed_chunks(encoder, texts, embedding)
-    ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
-    if len(np.unique(ids)) != len(ids):  # 64-bit hash collision: astronomically unlikely, never silent
-        raise IndexCorruptError("two chunks received the same 64-bit id; rename one of the documents")
-    vector_index = VectorIndex.build(vectors, ids, index_type)
-    lexical = LexicalIndex.build(analyzer, ids.tolist(), texts)
+    if milvus is not None:
+        found = milvus.finish()
+        if found is None:
+            raise EmptyCorpusError(empty_corpus_message(sources, report, skipped))
+        parts = found
+    else:
+        if not chunks or local is None:
+            raise EmptyCorpusError(empty_corpus_message(sources, report, skipped))
+        vectors = embed_chunks(encoder, texts, embedding)
+        ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
+        if len(np.unique(ids)) != len(ids):  # 64-bit hash collision: astronomically unlikely, never silent
+            raise IndexCorruptError("two chunks received the same 64-bit id; rename one of the documents")
+        vector_index = VectorIndex.build(vectors, ids, index_type)
+        parts = Parts(vector_index, LexicalIndex.build(analyzer, ids.tolist(), texts), local)
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     all_skipped = (*report.skipped, *skipped)
     manifest = Manifest(
@@ -129,22 +181,20 @@ def build_index(
         encoder={**encoder.spec(), "identity": encoder.identity, "embed_script": embedding.script},
         dimension=encoder.dimension,
         index_type=index_type,
-        faiss_class=vector_index.describe(),
-        search_params=dataclasses.replace(vector_index.params),
-        lexical=lexical.spec(),
+        faiss_class=parts.vectors.describe(),
+        search_params=dataclasses.replace(parts.vectors.params),
+        lexical=parts.lexical.spec(),
         fusion=fusion or default_fusion(encoder.identity),
-        chunking=ChunkingRecord(
-            max_tokens=config.max_tokens,
-            min_chars=config.min_chars,
-            heading_max_chars=DEFAULT_HEADING_MAX_CHARS,
-            cleaner_version=CLEANER_VERSION,
-            titles=titles,
-        ),
-        counts=store.counts().with_skipped(len(all_skipped)),
+        chunking=chunking,
+        counts=parts.chunks.counts().with_skipped(len(all_skipped)),
         build_seconds=round(time.perf_counter() - started, 3),
         dedup=dataclasses.asdict(dedup) if dedup is not None else None,
     )
-    return Built(manifest, Parts(vector_index, lexical, store), encoder, all_skipped, tuple(duplicates))
+    if engine is not None:
+        from .milvus_parts import MilvusStorage
+
+        manifest = MilvusStorage().save(engine, manifest, parts)  # the manifest last: the build is whole
+    return Built(manifest, parts, encoder, all_skipped, tuple(duplicates))
 
 
 def _documents(items: Iterable[Document | Skipped], report: IngestReport) -> Iterator[Document]:
@@ -223,7 +273,7 @@ def prepare_all(
     return Prepared(prepared, skipped, duplicates)
 
 
-def store_prepared(store: ChunkStore, prepared: Prepared, deduplicator: Deduplicator | None) -> None:
+def store_prepared(store: ChunkSink, prepared: Prepared, deduplicator: Deduplicator | None) -> None:
     """Store prepared documents (with their MinHash, for later changes) and the duplicates found."""
     for entry in prepared.documents:
         store.add(entry)
@@ -272,8 +322,14 @@ def embed_chunks(
     """
     sizes = [max(len(t), 1) for t in texts]
     progress = progress_callback(options.progress, sum(sizes))
+    embed: Callable[..., np.ndarray] = embed_passages
+    if options.ray:
+        from .ray_embed import embed_with_ray
+
+        address = None if options.ray is True else str(options.ray)
+        embed = functools.partial(embed_with_ray, address=address)
     try:
-        return embed_passages(
+        return embed(
             encoder,
             embedding_texts(list(texts), check_embed_script(options.script)),
             batch_size=options.batch_size,

@@ -53,7 +53,7 @@ class ChangePlan:
 
 def check_known(parts: Parts, doc_ids: Sequence[str], message: str, *, quote: bool = False) -> None:
     """Raise InputError, ``message`` naming up to five of them, if any of ``doc_ids`` is not in the index."""
-    known = set(parts.chunks.doc_ids())
+    known = set(parts.chunks.content_hashes(doc_ids))
     unknown = [d for d in doc_ids if d not in known]
     if unknown:
         raise InputError(message.format(", ".join(map(repr if quote else str, unknown[:5]))))
@@ -71,7 +71,7 @@ def plan_change(
 
     ``encoder`` is called only if some document is new or changed (a removal never loads the model).
     """
-    hashes = parts.chunks.content_hashes()
+    hashes = parts.chunks.content_hashes([d.doc_id for d in report.documents])
     added, updated, unchanged = [], [], []
     for doc in report.documents:
         if doc.doc_id not in hashes:

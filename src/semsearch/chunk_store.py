@@ -432,10 +432,19 @@ class ChunkStore:
         with self._reading() as conn:
             return [r[0] for r in conn.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
 
-    def content_hashes(self) -> dict[str, str]:
-        """Document id → content hash, to tell unchanged documents from changed ones."""
+    def content_hashes(self, doc_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Document id → content hash, to tell unchanged documents from changed ones (of ``doc_ids`` if given)."""
         with self._reading() as conn:
-            return dict(conn.execute("SELECT doc_id, content_hash FROM documents"))
+            if doc_ids is None:
+                return dict(conn.execute("SELECT doc_id, content_hash FROM documents"))
+            ids = list(dict.fromkeys(doc_ids))
+            found: dict[str, str] = {}
+            for first in range(0, len(ids), 500):
+                part = ids[first : first + 500]
+                marks = ",".join("?" * len(part))
+                sql = f"SELECT doc_id, content_hash FROM documents WHERE doc_id IN ({marks})"
+                found.update(conn.execute(sql, part))
+            return found
 
     def counts(self) -> Counts:
         """Documents, chunks and tokens stored."""

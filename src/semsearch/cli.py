@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .index import Index
+    from .locations import Location
     from .records import Hit
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 INDEX_ROOT = Path("indexes")
+RAY_LOCAL = "local"  # `build --ray` without an address
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,7 +98,19 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         help="files or folders of articles (.txt, .md, .html, .jsonl, .csv, .tsv, .docx)",
     )
-    build.add_argument("-o", "--output", help="index directory (default: indexes/<name of the first source>)")
+    build.add_argument(
+        "-o",
+        "--output",
+        help="index directory (default: indexes/<name of the first source>), or a Milvus location: "
+        "milvus://HOST:PORT#NAME or milvus-lite:PATH.db#NAME (needs semsearch[milvus])",
+    )
+    build.add_argument(
+        "--ray",
+        nargs="?",
+        const=RAY_LOCAL,
+        metavar="ADDRESS",
+        help="embed on a Ray cluster: the one at ADDRESS, else $RAY_ADDRESS, else a local one (needs semsearch[ray])",
+    )
     build.add_argument(
         "-m",
         "--model",
@@ -309,7 +323,13 @@ def _runtime(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _index_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--index", required=True, help="index directory, or a name under indexes/")
+    parser.add_argument(
+        "-i",
+        "--index",
+        required=True,
+        help="index directory, a name under indexes/, or a Milvus location "
+        "(milvus://HOST:PORT#NAME, milvus-lite:PATH.db#NAME)",
+    )
 
 
 def _filter_options(parser: argparse.ArgumentParser) -> None:
@@ -416,8 +436,10 @@ def _judgments_option(parser: argparse.ArgumentParser) -> None:
 def _cmd_build(args: argparse.Namespace) -> int:
     from .chunk import DEFAULT_MIN_CHARS
     from .index import Index
+    from .locations import location_of
 
-    output = Path(args.output) if args.output else INDEX_ROOT / _name_of(args.sources[0])
+    output = location_of(args.output) if args.output else INDEX_ROOT / _name_of(args.sources[0])
+    remote = isinstance(output, str)  # a Milvus location: the build writes into it as it goes
     started = time.perf_counter()
     index = Index.build(
         args.sources,
@@ -433,9 +455,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
         fusion=_fusion(args.fusion),
         fields=_fields(args),
         dedup=not args.keep_duplicates,
+        engine=str(output) if remote else None,
+        executor="ray" if args.ray else "local",
+        ray_address=args.ray if args.ray not in (None, RAY_LOCAL) else None,
         **_runtime(args),
     )
-    index.save(output)
+    if not remote:
+        index.save(output)
     seconds = time.perf_counter() - started
     if args.explain:
         _print_explain(index)
@@ -510,13 +536,13 @@ def _cmd_remove(args: argparse.Namespace) -> int:
     return _change(args, resolve_index_path(args.index), lambda index: index.remove(args.doc_ids))
 
 
-def _change(args: argparse.Namespace, path: Path, apply: Any) -> int:
+def _change(args: argparse.Namespace, path: Location, apply: Any) -> int:
     """Load, change and save an index under its writer lock, so no other writer's change is lost."""
     from .index import Index
-    from .locks import write_lock
+    from .locations import writer_lock
 
     started = time.perf_counter()
-    with write_lock(path):
+    with writer_lock(path):
         index = Index.load(path, **_runtime(args))
         report = apply(index)
         if report.changed:
@@ -609,7 +635,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
         raise InputError(f"--context must be 0 or more paragraphs, not {args.context}")
     fusion = _fusion(args.fusion)
     path = resolve_index_path(args.index)
-    loading = _load_model_meanwhile(path, args) if args.mode != "lexical" and args.model is None else None
+    early = args.mode != "lexical" and args.model is None
+    loading = _load_model_meanwhile(path, args) if early and isinstance(path, Path) else None  # a directory
     try:
         index = Index.load(path, model=args.model, **_runtime(args))
     finally:
@@ -739,11 +766,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_tune(args: argparse.Namespace) -> int:
     from .evaluation import read_judgments, tune_fusion
     from .index import Index
-    from .locks import write_lock
+    from .locations import writer_lock
 
     judgments = read_judgments(args.data)
     path = resolve_index_path(args.index)
-    with write_lock(path) if args.save else contextlib.nullcontext():
+    with writer_lock(path) if args.save else contextlib.nullcontext():
         index = Index.load(path, **_runtime(args))
         before = index.fusion
         with _bar(args, len(judgments), "questions") as progress:
@@ -797,8 +824,12 @@ def _print_metrics(rows: list[tuple[str, dict[str, float]]]) -> None:
         print(f"{name:{width}}  " + "  ".join(f"{metrics[c]:7.4f}" for c in METRIC_COLUMNS))
 
 
-def resolve_index_path(value: str) -> Path:
-    """An index path as given, or the index of that name under ``indexes/``."""
+def resolve_index_path(value: str) -> Location:
+    """An index path as given (a Milvus location unchanged), or the index of that name under ``indexes/``."""
+    from .milvus_location import is_milvus_location
+
+    if is_milvus_location(value):
+        return value
     path = Path(value)
     if not (path / "manifest.json").exists() and (INDEX_ROOT / value / "manifest.json").exists():
         return INDEX_ROOT / value
@@ -952,7 +983,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     chunking = info["chunking"]
     rows: list[tuple[str, Any]] = [
         ("path", info.get("path")),
-        ("format", f"{info['format']} v{info['format_version']} (generation {info['generation']})"),
+        ("format", f"{info['format']} v{info['format_version']} (generation {info.get('generation', '-')})"),
         ("model", info["encoder"]["identity"]),
         ("dimension", info["dimension"]),
         ("metric", f"{info['metric']} on L2-normalised vectors (cosine)"),

@@ -29,6 +29,7 @@ from .filters import Filter, parse_where
 from .fusion import FusionConfig
 from .index_dir import IndexDirectory
 from .ingest import FieldNames, IngestReport, Skipped, Source, read_sources
+from .locations import EXECUTORS, Executor, Location, location_of, same_location, storage_for
 from .locks import ReadWriteLock
 from .manifest import Manifest
 from .records import ChangeReport, Chunk, ContextParagraph, Document, Hit
@@ -55,7 +56,7 @@ class Index:
         manifest: Manifest,
         parts: Parts,
         encoder: Encoder | None = None,
-        path: Path | None = None,
+        path: Location | None = None,
         skipped: Sequence[Skipped] = (),
         storage: Storage | None = None,
     ) -> None:
@@ -95,6 +96,9 @@ class Index:
         titles: TitleMode = DEFAULT_TITLE_MODE,
         threads: int | None = None,
         device: str | None = None,
+        engine: str | None = None,
+        executor: Executor = "local",
+        ray_address: str | None = None,
     ) -> Index:
         """Read, clean, chunk and embed ``sources`` (files, folders, Documents) into a new index.
 
@@ -113,9 +117,22 @@ class Index:
         characters embedded so far and in all (text length, not a count of chunks, measures the work
         left: the longest chunks are embedded first); ``threads``: CPU threads for the model and FAISS (default
         ``$SEMSEARCH_THREADS``, else every CPU the process may use); ``device``: "cpu", "cuda" or
-        "auto" (default: a GPU when there is one). Raises :class:`EmptyCorpusError` if no source has
-        indexable text.
+        "auto" (default: a GPU when there is one); ``engine``: a Milvus location
+        (``milvus://HOST:PORT#NAME``, ``milvus-lite:PATH.db#NAME``) to build into, batch by batch (the
+        index is then saved there as it is built); ``executor``: "local", or "ray" to embed on the Ray
+        cluster at ``ray_address`` (default ``$RAY_ADDRESS``, else a local one; needs ``semsearch[ray]``).
+        Raises :class:`EmptyCorpusError` if no source has indexable text.
         """
+        if executor not in EXECUTORS:
+            raise InputError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+        if ray_address is not None and executor != "ray":
+            raise InputError("ray_address is for executor='ray'; pass both, or neither")
+        where = None if engine is None else location_of(engine)
+        if engine is not None and not isinstance(where, str):
+            raise InputError(
+                f"engine {engine!r} is not a Milvus location: use milvus://HOST:PORT#NAME or "
+                "milvus-lite:PATH.db#NAME (a directory index is built in memory and saved with save())"
+            )
         built = build_index(
             sources,
             model=load_encoder(model, threads=threads, device=device),
@@ -125,12 +142,26 @@ class Index:
             user_dict=user_dict,
             tokenizer=tokenizer,
             fusion=fusion,
-            embedding=EmbedOptions(batch_size, cache, progress, embed_script),
+            embedding=EmbedOptions(
+                batch_size,
+                cache,
+                progress,
+                embed_script,
+                (ray_address or True) if executor == "ray" else False,
+            ),
             fields=fields,
             dedup=dedup_config(dedup),
             titles=titles,
+            engine=None if where is None else str(where),
         )
-        index = cls(manifest=built.manifest, parts=built.parts, encoder=built.encoder, skipped=built.skipped)
+        index = cls(
+            manifest=built.manifest,
+            parts=built.parts,
+            encoder=built.encoder,
+            skipped=built.skipped,
+            path=where,
+            storage=None if where is None else storage_for(where),
+        )
         index.duplicates = list(built.duplicates)
         index._set_threads(threads, device)
         return index
@@ -184,20 +215,23 @@ class Index:
                 self._filters = None
             return change
 
-    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
+    def save(self, path: str | os.PathLike[str] | None = None) -> Location:
         """Write the index to ``path`` (default: where it was loaded from), atomically: a crash leaves the old one.
 
-        Saving back where it was loaded from raises IndexChangedError if another writer saved there since.
+        ``path``: a directory, or a Milvus location (a local index is copied in; an index in Milvus
+        already holds its changes, and saving writes its manifest). Saving a directory back where it
+        was loaded from raises IndexChangedError if another writer saved there since.
         """
-        target = Path(path) if path is not None else self.path
+        target = location_of(path) if path is not None else self.path
         if target is None:
             raise InputError("this index was never saved; pass a path: index.save('indexes/NAME')")
         with self._write_lock, self._rw.reading():  # saves take turns: each sees the one before
             manifest = current_manifest(self.manifest, self._parts, self.fusion)
-            here = self.path is not None and Path(self.path).resolve() == target.resolve()
+            here = same_location(self.path, target)
             expect = self.manifest.generation if here else None
-            self.manifest = self._storage.save(target, manifest, self._parts, expect_generation=expect)
-            self.path = target
+            storage = self._storage if here else storage_for(target)
+            self.manifest = storage.save(target, manifest, self._parts, expect_generation=expect)  # type: ignore[arg-type]
+            self.path, self._storage = target, storage
         return target
 
     @classmethod
@@ -216,13 +250,15 @@ class Index:
         (say, a local path), and a different model raises IndexMismatchError. ``threads`` and
         ``device`` as for :meth:`build`.
         """
-        manifest, parts = IndexDirectory().load(Path(path), verify=verify)
+        where = location_of(path)
+        storage = storage_for(where)
+        manifest, parts = storage.load(where, verify=verify)  # type: ignore[arg-type]
         encoder = (
             None
             if model is None
-            else manifest.check_encoder(load_encoder(model, threads=threads, device=device), Path(path))
+            else manifest.check_encoder(load_encoder(model, threads=threads, device=device), where)
         )
-        index = cls(manifest=manifest, parts=parts, encoder=encoder, path=Path(path))
+        index = cls(manifest=manifest, parts=parts, encoder=encoder, path=where, storage=storage)
         index._set_threads(threads, device)
         return index
 
@@ -241,8 +277,11 @@ class Index:
         if self._encoder is None:
             with self._encoder_lock:
                 if self._encoder is None:
+                    inside = (
+                        self.path if isinstance(self.path, Path) else None
+                    )  # model folders in it are refused
                     encoder = encoder_from_spec(
-                        dict(self.manifest.encoder), self.path, threads=self._threads, device=self._device
+                        dict(self.manifest.encoder), inside, threads=self._threads, device=self._device
                     )
                     self._encoder = self.manifest.check_encoder(encoder, self.path, given=False)
         return self._encoder

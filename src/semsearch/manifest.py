@@ -143,9 +143,13 @@ class Manifest:
         return data
 
     @classmethod
-    def from_dict(cls, data: object, source: Path | str = "the manifest") -> Manifest:
-        """Check and type a manifest read from ``source`` (named in every error)."""
-        validate(data, source)
+    def from_dict(cls, data: object, source: Path | str = "the manifest", *, files: bool = True) -> Manifest:
+        """Check and type a manifest read from ``source`` (named in every error).
+
+        ``files``: the index is a directory listing its files; False for an index kept in a server
+        (Milvus), whose manifest lists none.
+        """
+        validate(data, source, files=files)
         data = cast("dict[str, Any]", data)
         known = {f.name for f in dataclasses.fields(cls)} | {"format", "format_version"}
         try:
@@ -180,7 +184,7 @@ class Manifest:
             raise IndexCorruptError(f"{source} does not list a {role!r} file; rebuild the index")
         return entry
 
-    def info(self, path: Path | None) -> dict[str, Any]:
+    def info(self, path: Path | str | None) -> dict[str, Any]:
         """The manifest as JSON-ready data plus, for a saved index, its ``path`` and ``bytes_on_disk``."""
         info = self.to_dict()
         if path is not None:
@@ -220,7 +224,7 @@ def _known(record: type, data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in names}
 
 
-def validate(data: object, source: Path | str = "the manifest") -> None:
+def validate(data: object, source: Path | str = "the manifest", *, files: bool = True) -> None:
     """Raise IndexCorruptError (or IndexFormatError for a newer format) unless ``data`` is a manifest we read.
 
     The one place a manifest read from disk is checked before it is typed: every key's type and
@@ -241,7 +245,7 @@ def validate(data: object, source: Path | str = "the manifest") -> None:
     for key in (*REQUIRED_KEYS, "chunking"):
         if key not in data:
             raise IndexCorruptError(f"{source} lacks {key!r}; rebuild the index")
-    _Schema(source).check(data)
+    _Schema(source).check(data, files=files)
 
 
 # The files of format 1: role → extension; ``bm25`` is a directory, the others are files.
@@ -344,7 +348,7 @@ class _Schema:
             )
             raise self.fail(f"{where}{key}", f"must be {wanted}, not {_show(value)}")
 
-    def check(self, data: dict[str, Any]) -> None:
+    def check(self, data: dict[str, Any], *, files: bool = True) -> None:
         for key in ("semsearch_version", "created_at", "updated_at", "faiss_class"):
             self.string(data, key, "")
         self.string(data, "index_type", "", blank=False)
@@ -407,8 +411,14 @@ class _Schema:
                 raise self.fail(
                     "lexical.user_words", f"must be a list of words (not blank), not {_show(words)}"
                 )
-        files = self._required(data, "files", allowed=set(FILE_ROLES), required={"vectors", "chunks"})
-        for role, entry in files.items():
+        if not files:  # kept in a server: nothing on disk to name
+            if data["files"] != {}:
+                raise self.fail(
+                    "'files'", f"must be empty for an index kept in a server, not {_show(data['files'])}"
+                )
+            return
+        listed = self._required(data, "files", allowed=set(FILE_ROLES), required={"vectors", "chunks"})
+        for role, entry in listed.items():
             where = f"files.{role}"
             if not isinstance(entry, dict) or set(entry) - {"name", "bytes", "sha256", "kind"}:
                 raise self.fail(
@@ -433,5 +443,5 @@ class _Schema:
                     f"{where}.kind",
                     f"must be {'dir' if role in DIRECTORY_ROLES else 'file'}, not {_show(kind)}",
                 )
-        if "bm25" in files and "lexical" not in files:
+        if "bm25" in listed and "lexical" not in listed:
             raise self.fail("files", "lists a BM25 index without the lexical terms it was built from")

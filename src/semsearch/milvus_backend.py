@@ -18,10 +18,11 @@ else is re-weighted. pymilvus is imported only here, only when a Milvus location
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,9 @@ from .milvus_schema import (
     create_collections,
     milvus_index_type,
 )
-from .records import Chunk
+from .records import Chunk, PreparedDocument
 from .split_bm25 import CorpusStats, document_weights, query_weights
+from .titles import LEGACY_TITLE_MODE, TitleMode, check_title_mode, indexed_text, title_prefix
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ class MilvusStore:
         stats: CorpusStats,
         next_term: int,
         analyzer: Analyzer,
+        totals: dict[str, int] | None = None,
     ) -> None:
         self.location = location
         self.manifest = manifest
@@ -97,7 +100,14 @@ class MilvusStore:
         self.analyzer = analyzer
         self._client = client
         self._next_term = next_term
+        self._totals = totals or {"documents": 0, "tokens": 0}  # kept up to date: counts() is O(1)
         self.kind = milvus_index_type(manifest["index_type"])
+
+    @property
+    def titles(self) -> TitleMode:
+        """How titles reach the lexical side (the manifest's chunking record; older indexes: none)."""
+        chunking = self.manifest.get("chunking") or {}
+        return check_title_mode(chunking.get("titles", LEGACY_TITLE_MODE))
 
     # -------------------------------------------------------------- lifecycle
 
@@ -134,7 +144,7 @@ class MilvusStore:
                 f"`semsearch build SOURCES -o '{location}'`"
             )
         client = connect(location)
-        for name in (location.collection, location.docs_collection, location.terms_collection):
+        for name in location.collections:
             if not call(location, client.has_collection, name):
                 raise IndexNotFoundError(
                     f"{location}: no semsearch index there (collection {name} is missing); build one with "
@@ -158,7 +168,12 @@ class MilvusStore:
         raw_stats = _loads(properties.get(STATS_PROPERTY), location, "BM25 statistics")
         stats = CorpusStats.from_dict(raw_stats)
         analyzer = Analyzer.from_spec(manifest["lexical"])
-        return cls(location, client, manifest, stats, int(raw_stats["next_term"]), analyzer)
+        totals: dict[str, int] = {k: int(raw_stats[k]) for k in ("documents", "tokens") if k in raw_stats}
+        store = cls(location, client, manifest, stats, int(raw_stats["next_term"]), analyzer, totals or None)
+        if len(totals) < 2:  # written before the totals were kept
+            docs = list(store._iterate(location.docs_collection, ["doc_id", "tokens"]))
+            store._totals = {"documents": len(docs), "tokens": sum(int(r["tokens"]) for r in docs)}
+        return store
 
     def close(self) -> None:
         """Close the connection."""
@@ -171,25 +186,31 @@ class MilvusStore:
 
     def write(
         self,
-        prepared: Sequence[tuple[Any, Any, str, str, Sequence[Chunk]]],
+        prepared: Sequence[PreparedDocument],
         vectors: np.ndarray,
         terms: Sequence[Sequence[str]] | None = None,
+        signatures: Mapping[str, tuple[bytes, Sequence[str]]] | None = None,
     ) -> None:
-        """Insert documents (each ``(document, cleaned, title, title source, chunks)``) and their chunks' vectors.
+        """Insert prepared documents and their chunks' vectors (and near-duplicate ``signatures`` by doc id).
 
-        The rows' BM25 weights use the corpus's frozen average length; the terms' document
-        frequencies and the corpus statistics are updated, so later queries weigh them in.
+        A chunk's terms are those of the text it is indexed as (its title in front, as the manifest's
+        title mode says; :mod:`semsearch.titles`) unless ``terms`` are given. The rows' BM25 weights
+        use the corpus's frozen average length; the terms' document frequencies and the corpus
+        statistics are updated, so later queries weigh them in.
         """
-        prepared = [_parts(entry) for entry in prepared]
-        chunks = [(entry, chunk) for entry in prepared for chunk in entry[4]]
+        signatures = signatures or {}
+        chunks = [(entry, chunk) for entry in prepared for chunk in entry.chunks]
         if len(chunks) != len(vectors):
             raise InputError(f"{len(chunks)} chunks but {len(vectors)} vectors to write")
         if not chunks:
             return
         for entry in prepared:
-            _check_text_size(entry[0].doc_id, "raw text", entry[0].text)
-            _check_text_size(entry[0].doc_id, "cleaned text", entry[1].text)
-        term_lists = terms if terms is not None else [self.analyzer.tokens(c.text) for _, c in chunks]
+            _check_text_size(entry.document.doc_id, "raw text", entry.document.text)
+            _check_text_size(entry.document.doc_id, "cleaned text", entry.clean.text)
+        if terms is None:
+            texts = indexed_texts_of([(e.title, e.title_source, e.chunks) for e in prepared], self.titles)
+            terms = [self.analyzer.tokens(t) for t in texts]
+        term_lists = terms
         if len(term_lists) != len(chunks):
             raise InputError(f"{len(chunks)} chunks but {len(term_lists)} term lists to write")
         stats = self.stats.changed([len(t) for t in term_lists], [])
@@ -204,8 +225,9 @@ class MilvusStore:
                 ids[term] = next_term
                 next_term += 1
         rows = []
-        for ((doc, _clean, title, _tsource, _), chunk), terms, vector in zip(chunks, term_lists, vectors):
-            weights = document_weights(terms, stats)
+        for (entry, chunk), chunk_terms, vector in zip(chunks, term_lists, vectors):
+            doc, title = entry.document, entry.title
+            weights = document_weights(chunk_terms, stats)
             rows.append(
                 {
                     "chunk_id": int(chunk.chunk_id),
@@ -217,7 +239,7 @@ class MilvusStore:
                     "span_start": chunk.start,
                     "span_end": chunk.end,
                     "n_tokens": chunk.n_tokens,
-                    "n_terms": len(terms),
+                    "n_terms": len(chunk_terms),
                     "text": chunk.text,
                     "title": title,
                     "source": doc.source,
@@ -235,21 +257,22 @@ class MilvusStore:
             )
         doc_rows = [
             {
-                "doc_id": doc.doc_id,
-                "title": title,
-                "title_source": title_source,
-                "source": doc.source,
-                "encoding": doc.encoding,
-                "content_hash": doc.content_hash,
-                "raw_text": doc.text,
-                "clean_text": clean.text,
-                "metadata": _jsonable(doc.metadata),
-                "dropped": [[d.line, d.text, d.reason] for d in clean.dropped],
-                "chunk_ids": [int(c.chunk_id) for c in doc_chunks],
-                "tokens": int(sum(c.n_tokens for c in doc_chunks)),
+                "doc_id": e.document.doc_id,
+                "title": e.title,
+                "title_source": e.title_source,
+                "source": e.document.source,
+                "encoding": e.document.encoding,
+                "content_hash": e.document.content_hash,
+                "raw_text": e.document.text,
+                "clean_text": e.clean.text,
+                "metadata": _jsonable(e.document.metadata),
+                "dropped": [[d.line, d.text, d.reason] for d in e.clean.dropped],
+                "chunk_ids": [int(c.chunk_id) for c in e.chunks],
+                "tokens": int(sum(c.n_tokens for c in e.chunks)),
+                **_signature_fields(signatures.get(e.document.doc_id)),
                 "_placeholder": [0.0] * PLACEHOLDER_DIM,
             }
-            for doc, clean, title, title_source, doc_chunks in prepared
+            for e in prepared
         ]
         for first in range(0, len(doc_rows), WRITE_BATCH):
             call(
@@ -270,6 +293,10 @@ class MilvusStore:
         self._upsert_terms(term_rows)
         self._next_term = next_term
         self.stats = stats
+        self._totals = {
+            "documents": self._totals["documents"] + len(doc_rows),
+            "tokens": self._totals["tokens"] + sum(int(r["tokens"]) for r in doc_rows),
+        }
         self._write_stats()
 
     def remove(self, doc_ids: Sequence[str]) -> list[int]:
@@ -289,11 +316,11 @@ class MilvusStore:
         for row in rows:
             df_drop.update(int(k) for k in _sparse_keys(row["sparse"]))
         term_rows = []
-        wanted = list(df_drop)
-        for first in range(0, len(wanted), _LOOKUP_BATCH):
-            part = wanted[first : first + _LOOKUP_BATCH]
+        term_ids = list(df_drop)
+        for first in range(0, len(term_ids), _LOOKUP_BATCH):
+            some = term_ids[first : first + _LOOKUP_BATCH]
             for row in self._query(
-                self.location.terms_collection, f"term_id in {part}", ["term", "term_id", "df"]
+                self.location.terms_collection, f"term_id in {some}", ["term", "term_id", "df"]
             ):
                 term_rows.append(
                     {
@@ -304,6 +331,15 @@ class MilvusStore:
                     }
                 )
         chunk_ids = [int(r["chunk_id"]) for r in rows]
+        docs = []
+        for first in range(0, len(ids), _LOOKUP_BATCH):
+            docs += call(
+                self.location,
+                self._client.get,
+                self.location.docs_collection,
+                ids=ids[first : first + _LOOKUP_BATCH],
+                output_fields=["tokens"],
+            )
         for first in range(0, len(ids), _LOOKUP_BATCH):
             part = ids[first : first + _LOOKUP_BATCH]
             call(
@@ -313,8 +349,19 @@ class MilvusStore:
                 filter=f"doc_id in {_literal(part)}",
             )
             call(self.location, self._client.delete, self.location.docs_collection, ids=part)
+            literal = _literal(part)
+            call(
+                self.location,
+                self._client.delete,
+                self.location.dups_collection,
+                filter=f"doc_id in {literal} or of_doc_id in {literal}",
+            )
         self._upsert_terms(term_rows)
         self.stats = self.stats.changed([], [int(r["n_terms"]) for r in rows])
+        self._totals = {
+            "documents": self._totals["documents"] - len(docs),
+            "tokens": self._totals["tokens"] - sum(int(r["tokens"]) for r in docs),
+        }
         self._write_stats()
         return chunk_ids
 
@@ -349,7 +396,24 @@ class MilvusStore:
         return rewritten
 
     def _reweight_batch(self, batch: list[dict[str, Any]], stats: CorpusStats) -> int:
-        term_lists = [self.analyzer.tokens(row["text"]) for row in batch]
+        sources = {
+            r["doc_id"]: r["title_source"]
+            for r in self._get(
+                self.location.docs_collection, list({r["doc_id"] for r in batch}), ["title_source"]
+            )
+        }
+        titles = self.titles
+        term_lists = [
+            self.analyzer.tokens(
+                indexed_text(
+                    row["text"],
+                    row["ordinal"],
+                    title_prefix(row["title"], sources.get(row["doc_id"], ""), titles),
+                    titles,
+                )
+            )
+            for row in batch
+        ]
         ids = self._term_rows({t for terms in term_lists for t in terms})
         for row, terms in zip(batch, term_lists):
             row["sparse"] = {ids[t].term_id: float(w) for t, w in document_weights(terms, stats).items()}
@@ -409,7 +473,7 @@ class MilvusStore:
     # -------------------------------------------------------------- reading
 
     def fetch(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """Chunk rows by id, with the keys the local chunk store gives (``start``/``end`` for the span)."""
+        """Chunk rows by id, with the keys the local chunk store gives (``start``/``end`` for the span, the document's metadata)."""
         unique = list(dict.fromkeys(int(i) for i in chunk_ids))
         out: dict[int, dict[str, Any]] = {}
         for first in range(0, len(unique), _LOOKUP_BATCH):
@@ -419,10 +483,11 @@ class MilvusStore:
                 self._client.get,
                 self.location.collection,
                 ids=part,
-                output_fields=list(_CHUNK_FIELDS),
+                output_fields=[*_CHUNK_FIELDS, "metadata"],
             ):
                 record = {k: row[k] for k in _CHUNK_FIELDS}
                 record["start"], record["end"] = record.pop("span_start"), record.pop("span_end")
+                record["metadata"] = dict(row["metadata"] or {})
                 out[int(record["chunk_id"])] = record
         return out
 
@@ -460,8 +525,21 @@ class MilvusStore:
                 title=r["title"],
             )
 
-    def content_hashes(self) -> dict[str, str]:
-        """Document id → content hash, to tell unchanged documents from changed ones."""
+    def content_hashes(self, doc_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Document id → content hash (of ``doc_ids`` only, when given: O(those), not O(index))."""
+        if doc_ids is not None:
+            ids = list(dict.fromkeys(doc_ids))
+            found: dict[str, str] = {}
+            for first in range(0, len(ids), _LOOKUP_BATCH):
+                rows = call(
+                    self.location,
+                    self._client.get,
+                    self.location.docs_collection,
+                    ids=ids[first : first + _LOOKUP_BATCH],
+                    output_fields=["content_hash"],
+                )
+                found.update({r["doc_id"]: r["content_hash"] for r in rows})
+            return found
         return {
             r["doc_id"]: r["content_hash"]
             for r in self._iterate(self.location.docs_collection, ["doc_id", "content_hash"])
@@ -499,16 +577,114 @@ class MilvusStore:
         record["dropped"] = [Dropped(*d) for d in record["dropped"]]
         return record
 
-    def counts(self) -> dict[str, int]:
-        """Documents, chunks and tokens stored."""
-        docs = list(self._iterate(self.location.docs_collection, ["doc_id", "tokens"]))
+    def filter_records(self) -> list[dict[str, Any]]:
+        """Each document's fields a ``where`` filter reads: metadata plus doc_id, source and title (as locally)."""
+        return [
+            {"title": r["title"], "source": r["source"], **(r["metadata"] or {}), "doc_id": r["doc_id"]}
+            for r in self._iterate(self.location.docs_collection, ["doc_id", "title", "source", "metadata"])
+        ]
+
+    def chunk_ids_by_doc(self) -> dict[str, list[int]]:
+        """Document id → its chunk ids in reading order."""
         return {
-            "documents": len(docs),
-            "chunks": self.stats.chunks,
-            "tokens": int(sum(int(r["tokens"]) for r in docs)),
+            r["doc_id"]: [int(c) for c in r["chunk_ids"]]
+            for r in self._iterate(self.location.docs_collection, ["doc_id", "chunk_ids"])
         }
 
+    def document_summaries(self) -> list[dict[str, Any]]:
+        """Each document's id, title, source, metadata and chunk count, by id."""
+        fields = ["doc_id", "title", "source", "metadata", "chunk_ids"]
+        rows = sorted(self._iterate(self.location.docs_collection, fields), key=lambda r: r["doc_id"])
+        return [
+            {
+                "doc_id": r["doc_id"],
+                "title": r["title"],
+                "source": r["source"],
+                "metadata": dict(r["metadata"] or {}),
+                "chunks": len(r["chunk_ids"]),
+            }
+            for r in rows
+        ]
+
+    def iter_chunk_rows(self) -> Iterator[dict[str, Any]]:
+        """Every chunk with its document's title, source and metadata, in document and reading order."""
+        rows = list(self._iterate(self.location.collection, [*_CHUNK_FIELDS, "metadata"]))
+        rows.sort(key=lambda r: (r["doc_id"], r["ordinal"]))
+        for r in rows:
+            record = {k: r[k] for k in (*_CHUNK_FIELDS, "metadata")}
+            record["start"], record["end"] = record.pop("span_start"), record.pop("span_end")
+            record["metadata"] = dict(record["metadata"] or {})
+            yield record
+
+    def signatures(self) -> Iterator[tuple[str, bytes, list[str]]]:
+        """Every kept document's (id, MinHash bytes, numbers); none for documents written without one."""
+        for r in self._iterate(self.location.docs_collection, ["doc_id", "minhash", "numbers"]):
+            if r["minhash"]:
+                yield r["doc_id"], base64.b64decode(r["minhash"]), list(r["numbers"] or [])
+
+    def add_duplicate(self, doc: Any, of_doc_id: str, similarity: float) -> None:
+        """Record ``doc`` as a duplicate of the stored document ``of_doc_id`` (it is not indexed itself)."""
+        row = {
+            "doc_id": doc.doc_id,
+            "of_doc_id": of_doc_id,
+            "source": doc.source,
+            "title": doc.title,
+            "similarity": float(similarity),
+            "metadata": _jsonable(doc.metadata),
+            "_placeholder": [0.0] * PLACEHOLDER_DIM,
+        }
+        call(self.location, self._client.upsert, self.location.dups_collection, [row])
+
+    def duplicates_of(self, doc_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """Kept document id → the duplicates recorded for it (doc_id, source, title, similarity, date)."""
+        wanted = list(dict.fromkeys(doc_ids))
+        found: list[dict[str, Any]] = []
+        for first in range(0, len(wanted), _LOOKUP_BATCH):
+            part = wanted[first : first + _LOOKUP_BATCH]
+            found += self._query(
+                self.location.dups_collection,
+                f"of_doc_id in {_literal(part)}",
+                ["doc_id", "of_doc_id", "source", "title", "similarity", "metadata"],
+            )
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in sorted(found, key=lambda r: (r["of_doc_id"], r["doc_id"])):
+            entry = {
+                "doc_id": r["doc_id"],
+                "source": r["source"],
+                "title": r["title"],
+                "similarity": r["similarity"],
+            }
+            date = (r["metadata"] or {}).get("date")
+            if date is not None:
+                entry["date"] = date
+            out.setdefault(r["of_doc_id"], []).append(entry)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Documents, chunks, tokens and near-duplicates stored (totals kept on write: no scan)."""
+        found = call(
+            self.location,
+            self._client.query,
+            self.location.dups_collection,
+            filter="",
+            output_fields=["count(*)"],
+        )
+        duplicates = int(found[0]["count(*)"]) if found else 0
+        return {**self._totals, "chunks": self.stats.chunks, "duplicates": duplicates}
+
     # -------------------------------------------------------------- helpers
+
+    def _get(self, collection: str, ids: Sequence[Any], fields: list[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for first in range(0, len(ids), _LOOKUP_BATCH):
+            rows += call(
+                self.location,
+                self._client.get,
+                collection,
+                ids=list(ids[first : first + _LOOKUP_BATCH]),
+                output_fields=fields,
+            )
+        return rows
 
     def _term_rows(self, terms: set[str]) -> dict[str, TermRow]:
         found: dict[str, TermRow] = {}
@@ -539,7 +715,9 @@ class MilvusStore:
             self.location,
             self._client.alter_collection_properties,
             self.location.collection,
-            properties={STATS_PROPERTY: _dumps({**self.stats.to_dict(), "next_term": self._next_term})},
+            properties={
+                STATS_PROPERTY: _dumps({**self.stats.to_dict(), "next_term": self._next_term, **self._totals})
+            },
         )
 
     def _query(self, collection: str, filter: str, fields: list[str]) -> list[dict[str, Any]]:
@@ -555,10 +733,8 @@ class MilvusStore:
         )
 
     def _iterate(self, collection: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-        # pymilvus's iterator asks the server for a timestamp milvus-lite does not implement: it falls
-        # back to the client's clock, and both sides log that at every call; it is not an error here.
+        # pymilvus's iterator asks milvus-lite for a timestamp it does not implement, and warns.
         logging.getLogger("pymilvus").setLevel(logging.ERROR)
-        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         iterator = call(
             self.location,
             self._client.query_iterator,
@@ -577,11 +753,20 @@ class MilvusStore:
             iterator.close()
 
 
-def _parts(entry: Any) -> tuple[Any, Any, str, str, Sequence[Chunk]]:
-    """A prepared document as (document, cleaned, title, title source, chunks), from a record or a tuple."""
-    if hasattr(entry, "document"):
-        return entry.document, entry.clean, entry.title, entry.title_source, entry.chunks
-    return tuple(entry)  # type: ignore[return-value]
+def indexed_texts_of(documents: Sequence[tuple[str, str, Sequence[Chunk]]], titles: TitleMode) -> list[str]:
+    """The text each chunk of ``(title, title source, chunks)`` documents is indexed as (see build.indexed_texts)."""
+    texts: list[str] = []
+    for title, title_source, chunks in documents:
+        prefix = title_prefix(title, title_source, titles)
+        texts.extend(indexed_text(c.text, c.ordinal, prefix, titles) for c in chunks)
+    return texts
+
+
+def _signature_fields(signature: tuple[bytes, Sequence[str]] | None) -> dict[str, Any]:
+    if signature is None:
+        return {"minhash": "", "numbers": []}
+    minhash, numbers = signature
+    return {"minhash": base64.b64encode(minhash).decode("ascii"), "numbers": sorted(numbers)}
 
 
 def _ranked(hits: Any) -> list[tuple[int, float]]:

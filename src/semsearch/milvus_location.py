@@ -52,6 +52,16 @@ class MilvusLocation:
         """The collection of lexical terms: id and document frequency of every term."""
         return f"{self.collection}__terms"
 
+    @property
+    def dups_collection(self) -> str:
+        """The collection of near-duplicates: documents not indexed because they repeat a stored one."""
+        return f"{self.collection}__dups"
+
+    @property
+    def collections(self) -> tuple[str, str, str, str]:
+        """Every collection of the index: chunks, documents, terms, duplicates."""
+        return (self.collection, self.docs_collection, self.terms_collection, self.dups_collection)
+
 
 def parse_location(value: str) -> MilvusLocation:
     """Parse a Milvus location; a malformed one is an InputError showing the accepted forms."""

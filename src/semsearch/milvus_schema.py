@@ -94,6 +94,10 @@ def connect(location: MilvusLocation) -> Any:
         except ImportError:
             raise InputError(f"milvus-lite: locations need the milvus-lite package: {EXTRA_HINT}") from None
         Path(location.uri).parent.mkdir(parents=True, exist_ok=True)
+        # Embedded milvus-lite serves gRPC in this process and logs every call it does not implement
+        # (AllocTimestamp, which pymilvus asks for and then does without) as an error with a traceback.
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+        logging.getLogger("pymilvus").setLevel(logging.ERROR)
         kwargs: dict[str, Any] = {"uri": location.uri}
     else:
         kwargs = {"uri": location.uri, "timeout": 10}
@@ -116,8 +120,8 @@ def first_line(exc: BaseException) -> str:
 def create_collections(
     location: MilvusLocation, client: Any, dim: int, kind: MilvusIndexType, properties: dict[str, str]
 ) -> None:
-    """Create the chunk, document and term collections of a new index (dropping any of the same names)."""
-    for name in (location.collection, location.docs_collection, location.terms_collection):
+    """Create the chunk, document, term and duplicate collections of a new index (dropping any of the same names)."""
+    for name in location.collections:
         if call(location, client.has_collection, name):
             log.warning("replacing the index in collection %s of %s", name, location)
             call(location, client.drop_collection, name)
@@ -156,9 +160,10 @@ def create_collections(
         ("content_hash", 64),
         ("raw_text", MAX_TEXT_BYTES),
         ("clean_text", MAX_TEXT_BYTES),
+        ("minhash", MAX_TEXT_BYTES),  # base64 of the near-duplicate MinHash ("" when dedup is off)
     ):
         docs.add_field(name, types.VARCHAR, max_length=size)
-    for name in ("metadata", "dropped", "chunk_ids"):
+    for name in ("metadata", "dropped", "chunk_ids", "numbers"):
         docs.add_field(name, types.JSON)
     docs.add_field("tokens", types.INT64)
     add_placeholder(docs, types)
@@ -181,6 +186,23 @@ def create_collections(
         client.create_collection,
         location.terms_collection,
         schema=terms,
+        index_params=placeholder_index(client),
+        consistency_level="Strong",
+    )
+
+    dups = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    dups.add_field("doc_id", types.VARCHAR, max_length=1024, is_primary=True)
+    dups.add_field("of_doc_id", types.VARCHAR, max_length=1024)
+    dups.add_field("source", types.VARCHAR, max_length=4096)
+    dups.add_field("title", types.VARCHAR, max_length=MAX_TEXT_BYTES)
+    dups.add_field("similarity", types.DOUBLE)
+    dups.add_field("metadata", types.JSON)
+    add_placeholder(dups, types)
+    call(
+        location,
+        client.create_collection,
+        location.dups_collection,
+        schema=dups,
         index_params=placeholder_index(client),
         consistency_level="Strong",
     )

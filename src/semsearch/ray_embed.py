@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,8 +81,11 @@ def _start(address: str | None, workers: int | None) -> bool:
         else:
             root = ray_dir()
             root.mkdir(parents=True, exist_ok=True)
-            # Ray's token for a new local cluster goes to ~/.ray unless told otherwise.
-            os.environ.setdefault("RAY_AUTH_TOKEN_PATH", str(root / "auth_token"))
+            # Ray's token for a new local cluster goes to ~/.ray unless told otherwise; it must exist.
+            token = Path(os.environ.setdefault("RAY_AUTH_TOKEN_PATH", str(root / "auth_token")))
+            if not token.exists():
+                token.touch(mode=0o600)
+                token.write_text(secrets.token_hex(32))
             cpus = os.cpu_count() or 1
             ray.init(num_cpus=max(cpus, workers or 0), _temp_dir=str(root), **options)
     except Exception as exc:  # noqa: BLE001 - ray raises ConnectionError, RuntimeError, ValueError
@@ -100,6 +104,7 @@ def embed_with_ray(
     cache: EmbeddingCache | None = None,
     progress: Callable[[int], None] | None = None,
     stats: dict[str, int] | None = None,
+    weights: Sequence[int] | None = None,
 ) -> np.ndarray:
     """:func:`~semsearch.encoders.embed_passages` with the model run by ``workers`` Ray actors.
 
@@ -115,7 +120,10 @@ def embed_with_ray(
     if cache is not None and todo:
         cache.put_many(encoder.identity, todo, computed)
     known = {**found, **dict(zip(todo, computed))}
-    result = embed_passages(encoder, texts, batch_size=batch_size, cache=_Known(known), progress=progress)
+    known_cache: Any = _Known(known)  # the cache's two methods, over what is known: nothing is embedded again
+    result = embed_passages(
+        encoder, texts, batch_size=batch_size, cache=known_cache, progress=progress, weights=weights
+    )
     if stats is not None:
         stats["embedded"] = len(todo)
     return result
