@@ -172,3 +172,13 @@ def test_a_damaged_index_loads_or_raises_a_semsearch_error(saved_seeds_index, ho
 @given(how=damages())
 def test_a_damaged_index_loads_or_raises_a_semsearch_error_many_times(saved_seeds_index, how):
     _check(saved_seeds_index, how)
+
+
+def test_a_bm25_number_type_damaged_in_its_parameters_is_a_corrupt_index(index_copy):
+    """Found by the property test: bm25s reads its integer type only when searching, so it is checked at load."""
+    [params] = index_copy.glob("bm25.*/params.index.json")
+    text = params.read_text(encoding="utf-8")
+    assert '"int32"' in text
+    params.write_text(text.replace('"int32"', '"iot32"'), encoding="utf-8")  # one bit, same size
+    with pytest.raises(semsearch.IndexCorruptError, match="malformed"):
+        semsearch.Index.load(index_copy, verify=False).search("网格员", mode="lexical")

@@ -223,8 +223,9 @@ def _check_bm25(path: Path, ids: np.ndarray, bm25: Any) -> None:
         rows = scores["num_docs"]
         data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
         vocab = bm25.vocab_dict
+        np.dtype(bm25.dtype), np.dtype(bm25.int_dtype)  # read only at search time by bm25s
     except (AttributeError, KeyError, TypeError) as exc:
-        raise corrupt(f"a part is missing ({exc})") from None
+        raise corrupt(f"a part is missing or malformed ({exc})") from None
     if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or int(rows) != len(ids):
         raise corrupt(f"rows for {rows!r} chunks but ids for {len(ids)}")
     arrays = {"data": data, "indices": indices, "indptr": indptr}
