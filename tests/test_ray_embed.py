@@ -37,3 +37,30 @@ def test_bad_worker_counts_are_refused(paragraphs):
 
     with pytest.raises(InputError, match="workers must be a positive integer"):
         embed_with_ray(load_encoder(), paragraphs, workers=0)
+
+
+def test_a_ray_build_into_milvus_searches_like_a_local_build(ray_cluster, seeds_dir, seeds_index, tmp_path):
+    from semsearch import Index
+
+    pytest.importorskip("pymilvus")
+    index = Index.build(
+        [seeds_dir], executor="ray", engine=f"milvus-lite:{tmp_path / 'ray.db'}#seeds", cache=False
+    )
+    ids = [c.chunk_id for c in seeds_index.chunks()]
+    got = index.searcher().parts.vectors.reconstruct(ids)
+    want = seeds_index.searcher().parts.vectors.reconstruct(ids)
+    assert np.min(np.sum(got * want, axis=1)) >= 0.9999
+    for query in ("网格化管理如何推动基层治理", "乡村振兴"):
+        assert [h.chunk_id for h in index.search(query, k=5)] == [
+            h.chunk_id for h in seeds_index.search(query, k=5)
+        ]
+
+
+def test_executor_and_ray_address_are_checked(seeds_dir):
+    from semsearch import Index
+    from semsearch.errors import InputError
+
+    with pytest.raises(InputError, match="executor must be one of local, ray"):
+        Index.build([seeds_dir], executor="dask")
+    with pytest.raises(InputError, match="ray_address is for executor='ray'"):
+        Index.build([seeds_dir], ray_address="127.0.0.1:6379")
