@@ -27,6 +27,7 @@ from benchmarks.report_speed import (
     render_peers,
     render_scale,
 )
+from benchmarks.scale_out_report import scale_out_section
 
 HERE = Path(__file__).resolve().parent
 
@@ -58,6 +59,12 @@ SECTIONS = [
         ("duplicates", "titles", "filters"),
         ("duplicates", "titles", "filters"),
         lambda r: news_section(r.get("duplicates"), r.get("titles"), r.get("filters")),
+    ),
+    Section(
+        "scale_out",
+        ("scale_out",),
+        ("scale_out",),
+        lambda r: scale_out_section(r["scale_out"]),
     ),
 ]
 HEADER = (

@@ -1,0 +1,125 @@
+"""The report's section for ``benchmarks/scale_out.py``: local vs Milvus, adding one article, Ray embedding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.report_common import machine_line, table
+
+ENGINES = ("local", "milvus_lite_embedded", "milvus_lite_server")
+MODES = ("dense", "lexical", "hybrid")
+
+
+def scale_out_section(result: dict[str, Any]) -> str:
+    """Markdown for one saved ``scale_out`` run."""
+    out = ["\n## Beyond one machine: Milvus and Ray (`python -m benchmarks.scale_out`)\n"]
+    out.append(
+        f"{machine_line(result)} · load average at the end "
+        f"{', '.join(f'{x:.2f}' for x in result.get('load_after', ()))}. The machine is shared and was "
+        "busy: compare the rows of one run (ratios), not the absolute times.\n"
+    )
+    engines = result.get("engines")
+    if engines:
+        out.append(
+            f"{engines['stories']:,} 新闻联播 stories ({engines['chunks']:,} chunks) in each backend; "
+            f"{engines['queries']} later headlines as queries. Overlap@10 and same top 5 are against the "
+            "local index; insert is saving the local index into Milvus (vectors copied, not embedded).\n"
+        )
+        rows = []
+        for name in ENGINES:
+            entry = engines.get(name)
+            if not entry:
+                continue
+            row: dict[str, Any] = {"backend": name, "insert": entry.get("insert_chunks_per_s")}
+            for mode in MODES:
+                figures = entry["queries"][mode]
+                row[f"{mode}_o"] = f"{figures['overlap_at_10']:g} / {figures['same_top5_share']:g}"
+                row[f"{mode}_t"] = f"{figures['p50']:g} / {figures['p95']:g}"
+            rows.append(row)
+        columns: list[Any] = [("backend", "backend"), ("insert", "insert, chunks/s")]
+        for mode in MODES:
+            columns += [(f"{mode}_o", f"{mode}: overlap@10 / same top 5"), (f"{mode}_t", "p50 / p95 ms")]
+        out.append(table(rows, columns))
+        embedded = engines.get("milvus_lite_embedded", {})
+        if "lexical_after_10pct" in embedded:
+            after, again = embedded["lexical_after_10pct"], embedded["lexical_after_reweight"]
+            out.append(
+                f"\nSplit BM25 after adding {embedded['add_10pct']['stories']} stories (10 %) to the Milvus "
+                f"index ({embedded['add_10pct']['seconds']} s), against an exact local rebuild of the same "
+                f"stories: lexical top-10 overlap {after['overlap_at_10']:g}, scores off by "
+                f"{after['mean_relative_score_difference']:.2%} on average (at most "
+                f"{after['max_relative_score_difference']:.2%}); after re-weighting "
+                f"{embedded['reweight']['rows']:,} rows ({embedded['reweight']['seconds']} s): overlap "
+                f"{again['overlap_at_10']:g}, at most {again['max_relative_score_difference']:.2%}.\n"
+            )
+        adds = engines.get("add_one_article")
+        if adds:
+            out.append(
+                "\nAdding one article (three, one at a time, after a warm-up; their vectors cached, so this "
+                "is the index's own cost; ms):\n"
+            )
+            rows = [
+                {
+                    "backend": name,
+                    "small": f"{f['small']['chunks']:,} chunks: {f['small']['p50']:g} (p95 {f['small']['p95']:g})",
+                    "large": f"{f['large']['chunks']:,} chunks: {f['large']['p50']:g} (p95 {f['large']['p95']:g})",
+                    "ratio": f["large_over_small"],
+                }
+                for name, f in adds.items()
+            ]
+            out.append(
+                table(
+                    rows,
+                    [
+                        ("backend", "backend"),
+                        ("small", "small index, p50"),
+                        ("large", "large index, p50"),
+                        ("ratio", "large / small"),
+                    ],
+                )
+            )
+    cmrc = result.get("cmrc_dev_hybrid")
+    if cmrc:
+        rows = [{"backend": name, **cmrc[name]} for name in ("local", "milvus_lite_embedded")]
+        out.append(
+            f"\nHybrid on CMRC 2018 dev ({cmrc['queries']:,} questions), the corpus built locally and "
+            "built into milvus-lite (batch by batch):\n"
+        )
+        out.append(
+            table(
+                rows, [("backend", "backend"), "chunks", "R@1", "MRR@10", "nDCG@10", ("build_s", "build s")]
+            )
+        )
+        out.append(f"\nMilvus − local: {', '.join(f'{k} {v:+g}' for k, v in cmrc['difference'].items())}\n")
+    ray = result.get("ray")
+    if ray:
+        out.append(
+            f"\nEmbedding {ray['chunks']:,} 新闻联播 chunk texts with the cache off, on {ray['cpus']} CPUs; each "
+            "Ray run starts a local cluster (its start-up is in the wall time):\n"
+        )
+        rows = []
+        for key, label in (
+            ("single_process", "one process"),
+            ("ray_1_workers", "Ray, 1 worker"),
+            ("ray_2_workers", "Ray, 2 workers"),
+        ):
+            if key in ray:
+                rows.append({"run": label, **ray[key]})
+        out.append(
+            table(
+                rows,
+                [
+                    ("run", "run"),
+                    ("wall_s", "wall s"),
+                    ("chunks_per_s", "chunks/s"),
+                    ("throughput_vs_single", "vs one process"),
+                    ("min_cosine_vs_single", "min cosine vs one process"),
+                ],
+            )
+        )
+        out.append(
+            f"\nStart-up overhead: {ray['start_up_overhead_s']:g} s (8 texts through Ray, "
+            f"{ray['ray_start_up_8_texts']['wall_s']:g} s, against one process, "
+            f"{ray['single_process_8_texts']['wall_s']:g} s).\n"
+        )
+    return "\n".join(out)
