@@ -62,9 +62,9 @@ SECTIONS = [
     ),
     Section(
         "scale_out",
-        ("scale_out",),
-        ("scale_out",),
-        lambda r: scale_out_section(r["scale_out"]),
+        ("scale_out", "scale_out_cmrc"),
+        ("scale_out", "scale_out_cmrc"),
+        lambda r: scale_out_section(r.get("scale_out"), r.get("scale_out_cmrc")),
     ),
 ]
 HEADER = (

@@ -10,14 +10,23 @@ ENGINES = ("local", "milvus_lite_embedded", "milvus_lite_server")
 MODES = ("dense", "lexical", "hybrid")
 
 
-def scale_out_section(result: dict[str, Any]) -> str:
-    """Markdown for one saved ``scale_out`` run."""
+def scale_out_section(result: dict[str, Any] | None, quality: dict[str, Any] | None = None) -> str:
+    """Markdown for the saved ``scale_out`` runs: the main one, and CMRC quality if run on its own (``--only cmrc``)."""
     out = ["\n## Beyond one machine: Milvus and Ray (`python -m benchmarks.scale_out`)\n"]
+    runs = [r for r in (result, quality) if r]
+    for run in runs:
+        parts = run.get("parameters", {}).get("only", "")
+        out.append(
+            f"Run `--only {parts}`: {machine_line(run)} · load average at the end "
+            f"{', '.join(f'{x:.2f}' for x in run.get('load_after', ()))}.\n"
+        )
     out.append(
-        f"{machine_line(result)} · load average at the end "
-        f"{', '.join(f'{x:.2f}' for x in result.get('load_after', ()))}. The machine is shared and was "
-        "busy: compare the rows of one run (ratios), not the absolute times.\n"
+        "The machine is shared with other work and was busy: compare the rows of one run (ratios), not "
+        "absolute times.\n"
     )
+    result = result or {}
+    if quality and "cmrc_dev_hybrid" in quality:
+        result = {**result, "cmrc_dev_hybrid": quality["cmrc_dev_hybrid"]}
     engines = result.get("engines")
     if engines:
         out.append(
