@@ -185,3 +185,13 @@ def test_the_gpu_runtime_computes_the_same_network(encoder, paragraphs):
     ours = encoder.encode_passages(paragraphs)
     theirs = torch_encoder.encode_passages(paragraphs)
     assert (ours * theirs).sum(axis=1).min() >= 0.9999
+
+
+def test_warming_up_compiles_for_queries_and_changes_no_vector():
+    """The command line warms the model up in a thread while it reads the index (cold start)."""
+    fresh = OpenVinoE5Encoder()  # a new instance: nothing compiled, no tokenizer table yet
+    query = "网格化管理如何推动基层治理"
+    warmed = OpenVinoE5Encoder()
+    warmed.warm_up()
+    assert fresh.query_threads not in fresh._compiled and warmed.query_threads in warmed._compiled
+    assert float((fresh.encode_queries([query]) * warmed.encode_queries([query])).sum()) >= 0.99999

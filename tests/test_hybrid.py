@@ -335,3 +335,11 @@ def test_traditional_text_is_embedded_as_simplified_and_the_setting_is_recorded(
     assert loaded.embed_script == "simplified" and "網格員" in loaded.search(query, k=1)[0].text
     with pytest.raises(InputError, match="embed_script must be one of"):
         Index.build([Document(doc_id="a", text=simplified)], embed_script="pinyin")
+
+
+def test_preloading_jieba_in_the_background_gives_the_same_terms():
+    text = "推进五基三化建设和百千万工程，网格员走访独居老人"
+    for analyzer in (Analyzer(), Analyzer(user_words=("五基三化 10 nz",))):
+        expected = Analyzer(user_words=analyzer.user_words).tokens(text)
+        analyzer.preload()
+        assert analyzer.tokens(text) == expected  # waits for the thread, never a half-loaded dictionary

@@ -158,6 +158,16 @@ class Analyzer:
                     self._jieba = _new_tokenizer(self.user_words) if self.user_words else _shared_tokenizer()
         return self._jieba
 
+    def preload(self) -> None:
+        """Load jieba's dictionary in a background thread, so that it overlaps other start-up work.
+
+        Loading the dictionary takes about a second (``marshal.load``); a query that opens an index also
+        loads the model and runs it once, largely outside the GIL. The first use of :attr:`tokenizer`
+        waits for this thread.
+        """
+        if self._jieba is None and self.terms != "bigrams":
+            threading.Thread(target=lambda: self.tokenizer, name="semsearch-jieba", daemon=True).start()
+
     def tokens(self, text: str) -> list[str]:
         """The index terms of ``text``: folded jieba words minus stop words, and/or bigrams (``terms``).
 
@@ -247,7 +257,13 @@ def _new_tokenizer(user_words: Sequence[str]) -> Any:
     return tokenizer
 
 
-@lru_cache(maxsize=1)
+_SHARED: list[Any] = []  # the shared tokenizer, once loaded
+_SHARED_LOCK = threading.Lock()
+
+
 def _shared_tokenizer() -> Any:
     """The one tokenizer of jieba's own dictionary that analyzers without user words share (read only)."""
-    return _new_tokenizer(())
+    with _SHARED_LOCK:
+        if not _SHARED:
+            _SHARED.append(_new_tokenizer(()))
+        return _SHARED[0]

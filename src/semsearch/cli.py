@@ -701,7 +701,10 @@ def _load_model_meanwhile(path: Path, args: argparse.Namespace) -> threading.Thr
 
     def load() -> None:
         try:
-            encoder_from_spec(dict(read_manifest(path).encoder), path, **_runtime(args))
+            encoder = encoder_from_spec(dict(read_manifest(path).encoder), path, **_runtime(args))
+            warm_up = getattr(encoder, "warm_up", None)  # the OpenVINO runtime compiles its network
+            if warm_up is not None:
+                warm_up()
         except Exception:  # noqa: S110 - the search that needs the model reports the problem
             pass
 

@@ -250,6 +250,15 @@ class OpenVinoE5Encoder(BundledE5):
             "NUM_STREAMS": 1,
         }
 
+    def warm_up(self) -> None:
+        """Compile the network for queries and build the query tokenizer's table, ahead of a first query.
+
+        The command line runs this in a thread while it reads the index, so that a cold ``semsearch
+        query`` overlaps reading the cached model (and checking it), importing it and reading the index.
+        """
+        self.compiled(self.query_threads)
+        self._tokenizer.warm_up()
+
     def compiled(self, threads: int) -> Any:
         """The network compiled for ``threads`` (from the cached model, built if missing or damaged)."""
         with self._compile_lock:

@@ -159,6 +159,7 @@ class LexicalIndex:
         damaged after a load without verification is never saved as if it were sound.
         """
         analyzer = Analyzer.from_spec(spec)
+        analyzer.preload()  # jieba's dictionary loads while the rest of the index and the model do
         params: dict[str, Any] = {"k1": float(spec.get("k1", 1.2)), "b": float(spec.get("b", 0.75))}
         try:
             raw = path.read_bytes()
