@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> None:
         index = Index.build(docs, index_type=args.index_type, cache=cache, progress=_progress)
     build_cpu = cpu_seconds() - cpu_before
     rss_built = rss_mib()
-    embedded = cache.stats().vectors.get(encoder.identity, 0) - cached_before
+    # The cache's growth; another process writing to the same cache meanwhile adds to it, so it is
+    # capped at the number of chunks (the raw growth is recorded too).
+    cache_growth = cache.stats().vectors.get(encoder.identity, 0) - cached_before
     with Timer() as save:
         index.save(args.out)
     info = index.info()
@@ -108,8 +110,9 @@ def main(argv: list[str] | None = None) -> None:
             "chunks_per_s": round(counts["chunks"] / build.seconds, 2),
             # CPU seconds of every thread: unlike wall time, barely moved by other work on the machine.
             "cpu_seconds": round(build_cpu, 1),
-            "embedded_now": embedded,
-            "from_cache": counts["chunks"] - embedded,
+            "embedded_now": min(cache_growth, counts["chunks"]),
+            "from_cache": counts["chunks"] - min(cache_growth, counts["chunks"]),
+            "cache_growth": cache_growth,
             "rss_growth_mib": round(rss_built - rss_before, 1),
         },
         "save_s": round(save.seconds, 2),
