@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .fusion import FusionConfig
     from .index import Index
     from .locations import Location
     from .records import Hit
@@ -627,7 +628,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_query(args: argparse.Namespace) -> int:
     from .errors import InputError
     from .index import Index
-    from .terminal import safe
 
     if args.k < 1:
         raise InputError(f"-k must be at least 1, not {args.k}")
@@ -638,10 +638,17 @@ def _cmd_query(args: argparse.Namespace) -> int:
     early = args.mode != "lexical" and args.model is None
     loading = _load_model_meanwhile(path, args) if early and isinstance(path, Path) else None  # a directory
     try:
-        index = Index.load(path, model=args.model, **_runtime(args))
+        return _answer(args, Index.load(path, model=args.model, **_runtime(args)), fusion)
     finally:
-        if loading is not None and sys.exc_info()[0] is not None:
-            loading.join()  # never leave the model half-loaded in a thread of an exiting process
+        if loading is not None:  # never exit while the model loads or compiles in a thread: the
+            loading.join()  # runtime's native code aborts the process if it is torn down mid-way
+
+
+def _answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) -> int:
+    """Answer ``semsearch query`` from a loaded index: one query from argv, or one per line of stdin."""
+    from .errors import InputError
+    from .terminal import safe
+
     if fusion is not None:
         index.fusion = fusion
     options = {
