@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from .defaults import DEFAULT_TOKENIZER, TOKENIZER_MODES
 from .errors import IndexCorruptError, InputError
 from .records import Highlight
 from .script import to_simplified as _to_simplified
@@ -114,15 +115,17 @@ class Analyzer:
     would otherwise split, such as 五基三化 or 百千万工程.
     """
 
-    mode: str = "search"
+    mode: str = DEFAULT_TOKENIZER
     user_words: tuple[str, ...] = ()
     terms: Terms = DEFAULT_TERMS
     _jieba: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.mode not in ("search", "precise"):
-            raise InputError(f"unknown tokenizer mode {self.mode!r}; use 'search' or 'precise'")
+        if self.mode not in TOKENIZER_MODES:
+            raise InputError(
+                f"unknown tokenizer mode {self.mode!r}; use {' or '.join(map(repr, TOKENIZER_MODES))}"
+            )
         if self.terms not in TERMS:
             raise InputError(f"unknown lexical terms {self.terms!r}; use one of {', '.join(TERMS)}")
 

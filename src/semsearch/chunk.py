@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .clean import CHUNK_BREAKS, CleanText
+from .defaults import DEFAULT_MIN_CHARS
 from .errors import InputError
 from .records import Chunk
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MIN_CHARS = 30
 TokenCounter = Callable[[str], int]
 
 _SENTENCE_END = re.compile(f"[{CHUNK_BREAKS}]+[”’」』）)\"']*|\n")

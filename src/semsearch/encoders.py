@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .defaults import DEFAULT_BATCH_SIZE
 from .errors import EncoderError, InputError
 from .fast_encoder import DEVICES, KIND, check_threads, cuda_problem, resolve_device
 from .st_encoder import SentenceTransformerEncoder
@@ -234,7 +235,7 @@ def embed_passages(
     encoder: Encoder,
     texts: Sequence[str],
     *,
-    batch_size: int = 16,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     cache: EmbeddingCache | None = None,
     progress: Callable[[int], None] | None = None,
     stats: dict[str, int] | None = None,

