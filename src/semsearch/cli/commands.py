@@ -1,0 +1,394 @@
+"""The sub-commands of ``semsearch``: each takes the parsed arguments and returns an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..fusion import FusionConfig
+    from ..index import Index
+    from ..locations import Location
+
+from . import options, render
+from .constants import EXIT_OK, INDEX_ROOT, RAY_LOCAL
+
+
+def build(args: argparse.Namespace) -> int:
+    """``semsearch build``: clean, chunk and embed the sources into a new index and save it."""
+    from ..chunk import DEFAULT_MIN_CHARS
+    from ..index import Index
+    from ..locations import location_of
+
+    output = location_of(args.output) if args.output else INDEX_ROOT / options.name_of(args.sources[0])
+    remote = isinstance(output, str)  # a Milvus location: the build writes into it as it goes
+    started = time.perf_counter()
+    index = Index.build(
+        args.sources,
+        model=args.model,
+        index_type=args.index_type,
+        max_tokens=args.max_tokens,
+        min_chars=DEFAULT_MIN_CHARS if args.min_chars is None else args.min_chars,
+        batch_size=args.batch_size,
+        cache=not args.no_cache,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        user_dict=args.user_dict,
+        tokenizer=args.tokenizer,
+        fusion=options.fusion(args.fusion),
+        fields=options.fields(args),
+        dedup=not args.keep_duplicates,
+        engine=str(output) if remote else None,
+        executor="ray" if args.ray else "local",
+        ray_address=args.ray if args.ray not in (None, RAY_LOCAL) else None,
+        **options.runtime(args),
+    )
+    if not remote:
+        index.save(output)
+    seconds = time.perf_counter() - started
+    if args.explain:
+        render.print_explain(index)
+    counts = index.manifest.counts
+    if args.json:
+        print(
+            json.dumps(
+                {"path": str(output), "seconds": round(seconds, 3), **index.info()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    skipped = f", {counts.skipped_sources} skipped" if counts.skipped_sources else ""
+    skipped += f", {counts.duplicates} duplicates" if counts.duplicates else ""
+    print(
+        f"built {output}: {counts.documents} docs, {counts.chunks} chunks{skipped}, "
+        f"model {index.manifest.encoder_identity}, {index.manifest.index_type}, {seconds:.1f} s"
+    )
+    if index.skipped and not args.explain:
+        print(render.skipped_summary(index.skipped))
+    return EXIT_OK
+
+
+def add(args: argparse.Namespace) -> int:
+    """``semsearch add``: add new and changed articles to an index."""
+    path = options.resolve_index_path(args.index)
+    return change(
+        args,
+        path,
+        lambda index: index.add(
+            args.sources,
+            cache=not args.no_cache,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            fields=options.fields(args),
+        ),
+    )
+
+
+def remove(args: argparse.Namespace) -> int:
+    """``semsearch remove``: remove documents by id."""
+    return change(args, options.resolve_index_path(args.index), lambda index: index.remove(args.doc_ids))
+
+
+def change(args: argparse.Namespace, path: Location, apply: Any) -> int:
+    """Load, change and save an index under its writer lock, so no other writer's change is lost."""
+    from ..index import Index
+    from ..locations import writer_lock
+
+    started = time.perf_counter()
+    with writer_lock(path):
+        index = Index.load(path, **options.runtime(args))
+        report = apply(index)
+        if report.changed:
+            index.save(path)
+    seconds = time.perf_counter() - started
+    if args.json:
+        data = {
+            **dataclasses.asdict(report),
+            "seconds": round(seconds, 3),
+            "counts": dataclasses.asdict(index.manifest.counts),
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        counts = index.manifest.counts
+        print(
+            f"{path}: {report.summary()}; now {counts.documents} docs, {counts.chunks} chunks, {seconds:.1f} s"
+        )
+    return EXIT_OK
+
+
+def cache(args: argparse.Namespace) -> int:
+    """``semsearch cache info|clear``: the embedding cache's size and contents, or empty it."""
+    from ..cache import EmbeddingCache
+
+    cache = EmbeddingCache()
+    if args.action == "clear":
+        if args.model is not None:
+            known = sorted(cache.stats().vectors)
+            if args.model not in known:
+                from ..errors import InputError
+
+                raise InputError(
+                    f"the cache holds no vectors of {args.model!r}; it holds "
+                    + (", ".join(known) if known else "none")
+                    + " (see `semsearch cache info`)"
+                )
+        deleted = cache.clear(args.model)
+        stats = cache.stats()
+        data = {"path": str(stats.path), "deleted": deleted, "bytes": stats.bytes}
+        print(json.dumps(data) if args.json else f"cleared {deleted} vectors from {stats.path}")
+        return EXIT_OK
+    stats = cache.stats()
+    if args.json:
+        data = {"path": str(stats.path), "bytes": stats.bytes, "vectors": stats.vectors}
+        print(json.dumps({**data, "problem": stats.problem}, ensure_ascii=False))
+        return EXIT_OK
+    if stats.problem is not None:
+        print(
+            f"{stats.path}: unusable ({stats.problem}); builds run without a cache. "
+            "`semsearch cache clear` resets it, or set SEMSEARCH_CACHE_DIR to a writable folder"
+        )
+        return EXIT_OK
+    print(f"{stats.path}: {stats.bytes / 2**20:.1f} MiB, {sum(stats.vectors.values())} vectors")
+    for identity, count in sorted(stats.vectors.items()):
+        print(f"  {count:>8}  {identity}")
+    return EXIT_OK
+
+
+def bench(args: argparse.Namespace) -> int:
+    """``semsearch bench NAME``: run ``python -m benchmarks.NAME`` from a source checkout."""
+    import subprocess
+
+    from ..errors import InputError
+
+    roots = [Path.cwd(), Path(__file__).resolve().parents[3]]
+    root = next((r for r in roots if (r / "benchmarks" / "__init__.py").exists()), None)
+    if root is None:
+        raise InputError(
+            "the benchmarks live in the source repository (benchmarks/), not in the installed package; "
+            "run this from a clone of semsearch"
+        )
+    if not (root / "benchmarks" / f"{args.name}.py").exists() or args.name in ("common", "__init__"):
+        raise InputError(f"no benchmark {args.name!r} in {root / 'benchmarks'}; see benchmarks/README.md")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    }
+    return subprocess.call([sys.executable, "-m", f"benchmarks.{args.name}", *args.args], cwd=root, env=env)
+
+
+def query(args: argparse.Namespace) -> int:
+    """``semsearch query``: search an index for the query given, or for each line of stdin."""
+    from ..errors import InputError
+    from ..index import Index
+
+    if args.k < 1:
+        raise InputError(f"-k must be at least 1, not {args.k}")
+    if args.context < 0:
+        raise InputError(f"--context must be 0 or more paragraphs, not {args.context}")
+    fusion = options.fusion(args.fusion)
+    path = options.resolve_index_path(args.index)
+    early = args.mode != "lexical" and args.model is None
+    loading = load_model_meanwhile(path, args) if early and isinstance(path, Path) else None  # a directory
+    try:
+        return answer(args, Index.load(path, model=args.model, **options.runtime(args)), fusion)
+    finally:
+        if loading is not None:  # never exit while the model loads or compiles in a thread: the
+            loading.join()  # runtime's native code aborts the process if it is torn down mid-way
+
+
+def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) -> int:
+    """Answer ``semsearch query`` from a loaded index: one query from argv, or one per line of stdin."""
+    from ..errors import InputError
+    from ..terminal import safe
+
+    if fusion is not None:
+        index.fusion = fusion
+    search_options = {
+        "min_score": args.min_score,
+        "max_per_doc": args.max_per_doc,
+        "mode": args.mode,
+        "where": options.where(args),
+    }
+    color = args.color == "always" or (
+        args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    )
+    if args.query:
+        query = " ".join(args.query)
+        if options.has_surrogates(query):  # bytes that were not UTF-8: Python keeps them as lone surrogates
+            raise InputError(
+                "the query on the command line is not valid UTF-8 text; set your terminal to UTF-8"
+            )
+        hits = index.search(query, k=args.k, **search_options)
+        if args.json:
+            print(
+                json.dumps(
+                    [render.hit_dict(index, h, args.context) for h in hits], ensure_ascii=False, indent=2
+                )
+            )
+        else:
+            render.print_hits(hits, color, index, args.context)
+        return EXIT_OK
+    if sys.stdin.isatty():
+        raise InputError("no query given: pass one as an argument, or pipe one query per line into stdin")
+    lines = [line.strip() for line in options.stdin_lines()]
+    queries = [line for line in lines if line]
+    if not queries:
+        raise InputError(
+            "no query on stdin (it was empty); pipe one query per line, or pass one as an argument"
+        )
+    results = iter(index.search_batch(queries, k=args.k, **search_options)) if queries else iter(())
+    for number, line in enumerate(lines, start=1):
+        hits = next(results) if line else []
+        if args.json:
+            print(
+                json.dumps(
+                    [{"query": line, **render.hit_dict(index, h, args.context)} for h in hits],
+                    ensure_ascii=False,
+                )
+            )
+        elif line:
+            print(f"## {safe(line)}")
+            render.print_hits(hits, color, index, args.context)
+            if number < len(lines):
+                print()
+    return EXIT_OK
+
+
+def load_model_meanwhile(path: Path, args: argparse.Namespace) -> threading.Thread | None:
+    """Start loading the index's model in a thread while the index itself is read (cold start).
+
+    The index's first dense search then finds it loaded (one shared instance per process); any
+    error is left for that search to raise, with its usual message.
+    """
+    from ..encoders import encoder_from_spec
+    from ..index_dir import read_manifest
+
+    def load() -> None:
+        try:
+            encoder = encoder_from_spec(dict(read_manifest(path).encoder), path, **options.runtime(args))
+            warm_up = getattr(encoder, "warm_up", None)  # the OpenVINO runtime compiles its network
+            if warm_up is not None:
+                warm_up()
+        except Exception:  # noqa: S110 - the search that needs the model reports the problem
+            pass
+
+    thread = threading.Thread(target=load, name="semsearch-model", daemon=True)
+    thread.start()
+    return thread
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """``semsearch evaluate``: each search mode's metrics on labelled questions."""
+    from ..defaults import MODES
+    from ..errors import InputError
+    from ..evaluation import evaluate, read_judgments
+    from ..index import Index
+
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise InputError(f"--modes takes {', '.join(MODES)}, not {args.modes!r}")
+    judgments = read_judgments(args.data)
+    index = Index.load(options.resolve_index_path(args.index), **options.runtime(args))
+    with options.progress_bar(args, len(judgments) * len(modes), "questions") as progress:
+        table = evaluate(index, judgments, modes, progress=progress)
+    if args.json:
+        print(json.dumps({"queries": len(judgments), "modes": table}, indent=2))
+        return EXIT_OK
+    print(f"{len(judgments)} questions from {args.data}, {len(index)} chunks in {args.index}")
+    render.print_metrics([(mode, metrics) for mode, metrics in table.items()])
+    return EXIT_OK
+
+
+def tune(args: argparse.Namespace) -> int:
+    """``semsearch tune``: the best hybrid fusion on labelled questions (``--save`` keeps it)."""
+    from ..evaluation import read_judgments, tune_fusion
+    from ..index import Index
+    from ..locations import writer_lock
+
+    judgments = read_judgments(args.data)
+    path = options.resolve_index_path(args.index)
+    with writer_lock(path) if args.save else contextlib.nullcontext():
+        index = Index.load(path, **options.runtime(args))
+        before = index.fusion
+        with options.progress_bar(args, len(judgments), "questions") as progress:
+            tuning = tune_fusion(index, judgments, progress=progress)
+        current = next((m for c, m in tuning.trials if c == before), None)
+        if args.save and tuning.best != before:
+            index.fusion = tuning.best
+            index.save(path)
+    if args.json:
+        print(
+            json.dumps({**tuning.to_dict(), "was": dataclasses.asdict(before), "saved": args.save}, indent=2)
+        )
+        return EXIT_OK
+    rows = [("dense alone", tuning.sides["dense"]), ("lexical alone", tuning.sides["lexical"])]
+    if current is not None:
+        rows.append((f"now: {render.fusion_spec(before)}", current))
+    rows.append((f"best: {render.fusion_spec(tuning.best)}", tuning.metrics))
+    print(f"{len(judgments)} questions from {args.data}, {len(tuning.trials)} settings tried on {path}")
+    render.print_metrics(rows)
+    if args.save:
+        print(
+            f"saved fusion {render.fusion_spec(tuning.best)} in {path}"
+            if tuning.best != before
+            else "unchanged"
+        )
+    elif tuning.best == before:
+        print("the index's fusion is already the best on these questions (ties go to it)")
+    else:
+        print(f"keep it: semsearch tune -i {args.index} --data {args.data} --save")
+    return EXIT_OK
+
+
+def docs(args: argparse.Namespace) -> int:
+    """``semsearch docs``: list an index's documents (filtered as in query)."""
+    from ..index import Index
+
+    index = Index.load(options.resolve_index_path(args.index), verify=False)
+    documents = index.documents(where=options.where(args))
+    if args.json:
+        for doc in documents:
+            print(json.dumps(doc, ensure_ascii=False, default=str))
+        return EXIT_OK
+    width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 160))
+    id_width = min(30, max((len(d["doc_id"]) for d in documents), default=6))
+    for doc in documents:
+        source = doc["metadata"].get("source", doc["source"])
+        line = f"{render.clip(doc['doc_id'], id_width + 1):{id_width}}  {doc['date'] or '-':10}  {doc['chunks']:>4}  "
+        line += f"{render.clip(str(source), 18)}  {doc['title']}"
+        print(render.clip(line, width))
+    print(f"{len(documents)} of {len(index.doc_ids())} documents")
+    return EXIT_OK
+
+
+def export(args: argparse.Namespace) -> int:
+    """``semsearch export``: every chunk with its document's metadata, as JSON Lines or Parquet."""
+    from ..export import export_chunks
+    from ..index import Index
+
+    index = Index.load(options.resolve_index_path(args.index), verify=False)
+    count = export_chunks(index, args.output, format=args.format, vectors=args.vectors)
+    if args.output:
+        print(f"exported {count} chunks to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def info(args: argparse.Namespace) -> int:
+    """``semsearch info``: what an index is (its manifest), for people or as JSON."""
+    from ..index import Index
+
+    info = Index.load(options.resolve_index_path(args.index), verify=False).info()
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    render.print_info(info)
+    return EXIT_OK

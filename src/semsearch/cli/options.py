@@ -1,0 +1,138 @@
+"""What the command-line options mean: parsed arguments turned into the library's values."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..locations import Location
+
+from .constants import INDEX_ROOT
+
+
+def runtime(args: argparse.Namespace) -> dict[str, Any]:
+    """The model's threads and device, as ``Index.build`` / ``Index.load`` take them."""
+    return {"threads": getattr(args, "threads", None), "device": getattr(args, "device", None)}
+
+
+def where(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The filter the options describe (all ANDed), or None."""
+    from ..dates import parse_day
+    from ..errors import InputError
+
+    parts: list[dict[str, Any]] = []
+    if args.where_json:
+        try:
+            parsed = json.loads(args.where_json)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f'--where-json is not valid JSON ({exc}); quote it: \'{{"source": "新华社"}}\''
+            ) from None
+        if not isinstance(parsed, dict):
+            raise InputError(
+                f'--where-json must be a JSON object like {{"source": "新华社"}}, not {args.where_json}'
+            )
+        parts.append(parsed)
+    for item in args.where or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--where takes KEY=VALUE, e.g. --where source=新华社, not {item!r}")
+        parts.append({key.strip(): {"$in": cli_values(value)}})
+    if args.since or args.until:
+        span: dict[str, str] = {}
+        if args.since:
+            span["$gte"] = parse_day(args.since, "--since")
+        if args.until:
+            span["$lte"] = parse_day(args.until, "--until")
+        if len(span) == 2 and span["$gte"] > span["$lte"]:
+            raise InputError(f"--since {args.since} is after --until {args.until}; nothing could match")
+        parts.append({"date": span})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def cli_values(value: str) -> list[Any]:
+    """A command-line value as the string and, when it reads as one, the number or boolean too."""
+    values: list[Any] = [value]
+    try:
+        number = float(value)
+        values.append(int(number) if number.is_integer() and "." not in value else number)
+    except ValueError:
+        if value in ("true", "false"):
+            values.append(value == "true")
+    return values
+
+
+def fields(args: argparse.Namespace) -> Any:
+    """Which JSONL field / CSV column holds the text, title and id."""
+    from ..ingest import FieldNames
+
+    return FieldNames(text=args.text_field, title=args.title_field, id=args.id_field)
+
+
+def fusion(spec: str | None) -> Any:
+    """The ``--fusion`` setting as a FusionConfig, or None when not given."""
+    from ..fusion import FusionConfig
+
+    return FusionConfig.parse(spec) if spec else None
+
+
+def resolve_index_path(value: str) -> Location:
+    """An index path as given (a Milvus location unchanged), or the index of that name under ``indexes/``."""
+    from ..milvus_location import is_milvus_location
+
+    if is_milvus_location(value):
+        return value
+    from ..index_files import MANIFEST
+
+    path = Path(value)
+    if not (path / MANIFEST).exists() and (INDEX_ROOT / value / MANIFEST).exists():
+        return INDEX_ROOT / value
+    return path
+
+
+def stdin_lines() -> list[str]:
+    """Queries piped into stdin, one a line, strictly UTF-8: a line that is not is a usage error."""
+    from ..errors import InputError
+
+    lines = []
+    for number, raw in enumerate(sys.stdin.buffer.read().splitlines(), start=1):
+        try:
+            lines.append(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"line {number} of stdin is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                "pipe UTF-8 text into semsearch query"
+            ) from None
+    return lines
+
+
+def has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds lone surrogates (bytes that were not UTF-8)."""
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+@contextlib.contextmanager
+def progress_bar(args: argparse.Namespace, total: int, unit: str) -> Any:
+    """A progress callback drawing a bar on stderr (None with --no-progress or when stderr is not a terminal)."""
+    if args.no_progress or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit=unit, leave=False) as bar:
+        yield lambda n: bar.update(n)
+
+
+def name_of(source: str) -> str:
+    """The default index name for a source: its file or folder name without the suffix."""
+    name = Path(source.rstrip("/\\")).name or "index"
+    from ..readers import strip_suffix
+
+    return strip_suffix(name)

