@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 
 from semsearch import Document, Index, InputError
-from semsearch.build import EmbedOptions
 from semsearch.changes import apply_change, plan_change
+from semsearch.embedding import EmbedOptions
 from semsearch.ingest import IngestReport
 from tests.keyword_encoder import KeywordEncoder
 

@@ -128,12 +128,12 @@ def test_simplified_query_finds_traditional_paragraph_in_lexical_mode(any_seeds_
 
 
 def test_lexical_mode_does_not_load_the_model(saved_seeds_index, monkeypatch):
-    import semsearch.index
+    import semsearch.encoders
 
-    def refuse(spec: dict) -> None:
+    def refuse(spec: dict, *args: object, **kwargs: object) -> None:
         raise AssertionError(f"the model {spec} was loaded for a lexical search")
 
-    monkeypatch.setattr(semsearch.index, "encoder_from_spec", refuse)
+    monkeypatch.setattr(semsearch.encoders, "encoder_from_spec", refuse)
     index = Index.load(saved_seeds_index)
     assert index.search("乡村振兴", k=3, mode="lexical")
 

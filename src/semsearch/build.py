@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import functools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -27,20 +26,31 @@ from .chunk import ChunkingConfig, chunk_document
 from .chunk_store import ChunkStore
 from .clean import CLEANER_VERSION, DEFAULT_HEADING_MAX_CHARS, CleanText, clean_text, first_sentence
 from .dedup import DedupConfig, Deduplicator, Duplicate
-from .encoders import Encoder, embed_passages, load_encoder
+from .defaults import DEFAULT_BATCH_SIZE, DEFAULT_INDEX_TYPE, DEFAULT_MIN_CHARS, DEFAULT_TOKENIZER, on_off
+from .embedding import EmbedOptions, ProgressCallback, embed_chunks
+from .encoders import Encoder, load_encoder
 from .errors import EmptyCorpusError, IndexCorruptError, InputError
 from .fusion import FusionConfig, default_fusion
 from .ingest import FieldNames, IngestReport, Skipped, Source, iter_sources
 from .lexical import Analyzer, LexicalIndex
+from .locations import Executor, build_target, storage_for
 from .manifest import ChunkingRecord, Manifest
 from .records import Document, PreparedDocument
-from .script import DEFAULT_EMBED_SCRIPT, EmbedScript, check_embed_script, embedding_texts
-from .titles import LEGACY_TITLE_MODE, TitleMode, check_title_mode, indexed_text, title_prefix
+from .script import DEFAULT_EMBED_SCRIPT, EmbedScript, check_embed_script
+from .titles import (
+    DEFAULT_TITLE_MODE,
+    LEGACY_TITLE_MODE,
+    TitleMode,
+    check_title_mode,
+    indexed_text,
+    title_prefix,
+)
 from .vector_index import VectorIndex
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from .index import Index
 
-ProgressCallback = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 class ChunkSink(Protocol):
@@ -57,22 +67,6 @@ class ChunkSink(Protocol):
     def add_duplicate(self, doc: Document, of_doc_id: str, similarity: float) -> None:
         """Record ``doc`` as a duplicate of ``of_doc_id``."""
         ...
-
-
-@dataclass(frozen=True)
-class EmbedOptions:
-    """How chunk texts are embedded: batch size, embedding cache, progress, and the script given to the encoder.
-
-    ``script`` (:mod:`semsearch.script`): Traditional converted to "simplified", or "as-written".
-    """
-
-    batch_size: int = 16
-    cache: EmbeddingCache | bool | None = True
-    progress: bool | ProgressCallback = False
-    script: EmbedScript = DEFAULT_EMBED_SCRIPT
-    ray: bool | str = (
-        False  # embed on Ray: True for a local cluster (or $RAY_ADDRESS), or a cluster's address
-    )
 
 
 @dataclass(frozen=True)
@@ -93,6 +87,88 @@ class Prepared:
     documents: list[PreparedDocument]
     skipped: list[Skipped]
     duplicates: list[tuple[Document, Duplicate]]
+
+
+def new_index(
+    cls: type[Index],
+    sources: Source | Iterable[Source],
+    *,
+    model: str | os.PathLike[str] | Encoder | None = None,
+    index_type: str = DEFAULT_INDEX_TYPE,
+    max_tokens: int | None = None,
+    min_chars: int = DEFAULT_MIN_CHARS,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    cache: EmbeddingCache | bool | None = True,
+    progress: bool | ProgressCallback = False,
+    user_dict: str | os.PathLike[str] | None = None,
+    tokenizer: str = DEFAULT_TOKENIZER,
+    fusion: FusionConfig | None = None,
+    embed_script: EmbedScript = DEFAULT_EMBED_SCRIPT,
+    fields: FieldNames | None = None,
+    dedup: DedupConfig | bool = True,
+    titles: TitleMode = DEFAULT_TITLE_MODE,
+    threads: int | None = None,
+    device: str | None = None,
+    engine: str | None = None,
+    executor: Executor = "local",
+    ray_address: str | None = None,
+) -> Index:
+    """Read, clean, chunk and embed ``sources`` (files, folders, Documents) into a new index.
+
+    ``model``: None (the bundled multilingual-e5-small), a sentence-transformers name or path, or an
+    :class:`~semsearch.encoders.Encoder`; ``index_type``: a FAISS factory string; ``max_tokens``: the
+    chunk size limit (default: the model's window); ``cache``: reuse embeddings (True: the default
+    cache); ``user_dict``: a jieba user dictionary (``word [freq] [tag]`` lines); ``tokenizer``: jieba
+    "search" or "precise"; ``fusion``: hybrid fusion (default: tuned weighted for the bundled model,
+    else RRF); ``embed_script``: "simplified" (default) embeds passages and queries with Traditional
+    Chinese converted to Simplified, "as-written" as they are (the stored text never changes);
+    ``fields``: which field of a JSONL line or CSV row holds the text, title and id
+    (default: found among common names); ``dedup``: index a near-duplicate article once and record
+    the others as its duplicates (a DedupConfig, or False to keep every copy); ``titles``: how a
+    source's title reaches both sides ("every" chunk, the "first", "none"; :mod:`semsearch.titles`).
+    ``progress``: True for a bar, or ``callback(done, total)`` called after each batch with
+    characters embedded so far and in all (text length, not a count of chunks, measures the work
+    left: the longest chunks are embedded first); ``threads``: CPU threads for the model and FAISS (default
+    ``$SEMSEARCH_THREADS``, else every CPU the process may use); ``device``: "cpu", "cuda" or
+    "auto" (default: a GPU when there is one); ``engine``: a Milvus location
+    (``milvus://HOST:PORT#NAME``, ``milvus-lite:PATH.db#NAME``) to build into, batch by batch (the
+    index is then saved there as it is built); ``executor``: "local", or "ray" to embed on the Ray
+    cluster at ``ray_address`` (default ``$RAY_ADDRESS``, else a local one; needs ``semsearch[ray]``).
+    Raises :class:`EmptyCorpusError` if no source has indexable text.
+    """
+    where = build_target(engine, executor, ray_address)
+    built = build_index(
+        sources,
+        model=load_encoder(model, threads=threads, device=device),
+        index_type=index_type,
+        max_tokens=max_tokens,
+        min_chars=min_chars,
+        user_dict=user_dict,
+        tokenizer=tokenizer,
+        fusion=fusion,
+        embedding=EmbedOptions(
+            batch_size,
+            cache,
+            progress,
+            embed_script,
+            (ray_address or True) if executor == "ray" else False,
+        ),
+        fields=fields,
+        dedup=dedup_config(dedup),
+        titles=titles,
+        engine=where,
+    )
+    return cls(
+        manifest=built.manifest,
+        parts=built.parts,
+        encoder=built.encoder,
+        skipped=built.skipped,
+        duplicates=built.duplicates,
+        path=where,
+        storage=None if where is None else storage_for(where),
+        threads=threads,
+        device=device,
+    )
 
 
 def build_index(
@@ -294,13 +370,7 @@ def indexed_texts(prepared: Sequence[PreparedDocument], titles: TitleMode) -> li
 
 def dedup_config(dedup: DedupConfig | bool | None) -> DedupConfig | None:
     """The DedupConfig ``dedup`` asks for: True the default, False or None none."""
-    if dedup is True:
-        return DedupConfig()
-    if dedup is False or dedup is None:
-        return None
-    if isinstance(dedup, DedupConfig):
-        return dedup
-    raise InputError(f"dedup must be True, False or a DedupConfig, not {dedup!r}")
+    return on_off(dedup, DedupConfig, "dedup")
 
 
 def pick_title(doc: Document, clean: CleanText) -> tuple[str, str]:
@@ -310,75 +380,6 @@ def pick_title(doc: Document, clean: CleanText) -> tuple[str, str]:
     if clean.title:
         return clean.title, "headline"
     return first_sentence(clean), "first sentence"
-
-
-def embed_chunks(
-    encoder: Encoder, texts: Sequence[str], options: EmbedOptions, stats: dict[str, int] | None = None
-) -> np.ndarray:
-    """The passage vectors of chunks' indexed ``texts`` (cached ones not embedded again; ``stats["embedded"]`` counts the rest).
-
-    Progress is counted in characters: the time to embed a text grows with its length, and the longest
-    go first, so a count of texts would promise far too long at the start.
-    """
-    sizes = [max(len(t), 1) for t in texts]
-    progress = progress_callback(options.progress, sum(sizes))
-    embed: Callable[..., np.ndarray] = embed_passages
-    if options.ray:
-        from .ray_embed import embed_with_ray
-
-        address = None if options.ray is True else str(options.ray)
-        embed = functools.partial(embed_with_ray, address=address)
-    try:
-        return embed(
-            encoder,
-            embedding_texts(list(texts), check_embed_script(options.script)),
-            batch_size=options.batch_size,
-            cache=resolve_cache(options.cache),
-            progress=progress,
-            stats=stats,
-            weights=sizes,
-        )
-    finally:
-        if callable(getattr(progress, "close", None)):
-            progress.close()  # type: ignore[union-attr]
-
-
-def resolve_cache(cache: EmbeddingCache | bool | None) -> EmbeddingCache | None:
-    """The embedding cache ``cache`` asks for: True the default one, False or None none."""
-    if cache is True:
-        return EmbeddingCache()
-    if cache is False or cache is None:
-        return None
-    if isinstance(cache, EmbeddingCache):
-        return cache
-    raise InputError(f"cache must be True, False or an EmbeddingCache, not {cache!r}")
-
-
-def progress_callback(progress: bool | ProgressCallback, total: int) -> Callable[[int], None] | None:
-    """A per-batch callback: a tqdm bar for True, the caller's ``progress(done, total)``, or None.
-
-    ``done`` and ``total`` count characters of text to embed (see :func:`embed_chunks`).
-    """
-    if progress is False or progress is None:
-        return None
-    if progress is True:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="char", unit_scale=True, desc="embedding", leave=False)
-
-        def update(n: int) -> None:
-            bar.update(n)
-
-        update.close = bar.close  # type: ignore[attr-defined]
-        return update
-    done = 0
-
-    def forward(n: int) -> None:
-        nonlocal done
-        done += n
-        progress(done, total)
-
-    return forward
 
 
 def empty_corpus_message(sources: object, report: IngestReport, skipped: Sequence[Skipped]) -> str:

@@ -11,12 +11,14 @@ import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from .backend import Parts
-from .build import EmbedOptions, embed_chunks, indexed_texts, prepare_all
+from .build import indexed_texts, prepare_all
 from .dedup import DedupConfig, Deduplicator, Duplicate
+from .embedding import EmbedOptions, embed_chunks
 from .encoders import Encoder
 from .errors import InputError
 from .fusion import FusionConfig
@@ -51,12 +53,17 @@ class ChangePlan:
         return [c for entry in self.prepared for c in entry.chunks]
 
 
-def check_known(parts: Parts, doc_ids: Sequence[str], message: str, *, quote: bool = False) -> None:
-    """Raise InputError, ``message`` naming up to five of them, if any of ``doc_ids`` is not in the index."""
+def check_known(parts: Parts, doc_ids: Sequence[str], change: Literal["update", "remove"]) -> None:
+    """Raise InputError naming up to five of ``doc_ids`` that are not in the index (so nothing is changed)."""
     known = set(parts.chunks.content_hashes(doc_ids))
     unknown = [d for d in doc_ids if d not in known]
+    if unknown and change == "update":
+        raise InputError(f"cannot update documents not in the index: {', '.join(unknown[:5])}; use add()")
     if unknown:
-        raise InputError(message.format(", ".join(map(repr if quote else str, unknown[:5]))))
+        raise InputError(
+            f"no document {', '.join(map(repr, unknown[:5]))} in this index; list the ids with "
+            "`semsearch docs -i INDEX` (index.doc_ids() in Python)"
+        )
 
 
 def plan_change(

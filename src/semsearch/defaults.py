@@ -6,7 +6,8 @@ The modules they belong to import them from here (``semsearch.search.MODES`` is 
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from collections.abc import Callable
+from typing import Literal, TypeVar, get_args
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[Mode, ...] = get_args(Mode)
@@ -23,3 +24,25 @@ DEFAULT_TOKENIZER: TokenizerMode = "search"
 DEFAULT_INDEX_TYPE = "Flat"  # a FAISS factory string: exact search
 DEFAULT_MIN_CHARS = 30  # paragraphs shorter than this are merged with a neighbour
 DEFAULT_BATCH_SIZE = 16  # texts per encoder call
+
+T = TypeVar("T")
+
+
+def on_off(value: T | bool | None, default: Callable[[], T], what: str) -> T | None:
+    """An option that is on (True: ``default()``), off (False or None) or given as an object of its type.
+
+    ``default`` is the type itself (a dataclass or class with defaults), so anything else is an
+    InputError naming ``what`` and the type.
+    """
+    if value is True:
+        return default()
+    if value is False or value is None:
+        return None
+    if isinstance(value, default):  # type: ignore[arg-type]
+        return value
+    from .errors import InputError
+
+    kind = getattr(default, "__name__", "the option's type")
+    raise InputError(
+        f"{what} must be True, False or a{'n' if kind[0] in 'AEIOU' else ''} {kind}, not {value!r}"
+    )

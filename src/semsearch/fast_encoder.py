@@ -71,6 +71,14 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def threads_setting(threads: int | None) -> int | None:
+    """``threads`` checked, else ``$SEMSEARCH_THREADS``, else None (the library's own choice)."""
+    if threads is not None:
+        return check_threads(threads)
+    env = os.environ.get(THREADS_ENV, "").strip()
+    return check_threads(env, THREADS_ENV) if env else None
+
+
 def check_threads(value: object, what: str = "threads") -> int:
     """Validate a thread count given by a user (argument or environment variable)."""
     try:

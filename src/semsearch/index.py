@@ -11,44 +11,39 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .backend import Parts, Storage
-from .build import EmbedOptions, ProgressCallback, build_index, dedup_config
+from .build import new_index
 from .cache import EmbeddingCache
 from .changes import apply_change, check_known, current_manifest, plan_change
-from .chunk import DEFAULT_MIN_CHARS
-from .clean import Dropped
-from .dedup import DedupConfig, Duplicate
-from .encoders import Encoder, embed_queries, encoder_from_spec, load_encoder
+from .dedup import Duplicate
+from .defaults import DEFAULT_BATCH_SIZE
+from .embedding import EmbedOptions, ProgressCallback
+from .encoders import Encoder, EncoderSlot, embed_queries, load_encoder
 from .errors import InputError
-from .fast_encoder import THREADS_ENV, check_threads
-from .filters import Filter, parse_where
+from .fast_encoder import threads_setting
+from .filters import parse_where
 from .fusion import FusionConfig
 from .index_dir import IndexDirectory
 from .ingest import FieldNames, IngestReport, Skipped, Source, read_sources
-from .locations import EXECUTORS, Executor, Location, location_of, same_location, storage_for
+from .locations import Location, location_of, same_location, storage_for
 from .locks import ReadWriteLock
 from .manifest import Manifest
-from .records import ChangeReport, Chunk, ContextParagraph, Document, Hit
-from .script import (
-    DEFAULT_EMBED_SCRIPT,
-    LEGACY_EMBED_SCRIPT,
-    EmbedScript,
-    check_embed_script,
-    embedding_texts,
-)
+from .reading import StoredDocuments, Where
+from .records import ChangeReport, Document, Hit
+from .script import LEGACY_EMBED_SCRIPT, EmbedScript, check_embed_script, embedding_texts
 from .search import DEFAULT_MODE, FilterTable, Mode, Searcher, SearchOptions, prepare_queries
-from .titles import DEFAULT_TITLE_MODE, TitleMode
-from .vector_index import DEFAULT_INDEX_TYPE, SearchParams, VectorIndex
-
-Where = Mapping[str, Any] | Filter | None  # a metadata filter (semsearch.filters)
+from .vector_index import SearchParams, VectorIndex
 
 
-class Index:
-    """A searchable index of cleaned, chunked, embedded articles. Build or load it; don't construct it."""
+class Index(StoredDocuments):
+    """A searchable index of cleaned, chunked, embedded articles. Build or load it; don't construct it.
+
+    Reading documents back (``context``, ``documents``, ``export_rows``, ``chunks``, ``document``,
+    ``doc_ids``, ``dropped``, ``info``, ``len``) is :class:`~semsearch.reading.StoredDocuments`.
+    """
 
     def __init__(
         self,
@@ -58,119 +53,32 @@ class Index:
         encoder: Encoder | None = None,
         path: Location | None = None,
         skipped: Sequence[Skipped] = (),
+        duplicates: Sequence[Duplicate] = (),
         storage: Storage | None = None,
+        threads: int | None = None,
+        device: str | None = None,
     ) -> None:
         self.manifest = manifest
         self.path = path
         self.skipped: list[Skipped] = list(skipped)
-        self.duplicates: list[Duplicate] = []  # found by this object's build or changes
+        self.duplicates: list[Duplicate] = list(duplicates)  # found by this object's build or changes
         self.fusion: FusionConfig = manifest.fusion
         self._filters: FilterTable | None = None  # read on the first filtered search, dropped by a change
         self._parts = parts
         self._storage: Storage = storage or IndexDirectory()
-        self._encoder = encoder
-        self._threads: int | None = None
-        self._device: str | None = None
-        self._encoder_lock = threading.Lock()
+        self._model = EncoderSlot(encoder, threads, device)  # threads checked there
         self._write_lock = threading.RLock()  # one change at a time
         self._rw = ReadWriteLock()  # searches share it; applying a change takes it alone
+        if isinstance(parts.vectors, VectorIndex):  # FAISS's threads for batches of queries
+            parts.vectors.threads = threads_setting(threads)
 
-    @classmethod
-    def build(
-        cls,
-        sources: Source | Iterable[Source],
-        *,
-        model: str | os.PathLike[str] | Encoder | None = None,
-        index_type: str = DEFAULT_INDEX_TYPE,
-        max_tokens: int | None = None,
-        min_chars: int = DEFAULT_MIN_CHARS,
-        batch_size: int = 16,
-        cache: EmbeddingCache | bool | None = True,
-        progress: bool | ProgressCallback = False,
-        user_dict: str | os.PathLike[str] | None = None,
-        tokenizer: str = "search",
-        fusion: FusionConfig | None = None,
-        embed_script: EmbedScript = DEFAULT_EMBED_SCRIPT,
-        fields: FieldNames | None = None,
-        dedup: DedupConfig | bool = True,
-        titles: TitleMode = DEFAULT_TITLE_MODE,
-        threads: int | None = None,
-        device: str | None = None,
-        engine: str | None = None,
-        executor: Executor = "local",
-        ray_address: str | None = None,
-    ) -> Index:
-        """Read, clean, chunk and embed ``sources`` (files, folders, Documents) into a new index.
-
-        ``model``: None (the bundled multilingual-e5-small), a sentence-transformers name or path, or an
-        :class:`~semsearch.encoders.Encoder`; ``index_type``: a FAISS factory string; ``max_tokens``: the
-        chunk size limit (default: the model's window); ``cache``: reuse embeddings (True: the default
-        cache); ``user_dict``: a jieba user dictionary (``word [freq] [tag]`` lines); ``tokenizer``: jieba
-        "search" or "precise"; ``fusion``: hybrid fusion (default: tuned weighted for the bundled model,
-        else RRF); ``embed_script``: "simplified" (default) embeds passages and queries with Traditional
-        Chinese converted to Simplified, "as-written" as they are (the stored text never changes);
-        ``fields``: which field of a JSONL line or CSV row holds the text, title and id
-        (default: found among common names); ``dedup``: index a near-duplicate article once and record
-        the others as its duplicates (a DedupConfig, or False to keep every copy); ``titles``: how a
-        source's title reaches both sides ("every" chunk, the "first", "none"; :mod:`semsearch.titles`).
-        ``progress``: True for a bar, or ``callback(done, total)`` called after each batch with
-        characters embedded so far and in all (text length, not a count of chunks, measures the work
-        left: the longest chunks are embedded first); ``threads``: CPU threads for the model and FAISS (default
-        ``$SEMSEARCH_THREADS``, else every CPU the process may use); ``device``: "cpu", "cuda" or
-        "auto" (default: a GPU when there is one); ``engine``: a Milvus location
-        (``milvus://HOST:PORT#NAME``, ``milvus-lite:PATH.db#NAME``) to build into, batch by batch (the
-        index is then saved there as it is built); ``executor``: "local", or "ray" to embed on the Ray
-        cluster at ``ray_address`` (default ``$RAY_ADDRESS``, else a local one; needs ``semsearch[ray]``).
-        Raises :class:`EmptyCorpusError` if no source has indexable text.
-        """
-        if executor not in EXECUTORS:
-            raise InputError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
-        if ray_address is not None and executor != "ray":
-            raise InputError("ray_address is for executor='ray'; pass both, or neither")
-        where = None if engine is None else location_of(engine)
-        if engine is not None and not isinstance(where, str):
-            raise InputError(
-                f"engine {engine!r} is not a Milvus location: use milvus://HOST:PORT#NAME or "
-                "milvus-lite:PATH.db#NAME (a directory index is built in memory and saved with save())"
-            )
-        built = build_index(
-            sources,
-            model=load_encoder(model, threads=threads, device=device),
-            index_type=index_type,
-            max_tokens=max_tokens,
-            min_chars=min_chars,
-            user_dict=user_dict,
-            tokenizer=tokenizer,
-            fusion=fusion,
-            embedding=EmbedOptions(
-                batch_size,
-                cache,
-                progress,
-                embed_script,
-                (ray_address or True) if executor == "ray" else False,
-            ),
-            fields=fields,
-            dedup=dedup_config(dedup),
-            titles=titles,
-            engine=None if where is None else str(where),
-        )
-        index = cls(
-            manifest=built.manifest,
-            parts=built.parts,
-            encoder=built.encoder,
-            skipped=built.skipped,
-            path=where,
-            storage=None if where is None else storage_for(where),
-        )
-        index.duplicates = list(built.duplicates)
-        index._set_threads(threads, device)
-        return index
+    build = classmethod(new_index)  # Index.build(sources, ...): semsearch.build.new_index
 
     def add(
         self,
         sources: Source | Iterable[Source],
         *,
-        batch_size: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         cache: EmbeddingCache | bool | None = True,
         progress: bool | ProgressCallback = False,
         fields: FieldNames | None = None,
@@ -189,19 +97,13 @@ class Index:
     def update(self, documents: Iterable[Document], **options: Any) -> ChangeReport:
         """Replace documents by new versions (see :meth:`add`); InputError, changing nothing, if one is unknown."""
         docs = list(documents)
-        message = "cannot update documents not in the index: {}; use add()"
-        check_known(self._parts, [d.doc_id for d in docs], message)
+        check_known(self._parts, [d.doc_id for d in docs], "update")
         return self.add(docs, **options)
 
     def remove(self, doc_ids: Iterable[str]) -> ChangeReport:
         """Remove documents by id (InputError, changing nothing, if one is unknown); call :meth:`save`."""
         ids = list(dict.fromkeys([doc_ids] if isinstance(doc_ids, str) else doc_ids))
-        check_known(
-            self._parts,
-            ids,
-            "no document {} in this index; list the ids with `semsearch docs -i INDEX` (index.doc_ids() in Python)",
-            quote=True,
-        )
+        check_known(self._parts, ids, "remove")
         return self._change(IngestReport(documents=[], skipped=[]), ids, EmbedOptions())
 
     def _change(self, report: IngestReport, removals: Sequence[str], embedding: EmbedOptions) -> ChangeReport:
@@ -248,43 +150,27 @@ class Index:
 
         Its model is loaded on the first dense search; ``model`` gives another copy of the same model
         (say, a local path), and a different model raises IndexMismatchError. ``threads`` and
-        ``device`` as for :meth:`build`.
+        ``device`` as for :meth:`build` (where the model runs when it is loaded).
         """
         where = location_of(path)
         storage = storage_for(where)
         manifest, parts = storage.load(where, verify=verify)  # type: ignore[arg-type]
-        encoder = (
-            None
-            if model is None
-            else manifest.check_encoder(load_encoder(model, threads=threads, device=device), where)
+        given = None if model is None else load_encoder(model, threads=threads, device=device)
+        encoder = None if given is None else manifest.check_encoder(given, where)
+        return cls(
+            manifest=manifest,
+            parts=parts,
+            encoder=encoder,
+            path=where,
+            storage=storage,
+            threads=threads,
+            device=device,
         )
-        index = cls(manifest=manifest, parts=parts, encoder=encoder, path=where, storage=storage)
-        index._set_threads(threads, device)
-        return index
-
-    def _set_threads(self, threads: int | None, device: str | None) -> None:
-        """Where and with how many threads the model runs when loaded later, and FAISS's batch threads."""
-        self._threads = None if threads is None else check_threads(threads)
-        self._device = device
-        env = os.environ.get(THREADS_ENV, "").strip()
-        faiss_threads = self._threads or (check_threads(env, THREADS_ENV) if env else None)
-        if isinstance(self._parts.vectors, VectorIndex):
-            self._parts.vectors.threads = faiss_threads
 
     @property
     def encoder(self) -> Encoder:
         """The index's encoder, loaded on first use from the manifest's description."""
-        if self._encoder is None:
-            with self._encoder_lock:
-                if self._encoder is None:
-                    inside = (
-                        self.path if isinstance(self.path, Path) else None
-                    )  # model folders in it are refused
-                    encoder = encoder_from_spec(
-                        dict(self.manifest.encoder), inside, threads=self._threads, device=self._device
-                    )
-                    self._encoder = self.manifest.check_encoder(encoder, self.path, given=False)
-        return self._encoder
+        return self._model.get(self.manifest, self.path)
 
     @property
     def search_params(self) -> SearchParams:
@@ -324,9 +210,8 @@ class Index:
         ``Hit.scores`` holds each side's score and rank, ``Hit.highlights`` where the query's words
         occur, ``Hit.metadata`` the document's metadata. An empty or whitespace-only query raises
         :class:`EmptyQueryError`. ``where`` keeps only matching documents, before the top-``k`` cut on
-        both sides, in the Chroma/MongoDB convention: ``{"source": "新华社"}``, ``{"date": {"$gte":
-        "2024-01-01", "$lt": "2024-07-01"}}``, ``$in $nin $ne $gt $gte $lt $lte``, ``$and``/``$or``; keys
-        are metadata keys plus ``doc_id``, ``source`` and ``title`` (:mod:`semsearch.filters`).
+        both sides: ``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01"}}``… (the Chroma/MongoDB
+        convention; keys, operators: :data:`semsearch.reading.Where`).
         """
         return self.search_batch(
             [query], k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, where=where
@@ -356,86 +241,6 @@ class Index:
             table = self._filters = FilterTable(self._parts.chunks)
         return table
 
-    def context(self, hit: Hit, before: int = 1, after: int = 1) -> list[ContextParagraph]:
-        """The hit's paragraphs with ``before`` paragraphs before and ``after`` after, from its stored document.
-
-        Paragraphs are those of the cleaned text (``index.document(doc_id)["clean_text"]``), numbered as
-        ``Hit.paragraph`` (``ContextParagraph.in_hit`` marks the hit's own). Raises InputError if the
-        hit's document is no longer in the index, or changed since.
-        """
-        for name, value in (("before", before), ("after", after)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError(f"{name} must be a non-negative integer, not {value!r}")
-        if not isinstance(hit, Hit):
-            raise InputError(f"context() takes a Hit from search(), not {type(hit).__name__}")
-        with self._rw.reading():
-            record = self._parts.chunks.document(hit.doc_id)
-        if record is None:
-            raise InputError(f"document {hit.doc_id!r} of this hit is no longer in the index; search again")
-        spans, at = [], 0
-        for line in record.clean_text.split("\n"):
-            spans.append((at, at + len(line), line))
-            at += len(line) + 1
-        covered = [i for i, (start, end, _) in enumerate(spans) if start < hit.end and end > hit.start]
-        if not covered:
-            raise InputError(f"document {hit.doc_id!r} changed since this hit was found; search again")
-        first, last = max(0, covered[0] - before), min(len(spans) - 1, covered[-1] + after)
-        return [
-            ContextParagraph(i + 1, text, start, end, covered[0] <= i <= covered[-1])
-            for i, (start, end, text) in enumerate(spans[first : last + 1], start=first)
-        ]
-
-    def documents(self, where: Where = None) -> list[dict[str, Any]]:
-        """Every document (or those matching ``where``): doc_id, title, source, date, chunks, metadata."""
-        condition = parse_where(where)
-        with self._rw.reading():
-            summaries = self._parts.chunks.document_summaries()
-        out = []
-        for summary in summaries:
-            record = {"title": summary["title"], "source": summary["source"], **summary["metadata"]}
-            record["doc_id"] = summary["doc_id"]
-            if condition is None or condition.matches(record):
-                out.append({**summary, "date": summary["metadata"].get("date")})
-        return out
-
-    def export_rows(self, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
-        """Every chunk as a flat record (ids, place, text, title, source, metadata; ``vector`` if asked)."""
-        with self._rw.reading():
-            rows = list(self._parts.chunks.iter_chunk_rows())
-            found = (
-                self._parts.vectors.reconstruct([r["chunk_id"] for r in rows]) if vectors and rows else None
-            )
-        for number, row in enumerate(rows):
-            if found is not None:
-                row["vector"] = found[number].tolist()
-            yield row
-
-    def __len__(self) -> int:
-        return len(self._parts.vectors)
-
     def __repr__(self) -> str:
         where = f" at {self.path}" if self.path else ""
         return f"<semsearch.Index{where}: {len(self)} chunks, {self.manifest.encoder_identity}>"
-
-    def chunks(self) -> Iterator[Chunk]:
-        """Every chunk, by document id and reading order."""
-        return self._parts.chunks.iter_chunks()
-
-    def document(self, doc_id: str) -> dict[str, Any]:
-        """A stored document: title, source, raw and cleaned text, metadata, and what the cleaner dropped."""
-        record = self._parts.chunks.document(doc_id)
-        if record is None:
-            raise InputError(f"no document {doc_id!r} in this index")
-        return record.to_dict()
-
-    def doc_ids(self) -> list[str]:
-        """The ids of all indexed documents, sorted."""
-        return self._parts.chunks.doc_ids()
-
-    def dropped(self) -> dict[str, list[Dropped]]:
-        """What the cleaner removed from each document (document id → drops), for ``--explain``."""
-        return {doc_id: self.document(doc_id)["dropped"] for doc_id in self.doc_ids()}
-
-    def info(self) -> dict[str, Any]:
-        """The manifest plus the index's location and size on disk."""
-        return self.manifest.info(self.path)

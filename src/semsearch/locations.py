@@ -25,6 +25,25 @@ def location_of(value: str | os.PathLike[str]) -> Location:
     return str(value) if is_milvus_location(str(value)) else Path(value)
 
 
+def build_target(engine: str | None, executor: str, ray_address: str | None) -> str | None:
+    """The Milvus location a build writes into (None: in memory), checking ``executor`` and ``ray_address``."""
+    from .errors import InputError
+
+    if executor not in EXECUTORS:
+        raise InputError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+    if ray_address is not None and executor != "ray":
+        raise InputError("ray_address is for executor='ray'; pass both, or neither")
+    if engine is None:
+        return None
+    where = location_of(engine)
+    if not isinstance(where, str):
+        raise InputError(
+            f"engine {engine!r} is not a Milvus location: use milvus://HOST:PORT#NAME or "
+            "milvus-lite:PATH.db#NAME (a directory index is built in memory and saved with save())"
+        )
+    return where
+
+
 def storage_for(location: Location) -> Storage:
     """The Storage that reads and writes indexes at ``location``."""
     if isinstance(location, str):

@@ -1,0 +1,116 @@
+"""The read side of an :class:`~semsearch.index.Index`: its stored documents and chunks read back.
+
+A hit's context paragraphs, the document list (filtered as searches are), every chunk as an export
+row, one document with what the cleaner dropped, the counts and the manifest. Reads that span
+several rows hold the index's read lock, so a change is seen whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .backend import Parts
+from .clean import Dropped
+from .errors import InputError
+from .filters import Filter, parse_where
+from .locks import ReadWriteLock
+from .manifest import Manifest
+from .records import Chunk, ContextParagraph, Hit
+
+Where = Mapping[str, Any] | Filter | None
+"""A metadata filter in the Chroma/MongoDB convention (:mod:`semsearch.filters`).
+
+``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01", "$lt": "2024-07-01"}}``; operators ``$in $nin
+$ne $gt $gte $lt $lte``, ``$and``/``$or``; keys are metadata keys plus ``doc_id``, ``source`` and ``title``.
+"""
+
+
+class StoredDocuments:
+    """Reading an index's documents and chunks back (the methods :class:`~semsearch.index.Index` has for it)."""
+
+    manifest: Manifest
+    path: Path | str | None
+    _parts: Parts
+    _rw: ReadWriteLock
+
+    def __len__(self) -> int:
+        return len(self._parts.vectors)
+
+    def info(self) -> dict[str, Any]:
+        """The manifest plus the index's location and size on disk."""
+        return self.manifest.info(self.path)
+
+    def context(self, hit: Hit, before: int = 1, after: int = 1) -> list[ContextParagraph]:
+        """The hit's paragraphs with ``before`` paragraphs before and ``after`` after, from its stored document.
+
+        Paragraphs are those of the cleaned text (``index.document(doc_id)["clean_text"]``), numbered as
+        ``Hit.paragraph`` (``ContextParagraph.in_hit`` marks the hit's own). Raises InputError if the
+        hit's document is no longer in the index, or changed since.
+        """
+        for name, value in (("before", before), ("after", after)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"{name} must be a non-negative integer, not {value!r}")
+        if not isinstance(hit, Hit):
+            raise InputError(f"context() takes a Hit from search(), not {type(hit).__name__}")
+        with self._rw.reading():
+            record = self._parts.chunks.document(hit.doc_id)
+        if record is None:
+            raise InputError(f"document {hit.doc_id!r} of this hit is no longer in the index; search again")
+        spans, at = [], 0
+        for line in record.clean_text.split("\n"):
+            spans.append((at, at + len(line), line))
+            at += len(line) + 1
+        covered = [i for i, (start, end, _) in enumerate(spans) if start < hit.end and end > hit.start]
+        if not covered:
+            raise InputError(f"document {hit.doc_id!r} changed since this hit was found; search again")
+        first, last = max(0, covered[0] - before), min(len(spans) - 1, covered[-1] + after)
+        return [
+            ContextParagraph(i + 1, text, start, end, covered[0] <= i <= covered[-1])
+            for i, (start, end, text) in enumerate(spans[first : last + 1], start=first)
+        ]
+
+    def documents(self, where: Where = None) -> list[dict[str, Any]]:
+        """Every document (or those matching ``where``): doc_id, title, source, date, chunks, metadata."""
+        condition = parse_where(where)
+        with self._rw.reading():
+            summaries = self._parts.chunks.document_summaries()
+        out = []
+        for summary in summaries:
+            record = {"title": summary["title"], "source": summary["source"], **summary["metadata"]}
+            record["doc_id"] = summary["doc_id"]
+            if condition is None or condition.matches(record):
+                out.append({**summary, "date": summary["metadata"].get("date")})
+        return out
+
+    def export_rows(self, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
+        """Every chunk as a flat record (ids, place, text, title, source, metadata; ``vector`` if asked)."""
+        with self._rw.reading():
+            rows = list(self._parts.chunks.iter_chunk_rows())
+            found = (
+                self._parts.vectors.reconstruct([r["chunk_id"] for r in rows]) if vectors and rows else None
+            )
+        for number, row in enumerate(rows):
+            if found is not None:
+                row["vector"] = found[number].tolist()
+            yield row
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Every chunk, by document id and reading order."""
+        return self._parts.chunks.iter_chunks()
+
+    def document(self, doc_id: str) -> dict[str, Any]:
+        """A stored document: title, source, raw and cleaned text, metadata, and what the cleaner dropped."""
+        record = self._parts.chunks.document(doc_id)
+        if record is None:
+            raise InputError(f"no document {doc_id!r} in this index")
+        return record.to_dict()
+
+    def doc_ids(self) -> list[str]:
+        """The ids of all indexed documents, sorted."""
+        return self._parts.chunks.doc_ids()
+
+    def dropped(self) -> dict[str, list[Dropped]]:
+        """What the cleaner removed from each document (document id → drops), for ``--explain``."""
+        return {doc_id: self.document(doc_id)["dropped"] for doc_id in self.doc_ids()}
