@@ -12,98 +12,17 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from .chunk_schema import CHUNK_COLUMNS, DEDUP_SCHEMA, DOCUMENT_COLUMNS, SCHEMA, schema_problem
 from .clean import Dropped
 from .errors import IndexCorruptError
 from .manifest import Counts
 from .records import Chunk, ChunkRow, Document, PreparedDocument, StoredDocument
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    title_source TEXT NOT NULL,
-    source TEXT NOT NULL,
-    encoding TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    raw_text TEXT NOT NULL,
-    clean_text TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    dropped TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    chunk_id INTEGER PRIMARY KEY,
-    doc_id TEXT NOT NULL REFERENCES documents(doc_id),
-    ordinal INTEGER NOT NULL,
-    paragraph INTEGER NOT NULL,
-    piece INTEGER NOT NULL,
-    pieces INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    n_tokens INTEGER NOT NULL,
-    text TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
-"""
-# Near-duplicate bookkeeping (semsearch.dedup); a store saved before it has neither table.
-_DEDUP_SCHEMA = """
-CREATE TABLE IF NOT EXISTS duplicates (
-    doc_id TEXT PRIMARY KEY,
-    of_doc_id TEXT NOT NULL,
-    source TEXT NOT NULL,
-    title TEXT NOT NULL,
-    similarity REAL NOT NULL,
-    metadata TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS duplicates_by_kept ON duplicates(of_doc_id);
-CREATE TABLE IF NOT EXISTS signatures (
-    doc_id TEXT PRIMARY KEY,
-    minhash BLOB NOT NULL,
-    numbers TEXT NOT NULL
-);
-"""
-_DOCUMENT_COLUMNS = (
-    "doc_id, title, title_source, source, encoding, content_hash, raw_text, clean_text, metadata, dropped"
-)
-_CHUNK_COLUMNS = (
-    'c.chunk_id, c.doc_id, c.ordinal, c.paragraph, c.piece, c.pieces, c.start, c."end", c.n_tokens, c.text'
-)
-# What a saved store may hold, and nothing else (no triggers, views or other tables: a store from
-# elsewhere must not change what a delete or a read does).
-_OBJECTS = {
-    ("table", "documents"),
-    ("table", "chunks"),
-    ("index", "chunks_by_doc"),
-    ("index", "sqlite_autoindex_documents_1"),
-}
-# The de-duplication tables (issue 15): present in stores written since, absent in older ones.
-_OPTIONAL_OBJECTS = {
-    "duplicates",
-    "duplicates_by_kept",
-    "signatures",
-    "sqlite_autoindex_duplicates_1",
-    "sqlite_autoindex_signatures_1",
-}
-_COLUMNS = {
-    "documents": [(name, "TEXT") for name in _DOCUMENT_COLUMNS.split(", ")],
-    "chunks": [
-        ("chunk_id", "INTEGER"),
-        ("doc_id", "TEXT"),
-        *(
-            (name, "INTEGER")
-            for name in ("ordinal", "paragraph", "piece", "pieces", "start", "end", "n_tokens")
-        ),
-        ("text", "TEXT"),
-    ],
-}
-# Rows whose values are not of their column's type (typeof reads only the record headers).
-_BAD_VALUES = {
-    table: " OR ".join(f"typeof(\"{name}\") != '{kind.lower()}'" for name, kind in columns)
-    for table, columns in _COLUMNS.items()
-}
+T = TypeVar("T")
 
 
 class ChunkStore:
@@ -122,7 +41,7 @@ class ChunkStore:
     def new(cls) -> ChunkStore:
         """An empty in-memory store."""
         conn = sqlite3.connect(":memory:", check_same_thread=False)
-        conn.executescript(_SCHEMA + _DEDUP_SCHEMA)
+        conn.executescript(SCHEMA + DEDUP_SCHEMA)
         return cls(conn)
 
     @classmethod
@@ -135,7 +54,7 @@ class ChunkStore:
         conn = None
         try:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-            problem = _schema_problem(conn)
+            problem = schema_problem(conn)
         except sqlite3.DatabaseError as exc:
             problem = f"it is not a readable SQLite database ({exc})"
         if problem is not None:
@@ -162,7 +81,7 @@ class ChunkStore:
             with self._reading() as conn:
                 conn.backup(memory)
             self._conn.close()
-            memory.executescript(_DEDUP_SCHEMA)
+            memory.executescript(DEDUP_SCHEMA)
             self._conn, self.path = memory, None
         return self._conn
 
@@ -232,13 +151,10 @@ class ChunkStore:
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunk rows with their document's title and source, by chunk id (unknown ids are left out)."""
         out: dict[int, ChunkRow] = {}
-        unique = list(dict.fromkeys(int(i) for i in chunk_ids))
         with self._reading() as conn:
-            for first in range(0, len(unique), 500):
-                part = unique[first : first + 500]
-                marks = ",".join("?" * len(part))
+            for part, marks in _batches(int(i) for i in chunk_ids):
                 cursor = conn.execute(
-                    f"SELECT {_CHUNK_COLUMNS}, d.title, d.source, d.metadata FROM chunks c "
+                    f"SELECT {CHUNK_COLUMNS}, d.title, d.source, d.metadata FROM chunks c "
                     f"JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})",
                     part,
                 )
@@ -287,7 +203,7 @@ class ChunkStore:
         """Every chunk with its document's title, source and metadata, in document and reading order."""
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_CHUNK_COLUMNS}, d.title, d.source, d.metadata FROM chunks c "
+                f"SELECT {CHUNK_COLUMNS}, d.title, d.source, d.metadata FROM chunks c "
                 "JOIN documents d USING (doc_id) ORDER BY c.doc_id, c.ordinal"
             ).fetchall()
         names = ["chunk_id", "doc_id", "ordinal", "paragraph", "piece", "pieces", "start", "end", "n_tokens"]
@@ -352,9 +268,7 @@ class ChunkStore:
         with self._lock:
             if not wanted or not self._has_dedup():
                 return out
-            for first in range(0, len(wanted), 500):
-                part = wanted[first : first + 500]
-                marks = ",".join("?" * len(part))
+            for part, marks in _batches(wanted):
                 for row in self._conn.execute(
                     f"SELECT doc_id, of_doc_id, source, title, similarity, metadata FROM duplicates "
                     f"WHERE of_doc_id IN ({marks}) ORDER BY of_doc_id, doc_id",
@@ -370,11 +284,8 @@ class ChunkStore:
     def doc_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         """The document id of each chunk, by chunk id."""
         out: dict[int, str] = {}
-        unique = list(dict.fromkeys(int(i) for i in chunk_ids))
         with self._reading() as conn:
-            for first in range(0, len(unique), 500):
-                part = unique[first : first + 500]
-                marks = ",".join("?" * len(part))
+            for part, marks in _batches(int(i) for i in chunk_ids):
                 out.update(
                     conn.execute(
                         f"SELECT chunk_id, doc_id FROM chunks WHERE chunk_id IN ({marks})", part
@@ -386,7 +297,7 @@ class ChunkStore:
         """Every chunk, in document and reading order."""
         with self._reading() as conn:
             rows = conn.execute(
-                f"SELECT {_CHUNK_COLUMNS}, d.title FROM chunks c JOIN documents d USING (doc_id) "
+                f"SELECT {CHUNK_COLUMNS}, d.title FROM chunks c JOIN documents d USING (doc_id) "
                 "ORDER BY c.doc_id, c.ordinal"
             ).fetchall()
         for row in rows:
@@ -408,7 +319,7 @@ class ChunkStore:
         """One document's stored record (raw and cleaned text, drops, metadata), or None."""
         with self._reading() as conn:
             row = conn.execute(
-                f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
             ).fetchone()
         if row is None:
             return None
@@ -437,11 +348,8 @@ class ChunkStore:
         with self._reading() as conn:
             if doc_ids is None:
                 return dict(conn.execute("SELECT doc_id, content_hash FROM documents"))
-            ids = list(dict.fromkeys(doc_ids))
             found: dict[str, str] = {}
-            for first in range(0, len(ids), 500):
-                part = ids[first : first + 500]
-                marks = ",".join("?" * len(part))
+            for part, marks in _batches(doc_ids):
                 sql = f"SELECT doc_id, content_hash FROM documents WHERE doc_id IN ({marks})"
                 found.update(conn.execute(sql, part))
             return found
@@ -484,25 +392,9 @@ def _metadata(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _schema_problem(conn: sqlite3.Connection) -> str | None:
-    """What makes ``conn``'s database other than a chunk store semsearch wrote, or None."""
-    objects = {(kind, name) for kind, name in conn.execute("SELECT type, name FROM sqlite_master") if name}
-    optional = {(k, n) for k, n in objects - _OBJECTS if n in _OPTIONAL_OBJECTS and k in ("table", "index")}
-    objects -= optional
-    if objects != _OBJECTS:
-        extra = sorted(f"{k} {n}" for k, n in objects - _OBJECTS)
-        missing = sorted(f"{k} {n}" for k, n in _OBJECTS - objects)
-        return f"unexpected schema (extra: {', '.join(extra) or 'none'}; missing: {', '.join(missing) or 'none'})"
-    for table, columns in _COLUMNS.items():
-        found = [(row[1], str(row[2]).upper()) for row in conn.execute(f"PRAGMA table_info({table})")]
-        if found != columns:
-            return f"table {table} has columns {found}, not {columns}"
-        bad = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {_BAD_VALUES[table]}").fetchone()[0]
-        if bad:
-            return f"{bad} rows of {table} hold values of the wrong type"
-    orphans = conn.execute(
-        "SELECT COUNT(*) FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
-    ).fetchone()[0]
-    if orphans:
-        return f"{orphans} chunks belong to no stored document"
-    return None
+def _batches(ids: Iterable[T], size: int = 500) -> Iterator[tuple[list[T], str]]:
+    """The distinct ``ids`` in batches of ``size``, each with its ``?,?,…`` (SQLite caps a query's variables)."""
+    unique = list(dict.fromkeys(ids))
+    for first in range(0, len(unique), size):
+        part = unique[first : first + size]
+        yield part, ",".join("?" * len(part))

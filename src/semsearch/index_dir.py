@@ -15,7 +15,7 @@ index or the new one, never a mix; files of other generations are removed afterw
 Every file an index writes is written here; :mod:`semsearch.index_files` reads and checks them.
 
 An index may come from someone else, so nothing here follows a symlink or leaves the folder: the
-manifest names only plain file names of the format (checked by :mod:`semsearch.manifest`), symlinks
+manifest names only plain file names of the format (checked by :mod:`semsearch.manifest_schema`), symlinks
 among an index's files are refused, a save writes into a private folder it creates and renames each
 file into place (never through an existing name), and pruning deletes only the format's own files.
 """
@@ -50,7 +50,8 @@ from .errors import (
 from .index_files import MANIFEST, file_size, index_file, is_index, members, read_manifest, sha256_file
 from .lexical import LexicalIndex
 from .locks import write_lock
-from .manifest import DIRECTORY_ROLES, FILE_ROLES, FileEntry, Manifest
+from .manifest import FileEntry, Manifest
+from .manifest_schema import DIRECTORY_ROLES, FILE_ROLES
 from .vector_index import VectorIndex, vector_ids
 
 # The format's own files in an index folder: a generation's files, what a writer killed half-way

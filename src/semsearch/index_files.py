@@ -1,6 +1,6 @@
 """Reading an index directory: its manifest and each file it lists, checked before use.
 
-The manifest names only plain file names of the format (checked by :mod:`semsearch.manifest`); a file
+The manifest names only plain file names of the format (checked by :mod:`semsearch.manifest_schema`); a file
 must be a regular file (a directory role: a folder of regular files) inside the index, never a
 symlink, of the size and (when asked) the SHA-256 the manifest records. :mod:`semsearch.index_dir`
 writes what this reads.
