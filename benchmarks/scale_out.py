@@ -194,7 +194,7 @@ def add_one(index: Index, articles: list[Document]) -> dict[str, Any]:
 
 
 def engines(args: argparse.Namespace, locations: dict[str, str], cache: EmbeddingCache) -> dict[str, Any]:
-    from semsearch.milvus_parts import reweight
+    from semsearch.milvus_build import reweight
 
     docs, local, build_s, embedded = slice_of(args.chunks, cache)
     later = stories(args.queries + 4 + len(docs) // 10, skip=len(docs))

@@ -254,13 +254,13 @@ def test_loading_with_another_model_is_a_mismatch_on_every_backend(any_seeds_ind
 
 def test_an_interrupted_build_is_never_loaded_as_a_whole_index(tmp_path, seeds_dir, monkeypatch):
     import semsearch.build
-    import semsearch.milvus_parts
+    import semsearch.milvus_build
     from semsearch import Index, IndexCorruptError
 
     with pytest.raises(IndexNotFoundError, match="no milvus-lite database"):
         Index.load(f"milvus-lite:{tmp_path / 'none.db'}#seeds")
     location = f"milvus-lite:{tmp_path / 'half.db'}#seeds"
-    monkeypatch.setattr(semsearch.milvus_parts, "BUILD_BATCH_CHUNKS", 10)
+    monkeypatch.setattr(semsearch.milvus_build, "BUILD_BATCH_CHUNKS", 10)
     embed = semsearch.build.embed_chunks
     calls = []
 

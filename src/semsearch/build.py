@@ -211,7 +211,7 @@ def build_index(
     milvus, local = None, None
     store: ChunkSink
     if engine is not None:
-        from .milvus_parts import MilvusBuild
+        from .milvus_build import MilvusBuild
 
         placeholder = {
             "index_type": index_type,

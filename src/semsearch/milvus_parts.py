@@ -10,7 +10,7 @@ index, a change is live in Milvus as soon as it is applied; ``save`` writes the 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,16 @@ from .backend import Loaded, Parts
 from .errors import IndexCorruptError, InputError
 from .lexical import Analyzer
 from .manifest import Counts, Manifest
-from .milvus_backend import INCOMPLETE, MilvusStore, indexed_texts_of
+from .milvus_backend import INCOMPLETE, MilvusStore
 from .milvus_location import MilvusLocation, parse_location
-from .milvus_schema import milvus_index_type
+from .milvus_rows import indexed_texts_of
 from .records import Chunk, ChunkRow, Document, PreparedDocument, Scored, StoredDocument
 from .split_bm25 import CorpusStats, needs_reweighting
-from .titles import TitleMode, check_title_mode
+from .titles import check_title_mode
 from .vector_index import SearchParams, VectorHits
 
 
-class _Pending:
+class Pending:
     """Documents handed to ``chunks.add`` whose vectors have not arrived yet, with their MinHash signatures."""
 
     def __init__(self) -> None:
@@ -38,9 +38,11 @@ class _Pending:
 
     @property
     def chunk_ids(self) -> list[int]:
+        """The chunk ids of the documents waiting for their vectors."""
         return [c.chunk_id for entry in self.prepared for c in entry.chunks]
 
     def clear(self) -> None:
+        """Forget what was written."""
         self.prepared.clear()
         self.signatures.clear()
 
@@ -48,7 +50,7 @@ class _Pending:
 class MilvusVectors:
     """The dense side: the ``dense`` field of the chunk rows, searched by inner product."""
 
-    def __init__(self, store: MilvusStore, pending: _Pending, params: SearchParams) -> None:
+    def __init__(self, store: MilvusStore, pending: Pending, params: SearchParams) -> None:
         self.store = store
         self.index_type: str = store.manifest["index_type"]
         self.params = params
@@ -141,7 +143,7 @@ class MilvusLexical:
 class MilvusChunks:
     """Documents and chunks: the chunk rows' fields and the documents collection."""
 
-    def __init__(self, store: MilvusStore, pending: _Pending) -> None:
+    def __init__(self, store: MilvusStore, pending: Pending) -> None:
         self.store = store
         self._pending = pending
 
@@ -217,7 +219,7 @@ class MilvusChunks:
 
 def milvus_parts(store: MilvusStore, params: SearchParams) -> Parts:
     """The three parts of the index in ``store``."""
-    pending = _Pending()
+    pending = Pending()
     return Parts(MilvusVectors(store, pending, params), MilvusLexical(store), MilvusChunks(store, pending))
 
 
@@ -226,7 +228,7 @@ class MilvusStorage:
 
     def load(self, location: Path | str, *, verify: bool = True) -> Loaded:
         """Open the index at a Milvus location; its manifest checked as a directory's is (damage: IndexCorruptError)."""
-        store = MilvusStore.open(_location(location))
+        store = MilvusStore.open(as_location(location))
         try:
             manifest = Manifest.from_dict(store.manifest, str(store.location), files=False)
         except Exception:
@@ -238,7 +240,7 @@ class MilvusStorage:
         self, location: Path | str, manifest: Manifest, parts: Parts, *, expect_generation: int | None = None
     ) -> Manifest:
         """Store the manifest; parts of another backend (a local index saved to Milvus) are copied in first."""
-        target = _location(location)
+        target = as_location(location)
         vectors = parts.vectors
         if isinstance(vectors, MilvusVectors) and str(vectors.store.location) == str(target):
             vectors.store.write_manifest(manifest.to_dict())
@@ -328,101 +330,6 @@ def _among(allowed: np.ndarray | None) -> str:
     return "" if allowed is None else f"chunk_id in {[int(i) for i in allowed]}"
 
 
-def _location(value: Path | str | MilvusLocation) -> MilvusLocation:
+def as_location(value: Path | str | MilvusLocation) -> MilvusLocation:
+    """A parsed Milvus location from one written as text (or already parsed)."""
     return value if isinstance(value, MilvusLocation) else parse_location(str(value))
-
-
-BUILD_BATCH_CHUNKS = 4096  # chunks a Milvus build embeds and writes at a time
-
-
-class MilvusBuild:
-    """A new index written into Milvus batch by batch as a build streams its documents in.
-
-    It takes what a chunk store takes during a build (``add``, ``add_signature``, ``add_duplicate``)
-    and, every ``batch_chunks`` chunks, embeds the batch and writes it: only one batch of vectors is
-    ever in memory. The collections are created at the first write (an empty corpus leaves nothing).
-    Until :class:`MilvusStorage` saves the manifest the index is marked incomplete and will not load,
-    so an interrupted build is never mistaken for a whole one. The first batch fixes the average
-    length BM25 rows are weighted with; if the whole corpus's differs by more than
-    :data:`~semsearch.split_bm25.REWEIGHT_DRIFT`, :meth:`finish` re-weights every row.
-    """
-
-    def __init__(
-        self,
-        location: str,
-        manifest: dict[str, Any],
-        analyzer: Analyzer,
-        titles: TitleMode,
-        embed: Callable[[Sequence[str]], np.ndarray],
-        batch_chunks: int | None = None,
-    ) -> None:
-        self.location = _location(location)
-        milvus_index_type(str(manifest["index_type"]))  # refused before any embedding
-        self._manifest = {**manifest, INCOMPLETE: True}
-        self._analyzer = analyzer
-        self._titles = titles
-        self._embed = embed
-        self._batch = batch_chunks or BUILD_BATCH_CHUNKS
-        self._pending = _Pending()
-        self._duplicates: list[tuple[Document, str, float]] = []
-        self._ids: set[int] = set()
-        self.store: MilvusStore | None = None
-
-    def add(self, prepared: PreparedDocument) -> None:
-        """Take a document; the batch before it is written first if it is full."""
-        if sum(len(e.chunks) for e in self._pending.prepared) >= self._batch:
-            self._flush()
-        for chunk in prepared.chunks:
-            if chunk.chunk_id in self._ids:  # 64-bit hash collision: astronomically unlikely, never silent
-                raise IndexCorruptError("two chunks received the same 64-bit id; rename one of the documents")
-            self._ids.add(chunk.chunk_id)
-        self._pending.prepared.append(prepared)
-
-    def add_signature(self, doc_id: str, minhash: bytes, numbers: Sequence[str]) -> None:
-        """Keep a document's MinHash, written with its row."""
-        self._pending.signatures[doc_id] = (minhash, list(numbers))
-
-    def add_duplicate(self, doc: Document, of_doc_id: str, similarity: float) -> None:
-        """Record a duplicate (written with the next batch)."""
-        self._duplicates.append((doc, of_doc_id, similarity))
-
-    def finish(self) -> Parts | None:
-        """Write what is left; the new index's parts, or None if nothing was added."""
-        self._flush()
-        if self.store is None:
-            return None
-        if needs_reweighting(self.store.stats):
-            self.store.reweight()
-        return milvus_parts(self.store, SearchParams())
-
-    def _flush(self) -> None:
-        prepared = list(self._pending.prepared)
-        if not prepared:
-            return
-        texts = indexed_texts_of([(e.title, e.title_source, e.chunks) for e in prepared], self._titles)
-        vectors = self._embed(texts)
-        if self.store is None:
-            stats = CorpusStats(
-                k1=float(self._manifest["lexical"]["k1"]), b=float(self._manifest["lexical"]["b"])
-            )
-            self.store = MilvusStore.create(self.location, self._manifest, self._analyzer, stats=stats)
-        self.store.write(
-            prepared, vectors, [self._analyzer.tokens(t) for t in texts], self._pending.signatures
-        )
-        self._pending.clear()
-        for doc, of_doc_id, similarity in self._duplicates:
-            self.store.add_duplicate(doc, of_doc_id, similarity)
-        self._duplicates.clear()
-
-
-def reweight(location: str) -> int:
-    """Re-weight every row's BM25 half of the Milvus index at ``location`` with today's average length.
-
-    O(N): worth it when ``semsearch info`` shows the average length has drifted (``needs_reweighting``).
-    Returns the number of rows rewritten.
-    """
-    store = MilvusStore.open(_location(location))
-    try:
-        return store.reweight()
-    finally:
-        store.close()

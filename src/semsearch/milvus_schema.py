@@ -166,29 +166,13 @@ def create_collections(
     for name in ("metadata", "dropped", "chunk_ids", "numbers"):
         docs.add_field(name, types.JSON)
     docs.add_field("tokens", types.INT64)
-    add_placeholder(docs, types)
-    call(
-        location,
-        client.create_collection,
-        location.docs_collection,
-        schema=docs,
-        index_params=placeholder_index(client),
-        consistency_level="Strong",
-    )
+    _create_plain(location, client, types, location.docs_collection, docs)
 
     terms = client.create_schema(auto_id=False, enable_dynamic_field=False)
     terms.add_field("term", types.VARCHAR, max_length=1024, is_primary=True)
     terms.add_field("term_id", types.INT64)
     terms.add_field("df", types.INT64)
-    add_placeholder(terms, types)
-    call(
-        location,
-        client.create_collection,
-        location.terms_collection,
-        schema=terms,
-        index_params=placeholder_index(client),
-        consistency_level="Strong",
-    )
+    _create_plain(location, client, types, location.terms_collection, terms)
 
     dups = client.create_schema(auto_id=False, enable_dynamic_field=False)
     dups.add_field("doc_id", types.VARCHAR, max_length=1024, is_primary=True)
@@ -197,12 +181,17 @@ def create_collections(
     dups.add_field("title", types.VARCHAR, max_length=MAX_TEXT_BYTES)
     dups.add_field("similarity", types.DOUBLE)
     dups.add_field("metadata", types.JSON)
-    add_placeholder(dups, types)
+    _create_plain(location, client, types, location.dups_collection, dups)
+
+
+def _create_plain(location: MilvusLocation, client: Any, types: Any, name: str, schema: Any) -> None:
+    """Create a collection searched by no vector (documents, terms, duplicates): a placeholder one is required."""
+    add_placeholder(schema, types)
     call(
         location,
         client.create_collection,
-        location.dups_collection,
-        schema=dups,
+        name,
+        schema=schema,
         index_params=placeholder_index(client),
         consistency_level="Strong",
     )
