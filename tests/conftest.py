@@ -48,9 +48,15 @@ def seeds_index():
 
 
 # Behaviour tests that take `any_seeds_index`, `backend` or `new_location` run once per backend: the
-# local directory, Milvus through milvus-lite embedded, and (slow: it starts a server) Milvus through a
-# milvus-lite server. `seeds_index` stays the local one for tests of the directory format.
-BACKENDS = ["local", "milvus-lite", pytest.param("milvus-server", marks=pytest.mark.slow)]
+# local directory, Milvus through milvus-lite embedded, and Milvus through a milvus-lite server. Both
+# Milvus ones are slow (an embedded milvus-lite takes about 3 s to start for each test; the server is a
+# process), so `pytest -m "not slow"` runs the local one and CI all three. `seeds_index` stays the
+# local one for tests of the directory format.
+BACKENDS = [
+    "local",
+    pytest.param("milvus-lite", marks=pytest.mark.slow),
+    pytest.param("milvus-server", marks=pytest.mark.slow),
+]
 _NAMES = iter(range(10**9))
 
 

@@ -8,6 +8,7 @@ import pytest
 from semsearch.errors import InputError
 
 
+@pytest.mark.slow
 def test_the_default_backend_imports_neither_milvus_nor_ray(seeds_dir):
     code = (
         "import sys, semsearch, semsearch.cli;"

@@ -77,6 +77,7 @@ def test_add_on_the_command_line_reports_the_skip(index_copy, tmp_path):
 # ------------------------------------------------------------------ 8. only regular files are read
 
 
+@pytest.mark.slow
 def test_a_fifo_among_the_sources_is_skipped_not_waited_on(tmp_path):
     folder = tmp_path / "news"
     folder.mkdir()

@@ -99,7 +99,8 @@ def _manifest(index_type="Flat"):
     }
 
 
-@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.slow)])
+# Both slow: an embedded milvus-lite takes about 3 s to start for each test, the server is a process.
+@pytest.fixture(params=[pytest.param(p, marks=pytest.mark.slow) for p in ("embedded", "server")])
 def location(request, tmp_path):
     if request.param == "embedded":
         return parse_location(f"milvus-lite:{tmp_path / 'test.db'}#seeds")
@@ -244,6 +245,7 @@ def test_cli_builds_changes_and_queries_a_milvus_index_like_a_local_one(tmp_path
     assert written and all(p.parts[:2] == ("indexes", "news.db") for p in written)
 
 
+@pytest.mark.slow
 def test_loading_with_another_model_is_a_mismatch_on_every_backend(any_seeds_index, minilm_path, tmp_path):
     from semsearch import Index, IndexMismatchError
 
@@ -252,6 +254,7 @@ def test_loading_with_another_model_is_a_mismatch_on_every_backend(any_seeds_ind
         Index.load(where, model=minilm_path)
 
 
+@pytest.mark.slow
 def test_an_interrupted_build_is_never_loaded_as_a_whole_index(tmp_path, seeds_dir, monkeypatch):
     import semsearch.build
     import semsearch.milvus_build
