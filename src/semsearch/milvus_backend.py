@@ -63,6 +63,7 @@ MANIFEST_PROPERTY = "semsearch.manifest"
 STATS_PROPERTY = "semsearch.bm25"
 INCOMPLETE = "incomplete"  # set in the manifest a build starts with, gone from the one it ends with
 WRITE_BATCH = 500
+SEAL_ROWS = 1000  # rows a change leaves unsealed before it flushes (see MilvusStore.seal)
 
 # ---------------------------------------------------------------------- the store
 
@@ -91,6 +92,7 @@ class MilvusStore(MilvusReads):
         self._client = client
         self._next_term = next_term
         self._totals = totals or {"documents": 0, "tokens": 0}  # kept up to date: counts() is O(1)
+        self._unsealed = 0  # rows written since the last seal
         self.kind = milvus_index_type(manifest["index_type"])
 
     @property
@@ -217,6 +219,7 @@ class MilvusStore(MilvusReads):
             for weights in [document_weights(chunk_terms, stats)]
         ]
         self._put(self._client.insert, self.location.collection, rows, WRITE_BATCH)
+        self._unsealed += len(rows)
         doc_rows = [document_row(e, signatures.get(e.document.doc_id)) for e in prepared]
         self._put(self._client.upsert, self.location.docs_collection, doc_rows, WRITE_BATCH)
         term_rows = [term_row(t, ids[t], (known[t].df if t in known else 0) + n) for t, n in df.items()]
@@ -295,6 +298,22 @@ class MilvusStore(MilvusReads):
         self._write_stats()
         return chunk_ids
 
+    def seal(self, *, everything: bool = False) -> None:
+        """Flush written rows into sealed segments: milvus-lite searches a growing one by brute force.
+
+        Builds, copies and re-weighting end with it; a change only past :data:`SEAL_ROWS` rows, as a
+        flush costs more as the collection grows (benchmarks/README.md, scale_out).
+        """
+        names = self.location.collections if everything else (self.location.collection,)
+        for name in names:
+            call(self.location, self._client.flush, name)
+        self._unsealed = 0
+
+    def seal_if_many(self) -> None:
+        """Seal once :data:`SEAL_ROWS` rows written by this store wait."""
+        if self._unsealed >= SEAL_ROWS:
+            self.seal()
+
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Store ``manifest`` as the index's metadata."""
         self.manifest = manifest
@@ -323,6 +342,7 @@ class MilvusStore(MilvusReads):
             rewritten += self._reweight_batch(batch, stats)
         self.stats = stats
         self._write_stats()
+        self.seal()
         return rewritten
 
     def _reweight_batch(self, batch: list[dict[str, Any]], stats: CorpusStats) -> int:

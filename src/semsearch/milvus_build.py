@@ -84,6 +84,7 @@ class MilvusBuild:
             return None
         if needs_reweighting(self.store.stats):
             self.store.reweight()
+        self.store.seal(everything=True)
         return milvus_parts(self.store, SearchParams())
 
     def _flush(self) -> None:

@@ -74,6 +74,7 @@ class MilvusVectors:
             )
         self.store.write(self._pending.prepared, vectors, signatures=self._pending.signatures)
         self._pending.clear()
+        self.store.seal_if_many()
 
     def delete(self, ids: Sequence[int]) -> None:
         """Nothing to do: removing a document (``chunks.remove``) deleted its rows, vectors included."""
@@ -299,6 +300,7 @@ def copy_into(target: MilvusLocation, manifest: Manifest, parts: Parts, batch: i
                     metadata=metadata,
                 )
                 store.add_duplicate(duplicate, of_doc_id, entry["similarity"])
+        store.seal(everything=True)
         store.write_manifest(data)
     finally:
         store.close()
