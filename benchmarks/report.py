@@ -27,7 +27,7 @@ from benchmarks.report_speed import (
     render_peers,
     render_scale,
 )
-from benchmarks.scale_out_report import scale_out_section
+from benchmarks.scale_out_report import SCALE_OUT_RESULTS, scale_out_section
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,9 +62,9 @@ SECTIONS = [
     ),
     Section(
         "scale_out",
-        ("scale_out", "scale_out_cmrc"),
-        ("scale_out", "scale_out_cmrc"),
-        lambda r: scale_out_section(r.get("scale_out"), r.get("scale_out_cmrc")),
+        SCALE_OUT_RESULTS,
+        SCALE_OUT_RESULTS,
+        lambda r: scale_out_section([r[name] for name in SCALE_OUT_RESULTS if name in r]),
     ),
 ]
 HEADER = (

@@ -7,32 +7,35 @@ from typing import Any
 from benchmarks.report_common import machine_line, table
 
 ENGINES = ("local", "milvus_lite_embedded", "milvus_lite_server")
+# One run of every part, or the parts run side by side (``--only engines --name scale_out_engines`` …).
+SCALE_OUT_RESULTS = ("scale_out", "scale_out_engines", "scale_out_cmrc", "scale_out_ray")
 MODES = ("dense", "lexical", "hybrid")
 
 
-def scale_out_section(result: dict[str, Any] | None, quality: dict[str, Any] | None = None) -> str:
-    """Markdown for the saved ``scale_out`` runs: the main one, and CMRC quality if run on its own (``--only cmrc``)."""
+def scale_out_section(runs: list[dict[str, Any]]) -> str:
+    """Markdown for the saved ``scale_out`` runs (one run, or its parts run side by side with ``--only``)."""
     out = ["\n## Beyond one machine: Milvus and Ray (`python -m benchmarks.scale_out`)\n"]
-    runs = [r for r in (result, quality) if r]
     for run in runs:
-        parts = run.get("parameters", {}).get("only", "")
+        part = run.get("parameters", {}).get("only", "")
         out.append(
-            f"Run `--only {parts}`: {machine_line(run)} · load average at the end "
+            f"Run `--only {part}`: {machine_line(run)} · load average at the end "
             f"{', '.join(f'{x:.2f}' for x in run.get('load_after', ()))}.\n"
         )
     out.append(
-        "The machine is shared with other work and was busy: compare the rows of one run (ratios), not "
-        "absolute times.\n"
+        "The machine (2 cores) is shared with other work and was busy, and the parts ran at the same time: "
+        "compare the rows of one table (ratios), not absolute times.\n"
     )
-    result = result or {}
-    if quality and "cmrc_dev_hybrid" in quality:
-        result = {**result, "cmrc_dev_hybrid": quality["cmrc_dev_hybrid"]}
+    result: dict[str, Any] = {}
+    for run in runs:
+        result.update({k: v for k, v in run.items() if k in ("engines", "cmrc_dev_hybrid", "ray")})
     engines = result.get("engines")
     if engines:
         out.append(
             f"{engines['stories']:,} 新闻联播 stories ({engines['chunks']:,} chunks) in each backend; "
             f"{engines['queries']} later headlines as queries. Overlap@10 and same top 5 are against the "
-            "local index; insert is saving the local index into Milvus (vectors copied, not embedded).\n"
+            "local index; insert is saving the local index into Milvus (vectors copied, not embedded). The "
+            f"local build embedded {engines['local'].get('vectors_embedded_in_build', '?')} passages and "
+            "took the rest from the embedding cache.\n"
         )
         rows = []
         for name in ENGINES:
