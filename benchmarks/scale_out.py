@@ -258,6 +258,28 @@ def engines(args: argparse.Namespace, locations: dict[str, str], cache: Embeddin
     return result
 
 
+def add_part(args: argparse.Namespace, location: str, cache: EmbeddingCache) -> dict[str, Any]:
+    """Adding one article to a Milvus (lite, embedded) and a local index of ~``--small`` and ``--chunks`` chunks."""
+    docs, local, _, _ = slice_of(args.chunks, cache)
+    articles = stories(4, skip=len(docs) + args.queries)
+    Index.build(articles, cache=cache)  # cached: the adds time the index, not the model
+    if not args.dedup:  # without near-duplicate checks, which read every stored signature per change
+        local = Index.build(docs, cache=cache, dedup=False)
+    small_docs = docs[: max(1, round(len(docs) * args.small / len(local)))]
+    small = Index.build(small_docs, cache=cache, dedup=args.dedup)
+    out: dict[str, Any] = {"dedup": args.dedup}
+    for name, index in (("small", small), ("large", local)):
+        at = location.rsplit("#", 1)[0] + f"#{name}"
+        with Timer() as save:
+            index.save(at)
+        print(f"add: {name} saved into Milvus in {save.seconds:.1f} s", file=sys.stderr, flush=True)
+        out.setdefault("milvus_lite_embedded", {})[name] = add_one(Index.load(at), articles)
+    out["local"] = {"small": add_one(small, articles), "large": add_one(local, articles)}
+    for name in ("milvus_lite_embedded", "local"):
+        out[name]["large_over_small"] = round(out[name]["large"]["p50"] / out[name]["small"]["p50"], 2)
+    return out
+
+
 # ---------------------------------------------------------------------- CMRC 2018 dev through each backend
 
 
@@ -338,8 +360,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=100, help="later headlines used as queries")
     parser.add_argument("--small", type=int, default=1000, help="chunks of the small index adds are timed on")
     parser.add_argument("--ray-chunks", type=int, default=2000)
-    parser.add_argument("--only", default="engines,cmrc,ray", help="comma-separated: engines, cmrc, ray")
+    parser.add_argument(
+        "--only", default="engines,cmrc,ray", help="comma-separated: engines, add (adds alone), cmrc, ray"
+    )
     parser.add_argument("--skip", default="", help="comma-separated: server")
+    parser.add_argument(
+        "--no-dedup", dest="dedup", action="store_false", help="add: indexes without near-duplicate checks"
+    )
     parser.add_argument("--name", default="scale_out", help="results file name (results/NAME-latest.json)")
     args = parser.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
@@ -359,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
                 if server is not None:
                     locations["milvus_lite_server"] = f"milvus://127.0.0.1:{server.port}#xwlb"
                 result["engines"] = engines(args, locations, cache)
+        if "add" in only:
+            result["add_one_article"] = add_part(args, f"milvus-lite:{work / 'add.db'}#x", cache)
         if "cmrc" in only:
             result["cmrc_dev_hybrid"] = cmrc_quality(f"milvus-lite:{work / 'cmrc.db'}#cmrc")
         if "ray" in only:

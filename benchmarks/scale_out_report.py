@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.report_common import machine_line, table
+from benchmarks.report_common import table
 
 ENGINES = ("local", "milvus_lite_embedded", "milvus_lite_server")
 # One run of every part, or the parts run side by side (``--only engines --name scale_out_engines`` …).
-SCALE_OUT_RESULTS = ("scale_out", "scale_out_engines", "scale_out_cmrc", "scale_out_ray")
+SCALE_OUT_RESULTS = (
+    "scale_out",
+    "scale_out_engines",
+    "scale_out_add",
+    "scale_out_add_nodedup",
+    "scale_out_cmrc",
+    "scale_out_ray",
+)
 MODES = ("dense", "lexical", "hybrid")
 
 
@@ -16,16 +23,19 @@ def scale_out_section(runs: list[dict[str, Any]]) -> str:
     """Markdown for the saved ``scale_out`` runs (one run, or its parts run side by side with ``--only``)."""
     out = ["\n## Beyond one machine: Milvus and Ray (`python -m benchmarks.scale_out`)\n"]
     for run in runs:
-        part = run.get("parameters", {}).get("only", "")
+        machine, params = run["machine"], run.get("parameters", {})
+        flags = f"--only {params.get('only', '')}" + ("" if params.get("dedup", True) else " --no-dedup")
         out.append(
-            f"Run `--only {part}`: {machine_line(run)} · load average at the end "
-            f"{', '.join(f'{x:.2f}' for x in run.get('load_after', ()))}.\n"
+            f"`{flags}`: {machine['cpu']}, {machine['cores']} cores, measured {run['measured_at']}, load "
+            f"average {', '.join(f'{x:.2f}' for x in run.get('load_before', ()))} at the start and "
+            f"{', '.join(f'{x:.2f}' for x in run.get('load_after', ()))} at the end.\n"
         )
     out.append(
         "The machine (2 cores) is shared with other work and was busy, and the parts ran at the same time: "
         "compare the rows of one table (ratios), not absolute times.\n"
     )
     result: dict[str, Any] = {}
+    adds = [run["add_one_article"] for run in runs if "add_one_article" in run]
     for run in runs:
         result.update({k: v for k, v in run.items() if k in ("engines", "cmrc_dev_hybrid", "ray")})
     engines = result.get("engines")
@@ -64,32 +74,42 @@ def scale_out_section(runs: list[dict[str, Any]]) -> str:
                 f"{embedded['reweight']['rows']:,} rows ({embedded['reweight']['seconds']} s): overlap "
                 f"{again['overlap_at_10']:g}, at most {again['max_relative_score_difference']:.2%}.\n"
             )
-        adds = engines.get("add_one_article")
-        if adds:
-            out.append(
-                "\nAdding one article (three, one at a time, after a warm-up; their vectors cached, so this "
-                "is the index's own cost; ms):\n"
-            )
-            rows = [
-                {
-                    "backend": name,
-                    "small": f"{f['small']['chunks']:,} chunks: {f['small']['p50']:g} (p95 {f['small']['p95']:g})",
-                    "large": f"{f['large']['chunks']:,} chunks: {f['large']['p50']:g} (p95 {f['large']['p95']:g})",
-                    "ratio": f["large_over_small"],
-                }
-                for name, f in adds.items()
-            ]
-            out.append(
-                table(
-                    rows,
-                    [
-                        ("backend", "backend"),
-                        ("small", "small index, p50"),
-                        ("large", "large index, p50"),
-                        ("ratio", "large / small"),
-                    ],
+    if not adds and engines and "add_one_article" in engines:
+        adds = [engines["add_one_article"]]
+    if adds:
+        out.append(
+            "\nAdding one article (three, one at a time, after a warm-up; their vectors cached, so this is "
+            "the index's own cost; ms). With near-duplicate checks on (the default), every change reads "
+            "the MinHash signature of every stored document, which grows with the index on both backends:\n"
+        )
+        rows = []
+        for figures in adds:
+            dedup = "on" if figures.get("dedup", True) else "off"
+            for name, f in figures.items():
+                if not isinstance(f, dict):
+                    continue
+                small, large = f["small"], f["large"]
+                rows.append(
+                    {
+                        "backend": name,
+                        "dedup": dedup,
+                        "small": f"{small['chunks']:,} chunks: {small['p50']:g} (p95 {small['p95']:g})",
+                        "large": f"{large['chunks']:,} chunks: {large['p50']:g} (p95 {large['p95']:g})",
+                        "ratio": f["large_over_small"],
+                    }
                 )
+        out.append(
+            table(
+                rows,
+                [
+                    ("backend", "backend"),
+                    ("dedup", "dedup"),
+                    ("small", "small index, p50"),
+                    ("large", "large index, p50"),
+                    ("ratio", "large / small"),
+                ],
             )
+        )
     cmrc = result.get("cmrc_dev_hybrid")
     if cmrc:
         rows = [{"backend": name, **cmrc[name]} for name in ("local", "milvus_lite_embedded")]
