@@ -289,3 +289,31 @@ def test_index_types_milvus_only_pretends_to_build_are_refused_before_embedding(
             [seeds_dir], engine=f"milvus-lite:{tmp_path / 'x.db'}#seeds", index_type="IVF16,PQ8", cache=False
         )
     assert not (tmp_path / "x.db").exists()
+
+
+def test_a_server_that_drops_the_first_connection_is_tried_again(monkeypatch):
+    """A milvus-lite server that has just sent this process a gRPC GOAWAY ("too_many_pings" after idle
+    keep-alives) refuses one connection and accepts the next: connect tries a server three times."""
+    import semsearch.milvus_schema as schema
+    from semsearch.errors import BackendError
+
+    attempts: list[dict] = []
+
+    def flaky(failures):
+        class Client:
+            def __init__(self, **kwargs):
+                attempts.append(kwargs)
+                if len(attempts) <= failures:
+                    raise ConnectionError("Fail connecting to server on 127.0.0.1:1")
+
+        return SimpleNamespace(MilvusClient=Client)
+
+    monkeypatch.setattr(schema.time, "sleep", lambda seconds: None)
+    server = parse_location("milvus://127.0.0.1:1#news")
+    monkeypatch.setattr(schema, "pymilvus", lambda: flaky(1))
+    assert schema.connect(server) is not None and len(attempts) == 2
+    attempts.clear()
+    monkeypatch.setattr(schema, "pymilvus", lambda: flaky(99))
+    with pytest.raises(BackendError, match="cannot connect to Milvus at .*Fail connecting"):
+        schema.connect(server)
+    assert len(attempts) == schema.CONNECT_ATTEMPTS

@@ -1,7 +1,4 @@
-"""An index kept in Milvus: opening, creating and writing it (:class:`MilvusStore`).
-
-Its searches and reads are :mod:`semsearch.milvus_reads`, its rows :mod:`semsearch.milvus_rows`, the
-collections' schemas and the client :mod:`semsearch.milvus_schema`.
+"""An index kept in Milvus: opening, creating and writing it (reads: milvus_reads; rows: milvus_rows).
 
 Three collections per index (``NAME`` from the location ``…#NAME``):
 
@@ -12,6 +9,7 @@ Three collections per index (``NAME`` from the location ``…#NAME``):
 - ``NAME__docs``: one row per document: content hash (what ``add`` compares), raw and cleaned text,
   what the cleaner dropped, its chunk ids.
 - ``NAME__terms``: one row per term of semsearch's own analyzer: its sparse id and document frequency.
+  The collections' schemas and the client are :mod:`semsearch.milvus_schema`.
 
 Lexical search is a sparse inner-product search with the query's IDF weights, so it scores exactly
 as bm25s does locally, Traditional/Simplified folding included; Milvus's own analyzers are not used.
@@ -43,13 +41,7 @@ from .milvus_rows import (
     loads,
     term_row,
 )
-from .milvus_schema import (
-    PLACEHOLDER_DIM,
-    call,
-    connect,
-    create_collections,
-    milvus_index_type,
-)
+from .milvus_schema import PLACEHOLDER_DIM, call, connect, create_collections, milvus_index_type
 from .records import PreparedDocument
 from .split_bm25 import CorpusStats, document_weights
 from .titles import LEGACY_TITLE_MODE, TitleMode, check_title_mode, indexed_text, title_prefix

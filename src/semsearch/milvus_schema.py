@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ def milvus_index_type(index_type: str) -> MilvusIndexType:
 
 # ---------------------------------------------------------------------- connecting
 
+CONNECT_ATTEMPTS = 3  # to a server; milvus-lite embedded runs in this process and is tried once
+
 
 def connect(location: MilvusLocation) -> Any:
     """A MilvusClient for ``location``; an unreachable server is a BackendError naming it."""
@@ -103,13 +106,19 @@ def connect(location: MilvusLocation) -> Any:
         kwargs = {"uri": location.uri, "timeout": 10}
         if location.token:
             kwargs["token"] = location.token
-    try:
-        return client_class(**kwargs)
-    except Exception as exc:  # noqa: BLE001 - pymilvus raises several types for one cause
-        raise BackendError(
-            f"cannot connect to Milvus at {location} ({first_line(exc)}); is the server running and the "
-            "address right? Credentials go in $SEMSEARCH_MILVUS_TOKEN"
-        ) from None
+    for attempt in range(CONNECT_ATTEMPTS):
+        try:
+            return client_class(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - pymilvus raises several types for one cause
+            if location.lite or attempt + 1 == CONNECT_ATTEMPTS:
+                raise BackendError(
+                    f"cannot connect to Milvus at {location} ({first_line(exc)}); is the server running and "
+                    "the address right? Credentials go in $SEMSEARCH_MILVUS_TOKEN"
+                ) from None
+            # A server that just dropped this process's channel (gRPC GOAWAY, e.g. "too_many_pings"
+            # after idle keep-alives) accepts the next connection: wait a moment and try again.
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def first_line(exc: BaseException) -> str:
