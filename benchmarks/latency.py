@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import statistics
@@ -30,6 +29,7 @@ from benchmarks.common import (
     git_commit,
     load_beir,
     percentiles,
+    read_xwlb,
     write_result,
 )
 from benchmarks.memory import peak_rss_mib
@@ -152,14 +152,11 @@ def build_throughput(documents: list[Document], label: str) -> dict[str, Any]:
 
 
 def xwlb(limit: int | None = None) -> list[Document]:
-    docs = []
-    with gzip.open(SHARED / "data/xwlb/articles.jsonl.gz", "rt", encoding="utf-8") as rows:
-        for line in rows:
-            row = json.loads(line)
-            docs.append(Document(doc_id=row["id"], text=row["text"], title=row["title"]))
-            if limit and len(docs) >= limit:
-                break
-    return docs
+    """The first ``limit`` 新闻联播 stories (all when None) as documents."""
+    return [
+        Document(doc_id=row["id"], text=row["text"], title=row["title"])
+        for row in read_xwlb(limit=limit or 0)
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
