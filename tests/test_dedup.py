@@ -3,8 +3,9 @@
 import pytest
 
 from semsearch import Document, Index, InputError
-from semsearch.dedup import DedupConfig, Deduplicator, jaccard
+from semsearch.dedup import DedupConfig, Deduplicator, Fingerprint, band_keys, jaccard
 from tests.conftest import build_on
+from tests.keyword_encoder import KeywordEncoder
 
 STORY = (
     "新华社北京6月25日电 嫦娥六号返回器携带来自月背的月球样品安全着陆在内蒙古四子王旗预定区域，"
@@ -39,6 +40,38 @@ def test_stored_fingerprints_find_duplicates_without_the_texts():
     later = Deduplicator()
     later.keep_fingerprint("story", minhash, numbers)
     assert later.check("reprint", REPRINT).of == "story"
+
+
+def test_band_keys_are_shared_exactly_by_the_candidates_lsh_finds():
+    dedup = Deduplicator()
+    for doc_id, text in [("story", STORY), ("npc-2025", NPC_2025)]:
+        dedup.check(doc_id, text)
+    reprint = dedup.signature(REPRINT)
+    keys = set(band_keys(reprint.hashvalues, dedup.config))
+    for doc_id in ("story", "npc-2025"):
+        minhash, _ = dedup.fingerprint(doc_id)
+        shared = keys & set(band_keys(minhash, dedup.config))  # from the stored bytes, as a store has them
+        assert bool(shared) == (doc_id in dedup._lsh.query(reprint))
+    assert "story" in dedup._lsh.query(reprint) and len(keys) == len(dedup._lsh.hashranges)
+
+
+def test_stored_documents_are_looked_up_by_band_key_and_hidden_ones_ignored():
+    first = Deduplicator()
+    first.check("story", STORY)
+    stored = {"story": Fingerprint("story", *first.fingerprint("story"))}
+    asked: list[list[str]] = []
+
+    def lookup(keys):
+        asked.append(list(keys))
+        mine = set(keys)
+        return [f for f in stored.values() if mine & set(band_keys(f.minhash, first.config))]
+
+    later = Deduplicator(stored=lookup)
+    assert later.check("reprint", REPRINT).of == "story"
+    assert asked[0] == band_keys(later.signature(REPRINT).hashvalues, later.config)
+    assert later.check("npc-2025", NPC_2025) is None  # shares no band: nothing stored comes back
+    replacing = Deduplicator(stored=lookup, hidden={"story"})  # the change replaces the stored story
+    assert replacing.check("story", REPRINT) is None
 
 
 @pytest.mark.parametrize("threshold", [0, 1.5, "0.8", True])
@@ -92,3 +125,42 @@ def test_adding_a_reprint_records_it_and_survives_a_save(deduped, new_location):
     assert hit.to_dict()["duplicates"][0]["doc_id"] == "reprint"
     again.remove(["story"])  # the kept one goes, and its duplicate records with it: the reprint is new again
     assert again.add([Document("reprint", REPRINT, title="月背样品", source="人民网")]).added == ("reprint",)
+
+
+@pytest.mark.slow  # an embedded milvus-lite starts
+def test_a_change_in_milvus_reads_the_documents_sharing_a_band_not_every_signature(tmp_path, monkeypatch):
+    pytest.importorskip("pymilvus")
+    from semsearch.milvus_bands import MilvusBands
+    from semsearch.milvus_reads import MilvusReads
+
+    at = f"milvus-lite:{tmp_path / 'news.db'}#news"
+    docs = [Document("story", STORY, title="嫦娥六号"), Document("npc-2025", NPC_2025)]
+    index = Index.build(docs, engine=at, model=KeywordEncoder(), cache=False)
+    real_similar = MilvusBands.similar
+    found: list[set[str]] = []
+
+    def similar(self, keys):
+        fingerprints = real_similar(self, keys)
+        found.append({f.doc_id for f in fingerprints or []})
+        return fingerprints
+
+    def every_signature(self):
+        raise AssertionError("a change read every stored signature")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MilvusBands, "similar", similar)
+        patch.setattr(MilvusReads, "signatures", every_signature)
+        report = index.add([Document("reprint", REPRINT), Document("npc-2026", NPC_2026)])
+        assert report.duplicates == ("reprint",) and report.added == ("npc-2026",)
+        assert {"story"} in found and all("story" not in f or len(f) <= 2 for f in found)
+        index.remove(["story"])  # its band keys go with it: the reprint is new again
+        assert index.add([Document("reprint", REPRINT)]).added == ("reprint",)
+    bands = index.searcher().parts.chunks.store.bands
+    story_keys = band_keys(Deduplicator().signature(STORY).hashvalues, DedupConfig())
+    assert [f.doc_id for f in bands.similar(story_keys)] == ["reprint"]  # "story" is gone from every band
+    # An index written before band keys were kept (Milvus format 1) reads every signature, as it did.
+    bands._client.drop_collection(bands.location.bands_collection)
+    old = Index.load(at, model=KeywordEncoder())
+    assert not old.searcher().parts.chunks.store.bands.present
+    assert old.add([Document("again", STORY.replace("，", "、"))]).duplicates == ("again",)
+    assert old.add([Document("npc-2027", NPC_2026.replace("3月5日", "3月6日"))]).added == ("npc-2027",)

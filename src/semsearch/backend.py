@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
+    from .dedup import Fingerprint
     from .lexical import Analyzer
     from .manifest import Counts, Manifest
     from .records import Chunk, ChunkRow, Document, PreparedDocument, Scored, StoredDocument
@@ -152,6 +153,10 @@ class ChunkBackend(Protocol):
 
     def signatures(self) -> Iterator[tuple[str, bytes, list[str]]]:
         """Every kept document's (id, MinHash bytes, numbers)."""
+        ...
+
+    def similar_signatures(self, keys: Sequence[str]) -> list[Fingerprint] | None:
+        """Kept documents sharing a band key with ``keys`` (dedup.band_keys); None: no keys kept, read all."""
         ...
 
     def add_duplicate(self, doc: Document, of_doc_id: str, similarity: float) -> None:

@@ -218,6 +218,7 @@ def build_index(
             "dimension": encoder.dimension,
             "lexical": LexicalIndex.build(analyzer, [], []).spec(),
             "chunking": {"titles": titles},
+            "dedup": dataclasses.asdict(dedup) if dedup is not None else None,  # its LSH band keys are kept
         }
         store = milvus = MilvusBuild(
             engine, placeholder, analyzer, titles, lambda texts: embed_chunks(encoder, texts, embedding)

@@ -132,10 +132,19 @@ def plan_change(
 
 
 def _deduplicator(parts: Parts, manifest: Manifest, exclude: set[str]) -> Deduplicator | None:
-    """A Deduplicator knowing the stored documents (but ``exclude``); None if the index keeps every copy."""
+    """A Deduplicator knowing the stored documents (but ``exclude``); None if the index keeps every copy.
+
+    A store that keeps LSH band keys is asked for each new document's candidates only; from any
+    other, every stored signature is read once.
+    """
     if not manifest.dedup:
         return None
-    deduplicator = Deduplicator(DedupConfig(**manifest.dedup))
+    config = DedupConfig(**manifest.dedup)
+    if parts.chunks.similar_signatures([]) is not None:
+        return Deduplicator(
+            config, stored=lambda keys: parts.chunks.similar_signatures(keys) or [], hidden=exclude
+        )
+    deduplicator = Deduplicator(config)
     for doc_id, minhash, numbers in parts.chunks.signatures():
         if doc_id not in exclude:
             deduplicator.keep_fingerprint(doc_id, minhash, numbers)

@@ -216,12 +216,8 @@ class ChunkStore:
     # ---------------------------------------------------------------- near-duplicates
 
     def _has_dedup(self) -> bool:
-        return (
-            self._conn.execute(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('duplicates', 'signatures')"
-            ).fetchone()[0]
-            == 2
-        )
+        sql = "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('duplicates', 'signatures')"
+        return bool(self._conn.execute(sql).fetchone()[0] == 2)
 
     def add_signature(self, doc_id: str, minhash: bytes, numbers: Sequence[str]) -> None:
         """Keep a kept document's MinHash and numbers, so a later add can find its duplicates."""
@@ -232,6 +228,9 @@ class ChunkStore:
                     "INSERT OR REPLACE INTO signatures VALUES (?, ?, ?)",
                     (doc_id, minhash, json.dumps(sorted(numbers), ensure_ascii=False)),
                 )
+
+    def similar_signatures(self, keys: Sequence[str]) -> None:
+        """None: no LSH band keys are kept here (a change reads every signature once; BM25 is O(N) anyway)."""
 
     def signatures(self) -> Iterator[tuple[str, bytes, list[str]]]:
         """Every kept document's (id, MinHash bytes, numbers); none for a store saved before dedup."""

@@ -1,6 +1,6 @@
 """An index kept in Milvus: opening, creating and writing it (reads: milvus_reads; rows: milvus_rows).
 
-Three collections per index (``NAME`` from the location ``…#NAME``):
+Collections per index (``NAME`` from the location ``…#NAME``):
 
 - ``NAME``: one row per chunk: id, document id, place (ordinal, paragraph, piece, span), text,
   title, source, document metadata (JSON), the dense vector and the document side of BM25 as a
@@ -9,6 +9,7 @@ Three collections per index (``NAME`` from the location ``…#NAME``):
 - ``NAME__docs``: one row per document: content hash (what ``add`` compares), raw and cleaned text,
   what the cleaner dropped, its chunk ids.
 - ``NAME__terms``: one row per term of semsearch's own analyzer: its sparse id and document frequency.
+- ``NAME__dups``: documents not indexed as they repeat one kept; ``NAME__bands``: see milvus_bands.
   The collections' schemas and the client are :mod:`semsearch.milvus_schema`.
 
 Lexical search is a sparse inner-product search with the query's IDF weights, so it scores exactly
@@ -29,6 +30,7 @@ import numpy as np
 
 from .errors import IndexCorruptError, IndexFormatError, IndexNotFoundError, InputError
 from .lexical import Analyzer
+from .milvus_bands import MilvusBands
 from .milvus_location import MilvusLocation
 from .milvus_reads import CHUNK_FIELDS, LOOKUP_BATCH, MilvusReads, filter_list, sparse_keys
 from .milvus_rows import (
@@ -49,8 +51,8 @@ from .titles import LEGACY_TITLE_MODE, TitleMode, check_title_mode, indexed_text
 log = logging.getLogger(__name__)
 
 FORMAT_NAME = "semsearch-milvus"
-FORMAT_VERSION = 1
-FORMAT_PROPERTY = "semsearch.format"  # "semsearch-milvus/1": the layout of the collections
+FORMAT_VERSION = 2  # 2: + NAME__bands (milvus_bands); format 1 is read, its changes read every signature
+FORMAT_PROPERTY = "semsearch.format"  # "semsearch-milvus/2": the layout of the collections
 MANIFEST_PROPERTY = "semsearch.manifest"
 STATS_PROPERTY = "semsearch.bm25"
 INCOMPLETE = "incomplete"  # set in the manifest a build starts with, gone from the one it ends with
@@ -86,6 +88,7 @@ class MilvusStore(MilvusReads):
         self._totals = totals or {"documents": 0, "tokens": 0}  # kept up to date: counts() is O(1)
         self._unsealed = 0  # rows written since the last seal
         self.kind = milvus_index_type(manifest["index_type"])
+        self.bands = MilvusBands(location, client, manifest.get("dedup"), self._get)
 
     @property
     def titles(self) -> TitleMode:
@@ -128,7 +131,7 @@ class MilvusStore(MilvusReads):
                 f"`semsearch build SOURCES -o '{location}'`"
             )
         client = connect(location)
-        for name in location.collections:
+        for name in location.required_collections:
             if not call(location, client.has_collection, name):
                 raise IndexNotFoundError(
                     f"{location}: no semsearch index there (collection {name} is missing); build one with "
@@ -214,6 +217,8 @@ class MilvusStore(MilvusReads):
         self._unsealed += len(rows)
         doc_rows = [document_row(e, signatures.get(e.document.doc_id)) for e in prepared]
         self._put(self._client.upsert, self.location.docs_collection, doc_rows, WRITE_BATCH)
+        written = {e.document.doc_id for e in prepared}
+        self.bands.add({doc_id: s for doc_id, s in signatures.items() if doc_id in written})
         term_rows = [term_row(t, ids[t], (known[t].df if t in known else 0) + n) for t, n in df.items()]
         self._upsert_terms(term_rows)
         self._next_term = next_term
@@ -256,15 +261,7 @@ class MilvusStore(MilvusReads):
                     }
                 )
         chunk_ids = [int(r["chunk_id"]) for r in rows]
-        docs = []
-        for first in range(0, len(ids), LOOKUP_BATCH):
-            docs += call(
-                self.location,
-                self._client.get,
-                self.location.docs_collection,
-                ids=ids[first : first + LOOKUP_BATCH],
-                output_fields=["tokens"],
-            )
+        docs = self._get(self.location.docs_collection, ids, ["tokens", "minhash"])
         for first in range(0, len(ids), LOOKUP_BATCH):
             part = ids[first : first + LOOKUP_BATCH]
             call(
@@ -282,6 +279,7 @@ class MilvusStore(MilvusReads):
                 filter=f"doc_id in {literal} or of_doc_id in {literal}",
             )
         self._upsert_terms(term_rows)
+        self.bands.remove(docs)
         self.stats = self.stats.changed([], [int(r["n_terms"]) for r in rows])
         self._totals = {
             "documents": self._totals["documents"] - len(docs),
@@ -297,7 +295,7 @@ class MilvusStore(MilvusReads):
         flush costs more as the collection grows (benchmarks/README.md, scale_out).
         """
         names = self.location.collections if everything else (self.location.collection,)
-        for name in names:
+        for name in (n for n in names if n != self.location.bands_collection or self.bands.present):
             call(self.location, self._client.flush, name)
         self._unsealed = 0
 
@@ -361,8 +359,6 @@ class MilvusStore(MilvusReads):
             row["sparse"] = {ids[t].term_id: float(w) for t, w in document_weights(terms, stats).items()}
         call(self.location, self._client.upsert, self.location.collection, batch)
         return len(batch)
-
-    # -------------------------------------------------------------- searching
 
     # -------------------------------------------------------------- reading
 

@@ -58,9 +58,19 @@ class MilvusLocation:
         return f"{self.collection}__dups"
 
     @property
-    def collections(self) -> tuple[str, str, str, str]:
-        """Every collection of the index: chunks, documents, terms, duplicates."""
+    def bands_collection(self) -> str:
+        """The collection of near-duplicate LSH band keys: key → the documents whose MinHash has it."""
+        return f"{self.collection}__bands"
+
+    @property
+    def required_collections(self) -> tuple[str, str, str, str]:
+        """The collections every index has: chunks, documents, terms, duplicates (format 1 had only these)."""
         return (self.collection, self.docs_collection, self.terms_collection, self.dups_collection)
+
+    @property
+    def collections(self) -> tuple[str, ...]:
+        """Every collection of the index: chunks, documents, terms, duplicates, band keys."""
+        return (*self.required_collections, self.bands_collection)
 
 
 def parse_location(value: str) -> MilvusLocation:

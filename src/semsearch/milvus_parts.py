@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .backend import Loaded, Parts
+from .dedup import Fingerprint
 from .errors import IndexCorruptError, InputError
 from .lexical import Analyzer
 from .manifest import Counts, Manifest
@@ -208,6 +209,10 @@ class MilvusChunks:
     def signatures(self) -> Iterator[tuple[str, bytes, list[str]]]:
         """Every kept document's (id, MinHash bytes, numbers)."""
         return self.store.signatures()
+
+    def similar_signatures(self, keys: Sequence[str]) -> list[Fingerprint] | None:
+        """The kept documents sharing a band key with ``keys`` (None for an index written before bands)."""
+        return self.store.bands.similar(keys)
 
     def add_duplicate(self, doc: Document, of_doc_id: str, similarity: float) -> None:
         """Record ``doc`` as a duplicate of the stored ``of_doc_id`` (not indexed itself)."""

@@ -129,7 +129,7 @@ def first_line(exc: BaseException) -> str:
 def create_collections(
     location: MilvusLocation, client: Any, dim: int, kind: MilvusIndexType, properties: dict[str, str]
 ) -> None:
-    """Create the chunk, document, term and duplicate collections of a new index (dropping any of the same names)."""
+    """Create the chunk, document, term, duplicate and band collections of a new index (replacing any there)."""
     for name in location.collections:
         if call(location, client.has_collection, name):
             log.warning("replacing the index in collection %s of %s", name, location)
@@ -191,6 +191,11 @@ def create_collections(
     dups.add_field("similarity", types.DOUBLE)
     dups.add_field("metadata", types.JSON)
     _create_plain(location, client, types, location.dups_collection, dups)
+
+    bands = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    bands.add_field("key", types.VARCHAR, max_length=64, is_primary=True)  # "BAND.HASH", milvus_bands
+    bands.add_field("doc_ids", types.JSON)
+    _create_plain(location, client, types, location.bands_collection, bands)
 
 
 def _create_plain(location: MilvusLocation, client: Any, types: Any, name: str, schema: Any) -> None:
