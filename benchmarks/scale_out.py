@@ -1,16 +1,17 @@
 """Beyond one machine, side by side: the local backend vs milvus-lite embedded vs a milvus-lite server; Ray embedding.
 
-    python -m benchmarks.scale_out [--chunks 20000] [--queries 100] [--small 1000] [--ray-chunks 2000]
-                                   [--only engines,cmrc,ray] [--skip server]
+    python -m benchmarks.scale_out [--chunks 20000] [--queries 100] [--small 1000] [--adds 11]
+                                   [--ray-chunks 2000] [--only engines,cmrc,ray] [--skip server] [--no-dedup]
 
 engines: the first 新闻联播 stories giving at least ``--chunks`` chunks, read as ``semsearch build`` reads
 the archive, are built locally (``Index.build``; the shared embedding cache holds their vectors, so
 little is embedded), then saved into milvus-lite embedded and into a milvus-lite server started here
 (127.0.0.1, a free port, stopped at the end): saving copies the local vectors, so its time is the insert
 rate. Each Milvus index is loaded back and queried with ``--queries`` later stories' headlines: top-10
-overlap with the local index per mode, same top 5, per-query p50/p95. Adding one article (three
+overlap with the local index per mode, same top 5, per-query p50/p95. Adding one article (``--adds``
 articles, one at a time, after one untimed add; their vectors cached, so the figure is the index's own
-cost) is timed on the large index and on one of about ``--small`` chunks, on Milvus and locally. Then
+cost) is timed on the large index and on one of about ``--small`` chunks, taking turns, on Milvus and
+locally (``--only add``: that alone; ``--no-dedup``: without near-duplicate checks). Then
 10 % more stories are added to the embedded Milvus index, to measure how far split BM25's scores drift
 from an exact rebuild, and how close a re-weighting pass brings them.
 
@@ -175,32 +176,37 @@ def slice_of(chunks: int, cache: EmbeddingCache) -> tuple[list[Document], Index,
         count = round(count * chunks / len(local) * 1.02) + 1
 
 
-def add_one(index: Index, articles: list[Document]) -> dict[str, Any]:
-    """Seconds to add each article alone (the first is a warm-up, not counted); their vectors are cached."""
-    before, times = len(index), []
-    for doc in articles:
-        with Timer() as t:
-            report = index.add([doc])
-        if report.embedded:
-            raise SystemExit(
-                f"adding {doc.doc_id} embedded {report.embedded} passages; its vectors were meant to be cached"
-            )
-        times.append(t.seconds)
-    return {
-        "chunks": before,
-        **ms(times[1:]),
-        "all_s": [round(x, 3) for x in times[1:]],
+def add_side_by_side(indexes: dict[str, Index], articles: list[Document]) -> dict[str, Any]:
+    """Per index: ms to add each article alone, the indexes taking turns article by article (the order
+    alternating, as the machine is shared); the first article is a warm-up, not counted. The articles'
+    vectors are cached, so this times the index, not the model; ``large_over_small``: the p50s' ratio."""
+    sizes = {name: len(index) for name, index in indexes.items()}
+    times: dict[str, list[float]] = {name: [] for name in indexes}
+    for turn, doc in enumerate(articles):
+        for name in list(indexes)[:: 1 if turn % 2 else -1]:
+            with Timer() as t:
+                report = indexes[name].add([doc])
+            if report.embedded:
+                raise SystemExit(
+                    f"adding {doc.doc_id} embedded {report.embedded} passages; its vectors were meant to be cached"
+                )
+            times[name].append(t.seconds)
+    out: dict[str, Any] = {
+        name: {"chunks": sizes[name], **ms(spent[1:]), "all_s": [round(x, 3) for x in spent[1:]]}
+        for name, spent in times.items()
     }
+    out["large_over_small"] = round(out["large"]["p50"] / out["small"]["p50"], 2)
+    return out
 
 
 def engines(args: argparse.Namespace, locations: dict[str, str], cache: EmbeddingCache) -> dict[str, Any]:
     from semsearch.milvus_build import reweight
 
     docs, local, build_s, embedded = slice_of(args.chunks, cache)
-    later = stories(args.queries + 4 + len(docs) // 10, skip=len(docs))
+    later = stories(args.queries + args.adds + 1 + len(docs) // 10, skip=len(docs))
     queries = [d.title for d in later[: args.queries]]
-    articles = later[args.queries : args.queries + 4]
-    grown = later[args.queries + 4 :]
+    articles = later[args.queries : args.queries + args.adds + 1]
+    grown = later[args.queries + args.adds + 1 :]
     Index.build([*articles, *grown], cache=cache)  # their vectors cached: adds time the index, not the model
     expected = {mode: [local.search(q, k=10, mode=mode) for q in queries] for mode in MODES}
     result: dict[str, Any] = {
@@ -236,10 +242,9 @@ def engines(args: argparse.Namespace, locations: dict[str, str], cache: Embeddin
             continue
         small_at = location.rsplit("#", 1)[0] + "#small"
         small.save(small_at)
-        adds["milvus_lite_embedded"] = {
-            "small": add_one(Index.load(small_at), articles),
-            "large": add_one(index, articles),
-        }
+        adds["milvus_lite_embedded"] = add_side_by_side(
+            {"small": Index.load(small_at), "large": index}, articles
+        )
         index.remove([a.doc_id for a in articles])
         with Timer() as add:
             index.add(grown)
@@ -251,9 +256,7 @@ def engines(args: argparse.Namespace, locations: dict[str, str], cache: Embeddin
         entry["reweight"] = {"rows": rows, "seconds": round(rw.seconds, 2)}
         entry["lexical_after_reweight"] = lexical_drift(Index.load(location), exact, queries)
         print(f"{name} after +10 %: {entry}", file=sys.stderr, flush=True)
-    adds["local"] = {"small": add_one(small, articles), "large": add_one(local, articles)}
-    for figures in adds.values():
-        figures["large_over_small"] = round(figures["large"]["p50"] / figures["small"]["p50"], 2)
+    adds["local"] = add_side_by_side({"small": small, "large": local}, articles)
     result["add_one_article"] = adds
     return result
 
@@ -261,23 +264,24 @@ def engines(args: argparse.Namespace, locations: dict[str, str], cache: Embeddin
 def add_part(args: argparse.Namespace, location: str, cache: EmbeddingCache) -> dict[str, Any]:
     """Adding one article to a Milvus (lite, embedded) and a local index of ~``--small`` and ``--chunks`` chunks."""
     docs, local, _, _ = slice_of(args.chunks, cache)
-    articles = stories(4, skip=len(docs) + args.queries)
+    articles = stories(args.adds + 1, skip=len(docs) + args.queries)
     Index.build(articles, cache=cache)  # cached: the adds time the index, not the model
     if not args.dedup:  # without near-duplicate checks, which read every stored signature per change
         local = Index.build(docs, cache=cache, dedup=False)
     small_docs = docs[: max(1, round(len(docs) * args.small / len(local)))]
     small = Index.build(small_docs, cache=cache, dedup=args.dedup)
-    out: dict[str, Any] = {"dedup": args.dedup}
+    loaded: dict[str, Index] = {}
     for name, index in (("small", small), ("large", local)):
         at = location.rsplit("#", 1)[0] + f"#{name}"
         with Timer() as save:
             index.save(at)
         print(f"add: {name} saved into Milvus in {save.seconds:.1f} s", file=sys.stderr, flush=True)
-        out.setdefault("milvus_lite_embedded", {})[name] = add_one(Index.load(at), articles)
-    out["local"] = {"small": add_one(small, articles), "large": add_one(local, articles)}
-    for name in ("milvus_lite_embedded", "local"):
-        out[name]["large_over_small"] = round(out[name]["large"]["p50"] / out[name]["small"]["p50"], 2)
-    return out
+        loaded[name] = Index.load(at)
+    return {
+        "dedup": args.dedup,
+        "milvus_lite_embedded": add_side_by_side(loaded, articles),
+        "local": add_side_by_side({"small": small, "large": local}, articles),
+    }
 
 
 # ---------------------------------------------------------------------- CMRC 2018 dev through each backend
@@ -359,6 +363,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunks", type=int, default=20000, help="chunks of the 新闻联播 slice (at least)")
     parser.add_argument("--queries", type=int, default=100, help="later headlines used as queries")
     parser.add_argument("--small", type=int, default=1000, help="chunks of the small index adds are timed on")
+    parser.add_argument("--adds", type=int, default=11, help="articles added one at a time (after a warm-up)")
     parser.add_argument("--ray-chunks", type=int, default=2000)
     parser.add_argument(
         "--only", default="engines,cmrc,ray", help="comma-separated: engines, add (adds alone), cmrc, ray"
