@@ -29,20 +29,19 @@ The machine is shared: read ratios measured in one run, not absolute times.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import resource
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tests.milvus_lite_server import running
 
 from benchmarks.common import SHARED, Timer, git_commit, percentiles, write_result
 from semsearch import Document, EmbeddingCache, Index, load_encoder
@@ -72,49 +71,6 @@ def ms(values: list[float]) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------- a milvus-lite server
-
-
-class Server:
-    """``milvus-lite server`` on 127.0.0.1 at a free port, in a temporary directory, stopped on exit."""
-
-    def __enter__(self) -> Server:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.dir = Path(tempfile.mkdtemp(prefix="milvus-server-"))
-        self.log = open(self.dir / "server.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "milvus_lite",
-                "server",
-                "--data-dir",
-                str(self.dir / "db"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.2)
-        raise SystemExit("milvus-lite server did not start in 60 s")
-
-    def __exit__(self, *exc: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------- engines
@@ -386,10 +342,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     try:
         if "engines" in only:
-            with Server() if "server" not in skip else _Nothing() as server:
+            with running(work / "server") if "server" not in skip else contextlib.nullcontext() as server:
                 locations = {"milvus_lite_embedded": f"milvus-lite:{work / 'bench.db'}#xwlb"}
                 if server is not None:
-                    locations["milvus_lite_server"] = f"milvus://127.0.0.1:{server.port}#xwlb"
+                    locations["milvus_lite_server"] = f"milvus://{server}#xwlb"
                 result["engines"] = engines(args, locations, cache)
         if "add" in only:
             result["add_one_article"] = add_part(args, f"milvus-lite:{work / 'add.db'}#x", cache)
@@ -402,14 +358,6 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(ray_dir, ignore_errors=True)
     result["load_after"] = os.getloadavg()
     print(f"saved {write_result(args.name, result)}")
-
-
-class _Nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 if __name__ == "__main__":

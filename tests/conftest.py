@@ -139,61 +139,13 @@ def m3e_path() -> Path:
 # ---------------------------------------------------------------------- engines beyond one machine
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def milvus_server(tmp_path_factory: pytest.TempPathFactory):
     """A milvus-lite server on 127.0.0.1 at a free port, stopped when the session ends: its ``host:port``."""
-    import socket
-    import subprocess
-    import sys
-    import time
+    from tests.milvus_lite_server import running
 
-    data = tmp_path_factory.mktemp("milvus-server")
-    port = _free_port()
-    log = open(data / "server.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "milvus_lite",
-            "server",
-            "--data-dir",
-            str(data / "db"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"milvus-lite server exited: {(data / 'server.log').read_text()[-2000:]}")
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("milvus-lite server did not start within 60 s")
-            time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with running(tmp_path_factory.mktemp("milvus-server")) as address:
+        yield address
 
 
 @pytest.fixture(scope="session")
