@@ -64,3 +64,43 @@ def test_executor_and_ray_address_are_checked(seeds_dir):
         Index.build([seeds_dir], executor="dask")
     with pytest.raises(InputError, match="ray_address is for executor='ray'"):
         Index.build([seeds_dir], ray_address="127.0.0.1:6379")
+
+
+class _DiesOnce:
+    """The keyword encoder, except that the first worker process to embed a batch dies (a crashed node)."""
+
+    def __init__(self, marker):
+        from tests.keyword_encoder import KeywordEncoder
+
+        self.inner = KeywordEncoder()
+        self.identity, self.dimension, self.max_tokens = "tests/dies-once@1", self.inner.dimension, 512
+        self.marker = str(marker)
+
+    def encode_passages(self, texts):
+        import os
+
+        try:
+            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return self.inner.encode_passages(texts)
+        os._exit(1)  # the actor's process is gone mid-batch, its batch unanswered
+
+    def encode_queries(self, texts):
+        return self.inner.encode_queries(texts)
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+    def spec(self):
+        return {"kind": "tests-dies-once"}
+
+
+def test_a_worker_that_dies_mid_batch_is_replaced_and_no_text_is_lost(ray_cluster, tmp_path):
+    from semsearch.ray_embed import embed_with_ray
+    from tests.keyword_encoder import WORDS, KeywordEncoder
+
+    texts = [f"{a} {b} {i}" for i, (a, b) in enumerate(zip(WORDS * 3, WORDS[3:] * 3 + WORDS[:3] * 3))]
+    encoder = _DiesOnce(tmp_path / "died")
+    got = embed_with_ray(encoder, texts, workers=2, batch_size=4, cache=None)
+    assert (tmp_path / "died").exists()  # a worker did die
+    np.testing.assert_allclose(got, KeywordEncoder().encode_passages(texts), atol=1e-6)
