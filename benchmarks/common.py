@@ -145,13 +145,13 @@ def load_beir(folder: str | Path) -> tuple[list[dict[str, Any]], dict[str, str],
 
 
 def read_xwlb(path: str | Path = XWLB, limit: int = 0) -> list[dict[str, Any]]:
-    """The 新闻联播 stories (``id``, ``date``, ``title``, ``text``…) of ``path``, the first ``limit`` if not 0.
-
-    A ``path`` that does not exist falls back to the machine's shared copy.
-    """
+    """The 新闻联播 stories (``id``, ``date``, ``title``, ``text``…) of ``path``, the first ``limit`` if not 0."""
     path = Path(path)
     if not path.exists():
-        path = Path("/work/shared/data/xwlb/articles.jsonl.gz")
+        raise SystemExit(
+            f"no 新闻联播 archive at {path}: put the shared data beside the repository (../shared) "
+            "or point $SEMSEARCH_SHARED_DIR at it"
+        )
     rows = []
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:

@@ -46,7 +46,7 @@ ANN_RESULTS = ("ann", "ann-xwlb", "ann-1m", "ann-1m-pq")
 SECTIONS = [
     Section("quality/hybrid", QUALITY_RESULTS, ("hybrid", "quality"), render_quality),
     Section("lexical", ("lexical",), ("lexical",), render_lexical),
-    Section("highlights", ("highlights",), ("highlights",), render_highlights),
+    Section("highlights", ("highlights", "highlights-xwlb"), ("highlights",), render_highlights),
     Section("latency", ("latency",), ("latency",), render_latency),
     Section("encoders", ("encoders", "encoders-builds"), ("encoders",), render_encoders),
     Section("scale", ("scale",), ("scale",), render_scale),

@@ -136,20 +136,34 @@ def highlights_section(result: dict[str, Any]) -> str:
     out.append(
         table(rows, [("mode", "mode"), ("before", "before"), ("now", "now"), ("ratio", "before / now")])
     )
-    rows = [
-        {"mode": mode, **{f"{variant} {p}": v[variant][p] for variant in v for p in ("p50", "p95")}}
-        for mode, v in result["latency_ms"].items()
-    ]
-    variants = list(next(iter(result["latency_ms"].values())))
     out.append(
         "\nWarm single-query latency, ms, interleaved query by query: `eager` is search before (highlights "
         "of every hit, no conversion cache), `lazy` what evaluate/tune do now (never read), `shown` what a "
         "person gets now (every hit's highlights read, conversion cache warm):\n"
     )
-    out.append(
-        table(rows, [("mode", "mode"), *[(f"{v} {p}", f"{v} {p}") for v in variants for p in ("p50", "p95")]])
-    )
+    out.append(latency_table(result["latency_ms"]))
     return "\n".join(out)
+
+
+def latency_table(latency: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Mode by variant (eager / lazy / shown) p50 and p95, ms."""
+    rows = [
+        {"mode": mode, **{f"{variant} {p}": v[variant][p] for variant in v for p in ("p50", "p95")}}
+        for mode, v in latency.items()
+    ]
+    variants = list(next(iter(latency.values())))
+    return table(
+        rows, [("mode", "mode"), *[(f"{v} {p}", f"{v} {p}") for v in variants for p in ("p50", "p95")]]
+    )
+
+
+def archive_highlights_section(result: dict[str, Any]) -> str:
+    """The same warm latency on the 新闻联播 archive (``benchmarks.highlights --xwlb``)."""
+    return (
+        f"\nThe same on the 新闻联播 archive ({result['chunks']:,} chunks; the headlines of the "
+        f"{result['queries']} stories held out of it as queries; `--xwlb`). {machine_line(result)}:\n\n"
+        + latency_table(result["latency_ms"])
+    )
 
 
 def render_quality(results: Results) -> str:
@@ -196,4 +210,7 @@ def render_lexical(results: Results) -> str:
 
 def render_highlights(results: Results) -> str:
     """What highlights cost before and after they were made lazy (``benchmarks.highlights``)."""
-    return highlights_section(results["highlights"])
+    archive = results.get("highlights-xwlb")
+    return highlights_section(results["highlights"]) + (
+        archive_highlights_section(archive) if archive else ""
+    )
