@@ -139,6 +139,18 @@ def test_queries_run_on_one_thread_unless_threads_are_set(monkeypatch, tmp_path)
     assert OpenVinoE5Encoder(cache_dir=tmp_path).query_threads == 2
 
 
+def test_threads_are_pinned_to_cores_only_when_the_encoder_uses_every_cpu(monkeypatch, encoder):
+    # Pinned, two 1-thread processes (Ray actors, two searches) shared one core at half speed each.
+    monkeypatch.setattr(fast_encoder.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert [encoder._config(n)["ENABLE_CPU_PINNING"] for n in (1, 2, 4)] == [False, False, True]
+    monkeypatch.undo()
+    encoder.encode_queries(["网格化管理"])  # compiled for one thread (queries)
+    compiled = encoder._compiled[encoder.query_threads]
+    assert compiled.get_property("ENABLE_CPU_PINNING") == (
+        encoder.query_threads >= fast_encoder.available_cpus()
+    )
+
+
 def test_threads_come_from_the_argument_or_semsearch_threads(monkeypatch):
     monkeypatch.setenv("SEMSEARCH_THREADS", "1")
     assert default_threads() == 1

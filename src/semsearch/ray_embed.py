@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXTRA_HINT = "pip install 'semsearch[ray]'"
+BLOCKS_PER_WORKER = 4  # input blocks per actor, so that every actor has work and they finish together
 ACTOR_CPUS = 0.5  # a whole CPU per actor starves Ray Data's read tasks on a 2-CPU cluster: it hangs
 RAY_DIR_ENV = "SEMSEARCH_RAY_DIR"
 
@@ -109,7 +110,7 @@ def embed_with_ray(
     """:func:`~semsearch.encoders.embed_passages` with the model run by ``workers`` Ray actors.
 
     ``workers``: encoder actors (default: one per CPU the cluster offers). Vectors come back in the
-    order of ``texts``, bit-identical to a local run of the same encoder.
+    order of ``texts``, the same as a local run of the same encoder (batch-mates change only padding).
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InputError(f"workers must be a positive integer, not {workers!r}")
@@ -142,7 +143,14 @@ def _run(
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
-        dataset = ray.data.from_items([{"row": i, "text": t} for i, t in enumerate(texts)])
+        # Longest first, as a local run batches them (less padding per batch), and in several blocks:
+        # Ray Data gives each block to one actor, and one block kept the second actor idle (measured:
+        # 38.7 chunks/s with 1 worker and 38.6 with 2).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        blocks = max(1, min(-(-len(texts) // batch_size), BLOCKS_PER_WORKER * workers))
+        dataset = ray.data.from_items(
+            [{"row": i, "text": texts[i]} for i in order], override_num_blocks=blocks
+        )
         out = dataset.map_batches(
             _EncoderActor,
             fn_constructor_kwargs={
