@@ -317,3 +317,24 @@ def test_a_server_that_drops_the_first_connection_is_tried_again(monkeypatch):
     with pytest.raises(BackendError, match="cannot connect to Milvus at .*Fail connecting"):
         schema.connect(server)
     assert len(attempts) == schema.CONNECT_ATTEMPTS
+
+
+@pytest.mark.slow  # an embedded milvus-lite starts
+def test_info_says_when_split_bm25_needs_reweighting_and_reweighting_clears_it(tmp_path):
+    from semsearch import Document, Index
+    from semsearch.cli.render import describe_lexical
+    from semsearch.milvus_build import reweight
+    from tests.keyword_encoder import KeywordEncoder
+
+    at = f"milvus-lite:{tmp_path / 'drift.db'}#news"
+    short = [Document(f"s{i}", f"apple river {i}号。") for i in range(6)]
+    index = Index.build(short, engine=at, model=KeywordEncoder(), cache=False, dedup=False)
+    assert "needs_reweighting" not in index.info()["lexical"]
+    long = "，".join(f"peach mountain 第{i}段" for i in range(60))
+    index.add([Document("long", long)])  # the average length jumps: old rows' weights are now off
+    lexical = index.info()["lexical"]
+    assert lexical["needs_reweighting"] is True
+    assert "drifted since rows were weighted" in describe_lexical(lexical)
+    assert reweight(at) > 0
+    assert "needs_reweighting" not in Index.load(at, model=KeywordEncoder()).info()["lexical"]
+    assert "drifted" not in describe_lexical(Index.load(at, model=KeywordEncoder()).info()["lexical"])

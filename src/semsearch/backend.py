@@ -91,6 +91,11 @@ class LexicalBackend(Protocol):
         """The manifest's record of this lexical side (analyzer, scorer, parameters)."""
         ...
 
+    @property
+    def needs_reweighting(self) -> bool:
+        """Whether stored BM25 weights have drifted from the corpus (split BM25 in Milvus; never locally)."""
+        ...
+
 
 class ChunkBackend(Protocol):
     """Documents and their chunks, addressed by document id and chunk id."""

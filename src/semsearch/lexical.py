@@ -125,6 +125,11 @@ class LexicalIndex:
         """The manifest's record of this lexical index."""
         return {**self.analyzer.spec(), "scorer": "bm25s/lucene", "k1": self.k1, "b": self.b}
 
+    @property
+    def needs_reweighting(self) -> bool:
+        """Never: BM25 is computed again over the whole corpus on every change."""
+        return False
+
     def write(self, path: Path) -> None:
         """Save the chunk ids and their terms."""
         if isinstance(self._tokens, bytes):  # loaded and never changed: the saved JSON as it was

@@ -39,8 +39,11 @@ class StoredDocuments:
         return len(self._parts.vectors)
 
     def info(self) -> dict[str, Any]:
-        """The manifest plus the index's location and size on disk."""
-        return self.manifest.info(self.path)
+        """The manifest plus the index's location and size on disk, and whether BM25 needs re-weighting."""
+        info = self.manifest.info(self.path)
+        if self._parts.lexical.needs_reweighting:  # Milvus's split BM25 after the corpus's length drifted
+            info["lexical"] = {**(info.get("lexical") or {}), "needs_reweighting": True}
+        return info
 
     def context(self, hit: Hit, before: int = 1, after: int = 1) -> list[ContextParagraph]:
         """The hit's paragraphs with ``before`` paragraphs before and ``after`` after, from its stored document.

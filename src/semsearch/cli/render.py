@@ -171,9 +171,14 @@ def describe_lexical(spec: dict[str, Any] | None) -> str:
     if not spec:
         return "none saved (built from the chunks when loaded)"
     words = len(spec.get("user_words", []))
+    drift = (
+        "; the average length drifted since rows were weighted: semsearch.milvus_build.reweight(LOCATION)"
+        if spec.get("needs_reweighting")
+        else ""
+    )
     return (
         f"{spec.get('tokenizer')} ({spec.get('terms', 'words')}) + {spec.get('scorer', 'BM25')} (k1 {spec.get('k1')}, b {spec.get('b')}), "
-        f"{spec.get('normalize')}, {words} user dictionary words"
+        f"{spec.get('normalize')}, {words} user dictionary words{drift}"
     )
 
 
