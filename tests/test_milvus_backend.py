@@ -320,16 +320,24 @@ def test_a_server_that_drops_the_first_connection_is_tried_again(monkeypatch):
 
 
 @pytest.mark.slow  # an embedded milvus-lite starts
-def test_info_says_when_split_bm25_needs_reweighting_and_reweighting_clears_it(tmp_path):
+def test_info_says_when_split_bm25_needs_reweighting_and_reweighting_clears_it(tmp_path, capsys):
     from semsearch import Document, Index
-    from semsearch.cli.render import describe_lexical
+    from semsearch.cli.render import describe_lexical, print_info
     from semsearch.milvus_build import reweight
     from tests.keyword_encoder import KeywordEncoder
 
     at = f"milvus-lite:{tmp_path / 'drift.db'}#news"
     short = [Document(f"s{i}", f"apple river {i}号。") for i in range(6)]
     index = Index.build(short, engine=at, model=KeywordEncoder(), cache=False, dedup=False)
-    assert "needs_reweighting" not in index.info()["lexical"]
+    info = index.info()
+    assert "needs_reweighting" not in info["lexical"]
+    assert info["storage"] == "Milvus (semsearch-milvus/2, 5 collections)" and info["bytes_on_disk"] > 0
+    local = Index.build(short, model=KeywordEncoder(), cache=False)
+    local.save(tmp_path / "local")
+    assert Index.load(tmp_path / "local").info()["storage"] == "directory"
+    print_info({**info, "bytes_on_disk": None})  # a server's size is not known here
+    shown = capsys.readouterr().out
+    assert "storage: Milvus (semsearch-milvus/2" in shown and "size on disk: not known" in shown
     long = "，".join(f"peach mountain 第{i}段" for i in range(60))
     index.add([Document("long", long)])  # the average length jumps: old rows' weights are now off
     lexical = index.info()["lexical"]

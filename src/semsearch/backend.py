@@ -201,3 +201,7 @@ class Storage(Protocol):
     ) -> Manifest:
         """Write the parts and the manifest atomically; the manifest as written (generation, files)."""
         ...
+
+    def describe(self, location: Path | str) -> dict[str, Any]:
+        """What ``info()`` adds about where the index lives: ``storage`` and, if known, ``bytes_on_disk``."""
+        ...

@@ -320,6 +320,10 @@ class IndexDirectory:
             )
         return Parts(vectors, lexical, store)
 
+    def describe(self, location: Path | str) -> dict[str, Any]:
+        """A directory (its size on disk is the manifest's files)."""
+        return {"storage": "directory"}
+
     def save(
         self, location: Path, manifest: Manifest, parts: Parts, *, expect_generation: int | None = None
     ) -> Manifest:

@@ -21,7 +21,7 @@ from .dedup import Fingerprint
 from .errors import IndexCorruptError, InputError
 from .lexical import Analyzer
 from .manifest import Counts, Manifest
-from .milvus_backend import INCOMPLETE, MilvusStore
+from .milvus_backend import FORMAT_NAME, FORMAT_VERSION, INCOMPLETE, MilvusStore
 from .milvus_location import MilvusLocation, parse_location
 from .milvus_rows import indexed_texts_of
 from .records import Chunk, ChunkRow, Document, PreparedDocument, Scored, StoredDocument
@@ -241,6 +241,17 @@ class MilvusStorage:
             store.close()
             raise
         return Loaded(manifest, milvus_parts(store, manifest.search_params))
+
+    def describe(self, location: Path | str) -> dict[str, Any]:
+        """Milvus and its layout; the size of a milvus-lite database (a server's is not known here)."""
+        where = as_location(location)
+        size = (
+            sum(f.stat().st_size for f in Path(where.uri).rglob("*") if f.is_file()) if where.lite else None
+        )
+        return {
+            "storage": f"Milvus ({FORMAT_NAME}/{FORMAT_VERSION}, {len(where.collections)} collections)",
+            "bytes_on_disk": size,
+        }
 
     def save(
         self, location: Path | str, manifest: Manifest, parts: Parts, *, expect_generation: int | None = None

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .backend import Parts
+from .backend import Parts, Storage
 from .clean import Dropped
 from .errors import InputError
 from .filters import Filter, parse_where
@@ -34,6 +34,7 @@ class StoredDocuments:
     path: Path | str | None
     _parts: Parts
     _rw: ReadWriteLock
+    _storage: Storage
 
     def __len__(self) -> int:
         return len(self._parts.vectors)
@@ -41,6 +42,8 @@ class StoredDocuments:
     def info(self) -> dict[str, Any]:
         """The manifest plus the index's location and size on disk, and whether BM25 needs re-weighting."""
         info = self.manifest.info(self.path)
+        if self.path is not None:
+            info.update(self._storage.describe(self.path))
         if self._parts.lexical.needs_reweighting:  # Milvus's split BM25 after the corpus's length drifted
             info["lexical"] = {**(info.get("lexical") or {}), "needs_reweighting": True}
         return info

@@ -210,8 +210,10 @@ def print_info(info: dict[str, Any]) -> None:
     """An index's ``info()`` as aligned lines of what it is: format, model, counts, settings, size."""
     counts = info["counts"]
     chunking = info["chunking"]
+    size = info.get("bytes_on_disk", 0)
     rows: list[tuple[str, Any]] = [
         ("path", info.get("path")),
+        ("storage", info.get("storage", "in memory (never saved)")),
         ("format", f"{info['format']} v{info['format_version']} (generation {info.get('generation', '-')})"),
         ("model", info["encoder"]["identity"]),
         ("dimension", info["dimension"]),
@@ -228,7 +230,7 @@ def print_info(info: dict[str, Any]) -> None:
             f"{info['created_at']} in {info['build_seconds']:.1f} s with semsearch {info['semsearch_version']}",
         ),
         ("updated", info.get("updated_at")),
-        ("size on disk", human_bytes(info.get("bytes_on_disk", 0))),
+        ("size on disk", "not known (on a Milvus server)" if size is None else human_bytes(size)),
     ]
     from ..terminal import safe
 
