@@ -91,6 +91,11 @@ class MilvusStore(MilvusReads):
         self.bands = MilvusBands(location, client, manifest.get("dedup"), self._get)
 
     @property
+    def collections(self) -> tuple[str, ...]:
+        """The collections of the index (one written in Milvus format 1 has no band keys)."""
+        return self.location.collections if self.bands.present else self.location.required_collections
+
+    @property
     def titles(self) -> TitleMode:
         """How titles reach the lexical side (the manifest's chunking record; older indexes: none)."""
         chunking = self.manifest.get("chunking") or {}
@@ -294,8 +299,7 @@ class MilvusStore(MilvusReads):
         Builds, copies and re-weighting end with it; a change only past :data:`SEAL_ROWS` rows, as a
         flush costs more as the collection grows (benchmarks/README.md, scale_out).
         """
-        names = self.location.collections if everything else (self.location.collection,)
-        for name in (n for n in names if n != self.location.bands_collection or self.bands.present):
+        for name in self.collections if everything else (self.location.collection,):
             call(self.location, self._client.flush, name)
         self._unsealed = 0
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from .dedup import DedupConfig, Fingerprint, band_keys
 from .milvus_location import MilvusLocation
+from .milvus_reads import LOOKUP_BATCH
 from .milvus_schema import PLACEHOLDER_DIM, call
 
-LOOKUP_BATCH = 1000  # primary keys per upsert / delete
 Getter = Callable[[str, Sequence[Any], list[str]], list[dict[str, Any]]]  # collection, ids, fields → rows
 
 
