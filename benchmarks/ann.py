@@ -27,7 +27,8 @@ import numpy as np
 
 from benchmarks.common import SHARED, Timer, git_commit, percentiles, write_result
 from benchmarks.memory import rss_mib
-from semsearch.vector_index import SearchParams, make_vector_index, search_vectors, write_vector_index
+from semsearch.records import SearchParams
+from semsearch.storage.local.vectors import make_vector_index, search_vectors, write_vector_index
 
 DIM = 384
 

@@ -1,4 +1,4 @@
-"""What every benchmark shares: the machine's description, result files, BEIR data (metrics: semsearch.evaluation)."""
+"""What every benchmark shares: the machine's description, result files, BEIR data (metrics: semsearch.search.evaluation)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from semsearch.errors import InputError
-from semsearch.evaluation import read_corpus, read_judgments
+from semsearch.search.evaluation import read_corpus, read_judgments
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
+# Where runs are saved: the repository's results (what the reports are generated from), or
+# $SEMSEARCH_RESULTS_DIR (`semsearch bench` sets it, so a user's run never replaces the saved figures).
+RESULTS = Path(os.environ.get("SEMSEARCH_RESULTS_DIR") or Path(__file__).resolve().parent / "results")
 # The shared data folder beside the checkout; $SEMSEARCH_SHARED_DIR for a checkout elsewhere (a worktree).
 SHARED = Path(os.environ.get("SEMSEARCH_SHARED_DIR") or ROOT.parent / "shared")
 # The 新闻联播 archive (no labels; see its README): one JSON object per story, gzipped.
@@ -77,11 +79,22 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_result(name: str, data: dict[str, Any]) -> Path:
-    """Save one run as ``results/<name>-<UTC time>.json`` and ``results/<name>-latest.json``."""
+def write_result(name: str, data: dict[str, Any], rankings: dict[str, Any] | None = None) -> Path:
+    """Save one run as ``results/<name>-<UTC time>.json`` and ``results/<name>-latest.json``.
+
+    ``rankings`` (the raw per-query data: ranked ids and scores, as ann-benchmarks keeps neighbours)
+    go to ``results/rankings/<name>-<UTC time>.json.gz``, named in the result as ``rankings_file``,
+    so a new metric or a paired bootstrap needs no re-run.
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     record = {"benchmark": name, "measured_at": stamp, "machine": machine(), "argv": sys.argv[1:], **data}
+    if rankings is not None:
+        relative = f"rankings/{name}-{stamp}.json.gz"
+        (RESULTS / "rankings").mkdir(exist_ok=True)
+        with gzip.open(RESULTS / relative, "wt", encoding="utf-8") as handle:
+            json.dump(rankings, handle, ensure_ascii=False, separators=(",", ":"))
+        record["rankings_file"] = relative
     text = json.dumps(record, ensure_ascii=False, indent=1)
     path = RESULTS / f"{name}-{stamp}.json"
     path.write_text(text, encoding="utf-8")
@@ -93,6 +106,15 @@ def load_result(name: str) -> dict[str, Any] | None:
     """The latest saved run of a benchmark, or None."""
     path = RESULTS / f"{name}-latest.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def load_rankings(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The per-query rankings a saved run kept (``rankings_file``), or None for a run that kept none."""
+    relative = result.get("rankings_file")
+    if not relative:
+        return None
+    with gzip.open(RESULTS / relative, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 class Timer:

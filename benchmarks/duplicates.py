@@ -18,7 +18,7 @@ import argparse
 import random
 import time
 
-from semsearch.dedup import DedupConfig, Deduplicator, fold, jaccard, numbers
+from semsearch.text.dedup import DedupConfig, Deduplicator, fold, jaccard, numbers
 
 from .common import XWLB, read_xwlb, write_result
 

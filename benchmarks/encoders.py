@@ -92,14 +92,14 @@ class Runtime:
             self.passages = lambda texts: np.asarray(model.passage(list(texts)))
             self.query = lambda text: np.asarray(model.query([text]))
             return
-        from semsearch.fast_encoder import OpenVinoE5Encoder
+        from semsearch.encoders.openvino_e5 import OpenVinoE5Encoder
 
         if name.startswith("openvino"):
             encoder: Any = OpenVinoE5Encoder(threads=threads, precision=name.split("-")[1])
         elif name == "onnxruntime-f32":
             encoder = OnnxRuntimeE5(threads)
         elif name == "torch-cuda":
-            from semsearch.gpu_encoder import TorchE5Encoder
+            from semsearch.encoders.torch_e5 import TorchE5Encoder
 
             encoder = TorchE5Encoder(device="cuda")
         else:
@@ -146,7 +146,7 @@ def child(args: argparse.Namespace) -> None:
     alone = np.concatenate([runtime.passages([texts[i]]) for i in order[: args.alone]])
     batch_sizes: dict[str, float] = {}
     if args.batch_sizes and hasattr(runtime, "encoder"):
-        import semsearch.fast_encoder as fe
+        import semsearch.encoders.openvino_e5 as fe
 
         for size in args.batch_sizes:
             fe.BATCH_SIZE = size

@@ -26,7 +26,7 @@ import numpy as np
 
 from benchmarks.common import XWLB, git_commit, percentiles, read_xwlb, write_result
 from semsearch import Document, Index
-from semsearch.encoders import load_encoder
+from semsearch.encoders.loading import load_encoder
 
 MODES = ("dense", "lexical", "hybrid")
 

@@ -28,8 +28,8 @@ from benchmarks.common import ROOT, SHARED, git_commit, percentiles, write_resul
 from benchmarks.latency import xwlb
 from benchmarks.quality import build_beir_index
 from semsearch import Index
-from semsearch.analyzer import normalize_with_offsets
-from semsearch.evaluation import Judgments, evaluate
+from semsearch.search.evaluation import Judgments, evaluate
+from semsearch.text.analyzer import normalize_with_offsets
 
 VARIANTS = ("eager", "lazy", "shown")
 

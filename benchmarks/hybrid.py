@@ -16,8 +16,8 @@ from typing import Any
 
 from benchmarks.common import SHARED, git_commit, write_result
 from benchmarks.quality import build_beir_index, evaluate_modes, print_table
-from semsearch.evaluation import Judgments, tune_fusion
-from semsearch.fusion import FusionConfig
+from semsearch.records import FusionConfig
+from semsearch.search.evaluation import Judgments, tune_fusion
 
 MODES = ("dense", "lexical", "hybrid")
 WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
@@ -47,11 +47,14 @@ def tune(folder: Path, model: str | None = None) -> dict[str, Any]:
     }
 
 
-def report(folder: Path, config: FusionConfig | None, model: str | None = None) -> dict[str, Any]:
-    """R@1/5/10, MRR@10, nDCG@10 of each mode through ``Index.search_batch`` on ``folder``."""
+def report(
+    folder: Path, config: FusionConfig | None, model: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """R@1/5/10, MRR@10, nDCG@10 (with intervals) of each mode through ``Index.search_batch`` on ``folder``, and the rankings."""
     index, queries, qrels, build_seconds = build_beir_index(folder, model)
     if config is not None:
         index.fusion = config
+    measured = evaluate_modes(index, queries, qrels)
     return {
         "split": str(folder),
         "model": index.manifest.encoder_identity,
@@ -60,8 +63,8 @@ def report(folder: Path, config: FusionConfig | None, model: str | None = None) 
         "queries": len(queries),
         "build_seconds": round(build_seconds, 1),
         "fusion": dataclasses.asdict(index.fusion),
-        "modes": evaluate_modes(index, queries, qrels),
-    }
+        "modes": measured.table,
+    }, measured.rankings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         args.tune = SHARED / "data/cmrc2018/trial"
         args.report = SHARED / "data/cmrc2018/dev"
     result: dict[str, Any] = {"commit": git_commit()}
+    rankings: dict[str, Any] | None = None
     if args.tune:
         result["tuning"] = tuning = tune(args.tune, args.model)
         for method, trial in tuning["best"].items():
@@ -92,10 +96,11 @@ def main(argv: list[str] | None = None) -> None:
         config = None
         if args.use_tuned and args.tune:
             config = FusionConfig(**result["tuning"]["winner"])
-        result["report"] = rep = report(args.report, config, args.model)
+        result["report"], rankings = report(args.report, config, args.model)
+        rep = result["report"]
         title = f"\n{args.report} ({rep['documents']} documents, {rep['chunks']} chunks, {rep['queries']} queries)"
         print_table(title, rep["modes"])
-    print("saved", write_result(args.name, result))
+    print("saved", write_result(args.name, result, rankings))
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ CHILD = """
 import json, sys, time
 from benchmarks.memory import peak_rss_mib
 import semsearch
-from semsearch.encoders import load_encoder
-from semsearch.analyzer import Analyzer
+from semsearch.encoders.loading import load_encoder
+from semsearch.text.analyzer import Analyzer
 load_encoder(None).encode_passages(["预热"])
 Analyzer().tokens("预热：乡村振兴")  # jieba's dictionary and OpenCC are loaded by every build too
 baseline = peak_rss_mib()

@@ -34,12 +34,12 @@ from benchmarks.common import (
 )
 from benchmarks.memory import peak_rss_mib
 from semsearch import Document, Index, load_encoder
-from semsearch.analyzer import Analyzer
-from semsearch.build import prepare
-from semsearch.chunk import ChunkingConfig
-from semsearch.encoders import embed_passages
-from semsearch.lexical import LexicalIndex
-from semsearch.vector_index import make_vector_index
+from semsearch.encoders.base import embed_passages
+from semsearch.pipeline.prepare import prepare
+from semsearch.storage.local.lexical import LexicalIndex
+from semsearch.storage.local.vectors import make_vector_index
+from semsearch.text.analyzer import Analyzer
+from semsearch.text.chunk import ChunkingConfig
 
 
 def ms(values: list[float]) -> dict[str, float]:

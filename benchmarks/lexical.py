@@ -6,7 +6,7 @@
    BM25 field, both as two BM25 fields fused (weight chosen on trial), and plain ``bm25s`` over the
    character bigrams of the raw text (no folding) as the baseline to beat.
 2. Hybrid fusion candidates over the dense side and the chosen lexical side: weighted fusion with each
-   per-query normalisation (``semsearch.fusion.NORMS``), and RRF; each one's weight/k and depth is
+   per-query normalisation (``semsearch.search.fusion.NORMS``), and RRF; each one's weight/k and depth is
    tuned on trial (best MRR@10, then R@10, then nDCG@10; the simpler setting on a tie) and reported on dev.
 3. The dense side on Traditional text (CMRC converted with OpenCC s2t): passages embedded as written
    or converted to Simplified, against Simplified and Traditional questions.
@@ -30,13 +30,15 @@ import numpy as np
 
 from benchmarks.common import SHARED, Timer, git_commit, load_beir, write_result
 from semsearch import Document, Index
-from semsearch.analyzer import STOPWORDS, Analyzer, bigrams, normalize
-from semsearch.cache import EmbeddingCache
-from semsearch.encoders import embed_passages, embed_queries
-from semsearch.evaluation import dedupe, score_runs
-from semsearch.fusion import NORMS, FusionConfig, fuse
-from semsearch.lexical import LexicalIndex
-from semsearch.script import embedding_texts
+from semsearch.defaults import NORMS
+from semsearch.encoders.base import embed_passages, embed_queries
+from semsearch.encoders.cache import EmbeddingCache
+from semsearch.records import FusionConfig
+from semsearch.search.evaluation import dedupe, score_runs
+from semsearch.search.fusion import fuse
+from semsearch.storage.local.lexical import LexicalIndex
+from semsearch.text.analyzer import STOPWORDS, Analyzer, bigrams, normalize
+from semsearch.text.scripts import embedding_texts
 
 DEPTH = 100
 Ranked = list[tuple[int, float]]

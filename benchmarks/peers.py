@@ -23,8 +23,9 @@ import numpy as np
 
 from benchmarks.ann import real_cmrc, real_xwlb, synthetic
 from benchmarks.common import SHARED, Timer, git_commit, percentiles, write_result
-from semsearch.evaluation import dedupe, score_runs
-from semsearch.vector_index import SearchParams, make_vector_index, search_vectors, write_vector_index
+from semsearch.records import SearchParams
+from semsearch.search.evaluation import dedupe, score_runs
+from semsearch.storage.local.vectors import make_vector_index, search_vectors, write_vector_index
 
 K = 10
 
@@ -159,8 +160,8 @@ def lexical() -> list[dict[str, Any]]:
     rows = []
     times, runs = [], {}
     with Timer() as b:
-        from semsearch.analyzer import Analyzer
-        from semsearch.lexical import LexicalIndex
+        from semsearch.storage.local.lexical import LexicalIndex
+        from semsearch.text.analyzer import Analyzer
 
         ours = LexicalIndex.build(Analyzer(), [c.chunk_id for c in chunks], [c.text for c in chunks])
     doc_of = {c.chunk_id: c.doc_id for c in chunks}

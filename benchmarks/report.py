@@ -1,4 +1,4 @@
-"""Turn the saved results (benchmarks/results/*-latest.json) into benchmarks/README.md and PNG plots.
+"""Turn the saved results (benchmarks/results/*-latest.json) into benchmarks/README.md, README.md's figures and PNG plots.
 
     python -m benchmarks.report
 
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from benchmarks import readme_blocks
 from benchmarks.common import load_result
 from benchmarks.news_report import news_section
 from benchmarks.report_common import Results
@@ -30,6 +31,7 @@ from benchmarks.report_speed import (
 from benchmarks.scale_out_report import SCALE_OUT_RESULTS, scale_out_section
 
 HERE = Path(__file__).resolve().parent
+README = readme_blocks.README  # the top-level README, whose generated blocks the report rewrites
 
 
 class Section(NamedTuple):
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> None:
         parts.append("\nNot yet run: " + ", ".join(missing) + "\n")
     (HERE / "README.md").write_text("\n".join(parts), encoding="utf-8")
     print(f"wrote {HERE / 'README.md'}")
+    rewritten = readme_blocks.update(README)
+    print(f"rewrote {', '.join(rewritten) or 'no'} generated blocks of {README}")
 
 
 if __name__ == "__main__":

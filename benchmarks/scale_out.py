@@ -45,7 +45,7 @@ from tests.milvus_lite_server import running
 
 from benchmarks.common import SHARED, Timer, git_commit, percentiles, write_result
 from semsearch import Document, EmbeddingCache, Index, load_encoder
-from semsearch.encoders import embed_passages
+from semsearch.encoders.base import embed_passages
 
 MODES = ("dense", "lexical", "hybrid")
 DATA = SHARED / "data/xwlb/articles.jsonl.gz"
@@ -60,7 +60,7 @@ def cpu_seconds() -> float:
 
 def stories(limit: int, skip: int = 0) -> list[Document]:
     """Stories of the archive in order, read as ``semsearch build`` reads it (so cached vectors match)."""
-    from semsearch.ingest import iter_sources
+    from semsearch.readers.ingest import iter_sources
 
     docs = (d for d in iter_sources([DATA]) if isinstance(d, Document))
     return list(itertools.islice(docs, skip, skip + limit))
@@ -156,7 +156,7 @@ def add_side_by_side(indexes: dict[str, Index], articles: list[Document]) -> dic
 
 
 def engines(args: argparse.Namespace, locations: dict[str, str], cache: EmbeddingCache) -> dict[str, Any]:
-    from semsearch.milvus_build import reweight
+    from semsearch.storage.milvus.build import reweight
 
     docs, local, build_s, embedded = slice_of(args.chunks, cache)
     later = stories(args.queries + args.adds + 1 + len(docs) // 10, skip=len(docs))
@@ -245,7 +245,7 @@ def add_part(args: argparse.Namespace, location: str, cache: EmbeddingCache) -> 
 
 def cmrc_quality(location: str) -> dict[str, Any]:
     """Hybrid R@1/MRR@10 on CMRC 2018 dev through the local index and the same corpus built into Milvus."""
-    from semsearch.evaluation import evaluate, read_judgments
+    from semsearch.search.evaluation import evaluate, read_judgments
 
     judgments = read_judgments(CMRC_DEV)
     out: dict[str, Any] = {"queries": len(judgments)}
@@ -267,8 +267,8 @@ def cmrc_quality(location: str) -> dict[str, Any]:
 
 def ray_texts(count: int) -> list[str]:
     """The first ``count`` 新闻联播 chunk texts as a build embeds them (titles in front)."""
-    from semsearch.build import chunking_config, indexed_texts, prepare_all
-    from semsearch.titles import DEFAULT_TITLE_MODE
+    from semsearch.pipeline.prepare import chunking_config, indexed_texts, prepare_all
+    from semsearch.text.titles import DEFAULT_TITLE_MODE
 
     encoder = load_encoder()
     config = chunking_config(encoder, None, 20)
@@ -282,7 +282,7 @@ def ray_texts(count: int) -> list[str]:
 
 
 def ray_embedding(args: argparse.Namespace) -> dict[str, Any]:
-    from semsearch.ray_embed import embed_with_ray
+    from semsearch.encoders.ray_workers import embed_with_ray
 
     texts = ray_texts(args.ray_chunks)
     encoder = load_encoder()

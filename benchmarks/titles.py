@@ -19,7 +19,7 @@ from typing import Any
 
 from benchmarks.common import SHARED, Timer, git_commit, load_beir, write_result
 from semsearch import Document, Index
-from semsearch.evaluation import dedupe, score_runs
+from semsearch.search.evaluation import dedupe, score_runs
 
 MODES = ("dense", "lexical", "hybrid")
 WAYS = ("none", "first", "every", "own")

@@ -19,7 +19,7 @@ from semsearch import (
     load_encoder,
     read_sources,
 )
-from semsearch.search import MAX_QUERY_CHARS
+from semsearch.search.searcher import MAX_QUERY_CHARS
 
 TRADITIONAL = (
     "梧州零距離網梧州日訊記者陳雨燕三月二十二日市委書記蔣連生到藤縣調研農村基層黨建社會治理和鄉村振興工作。"

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from benchmarks import ann, common, memory, quality, report, report_quality, report_speed
+from benchmarks import ann, common, memory, quality, readme_blocks, report, report_quality, report_speed
 
 
 def _machine(load: list[float]) -> dict:
@@ -27,6 +27,9 @@ def _render(tmp_path, monkeypatch, **latest: dict) -> str:
     monkeypatch.setattr(common, "RESULTS", results)
     monkeypatch.setattr(report_speed, "RESULTS", results)
     monkeypatch.setattr(report, "HERE", tmp_path)
+    readme = tmp_path / "TOP-README.md"
+    readme.write_text("<!-- BEGIN generated:quality-table -->\nold\n<!-- END generated:quality-table -->\n")
+    monkeypatch.setattr(report, "README", readme)
     report.main([])
     return (tmp_path / "README.md").read_text(encoding="utf-8")
 
@@ -76,10 +79,12 @@ def test_quality_runner_end_to_end_on_a_tiny_beir_folder(tmp_path):
     )
     index, qs, qrels, _ = quality.build_beir_index(tmp_path)
     assert set(qs) == {"q1", "q2"}  # the empty question is left out
-    table = quality.evaluate_modes(index, qs, qrels)
-    assert set(table) == {"dense", "lexical", "hybrid"}
+    table, rankings = quality.evaluate_modes(index, qs, qrels)
+    assert set(table) == set(rankings) == {"dense", "lexical", "hybrid"}
     for mode, metrics in table.items():
         assert metrics["R@1"] == 1.0, mode
+        assert metrics["ci95"]["R@1"] == [1.0, 1.0], mode  # every question right in every resample
+        assert [doc for doc, _ in rankings[mode]["q1"]][0] == "p1", mode
 
 
 def test_report_renders_saved_results(tmp_path, monkeypatch):
@@ -275,3 +280,22 @@ def test_memory_slopes_are_the_growth_per_extra_mib_of_input():
     assert report_speed.memory_slopes(rows) == [
         "jsonl: 30.0 MiB of peak memory per extra MiB of input (2 → 8 MiB)"
     ]
+
+
+def test_readme_figures_are_what_the_latest_saved_runs_render():
+    """README.md's generated blocks (its quality table among them) equal what results/*-latest.json render."""
+    found = readme_blocks.blocks(readme_blocks.README.read_text(encoding="utf-8"))
+    assert "quality-table" in found
+    for name, body in found.items():
+        assert body == readme_blocks.render(name), (
+            f"README.md's {name} is stale: run python -m benchmarks.report"
+        )
+
+
+def test_a_saved_run_keeps_its_per_query_rankings(tmp_path, monkeypatch):
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    rankings = {"hybrid": {"q1": [["d1", 0.9], ["d2", 0.5]]}}
+    common.write_result("tiny", {"figure": 1}, rankings)
+    saved = common.load_result("tiny")
+    assert saved["figure"] == 1 and common.load_rankings(saved) == rankings
+    assert common.load_rankings(common.load_result("tiny") | {"rankings_file": None}) is None

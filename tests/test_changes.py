@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 
 from semsearch import Document, Index, InputError
-from semsearch.changes import apply_change, plan_change
-from semsearch.embedding import EmbedOptions
-from semsearch.ingest import IngestReport
+from semsearch.encoders.embedding import EmbedOptions
+from semsearch.pipeline.changes import current_manifest, plan_change, report_of
+from semsearch.readers.ingest import IngestReport
 from tests.keyword_encoder import KeywordEncoder
 
 DOCS = [
@@ -26,6 +26,16 @@ def _never_load():
     raise AssertionError("the encoder was loaded for a change that embeds nothing")
 
 
+def apply(index, plan):
+    """What Index does with a plan: hand its batch to the engine (through the public storage seam)."""
+    parts = index.searcher().parts
+    engine = next(e for e in [index._engine] if e.parts.chunks is parts.chunks)  # the index's own engine
+    removed = engine.apply(plan.batch) if not plan.batch.empty else []
+    report = report_of(plan, removed)
+    manifest = current_manifest(index.manifest, engine.parts, index.fusion, touched=report.changed)
+    return engine.parts, (manifest if report.changed else index.manifest), report
+
+
 def test_plan_sorts_documents_by_content_hash_and_embeds_only_new_ones(index):
     changed = Document("b", "river delta harbour, the ferry crosses once a day in winter.")
     new = Document("d", "lemon mango melon, the market sells them by the crate.")
@@ -35,10 +45,11 @@ def test_plan_sorts_documents_by_content_hash_and_embeds_only_new_ones(index):
     plan = plan_change(parts, manifest, report, ["c"], lambda: encoder, EmbedOptions(cache=False))
     assert [d.doc_id for d in plan.added] == ["d"] and [d.doc_id for d in plan.updated] == ["b"]
     assert plan.unchanged == ("a",) and plan.removed == ("c",)
-    assert len(plan.vectors) == len(plan.chunks) == encoder.passages == 2
+    assert len(plan.batch.vectors) == len(plan.batch.chunks) == encoder.passages == 2
+    assert plan.batch.removed == ("c", "b")  # an update removes the old version in the same batch
     assert len(index) == 3  # planning changes nothing
 
-    parts, manifest, report = apply_change(parts, manifest, plan)
+    parts, manifest, report = apply(index, plan)
     assert report.summary() == "1 added, 1 updated, 1 unchanged, 1 removed; 2 chunks in (2 embedded), 2 out"
     assert sorted(parts.chunks.doc_ids()) == ["a", "b", "d"] and len(parts.vectors) == len(parts.lexical) == 3
     assert manifest.counts.documents == 3 and manifest.updated_at >= index.manifest.updated_at
@@ -47,15 +58,20 @@ def test_plan_sorts_documents_by_content_hash_and_embeds_only_new_ones(index):
 def test_a_removal_or_an_unchanged_document_never_loads_the_model(index):
     parts, manifest = index.searcher().parts, index.manifest
     plan = plan_change(parts, manifest, IngestReport(documents=[DOCS[1]]), ["a"], _never_load, EmbedOptions())
-    assert plan.unchanged == ("b",) and plan.chunks == [] and plan.vectors.shape == (0, manifest.dimension)
-    _, after, report = apply_change(parts, manifest, plan)
+    assert (
+        plan.unchanged == ("b",)
+        and plan.batch.chunks == []
+        and plan.batch.vectors.shape == (0, manifest.dimension)
+    )
+    _, after, report = apply(index, plan)
     assert report.removed == ("a",) and report.embedded == 0 and after.counts.documents == 2
 
 
 def test_nothing_to_do_leaves_the_manifest_as_it_was(index):
     parts, manifest = index.searcher().parts, index.manifest
     plan = plan_change(parts, manifest, IngestReport(documents=DOCS), [], _never_load, EmbedOptions())
-    _, after, report = apply_change(parts, manifest, plan)
+    assert plan.batch.empty
+    _, after, report = apply(index, plan)
     assert not report.changed and after == manifest
 
 

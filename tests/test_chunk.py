@@ -3,7 +3,7 @@ import logging
 import pytest
 
 from semsearch import ChunkingConfig, InputError, chunk_document, clean_text, load_encoder
-from semsearch.chunk import chunk_id_for
+from semsearch.text.chunk import chunk_id_for
 
 SENTENCE_END = tuple("。！？!?；;…”’」』）)")
 
@@ -84,7 +84,7 @@ def test_no_chunk_exceeds_a_small_window(seed_texts, e5, max_tokens):
 
 def test_a_clause_longer_than_the_window_is_cut_with_a_warning(e5, caplog):
     text = "乡村振兴示范村建设" * 60  # no punctuation at all
-    with caplog.at_level(logging.WARNING, logger="semsearch.chunk"):
+    with caplog.at_level(logging.WARNING, logger="semsearch.text.chunk"):
         _, chunks = _chunks(text, e5, max_tokens=64)
     assert len(chunks) > 1
     assert all(e5.count_tokens(c.text) <= 64 for c in chunks)
@@ -112,7 +112,7 @@ def test_chunking_config_is_validated():
 def test_a_huge_paragraph_is_never_tokenised_whole(e5, monkeypatch):
     """Issue 16 item 17: one 200,000-character line is cut by probing windows, not by tokenising it all
     (tokenising a megabyte paragraph whole cost hundreds of MiB at peak); the chunks are the same."""
-    import semsearch.chunk
+    import semsearch.text.chunk
 
     sentence = "县里组织网格员走访独居老人，帮助他们安装燃气报警器，排查安全隐患。"
     clean = clean_text(sentence * (200_000 // len(sentence)))
@@ -127,5 +127,5 @@ def test_a_huge_paragraph_is_never_tokenised_whole(e5, monkeypatch):
     assert max(seen) <= 8 * e5.max_tokens < len(clean.text) // 10
     assert all(c.n_tokens <= e5.max_tokens for c in chunks)
     assert "".join(c.text for c in chunks) == clean.text
-    monkeypatch.setattr(semsearch.chunk, "_PROBE_CHARS_PER_TOKEN", 10**9)  # no probe: every span whole
+    monkeypatch.setattr(semsearch.text.chunk, "_PROBE_CHARS_PER_TOKEN", 10**9)  # no probe: every span whole
     assert chunk_document("big", clean, count_tokens=e5.count_tokens, config=config) == chunks

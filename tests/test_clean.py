@@ -2,7 +2,7 @@ import re
 import unicodedata
 
 from semsearch import clean_text
-from semsearch.clean import first_sentence
+from semsearch.text.clean import first_sentence
 
 PINYIN_READING = re.compile(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)")
 
@@ -213,7 +213,7 @@ def test_control_characters_and_zero_width_spaces_are_removed():
 
 def test_control_characters_and_lone_surrogates_are_removed_but_tabs_become_spaces():
     """The one regex that removes them matches exactly Unicode's Cc and Cs categories (but the tab)."""
-    from semsearch.clean import _CONTROL
+    from semsearch.text.clean import _CONTROL
 
     wrong = [
         hex(code)

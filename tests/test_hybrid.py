@@ -6,10 +6,11 @@ import shutil
 import pytest
 
 from semsearch import Document, Index, IndexCorruptError, InputError
-from semsearch.analyzer import Analyzer, bigrams, normalize, normalize_with_offsets
-from semsearch.fusion import FusionConfig, default_fusion, fuse
-from semsearch.index_files import MANIFEST
-from semsearch.lexical import LexicalIndex
+from semsearch.records import FusionConfig
+from semsearch.search.fusion import default_fusion, fuse
+from semsearch.storage.local.files import MANIFEST
+from semsearch.storage.local.lexical import LexicalIndex
+from semsearch.text.analyzer import Analyzer, bigrams, normalize, normalize_with_offsets
 from tests.conftest import TRADITIONAL_SEEDS
 
 
@@ -128,12 +129,12 @@ def test_simplified_query_finds_traditional_paragraph_in_lexical_mode(any_seeds_
 
 
 def test_lexical_mode_does_not_load_the_model(saved_seeds_index, monkeypatch):
-    import semsearch.encoders
+    import semsearch.encoders.loading
 
     def refuse(spec: dict, *args: object, **kwargs: object) -> None:
         raise AssertionError(f"the model {spec} was loaded for a lexical search")
 
-    monkeypatch.setattr(semsearch.encoders, "encoder_from_spec", refuse)
+    monkeypatch.setattr(semsearch.encoders.loading, "encoder_from_spec", refuse)
     index = Index.load(saved_seeds_index)
     assert index.search("乡村振兴", k=3, mode="lexical")
 

@@ -3,14 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from semsearch import (
-    Document,
-    EmptyCorpusError,
-    EmptyQueryError,
-    Index,
-    IndexMismatchError,
-    InputError,
-)
+from semsearch import Document, EmptyCorpusError, EmptyQueryError, Index, IndexMismatchError, InputError
 from tests.paraphrases import PARAPHRASES
 
 

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from semsearch import (
-    Index,
-    IndexCorruptError,
-    IndexFormatError,
-    IndexNotFoundError,
-    InputError,
-)
-from semsearch.index_files import MANIFEST
-from semsearch.manifest import FORMAT_VERSION
+from semsearch import Index, IndexCorruptError, IndexFormatError, IndexNotFoundError, InputError
+from semsearch.storage.local.files import MANIFEST
+from semsearch.storage.manifest import FORMAT_VERSION
 
 
 def _manifest(path: Path) -> dict:
@@ -145,12 +139,12 @@ def test_saving_into_a_directory_that_is_not_an_index_is_refused(seeds_index, tm
 
 
 def test_a_failed_first_save_leaves_nothing_behind(seeds_index, tmp_path, monkeypatch):
-    import semsearch.index_dir
+    import semsearch.storage.local.directory
 
     def broken(*args: object) -> None:
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(semsearch.index_dir, "_write_json_atomically", broken)
+    monkeypatch.setattr(semsearch.storage.local.directory, "_write_json_atomically", broken)
     target = tmp_path / "new-index"
     with pytest.raises(OSError, match="disk full"):
         seeds_index.save(target)

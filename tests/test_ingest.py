@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from semsearch import Document, DuplicateDocumentError, InputError, read_sources
-from semsearch.ingest import UndecodableError, decode_bytes
+from semsearch.readers.ingest import UndecodableError, decode_bytes
 
 TRADITIONAL = (
     "梧州零距離網梧州日訊記者陳雨燕三月二十二日市委書記蔣連生到藤縣調研農村基層黨建社會治理和鄉村振興工作"

@@ -22,7 +22,7 @@ from semsearch import (
     InputError,
     load_encoder,
 )
-from semsearch.locks import write_lock
+from semsearch.storage.locks import write_lock
 from tests.conftest import ROOT
 
 NEW = Document(
@@ -36,10 +36,10 @@ NEW_V2 = Document(
 
 
 @pytest.fixture
-def index(seeds_index, new_location):
+def index(saved_seeds_index, new_location):
     """A private, saved copy of the seeds index to change, on each backend (a directory, Milvus)."""
     target = new_location()
-    seeds_index.save(target)
+    Index.load(saved_seeds_index).save(target)  # saving elsewhere copies: the loaded object follows the copy
     return Index.load(target)
 
 
@@ -162,7 +162,7 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(local_only, i
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from semsearch.locks import write_lock\n"
+            "import sys, time; from pathlib import Path; from semsearch.storage.locks import write_lock\n"
             f"with write_lock(Path({str(index.path)!r})):\n print('held', flush=True); time.sleep(30)",
         ],
         stdout=subprocess.PIPE,
@@ -174,11 +174,11 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(local_only, i
             with write_lock(index.path, timeout=0.3):
                 pass
         index.add([NEW])
-        import semsearch.index_dir
+        import semsearch.storage.local.directory
 
-        original = semsearch.index_dir.write_lock
+        original = semsearch.storage.local.directory.write_lock
         monkeypatch.setattr(
-            semsearch.index_dir, "write_lock", lambda path, timeout=0.3: original(path, timeout)
+            semsearch.storage.local.directory, "write_lock", lambda path, timeout=0.3: original(path, timeout)
         )
         with pytest.raises(IndexLockedError):
             index.save()

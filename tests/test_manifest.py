@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from semsearch import IndexCorruptError, IndexFormatError, IndexMismatchError
-from semsearch.manifest import FORMAT_VERSION, Manifest
+from semsearch.storage.manifest import FORMAT_VERSION, Manifest
 
 FIXTURES = Path(__file__).parent / "data"
 

@@ -5,16 +5,16 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from semsearch.build import prepare
-from semsearch.chunk import ChunkingConfig
 from semsearch.errors import IndexNotFoundError, InputError
-from semsearch.ingest import read_sources
-from semsearch.lexical import Analyzer, LexicalIndex
-from semsearch.milvus_location import is_milvus_location, parse_location
+from semsearch.pipeline.prepare import prepare
+from semsearch.readers.ingest import read_sources
+from semsearch.storage.local.lexical import Analyzer, LexicalIndex
+from semsearch.storage.locations import is_milvus_location, parse_location
+from semsearch.text.chunk import ChunkingConfig
 
 pytest.importorskip("pymilvus")
 
-from semsearch.milvus_backend import MilvusStore, milvus_index_type  # noqa: E402
+from semsearch.storage.milvus.store import MilvusStore, milvus_index_type
 
 DIM = 16
 QUERIES = ["网格化管理如何推动基层治理", "乡村振兴", "網格員", "党建引领"]
@@ -133,14 +133,14 @@ def test_lexical_search_scores_as_bm25s_does(written):
     local = _local_lexical(chunks)
     for query in QUERIES:
         expected = local.search(query, 10)
-        found = store.search_lexical(query, 10)
+        found = store.reads.search_lexical(query, 10)
         assert [c for c, _ in found[:5]] == [c for c, _ in expected[:5]], query
         np.testing.assert_allclose([s for _, s in found], [s for _, s in expected], rtol=1e-5)
 
 
 def test_simplified_query_finds_traditional_text(written):
     store, _, chunks, _ = written
-    found = {c for c, _ in store.search_lexical("网格员", 10)}
+    found = {c for c, _ in store.reads.search_lexical("网格员", 10)}
     assert any("網格員" in c.text for c in chunks if c.chunk_id in found)
     assert not any("網格員" in c.text for c in chunks if c.chunk_id not in found and "网格员" not in c.text)
 
@@ -149,7 +149,7 @@ def test_dense_search_matches_brute_force(written):
     store, _, chunks, vectors = written
     queries = vectors[[0, 5, 17]] + 0.01
     ids = np.array([c.chunk_id for c in chunks])
-    for query, found in zip(queries, store.search_dense(queries, 7)):
+    for query, found in zip(queries, store.reads.search_dense(queries, 7)):
         scores = vectors @ query
         top = ids[np.argsort(-scores)[:7]]
         assert [c for c, _ in found] == top.tolist()
@@ -158,25 +158,25 @@ def test_dense_search_matches_brute_force(written):
 
 def test_rows_documents_and_counts_read_back(written):
     store, prepared, chunks, _ = written
-    rows = store.fetch([chunks[3].chunk_id, chunks[0].chunk_id])
+    rows = store.reads.fetch([chunks[3].chunk_id, chunks[0].chunk_id])
     row = rows[chunks[3].chunk_id]
-    assert (row["text"], row["start"], row["end"], row["doc_id"]) == (
+    assert (row.text, row.start, row.end, row.doc_id) == (
         chunks[3].text,
         chunks[3].start,
         chunks[3].end,
         chunks[3].doc_id,
     )
     entry = prepared[1]
-    record = store.document(entry.document.doc_id)
-    assert (record["raw_text"], record["clean_text"], record["title"]) == (
+    record = store.reads.document(entry.document.doc_id)
+    assert (record.raw_text, record.clean_text, record.title) == (
         entry.document.text,
         entry.clean.text,
         entry.title,
     )
-    assert store.document("nope") is None
-    assert store.content_hashes() == {e.document.doc_id: e.document.content_hash for e in prepared}
-    assert store.counts()["chunks"] == len(chunks) == len(store)
-    assert [c.chunk_id for c in store.iter_chunks()] == [
+    assert store.reads.document("nope") is None
+    assert store.reads.content_hashes() == {e.document.doc_id: e.document.content_hash for e in prepared}
+    assert store.reads.counts()["chunks"] == len(chunks) == len(store.reads)
+    assert [c.chunk_id for c in store.reads.iter_chunks()] == [
         c.chunk_id for c in sorted(chunks, key=lambda c: (c.doc_id, c.ordinal))
     ]
 
@@ -189,14 +189,14 @@ def test_removing_a_document_removes_it_from_both_sides_and_reopening_keeps_ever
     kept = [c for c in chunks if c.doc_id != gone]
     store.reweight()
     reopened = MilvusStore.open(location)
-    assert len(reopened) == len(kept) and gone not in reopened.doc_ids()
+    assert len(reopened.reads) == len(kept) and gone not in reopened.reads.doc_ids()
     local = _local_lexical(kept)
     for query in QUERIES:
         expected = local.search(query, 10)
-        found = reopened.search_lexical(query, 10)
+        found = reopened.reads.search_lexical(query, 10)
         assert not set(removed) & {c for c, _ in found}
         np.testing.assert_allclose([s for _, s in found], [s for _, s in expected], rtol=1e-5)
-    dense = reopened.search_dense(vectors[:1], len(chunks))[0]
+    dense = reopened.reads.search_dense(vectors[:1], len(chunks))[0]
     assert not set(removed) & {c for c, _ in dense} and len(dense) == len(kept)
     reopened.close()
 
@@ -256,15 +256,15 @@ def test_loading_with_another_model_is_a_mismatch_on_every_backend(any_seeds_ind
 
 @pytest.mark.slow
 def test_an_interrupted_build_is_never_loaded_as_a_whole_index(tmp_path, seeds_dir, monkeypatch):
-    import semsearch.build
-    import semsearch.milvus_build
+    import semsearch.pipeline.build
+    import semsearch.storage.milvus.engine
     from semsearch import Index, IndexCorruptError
 
     with pytest.raises(IndexNotFoundError, match="no milvus-lite database"):
         Index.load(f"milvus-lite:{tmp_path / 'none.db'}#seeds")
     location = f"milvus-lite:{tmp_path / 'half.db'}#seeds"
-    monkeypatch.setattr(semsearch.milvus_build, "BUILD_BATCH_CHUNKS", 10)
-    embed = semsearch.build.embed_chunks
+    monkeypatch.setattr(semsearch.storage.milvus.engine.MilvusEngine, "batch_chunks", 10)
+    embed = semsearch.pipeline.build.embed_chunks
     calls = []
 
     def stopped_after_the_first_batch(*args, **kwargs):
@@ -273,7 +273,7 @@ def test_an_interrupted_build_is_never_loaded_as_a_whole_index(tmp_path, seeds_d
             raise KeyboardInterrupt
         return embed(*args, **kwargs)
 
-    monkeypatch.setattr(semsearch.build, "embed_chunks", stopped_after_the_first_batch)
+    monkeypatch.setattr(semsearch.pipeline.build, "embed_chunks", stopped_after_the_first_batch)
     with pytest.raises(KeyboardInterrupt):
         Index.build([seeds_dir], engine=location)
     assert (tmp_path / "half.db").exists()
@@ -294,7 +294,7 @@ def test_index_types_milvus_only_pretends_to_build_are_refused_before_embedding(
 def test_a_server_that_drops_the_first_connection_is_tried_again(monkeypatch):
     """A milvus-lite server that has just sent this process a gRPC GOAWAY ("too_many_pings" after idle
     keep-alives) refuses one connection and accepts the next: connect tries a server three times."""
-    import semsearch.milvus_schema as schema
+    import semsearch.storage.milvus.schema as schema
     from semsearch.errors import BackendError
 
     attempts: list[dict] = []
@@ -323,7 +323,7 @@ def test_a_server_that_drops_the_first_connection_is_tried_again(monkeypatch):
 def test_info_says_when_split_bm25_needs_reweighting_and_reweighting_clears_it(tmp_path, capsys):
     from semsearch import Document, Index
     from semsearch.cli.render import describe_lexical, print_info
-    from semsearch.milvus_build import reweight
+    from semsearch.storage.milvus.engine import reweight
     from tests.keyword_encoder import KeywordEncoder
 
     at = f"milvus-lite:{tmp_path / 'drift.db'}#news"

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from semsearch.cache import EmbeddingCache
-from semsearch.encoders import embed_passages, load_encoder
+from semsearch.encoders.base import embed_passages
+from semsearch.encoders.cache import EmbeddingCache
+from semsearch.encoders.loading import load_encoder
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +17,7 @@ def paragraphs(seed_texts):
 
 
 def test_ray_vectors_equal_a_local_run_in_order_and_fill_the_cache(ray_cluster, paragraphs, tmp_path):
-    from semsearch.ray_embed import embed_with_ray
+    from semsearch.encoders.ray_workers import embed_with_ray
 
     encoder = load_encoder()
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
@@ -32,8 +33,8 @@ def test_ray_vectors_equal_a_local_run_in_order_and_fill_the_cache(ray_cluster, 
 
 
 def test_bad_worker_counts_are_refused(paragraphs):
+    from semsearch.encoders.ray_workers import embed_with_ray
     from semsearch.errors import InputError
-    from semsearch.ray_embed import embed_with_ray
 
     with pytest.raises(InputError, match="workers must be a positive integer"):
         embed_with_ray(load_encoder(), paragraphs, workers=0)
@@ -96,7 +97,7 @@ class _DiesOnce:
 
 
 def test_a_worker_that_dies_mid_batch_is_replaced_and_no_text_is_lost(ray_cluster, tmp_path):
-    from semsearch.ray_embed import embed_with_ray
+    from semsearch.encoders.ray_workers import embed_with_ray
     from tests.keyword_encoder import WORDS, KeywordEncoder
 
     texts = [f"{a} {b} {i}" for i, (a, b) in enumerate(zip(WORDS * 3, WORDS[3:] * 3 + WORDS[:3] * 3))]

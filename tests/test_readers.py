@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from semsearch import Document, InputError, read_sources
-from semsearch.ingest import FieldNames, iter_sources
+from semsearch.readers.ingest import FieldNames, iter_sources
 from semsearch.readers.markdown import markdown_to_text
 
 NEWS_PAGE = """<!DOCTYPE html>

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from semsearch import Document, Index, InputError
-from semsearch.search import MODES, SearchOptions
+from semsearch.defaults import MODES
+from semsearch.search.searcher import SearchOptions
 from tests.keyword_encoder import WORDS, KeywordEncoder
 
 # Each document is one paragraph (over 30 characters, so nothing is merged) naming a few known words.

@@ -30,10 +30,10 @@ NEW_ARTICLE = "新闻联播测试文章。\n\n县里组织网格员走访独居�
 
 def _write_lock():
     """semsearch's writer lock, wherever the refactor put it."""
-    for module in ("semsearch.locks", "semsearch.store"):
+    for module in ("semsearch.storage.locks", "semsearch.storage.locks", "semsearch.store"):
         with contextlib.suppress(ImportError, AttributeError):
             return importlib.import_module(module).write_lock
-    raise AssertionError("no write_lock in semsearch.locks or semsearch.store")
+    raise AssertionError("no write_lock in semsearch.storage.locks")
 
 
 def _loads_whole(path: Path) -> int:
@@ -199,7 +199,7 @@ def test_an_index_never_loads_a_model_it_ships(index_copy, spelling):
 def test_sentence_transformers_is_always_asked_not_to_run_remote_code(monkeypatch, minilm_path):
     import sentence_transformers
 
-    from semsearch.st_encoder import SentenceTransformerEncoder
+    from semsearch.encoders.sentence_transformer import SentenceTransformerEncoder
 
     seen: dict[str, object] = {}
     real = sentence_transformers.SentenceTransformer

@@ -3,7 +3,7 @@
 import pytest
 
 from semsearch import InputError
-from semsearch.evaluation import Judgments, evaluate, tune_fusion
+from semsearch.search.evaluation import Judgments, evaluate, tune_fusion
 from tests.test_cli import run
 
 

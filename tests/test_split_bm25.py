@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from semsearch.analyzer import Analyzer
-from semsearch.lexical import LexicalIndex
-from semsearch.split_bm25 import (
+from semsearch.storage.local.lexical import LexicalIndex
+from semsearch.storage.milvus.split_bm25 import (
     CorpusStats,
     document_frequencies,
     document_weights,
@@ -13,6 +12,7 @@ from semsearch.split_bm25 import (
     needs_reweighting,
     query_weights,
 )
+from semsearch.text.analyzer import Analyzer
 
 QUERIES = ["网格化管理如何推动基层治理", "乡村振兴", "網格員", "党建引领", "村民 服务 小会"]
 

@@ -3,7 +3,7 @@
 import pytest
 
 from semsearch import Document, Index, InputError
-from semsearch.titles import indexed_text, title_prefix
+from semsearch.text.titles import indexed_text, title_prefix
 from tests.conftest import build_on
 
 DOCS = [

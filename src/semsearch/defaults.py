@@ -1,7 +1,7 @@
 """Defaults and closed sets of choices that the library and the ``semsearch`` command share, defined once.
 
 Free of heavy imports (no numpy), so the command's parser shows them without slowing ``semsearch --help``.
-The modules they belong to import them from here (``semsearch.search.MODES`` is this ``MODES``).
+The modules they belong to import them from here (``semsearch.search.searcher.MODES`` is this ``MODES``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ DEFAULT_TOKENIZER: TokenizerMode = "search"
 DEFAULT_INDEX_TYPE = "Flat"  # a FAISS factory string: exact search
 DEFAULT_MIN_CHARS = 30  # paragraphs shorter than this are merged with a neighbour
 DEFAULT_BATCH_SIZE = 16  # texts per encoder call
+BM25_K1 = 1.2  # Lucene's BM25 defaults, on both engines
+BM25_B = 0.75
+VERSION = "0.1.0"  # semsearch's version (the package's, recorded in every manifest)
 
 T = TypeVar("T")
 
@@ -40,9 +43,33 @@ def on_off(value: T | bool | None, default: Callable[[], T], what: str) -> T | N
         return None
     if isinstance(value, default):  # type: ignore[arg-type]
         return value
-    from .errors import InputError
+    from semsearch.errors import InputError
 
     kind = getattr(default, "__name__", "the option's type")
     raise InputError(
         f"{what} must be True, False or a{'n' if kind[0] in 'AEIOU' else ''} {kind}, not {value!r}"
     )
+
+
+Method = Literal["weighted", "rrf"]
+
+
+METHODS: tuple[str, ...] = get_args(Method)
+
+
+Norm = Literal["lexical-top", "top", "minmax", "zscore"]
+
+
+NORMS: tuple[str, ...] = get_args(Norm)
+
+
+LEGACY_NORM: Norm = "lexical-top"  # what an index saved before ``norm`` existed fused with
+
+
+DEFAULT_NORM: Norm = "top"
+
+
+DEFAULT_EF_SEARCH = 64
+
+
+DEFAULT_NPROBE = 16

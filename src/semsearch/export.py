@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO, get_args
 
-from .errors import InputError
+from semsearch.errors import InputError
 
 if TYPE_CHECKING:
-    from .index import Index
+    from semsearch.index import Index
 
 ExportFormat = Literal["jsonl", "parquet"]
 EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)

@@ -4,7 +4,7 @@
 >>> hits = Index.load("indexes/seeds").search("乡村振兴", k=5)
 
 A thread-safe facade (searches share it; a change is applied alone, seen whole or not at all) over
-build, search, changes, manifest and index_dir, holding the parts of :mod:`~semsearch.backend`.
+the pipeline (build, changes), search and an engine behind :mod:`semsearch.storage.base`.
 """
 
 from __future__ import annotations
@@ -12,30 +12,53 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
-from .backend import Parts, Storage
-from .build import new_index
-from .cache import EmbeddingCache
-from .changes import apply_change, check_known, current_manifest, plan_change
-from .dedup import Duplicate
-from .defaults import DEFAULT_BATCH_SIZE
-from .embedding import EmbedOptions, ProgressCallback
-from .encoders import Encoder, EncoderSlot, embed_queries, load_encoder
-from .errors import InputError
-from .fast_encoder import threads_setting
-from .filters import parse_where
-from .fusion import FusionConfig
-from .index_dir import IndexDirectory
-from .ingest import FieldNames, IngestReport, Skipped, Source, read_sources
-from .locations import Location, location_of, same_location, storage_for
-from .locks import ReadWriteLock
-from .manifest import Manifest
-from .reading import StoredDocuments, Where
-from .records import ChangeReport, Document, Hit
-from .script import LEGACY_EMBED_SCRIPT, EmbedScript, check_embed_script, embedding_texts
-from .search import DEFAULT_MODE, FilterTable, Mode, Searcher, SearchOptions, prepare_queries
-from .vector_index import SearchParams, VectorIndex
+from semsearch.defaults import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_INDEX_TYPE,
+    DEFAULT_MIN_CHARS,
+    DEFAULT_TOKENIZER,
+    Mode,
+)
+from semsearch.encoders.base import Encoder, embed_queries
+from semsearch.encoders.cache import EmbeddingCache
+from semsearch.encoders.embedding import EmbedOptions, ProgressCallback
+from semsearch.encoders.loading import EncoderSlot, load_encoder
+from semsearch.encoders.runtime import threads_setting
+from semsearch.errors import InputError
+from semsearch.pipeline.build import BuildOptions, build_index
+from semsearch.pipeline.changes import check_known, current_manifest, plan_change, report_of
+from semsearch.pipeline.copy import copy_index
+from semsearch.pipeline.prepare import dedup_config
+from semsearch.readers.ingest import FieldNames, IngestReport, Source, read_sources
+from semsearch.reading import StoredDocuments, Where
+from semsearch.records import ChangeReport, Document, FusionConfig, Hit, SearchParams, Skipped
+from semsearch.search.filters import FilterTable, parse_where
+from semsearch.search.searcher import DEFAULT_MODE, Searcher, SearchOptions, prepare_queries
+from semsearch.storage.base import Engine
+from semsearch.storage.locations import (
+    DirectoryLocation,
+    Executor,
+    Location,
+    LocationLike,
+    build_target,
+    parse_location,
+    same_location,
+    storage_for,
+)
+from semsearch.storage.locks import ReadWriteLock
+from semsearch.storage.manifest import Manifest
+from semsearch.text.dedup import DedupConfig, Duplicate
+from semsearch.text.scripts import (
+    DEFAULT_EMBED_SCRIPT,
+    LEGACY_EMBED_SCRIPT,
+    EmbedScript,
+    check_embed_script,
+    embedding_texts,
+)
+from semsearch.text.titles import DEFAULT_TITLE_MODE, TitleMode
 
 
 class Index(StoredDocuments):
@@ -49,30 +72,111 @@ class Index(StoredDocuments):
         self,
         *,
         manifest: Manifest,
-        parts: Parts,
+        engine: Engine,
         encoder: Encoder | None = None,
-        path: Location | None = None,
         skipped: Sequence[Skipped] = (),
         duplicates: Sequence[Duplicate] = (),
-        storage: Storage | None = None,
         threads: int | None = None,
         device: str | None = None,
     ) -> None:
         self.manifest = manifest
-        self.path = path
         self.skipped: list[Skipped] = list(skipped)
         self.duplicates: list[Duplicate] = list(duplicates)  # found by this object's build or changes
         self.fusion: FusionConfig = manifest.fusion
         self._filters: FilterTable | None = None  # read on the first filtered search, dropped by a change
-        self._parts = parts
-        self._storage: Storage = storage or IndexDirectory()
+        self._engine = engine
         self._model = EncoderSlot(encoder, threads, device)  # threads checked there
         self._write_lock = threading.RLock()  # one change at a time
         self._rw = ReadWriteLock()  # searches share it; applying a change takes it alone
-        if isinstance(parts.vectors, VectorIndex):  # FAISS's threads for batches of queries
-            parts.vectors.threads = threads_setting(threads)
 
-    build = classmethod(new_index)  # Index.build(sources, ...): semsearch.build.new_index
+    @classmethod
+    def build(
+        cls,
+        sources: Source | Iterable[Source],
+        *,
+        model: str | os.PathLike[str] | Encoder | None = None,
+        index_type: str = DEFAULT_INDEX_TYPE,
+        max_tokens: int | None = None,
+        min_chars: int = DEFAULT_MIN_CHARS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        cache: EmbeddingCache | bool | None = True,
+        progress: bool | ProgressCallback = False,
+        user_dict: str | os.PathLike[str] | None = None,
+        tokenizer: str = DEFAULT_TOKENIZER,
+        fusion: FusionConfig | None = None,
+        embed_script: EmbedScript = DEFAULT_EMBED_SCRIPT,
+        fields: FieldNames | None = None,
+        dedup: DedupConfig | bool = True,
+        titles: TitleMode = DEFAULT_TITLE_MODE,
+        threads: int | None = None,
+        device: str | None = None,
+        engine: LocationLike | None = None,
+        executor: Executor = "local",
+        ray_address: str | None = None,
+    ) -> Index:
+        """Read, clean, chunk and embed ``sources`` (files, folders, Documents) into a new index.
+
+        ``model``: None (the bundled multilingual-e5-small), a sentence-transformers name or path, or an
+        :class:`~semsearch.encoders.base.Encoder`; ``index_type``: a FAISS factory string; ``max_tokens``:
+        the chunk size limit (default: the model's window); ``cache``: reuse embeddings (True: the
+        default cache); ``user_dict``: a jieba user dictionary (``word [freq] [tag]`` lines);
+        ``tokenizer``: jieba "search" or "precise"; ``fusion``: hybrid fusion (default: tuned weighted
+        for the bundled model, else RRF); ``embed_script``: "simplified" (default) embeds passages and
+        queries with Traditional Chinese converted to Simplified, "as-written" as they are (the stored
+        text never changes); ``fields``: which field of a JSONL line or CSV row holds the text, title
+        and id (default: found among common names); ``dedup``: index a near-duplicate article once and
+        record the others as its duplicates (a DedupConfig, or False to keep every copy); ``titles``: how
+        a source's title reaches both sides ("every" chunk, the "first", "none"; :mod:`semsearch.text.titles`).
+        ``progress``: True for a bar, or ``callback(done, total)`` called after each batch with
+        characters embedded so far and in all (text length, not a count of chunks, measures the work
+        left: the longest chunks are embedded first); ``threads``: CPU threads for the model and FAISS
+        (default ``$SEMSEARCH_THREADS``, else every CPU the process may use); ``device``: "cpu", "cuda"
+        or "auto" (default: a GPU when there is one); ``engine``: a Milvus location
+        (``milvus://HOST:PORT#NAME``, ``milvus-lite:PATH.db#NAME``) to build into, batch by batch (the
+        index is then saved there as it is built); ``executor``: "local", or "ray" to embed on the Ray
+        cluster at ``ray_address`` (default ``$RAY_ADDRESS``, else a local one; needs ``semsearch[ray]``).
+        Raises :class:`~semsearch.errors.EmptyCorpusError` if no source has indexable text.
+        """
+        target = build_target(engine, executor, ray_address)
+        embedding = EmbedOptions(
+            batch_size, cache, progress, embed_script, (ray_address or True) if executor == "ray" else False
+        )
+        options = BuildOptions(
+            index_type=index_type,
+            max_tokens=max_tokens,
+            min_chars=min_chars,
+            user_dict=user_dict,
+            tokenizer=tokenizer,
+            fusion=fusion,
+            embedding=embedding,
+            fields=fields,
+            dedup=dedup_config(dedup),
+            titles=titles,
+        )
+        encoder = load_encoder(model, threads=threads, device=device)
+        built = build_index(sources, encoder, options, target, threads=threads_setting(threads))
+        return cls(
+            manifest=built.manifest,
+            engine=built.engine,
+            encoder=encoder,
+            skipped=built.skipped,
+            duplicates=built.duplicates,
+            threads=threads,
+            device=device,
+        )
+
+    @property
+    def location(self) -> Location | None:
+        """Where the index lives (None: built in memory and never saved)."""
+        return self._engine.location
+
+    @property
+    def path(self) -> Path | str | None:
+        """Where the index lives as users wrote it: a Path for a directory, the location text for Milvus."""
+        where = self._engine.location
+        if where is None:
+            return None
+        return where.path if isinstance(where, DirectoryLocation) else str(where)
 
     def add(
         self,
@@ -97,49 +201,57 @@ class Index(StoredDocuments):
     def update(self, documents: Iterable[Document], **options: Any) -> ChangeReport:
         """Replace documents by new versions (see :meth:`add`); InputError, changing nothing, if one is unknown."""
         docs = list(documents)
-        check_known(self._parts, [d.doc_id for d in docs], "update")
+        check_known(self._engine.parts.chunks, [d.doc_id for d in docs], "update")
         return self.add(docs, **options)
 
     def remove(self, doc_ids: Iterable[str]) -> ChangeReport:
         """Remove documents by id (InputError, changing nothing, if one is unknown); call :meth:`save`."""
         ids = list(dict.fromkeys([doc_ids] if isinstance(doc_ids, str) else doc_ids))
-        check_known(self._parts, ids, "remove")
+        check_known(self._engine.parts.chunks, ids, "remove")
         return self._change(IngestReport(documents=[], skipped=[]), ids, EmbedOptions())
 
     def _change(self, report: IngestReport, removals: Sequence[str], embedding: EmbedOptions) -> ChangeReport:
         with self._write_lock:
-            plan = plan_change(self._parts, self.manifest, report, removals, lambda: self.encoder, embedding)
-            # Everything that can fail has run: now change the index (all in memory until save()).
+            plan = plan_change(
+                self._engine.parts, self.manifest, report, removals, lambda: self.encoder, embedding
+            )
+            # Everything that can fail or take long has run: now change the index.
             with self._rw.writing():
-                self._parts, self.manifest, change = apply_change(self._parts, self.manifest, plan)
+                removed = self._engine.apply(plan.batch) if not plan.batch.empty else []
+                change = report_of(plan, removed)
+                if change.changed:
+                    self.manifest = current_manifest(
+                        self.manifest, self._engine.parts, self.fusion, touched=True
+                    )
                 self.skipped.extend(plan.skipped)
-                self.duplicates.extend(found for _, found in plan.duplicates)
+                self.duplicates.extend(plan.duplicates)
                 self._filters = None
             return change
 
-    def save(self, path: str | os.PathLike[str] | None = None) -> Location:
+    def save(self, path: LocationLike | None = None) -> Location:
         """Write the index to ``path`` (default: where it was loaded from), atomically: a crash leaves the old one.
 
-        ``path``: a directory, or a Milvus location (a local index is copied in; an index in Milvus
+        ``path``: a directory, or a Milvus location (an index elsewhere is copied in; an index in Milvus
         already holds its changes, and saving writes its manifest). Saving a directory back where it
         was loaded from raises IndexChangedError if another writer saved there since.
         """
-        target = location_of(path) if path is not None else self.path
+        target = parse_location(path) if path is not None else self._engine.location
         if target is None:
             raise InputError("this index was never saved; pass a path: index.save('indexes/NAME')")
         with self._write_lock, self._rw.reading():  # saves take turns: each sees the one before
-            manifest = current_manifest(self.manifest, self._parts, self.fusion)
-            here = same_location(self.path, target)
-            expect = self.manifest.generation if here else None
-            storage = self._storage if here else storage_for(target)
-            self.manifest = storage.save(target, manifest, self._parts, expect_generation=expect)  # type: ignore[arg-type]
-            self.path, self._storage = target, storage
+            manifest = current_manifest(self.manifest, self._engine.parts, self.fusion)
+            if self._engine.accepts(target):
+                here = same_location(self._engine.location, target)
+                expect = self.manifest.generation if here else None
+                self.manifest = self._engine.commit(manifest, target, expect_generation=expect)
+            else:  # another place, perhaps another kind of engine: copy the index there
+                self.manifest, self._engine = copy_index(self._engine.parts, manifest, target)
         return target
 
     @classmethod
     def load(
         cls,
-        path: str | os.PathLike[str],
+        path: LocationLike,
         *,
         model: str | os.PathLike[str] | Encoder | None = None,
         verify: bool = True,
@@ -152,40 +264,37 @@ class Index(StoredDocuments):
         (say, a local path), and a different model raises IndexMismatchError. ``threads`` and
         ``device`` as for :meth:`build` (where the model runs when it is loaded).
         """
-        where = location_of(path)
-        storage = storage_for(where)
-        manifest, parts = storage.load(where, verify=verify)  # type: ignore[arg-type]
+        where = parse_location(path)
+        manifest, engine = storage_for(where).open(where, verify=verify, threads=threads_setting(threads))
         given = None if model is None else load_encoder(model, threads=threads, device=device)
         encoder = None if given is None else manifest.check_encoder(given, where)
-        return cls(
-            manifest=manifest,
-            parts=parts,
-            encoder=encoder,
-            path=where,
-            storage=storage,
-            threads=threads,
-            device=device,
-        )
+        return cls(manifest=manifest, engine=engine, encoder=encoder, threads=threads, device=device)
 
     @property
     def encoder(self) -> Encoder:
         """The index's encoder, loaded on first use from the manifest's description."""
-        return self._model.get(self.manifest, self.path)
+        where = self._engine.location
+        inside = where.path if isinstance(where, DirectoryLocation) else None
+        return self._model.get(
+            self.manifest.encoder,
+            lambda found: self.manifest.check_encoder(found, where, given=False),
+            inside,
+        )
 
     @property
     def search_params(self) -> SearchParams:
         """HNSW's ``ef_search`` and IVF's ``nprobe`` for this index's dense side (saved with it)."""
-        return self._parts.vectors.params
+        return self._engine.parts.vectors.params
 
     @search_params.setter
     def search_params(self, params: SearchParams) -> None:
-        self._parts.vectors.params = params
+        self._engine.parts.vectors.params = params
 
     def searcher(self) -> Searcher:
         """The index's ranking, for evaluation and benchmarks (don't change the index while you use it)."""
         script = self.embed_script
         return Searcher(
-            self._parts,
+            self._engine.parts,
             self.fusion,
             lambda texts: embed_queries(self.encoder, embedding_texts(texts, script)),
         )
@@ -205,13 +314,13 @@ class Index(StoredDocuments):
         max_per_doc: int | None = None,
         where: Where = None,
     ) -> list[Hit]:
-        """The ``k`` best chunks for ``query``, best first (modes and scores: :class:`~semsearch.search.SearchOptions`).
+        """The ``k`` best chunks for ``query``, best first (modes and scores: :class:`~semsearch.search.searcher.SearchOptions`).
 
         ``Hit.scores`` holds each side's score and rank, ``Hit.highlights`` where the query's words
         occur, ``Hit.metadata`` the document's metadata. An empty or whitespace-only query raises
-        :class:`EmptyQueryError`. ``where`` keeps only matching documents, before the top-``k`` cut on
-        both sides: ``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01"}}``… (the Chroma/MongoDB
-        convention; keys, operators: :data:`semsearch.reading.Where`).
+        :class:`~semsearch.errors.EmptyQueryError`. ``where`` keeps only matching documents, before the
+        top-``k`` cut on both sides: ``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01"}}``… (the
+        Chroma/MongoDB convention; keys, operators: :data:`semsearch.reading.Where`).
         """
         return self.search_batch(
             [query], k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, where=where
@@ -238,9 +347,9 @@ class Index(StoredDocuments):
     def _filter_table(self) -> FilterTable:
         table = self._filters
         if table is None:
-            table = self._filters = FilterTable(self._parts.chunks)
+            table = self._filters = FilterTable(self._engine.parts.chunks)
         return table
 
     def __repr__(self) -> str:
-        where = f" at {self.path}" if self.path else ""
+        where = f" at {self.location}" if self.location else ""
         return f"<semsearch.Index{where}: {len(self)} chunks, {self.manifest.encoder_identity}>"

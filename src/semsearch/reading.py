@@ -8,19 +8,17 @@ several rows hold the index's read lock, so a change is seen whole or not at all
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
-from .backend import Parts, Storage
-from .clean import Dropped
-from .errors import InputError
-from .filters import Filter, parse_where
-from .locks import ReadWriteLock
-from .manifest import Manifest
-from .records import Chunk, ContextParagraph, Hit
+from semsearch.errors import InputError
+from semsearch.records import Chunk, ContextParagraph, Dropped, Hit
+from semsearch.search.filters import Filter, parse_where
+from semsearch.storage.base import Engine, Parts
+from semsearch.storage.locks import ReadWriteLock
+from semsearch.storage.manifest import Manifest
 
 Where = Mapping[str, Any] | Filter | None
-"""A metadata filter in the Chroma/MongoDB convention (:mod:`semsearch.filters`).
+"""A metadata filter in the Chroma/MongoDB convention (:mod:`semsearch.search.filters`).
 
 ``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01", "$lt": "2024-07-01"}}``; operators ``$in $nin
 $ne $gt $gte $lt $lte``, ``$and``/``$or``; keys are metadata keys plus ``doc_id``, ``source`` and ``title``.
@@ -31,19 +29,22 @@ class StoredDocuments:
     """Reading an index's documents and chunks back (the methods :class:`~semsearch.index.Index` has for it)."""
 
     manifest: Manifest
-    path: Path | str | None
-    _parts: Parts
+    _engine: Engine
     _rw: ReadWriteLock
-    _storage: Storage
+
+    @property
+    def _parts(self) -> Parts:
+        return self._engine.parts
 
     def __len__(self) -> int:
         return len(self._parts.vectors)
 
     def info(self) -> dict[str, Any]:
         """The manifest plus the index's location and size on disk, and whether BM25 needs re-weighting."""
-        info = self.manifest.info(self.path)
-        if self.path is not None:
-            info.update(self._storage.describe(self.path))
+        where = self._engine.location
+        info = self.manifest.info(None if where is None else str(where))
+        if where is not None:
+            info.update(self._engine.describe())
         if self._parts.lexical.needs_reweighting:  # Milvus's split BM25 after the corpus's length drifted
             info["lexical"] = {**(info.get("lexical") or {}), "needs_reweighting": True}
         return info
@@ -81,26 +82,19 @@ class StoredDocuments:
         """Every document (or those matching ``where``): doc_id, title, source, date, chunks, metadata."""
         condition = parse_where(where)
         with self._rw.reading():
-            summaries = self._parts.chunks.document_summaries()
-        out = []
-        for summary in summaries:
-            record = {"title": summary["title"], "source": summary["source"], **summary["metadata"]}
-            record["doc_id"] = summary["doc_id"]
-            if condition is None or condition.matches(record):
-                out.append({**summary, "date": summary["metadata"].get("date")})
-        return out
+            summaries = self._parts.chunks.summaries()
+        return [s.to_dict() for s in summaries if condition is None or condition.matches(s.fields())]
 
     def export_rows(self, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
         """Every chunk as a flat record (ids, place, text, title, source, metadata; ``vector`` if asked)."""
         with self._rw.reading():
             rows = list(self._parts.chunks.iter_chunk_rows())
-            found = (
-                self._parts.vectors.reconstruct([r["chunk_id"] for r in rows]) if vectors and rows else None
-            )
+            found = self._parts.vectors.reconstruct([r.chunk_id for r in rows]) if vectors and rows else None
         for number, row in enumerate(rows):
+            record = row.to_dict()
             if found is not None:
-                row["vector"] = found[number].tolist()
-            yield row
+                record["vector"] = found[number].tolist()
+            yield record
 
     def chunks(self) -> Iterator[Chunk]:
         """Every chunk, by document id and reading order."""

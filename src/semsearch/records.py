@@ -1,19 +1,38 @@
-"""The values that cross module lines: documents in, chunks in the middle, hits out."""
+"""The values that cross module lines: documents in, chunks in the middle, hits out.
+
+Every type that crosses a seam lives here, so a stage imports its neighbours' records and not their
+code: sources give :class:`Document` (or :class:`Skipped`), cleaning :class:`CleanText`, chunking
+:class:`Chunk`, preparation :class:`PreparedDocument`; a change reaches an engine as one
+:class:`WriteBatch`; an engine answers with :class:`ChunkRow`, :class:`StoredDocument`,
+:class:`DocumentSummary`, :class:`DuplicateRecord`, :class:`Fingerprint`, :class:`Scored` and
+:class:`VectorHits`; a search gives :class:`Hit`; a change reports :class:`ChangeReport`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import InputError
+from semsearch.defaults import (
+    DEFAULT_EF_SEARCH,
+    DEFAULT_NORM,
+    DEFAULT_NPROBE,
+    LEGACY_NORM,
+    METHODS,
+    NORMS,
+    Method,
+    Norm,
+)
+from semsearch.errors import InputError
 
 if TYPE_CHECKING:
-    from .clean import CleanText, Dropped
-    from .ingest import Skipped
+    import numpy as np
 
 
 def check_text(value: object, what: str) -> str:
@@ -127,6 +146,12 @@ class ChunkRow:
     title: str
     source: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as a flat JSON-ready dict (what ``semsearch export`` writes per chunk)."""
+        row = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        row["metadata"] = dict(self.metadata)
+        return row
 
 
 @dataclass(frozen=True)
@@ -274,3 +299,280 @@ class ChangeReport:
                 else ""
             )
         )
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Text the cleaner removed: ``line`` is 1-based in the original text."""
+
+    line: int
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of the cleaned text: ``CleanText.text[start:end] == text``.
+
+    ``kind`` is "title" (the article's headline), "heading" (a short line that introduces the
+    paragraph after it) or "body". ``line`` is the 1-based line of the original where it starts.
+    """
+
+    text: str
+    start: int
+    end: int
+    kind: str
+    line: int
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """The result of :func:`clean_text`: paragraphs joined by newlines, the headline, the drops."""
+
+    text: str
+    paragraphs: tuple[Paragraph, ...]
+    title: str
+    dropped: tuple[Dropped, ...]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A source, or one line of a JSONL source, that was not indexed, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Documents, chunks and model tokens stored, and sources skipped when the index was built."""
+
+    documents: int = 0
+    chunks: int = 0
+    tokens: int = 0
+    skipped_sources: int = 0
+    duplicates: int = 0
+
+    def with_skipped(self, skipped_sources: int) -> Counts:
+        """These counts with ``skipped_sources`` set (a store counts what it holds, not what was skipped)."""
+        return dataclasses.replace(self, skipped_sources=skipped_sources)
+
+
+@dataclass
+class SearchParams:
+    """Knobs of approximate indexes: HNSW's ``ef_search`` and IVF's ``nprobe`` (ignored by Flat)."""
+
+    ef_search: int = DEFAULT_EF_SEARCH
+    nprobe: int = DEFAULT_NPROBE
+
+    def to_dict(self) -> dict[str, int]:
+        """JSON form, for the manifest."""
+        return {"ef_search": self.ef_search, "nprobe": self.nprobe}
+
+
+class VectorHits(NamedTuple):
+    """What a vector search found: (queries, k) arrays of scores and chunk ids, best first; id -1 pads."""
+
+    scores: np.ndarray
+    ids: np.ndarray
+
+    def ranking(self, row: int) -> list[Scored]:
+        """Query ``row``'s hits as a best-first list, padding left out."""
+        return [Scored(int(i), float(s)) for s, i in zip(self.scores[row], self.ids[row]) if i >= 0]
+
+
+class Fingerprint(NamedTuple):
+    """A kept document's near-duplicate signature as stored: MinHash values (uint64 bytes) and numbers."""
+
+    doc_id: str
+    minhash: bytes
+    numbers: list[str]
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """How hybrid search fuses: method, RRF constant, dense weight, score normalisation, candidate depth.
+
+    ``norm`` (weighted fusion only): "lexical-top" (cosine as is, BM25 over the query's best BM25),
+    "top" (each side over its best score), "minmax" (each side onto [0, 1] over its candidates) or
+    "zscore" (each side standardised over its candidates).
+    """
+
+    method: Method = "weighted"
+    rrf_k: float = 5.0
+    weight: float = 0.95
+    depth: int = 10
+    norm: Norm = DEFAULT_NORM
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InputError(f"unknown fusion method {self.method!r}; use 'rrf' or 'weighted'")
+        for name in ("rrf_k", "weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+                raise InputError(f"fusion {name} must be a number, not {value!r}")
+        if not self.rrf_k > 0 or math.isinf(self.rrf_k):
+            raise InputError(f"rrf_k must be positive, got {self.rrf_k!r}")
+        if not 0.0 <= self.weight <= 1.0:
+            raise InputError(f"fusion weight must be within [0, 1], got {self.weight!r}")
+        if isinstance(self.depth, bool) or not (isinstance(self.depth, int) and self.depth >= 1):
+            raise InputError(f"fusion depth must be a positive integer, got {self.depth!r}")
+        if self.norm not in NORMS:
+            raise InputError(f"unknown fusion norm {self.norm!r}; use one of {', '.join(NORMS)}")
+
+    @classmethod
+    def from_manifest(cls, record: dict[str, Any]) -> FusionConfig:
+        """The fusion a manifest records; one without ``norm`` (saved before it existed) keeps lexical-top."""
+        return cls(**{"norm": LEGACY_NORM, **record}) if record else cls()
+
+    def to_manifest(self) -> dict[str, Any]:
+        """What the manifest records (``norm`` left out when it is lexical-top, as older indexes have it)."""
+        record = dataclasses.asdict(self)
+        if self.norm == LEGACY_NORM:
+            del record["norm"]
+        return record
+
+    @classmethod
+    def parse(cls, spec: str) -> FusionConfig:
+        """A config from ``METHOD[:key=value,...]``, as the CLI takes it.
+
+        >>> FusionConfig.parse("rrf:k=60,depth=20")
+        FusionConfig(method='rrf', rrf_k=60.0, weight=0.95, depth=20, norm='top')
+        """
+        method, _, rest = spec.strip().partition(":")
+        values: dict[str, float | int | str] = {}
+        for item in filter(None, (part.strip() for part in rest.split(","))):
+            key, eq, value = item.partition("=")
+            field = _SPEC_KEYS.get(key.strip())
+            if not eq or field is None:
+                raise InputError(
+                    f"cannot read fusion setting {item!r} in {spec!r}; use METHOD[:key=value,...] with keys "
+                    "k (RRF constant), weight (dense share, 0-1), norm and depth, e.g. rrf:k=60,depth=20"
+                )
+            if field == "norm":
+                values[field] = value.strip()
+                continue
+            try:
+                values[field] = int(value) if field == "depth" else float(value)
+            except ValueError:
+                raise InputError(f"fusion setting {key}={value!r} in {spec!r} is not a number") from None
+        return cls(method=method.strip(), **values)  # type: ignore[arg-type]
+
+
+_SPEC_KEYS = {"k": "rrf_k", "rrf_k": "rrf_k", "weight": "weight", "depth": "depth", "norm": "norm"}
+
+
+# ---------------------------------------------------------------------- what engines store and give back
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    """A stored document as listings and filters see it: id, title, source, metadata, chunk count."""
+
+    doc_id: str
+    title: str
+    source: str
+    metadata: Mapping[str, Any]
+    chunks: int = 0
+
+    def fields(self) -> dict[str, Any]:
+        """What a ``where`` filter reads: the metadata plus ``title``, ``source`` and ``doc_id``.
+
+        A metadata ``source`` (the outlet, in a feed) is what a filter on ``source`` means; the
+        document's own source (its file) answers only when the metadata has none. ``doc_id`` always
+        names the document.
+        """
+        return {"title": self.title, "source": self.source, **self.metadata, "doc_id": self.doc_id}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``semsearch docs --json``, :meth:`Index.documents`)."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "metadata": dict(self.metadata),
+            "chunks": self.chunks,
+            "date": self.metadata.get("date"),
+        }
+
+
+@dataclass(frozen=True)
+class DuplicateRecord:
+    """A document not indexed because it repeats a stored one: what "also published as" shows."""
+
+    doc_id: str
+    of_doc_id: str
+    source: str
+    title: str
+    similarity: float
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``Hit.duplicates`` holds: doc_id, source, title, similarity and the date when known."""
+        entry: dict[str, Any] = {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "title": self.title,
+            "similarity": self.similarity,
+        }
+        if self.metadata.get("date") is not None:
+            entry["date"] = self.metadata["date"]
+        return entry
+
+
+@dataclass(frozen=True)
+class DuplicateOf:
+    """A document a change or build found repeating the stored document ``of`` (recorded, not indexed)."""
+
+    document: Document
+    of: str
+    similarity: float
+
+    def record(self) -> DuplicateRecord:
+        """The record an engine keeps of it."""
+        doc = self.document
+        return DuplicateRecord(doc.doc_id, self.of, doc.source, doc.title, self.similarity, doc.metadata)
+
+
+@dataclass(frozen=True)
+class WriteBatch:
+    """One change to an index, applied by an engine as a whole (:meth:`semsearch.storage.base.Engine.apply`).
+
+    ``removed``: ids of stored documents to delete (their chunks, vectors, terms, near-duplicate
+    signature and the duplicates recorded for or as them); then ``documents`` are stored, with one
+    row of ``vectors`` and one indexed text (what the lexical side analyses: the chunk's text with
+    its title in front, see :mod:`semsearch.text.titles`) per chunk, in order; ``fingerprints`` are
+    the near-duplicate signatures of documents kept, ``duplicates`` the documents found repeating a
+    stored one. A document both removed and stored is an update.
+    """
+
+    removed: tuple[str, ...] = ()
+    documents: tuple[PreparedDocument, ...] = ()
+    vectors: np.ndarray | None = None
+    texts: tuple[str, ...] = ()
+    fingerprints: tuple[Fingerprint, ...] = ()
+    duplicates: tuple[DuplicateOf, ...] = ()
+
+    def __post_init__(self) -> None:
+        chunks = sum(len(entry.chunks) for entry in self.documents)
+        rows = 0 if self.vectors is None else len(self.vectors)
+        if rows != chunks or len(self.texts) != chunks:
+            raise InputError(
+                f"a write batch needs one vector and one text per chunk: {chunks} chunks, {rows} vectors, "
+                f"{len(self.texts)} texts"
+            )
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        """The chunks the batch stores, in order."""
+        return [c for entry in self.documents for c in entry.chunks]
+
+    @property
+    def chunk_ids(self) -> list[int]:
+        """The ids of the chunks the batch stores, in order."""
+        return [c.chunk_id for entry in self.documents for c in entry.chunks]
+
+    @property
+    def empty(self) -> bool:
+        """Whether the batch changes nothing."""
+        return not (self.removed or self.documents or self.duplicates)

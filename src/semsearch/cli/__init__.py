@@ -14,8 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .constants import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from .parser import build_parser
+from semsearch.cli.constants import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from semsearch.cli.parser import build_parser
 
 __all__ = ["main"]
 
@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "no_progress", False) or not sys.stderr.isatty():
         # transformers reads this when imported: its "Loading weights" bar obeys --no-progress too
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    from ..errors import InputError, SemsearchError
+    from semsearch.errors import InputError, SemsearchError
 
     try:
         return int(args.func(args) or EXIT_OK)
@@ -50,16 +50,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(exc: BaseException) -> None:
-    from ..terminal import safe
+    from semsearch.cli.terminal import safe
 
     message = " ".join(str(exc).split()) or type(exc).__name__
     print(f"semsearch: error: {safe(message)}", file=sys.stderr)
 
 
 class _SafeFormatter(logging.Formatter):
-    """Log lines with control characters from the data shown as escapes (see :mod:`semsearch.terminal`)."""
+    """Log lines with control characters from the data shown as escapes (see :mod:`semsearch.cli.terminal`)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from ..terminal import safe
+        from semsearch.cli.terminal import safe
 
         return safe(super().format(record), keep_newlines=True)

@@ -15,22 +15,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..fusion import FusionConfig
-    from ..index import Index
-    from ..locations import Location
+    from semsearch.index import Index
+    from semsearch.records import FusionConfig
+    from semsearch.storage.locations import Location
 
-from . import options, render
-from .constants import EXIT_OK, INDEX_ROOT, RAY_LOCAL
+from semsearch.cli import options, render
+from semsearch.cli.constants import EXIT_OK, INDEX_ROOT, RAY_LOCAL
 
 
 def build(args: argparse.Namespace) -> int:
     """``semsearch build``: clean, chunk and embed the sources into a new index and save it."""
-    from ..chunk import DEFAULT_MIN_CHARS
-    from ..index import Index
-    from ..locations import location_of
+    from semsearch.defaults import DEFAULT_MIN_CHARS
+    from semsearch.index import Index
+    from semsearch.storage.locations import parse_location
 
-    output = location_of(args.output) if args.output else INDEX_ROOT / options.name_of(args.sources[0])
-    remote = isinstance(output, str)  # a Milvus location: the build writes into it as it goes
+    output = (
+        parse_location(args.output)
+        if args.output
+        else parse_location(INDEX_ROOT / options.name_of(args.sources[0]))
+    )
     started = time.perf_counter()
     index = Index.build(
         args.sources,
@@ -46,13 +49,11 @@ def build(args: argparse.Namespace) -> int:
         fusion=options.fusion(args.fusion),
         fields=options.fields(args),
         dedup=not args.keep_duplicates,
-        engine=str(output) if remote else None,
+        engine=output,
         executor="ray" if args.ray else "local",
         ray_address=args.ray if args.ray not in (None, RAY_LOCAL) else None,
         **options.runtime(args),
     )
-    if not remote:
-        index.save(output)
     seconds = time.perf_counter() - started
     if args.explain:
         render.print_explain(index)
@@ -99,8 +100,8 @@ def remove(args: argparse.Namespace) -> int:
 
 def change(args: argparse.Namespace, path: Location, apply: Any) -> int:
     """Load, change and save an index under its writer lock, so no other writer's change is lost."""
-    from ..index import Index
-    from ..locations import writer_lock
+    from semsearch.index import Index
+    from semsearch.storage.locations import writer_lock
 
     started = time.perf_counter()
     with writer_lock(path):
@@ -126,14 +127,14 @@ def change(args: argparse.Namespace, path: Location, apply: Any) -> int:
 
 def cache(args: argparse.Namespace) -> int:
     """``semsearch cache info|clear``: the embedding cache's size and contents, or empty it."""
-    from ..cache import EmbeddingCache
+    from semsearch.encoders.cache import EmbeddingCache
 
     cache = EmbeddingCache()
     if args.action == "clear":
         if args.model is not None:
             known = sorted(cache.stats().vectors)
             if args.model not in known:
-                from ..errors import InputError
+                from semsearch.errors import InputError
 
                 raise InputError(
                     f"the cache holds no vectors of {args.model!r}; it holds "
@@ -166,7 +167,7 @@ def bench(args: argparse.Namespace) -> int:
     """``semsearch bench NAME``: run ``python -m benchmarks.NAME`` from a source checkout."""
     import subprocess
 
-    from ..errors import InputError
+    from semsearch.errors import InputError
 
     roots = [Path.cwd(), Path(__file__).resolve().parents[3]]
     root = next((r for r in roots if (r / "benchmarks" / "__init__.py").exists()), None)
@@ -186,8 +187,8 @@ def bench(args: argparse.Namespace) -> int:
 
 def query(args: argparse.Namespace) -> int:
     """``semsearch query``: search an index for the query given, or for each line of stdin."""
-    from ..errors import InputError
-    from ..index import Index
+    from semsearch.errors import InputError
+    from semsearch.index import Index
 
     if args.k < 1:
         raise InputError(f"-k must be at least 1, not {args.k}")
@@ -196,7 +197,7 @@ def query(args: argparse.Namespace) -> int:
     fusion = options.fusion(args.fusion)
     path = options.resolve_index_path(args.index)
     early = args.mode != "lexical" and args.model is None
-    loading = load_model_meanwhile(path, args) if early and isinstance(path, Path) else None  # a directory
+    loading = load_model_meanwhile(path, args) if early else None
     try:
         return answer(args, Index.load(path, model=args.model, **options.runtime(args)), fusion)
     finally:
@@ -206,8 +207,8 @@ def query(args: argparse.Namespace) -> int:
 
 def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) -> int:
     """Answer ``semsearch query`` from a loaded index: one query from argv, or one per line of stdin."""
-    from ..errors import InputError
-    from ..terminal import safe
+    from semsearch.cli.terminal import safe
+    from semsearch.errors import InputError
 
     if fusion is not None:
         index.fusion = fusion
@@ -262,18 +263,23 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
     return EXIT_OK
 
 
-def load_model_meanwhile(path: Path, args: argparse.Namespace) -> threading.Thread | None:
+def load_model_meanwhile(path: Location, args: argparse.Namespace) -> threading.Thread | None:
     """Start loading the index's model in a thread while the index itself is read (cold start).
 
     The index's first dense search then finds it loaded (one shared instance per process); any
-    error is left for that search to raise, with its usual message.
+    error is left for that search to raise, with its usual message. Only where the manifest can be
+    read without opening the index (a directory's file).
     """
-    from ..encoders import encoder_from_spec
-    from ..index_dir import read_manifest
+    from semsearch.encoders.loading import encoder_from_spec
+    from semsearch.storage.locations import DirectoryLocation, storage_for
 
     def load() -> None:
         try:
-            encoder = encoder_from_spec(dict(read_manifest(path).encoder), path, **options.runtime(args))
+            manifest = storage_for(path).peek(path)
+            if manifest is None:
+                return
+            inside = path.path if isinstance(path, DirectoryLocation) else None
+            encoder = encoder_from_spec(dict(manifest.encoder), inside, **options.runtime(args))
             warm_up = getattr(encoder, "warm_up", None)  # the OpenVINO runtime compiles its network
             if warm_up is not None:
                 warm_up()
@@ -287,10 +293,10 @@ def load_model_meanwhile(path: Path, args: argparse.Namespace) -> threading.Thre
 
 def evaluate(args: argparse.Namespace) -> int:
     """``semsearch evaluate``: each search mode's metrics on labelled questions."""
-    from ..defaults import MODES
-    from ..errors import InputError
-    from ..evaluation import evaluate, read_judgments
-    from ..index import Index
+    from semsearch.defaults import MODES
+    from semsearch.errors import InputError
+    from semsearch.index import Index
+    from semsearch.search.evaluation import evaluate, read_judgments
 
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     unknown = [m for m in modes if m not in MODES]
@@ -310,9 +316,9 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def tune(args: argparse.Namespace) -> int:
     """``semsearch tune``: the best hybrid fusion on labelled questions (``--save`` keeps it)."""
-    from ..evaluation import read_judgments, tune_fusion
-    from ..index import Index
-    from ..locations import writer_lock
+    from semsearch.index import Index
+    from semsearch.search.evaluation import read_judgments, tune_fusion
+    from semsearch.storage.locations import writer_lock
 
     judgments = read_judgments(args.data)
     path = options.resolve_index_path(args.index)
@@ -351,7 +357,7 @@ def tune(args: argparse.Namespace) -> int:
 
 def docs(args: argparse.Namespace) -> int:
     """``semsearch docs``: list an index's documents (filtered as in query)."""
-    from ..index import Index
+    from semsearch.index import Index
 
     index = Index.load(options.resolve_index_path(args.index), verify=False)
     documents = index.documents(where=options.where(args))
@@ -372,8 +378,8 @@ def docs(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     """``semsearch export``: every chunk with its document's metadata, as JSON Lines or Parquet."""
-    from ..export import export_chunks
-    from ..index import Index
+    from semsearch.export import export_chunks
+    from semsearch.index import Index
 
     index = Index.load(options.resolve_index_path(args.index), verify=False)
     count = export_chunks(index, args.output, format=args.format, vectors=args.vectors)
@@ -384,7 +390,7 @@ def export(args: argparse.Namespace) -> int:
 
 def info(args: argparse.Namespace) -> int:
     """``semsearch info``: what an index is (its manifest), for people or as JSON."""
-    from ..index import Index
+    from semsearch.index import Index
 
     info = Index.load(options.resolve_index_path(args.index), verify=False).info()
     if args.json:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..locations import Location
+    from semsearch.storage.locations import Location
 
-from .constants import INDEX_ROOT
+from semsearch.cli.constants import INDEX_ROOT
 
 
 def runtime(args: argparse.Namespace) -> dict[str, Any]:
@@ -22,8 +22,8 @@ def runtime(args: argparse.Namespace) -> dict[str, Any]:
 
 def where(args: argparse.Namespace) -> dict[str, Any] | None:
     """The filter the options describe (all ANDed), or None."""
-    from ..dates import parse_day
-    from ..errors import InputError
+    from semsearch.errors import InputError
+    from semsearch.text.dates import parse_day
 
     parts: list[dict[str, Any]] = []
     if args.where_json:
@@ -71,35 +71,34 @@ def cli_values(value: str) -> list[Any]:
 
 def fields(args: argparse.Namespace) -> Any:
     """Which JSONL field / CSV column holds the text, title and id."""
-    from ..ingest import FieldNames
+    from semsearch.readers.ingest import FieldNames
 
     return FieldNames(text=args.text_field, title=args.title_field, id=args.id_field)
 
 
 def fusion(spec: str | None) -> Any:
     """The ``--fusion`` setting as a FusionConfig, or None when not given."""
-    from ..fusion import FusionConfig
+    from semsearch.records import FusionConfig
 
     return FusionConfig.parse(spec) if spec else None
 
 
 def resolve_index_path(value: str) -> Location:
-    """An index path as given (a Milvus location unchanged), or the index of that name under ``indexes/``."""
-    from ..milvus_location import is_milvus_location
+    """An index location as given, or, for a bare name, the index of that name under ``indexes/``."""
+    from semsearch.storage.local.files import MANIFEST
+    from semsearch.storage.locations import DirectoryLocation, parse_location
 
-    if is_milvus_location(value):
-        return value
-    from ..index_files import MANIFEST
-
-    path = Path(value)
-    if not (path / MANIFEST).exists() and (INDEX_ROOT / value / MANIFEST).exists():
-        return INDEX_ROOT / value
-    return path
+    where = parse_location(value)
+    if isinstance(where, DirectoryLocation):
+        path = where.path
+        if not (path / MANIFEST).exists() and (INDEX_ROOT / value / MANIFEST).exists():
+            return DirectoryLocation(INDEX_ROOT / value)
+    return where
 
 
 def stdin_lines() -> list[str]:
     """Queries piped into stdin, one a line, strictly UTF-8: a line that is not is a usage error."""
-    from ..errors import InputError
+    from semsearch.errors import InputError
 
     lines = []
     for number, raw in enumerate(sys.stdin.buffer.read().splitlines(), start=1):
@@ -133,6 +132,6 @@ def progress_bar(args: argparse.Namespace, total: int, unit: str) -> Any:
 def name_of(source: str) -> str:
     """The default index name for a source: its file or folder name without the suffix."""
     name = Path(source.rstrip("/\\")).name or "index"
-    from ..readers import strip_suffix
+    from semsearch.readers import strip_suffix
 
     return strip_suffix(name)

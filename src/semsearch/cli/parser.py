@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..defaults import (
+from semsearch.cli import commands
+from semsearch.cli.constants import BENCHMARKS, CACHE_ACTIONS, COLORS, DEFAULT_COLOR, DEFAULT_HITS, RAY_LOCAL
+from semsearch.defaults import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_INDEX_TYPE,
     DEFAULT_MIN_CHARS,
@@ -15,9 +17,7 @@ from ..defaults import (
     MODES,
     TOKENIZER_MODES,
 )
-from ..export import EXPORT_FORMATS
-from . import commands
-from .constants import BENCHMARKS, CACHE_ACTIONS, COLORS, DEFAULT_COLOR, DEFAULT_HITS, RAY_LOCAL
+from semsearch.export import EXPORT_FORMATS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Semantic search over Chinese news articles: build an index, then query it.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
-    from .. import __version__
+    from semsearch import __version__
 
     parser.add_argument("--version", action="version", version=f"semsearch {__version__}")
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

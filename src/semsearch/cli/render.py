@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..index import Index
-    from ..records import Hit
+    from semsearch.index import Index
+    from semsearch.records import Hit
 
 
 def skipped_summary(skipped: Sequence[Any]) -> str:
@@ -26,7 +26,7 @@ def skipped_summary(skipped: Sequence[Any]) -> str:
 
 def print_explain(index: Index) -> None:
     """What the cleaner dropped from each document, and which sources were skipped or duplicates."""
-    from ..terminal import safe
+    from semsearch.cli.terminal import safe
 
     for doc_id, drops in index.dropped().items():
         print(f"{safe(doc_id)}: {len(drops)} dropped")
@@ -74,7 +74,7 @@ def hit_dict(index: Index, hit: Hit, context: int) -> dict[str, Any]:
 
 def print_hits(hits: list[Hit], color: bool, index: Index | None = None, context: int = 0) -> None:
     """Hits for a terminal: rank, score, title, place, metadata, snippet, matched terms."""
-    from ..terminal import safe
+    from semsearch.cli.terminal import safe
 
     if not hits:
         print("(no hits)")
@@ -128,7 +128,7 @@ def snippet(hit: Hit, columns: int, color: bool) -> str:
 
     Control characters in the text are shown as escapes; only the highlight colours are real ones.
     """
-    from ..terminal import safe
+    from semsearch.cli.terminal import safe
 
     text = "".join(" " if ch.isspace() else ch for ch in hit.text)
     first = hit.highlights[0].start if hit.highlights else 0
@@ -172,7 +172,7 @@ def describe_lexical(spec: dict[str, Any] | None) -> str:
         return "none saved (built from the chunks when loaded)"
     words = len(spec.get("user_words", []))
     drift = (
-        "; the average length drifted since rows were weighted: semsearch.milvus_build.reweight(LOCATION)"
+        "; the average length drifted since rows were weighted: semsearch.storage.milvus.build.reweight(LOCATION)"
         if spec.get("needs_reweighting")
         else ""
     )
@@ -232,7 +232,7 @@ def print_info(info: dict[str, Any]) -> None:
         ("updated", info.get("updated_at")),
         ("size on disk", "not known (on a Milvus server)" if size is None else human_bytes(size)),
     ]
-    from ..terminal import safe
+    from semsearch.cli.terminal import safe
 
     for key, value in rows:
         print(f"{key:>13}: {safe(value)}")

@@ -10,16 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from ..records import Document
-from .common import (
+from semsearch.readers.common import (
     FieldNames,
     NotRegularFileError,
-    Skipped,
     UndecodableError,
     decode_bytes,
     open_regular,
     read_regular_bytes,
 )
+from semsearch.records import Document, Skipped
 
 __all__ = [
     "FORMATS",
@@ -106,33 +105,33 @@ def read_file(path: Path, doc_id: str, fields: FieldNames) -> Iterator[Document 
         yield Skipped(str(path), f"cannot be read ({exc.strerror or exc})")
         return
     if kind == "text":
-        from .html import looks_like_html
+        from semsearch.readers.html import looks_like_html
 
         kind = "html" if looks_like_html(data) else "text"
     if kind == "html":
-        from .html import read_html
+        from semsearch.readers.html import read_html
 
         yield from read_html(path, doc_id, data)
     elif kind == "markdown":
-        from .markdown import read_markdown
+        from semsearch.readers.markdown import read_markdown
 
         yield from read_markdown(path, doc_id, data)
     elif kind == "delimited":
-        from .delimited import read_delimited
+        from semsearch.readers.delimited import read_delimited
 
         yield from read_delimited(path, doc_id, data, fields)
     elif kind == "docx":
-        from .docx import read_docx
+        from semsearch.readers.docx import read_docx
 
         yield from read_docx(path, doc_id, data)
     else:
-        from .text import read_text
+        from semsearch.readers.text import read_text
 
         yield from read_text(path, doc_id, data)
 
 
 def _read_jsonl(path: Path, stem: str, fields: FieldNames) -> Iterator[Document | Skipped]:
-    from .jsonl import read_jsonl
+    from semsearch.readers.jsonl import read_jsonl
 
     with open_regular(path) as handle:
         yield from read_jsonl(path, stem, handle, fields)

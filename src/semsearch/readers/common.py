@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from ..dates import DATE_FIELDS, DATE_KEY, normalize_date
-from ..errors import InputError
-from ..records import Document
+from semsearch.errors import InputError
+from semsearch.records import Document, Skipped
+from semsearch.text.dates import DATE_FIELDS, DATE_KEY, normalize_date
 
-log = logging.getLogger("semsearch.ingest")
+log = logging.getLogger("semsearch.readers.ingest")
 
 # Candidates tried, in order, when a file is not valid UTF-8. GB18030 is a superset of GBK and GB2312.
 LEGACY_ENCODINGS = ("gb18030", "big5")
@@ -25,14 +25,6 @@ _BINARY_SNIFF_BYTES = 8192
 TEXT_FIELDS = ("text", "content", "body", "article", "contents", "正文", "内容")
 TITLE_FIELDS = ("title", "headline", "name", "标题")
 ID_FIELDS = ("id", "_id", "doc_id", "docid", "uuid", "编号")
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A source, or one line of a JSONL source, that was not indexed, and why."""
-
-    source: str
-    reason: str
 
 
 @dataclass(frozen=True)

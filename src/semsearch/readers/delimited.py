@@ -13,16 +13,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..records import Document
-from .common import (
+from semsearch.readers.common import (
     TEXT_FIELDS,
     FieldNames,
-    Skipped,
     UndecodableError,
     decode_bytes,
     pick_field,
     record_to_document,
 )
+from semsearch.records import Document, Skipped
 
 _SNIFF_CHARS = 64 * 1024
 

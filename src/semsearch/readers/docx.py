@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from ..records import Document
-from .common import Skipped, normalize_metadata
+from semsearch.readers.common import normalize_metadata
+from semsearch.records import Document, Skipped
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _CORE = {

@@ -12,8 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..records import Document
-from .common import Skipped, UndecodableError, decode_bytes, normalize_metadata
+from semsearch.readers.common import UndecodableError, decode_bytes, normalize_metadata
+from semsearch.records import Document, Skipped
 
 _SNIFF = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>])", re.I | re.S

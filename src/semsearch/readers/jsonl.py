@@ -12,8 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from ..records import Document
-from .common import FieldNames, Skipped, UndecodableError, decode_bytes, is_valid_unicode, record_to_document
+from semsearch.readers.common import (
+    FieldNames,
+    UndecodableError,
+    decode_bytes,
+    is_valid_unicode,
+    record_to_document,
+)
+from semsearch.records import Document, Skipped
 
 
 def read_jsonl(path: Path, stem: str, handle: IO[bytes], fields: FieldNames) -> Iterator[Document | Skipped]:

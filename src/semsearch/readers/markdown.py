@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..records import Document
-from .common import Skipped, decode_file
+from semsearch.readers.common import decode_file
+from semsearch.records import Document, Skipped
 
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = "\x00"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..records import Document
-from .common import Skipped, decode_file
+from semsearch.readers.common import decode_file
+from semsearch.records import Document, Skipped
 
 
 def read_text(path: Path, doc_id: str, data: bytes) -> Iterator[Document | Skipped]:

@@ -1,0 +1,233 @@
+"""Metadata filters in the convention users know from Chroma and MongoDB, parsed into a typed predicate.
+
+>>> where = parse_where({"source": {"$in": ["新华社", "人民日报"]}, "date": {"$gte": "2024-01-01"}})
+>>> where.matches({"source": "新华社", "date": "2024-03-08"})
+True
+
+A filter is a mapping of key → value (equality) or key → ``{operator: value, …}`` (all must hold), or
+``{"$and": [filter, …]}`` / ``{"$or": [filter, …]}``. Keys are a document's metadata keys plus
+``doc_id``, ``source`` and ``title`` (a metadata ``source``, the publisher in a feed, is what ``source``
+means when there is one; otherwise the file the document came from). Operators: ``$eq $ne $gt $gte $lt $lte $in $nin``. As in MongoDB,
+a list value matches when any element does, ``$ne``/``$nin`` hold for a missing key, and ``$gt``… compare
+numbers with numbers and strings with strings only. Values under ``date`` are read as dates
+(``2024/6/5`` means ``2024-06-05``). Anything malformed is an :class:`~semsearch.InputError` naming it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import numpy as np
+
+from semsearch.errors import InputError
+from semsearch.storage.base import DocumentStore
+from semsearch.text.dates import DATE_KEY, normalize_date
+
+Operator = Literal["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin"]
+OPERATORS: tuple[str, ...] = get_args(Operator)
+LOGICAL = ("$and", "$or")
+DOCUMENT_KEYS = ("doc_id", "source", "title")  # the document's own fields; every other key is metadata
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``key`` compared with ``value`` by ``op`` (for ``$in``/``$nin``, ``value`` is a tuple)."""
+
+    key: str
+    op: Operator
+    value: Scalar | tuple[Scalar, ...]
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """Whether a document's fields (doc_id, source, title and metadata keys) satisfy this."""
+        present = self.key in record
+        found = record.get(self.key)
+        values = list(found) if isinstance(found, (list, tuple)) else [found]
+        if self.op == "$ne":
+            return not present or not any(_equal(v, self.value) for v in values)
+        if self.op == "$nin":
+            return not present or not any(_equal(v, w) for v in values for w in self.value)  # type: ignore[union-attr]
+        if not present:
+            return self.op == "$eq" and self.value is None
+        if self.op == "$eq":
+            return any(_equal(v, self.value) for v in values)
+        if self.op == "$in":
+            return any(_equal(v, w) for v in values for w in self.value)  # type: ignore[union-attr]
+        return any(_compare(v, self.op, self.value) for v in values)
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Every part holds (``$and``, or several keys in one mapping)."""
+
+    parts: tuple[Filter, ...]
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """Whether all parts match ``record``."""
+        return all(part.matches(record) for part in self.parts)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one part holds (``$or``)."""
+
+    parts: tuple[Filter, ...]
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """Whether any part matches ``record``."""
+        return any(part.matches(record) for part in self.parts)
+
+
+Filter = Condition | AllOf | AnyOf
+
+
+def parse_where(where: Mapping[str, Any] | Filter | None) -> Filter | None:
+    """A typed filter from a Chroma/Mongo-style mapping; None or ``{}`` mean no filter.
+
+    Raises :class:`InputError` naming the part that is malformed: an unknown operator, ``$in`` without
+    a list, a value that is a mapping or list where a single value belongs, an empty ``$and``…
+    """
+    if where is None or isinstance(where, (Condition, AllOf, AnyOf)):
+        return where
+    if not isinstance(where, Mapping):
+        raise InputError(
+            f"where must be a mapping like {{'source': '新华社'}}, not {type(where).__name__}: {where!r}"
+        )
+    if not where:
+        return None
+    return _parse(where, "where")
+
+
+def keys_of(where: Filter | None) -> set[str]:
+    """Every key a filter reads."""
+    if where is None:
+        return set()
+    if isinstance(where, Condition):
+        return {where.key}
+    return set().union(*(keys_of(part) for part in where.parts))
+
+
+def _parse(where: Mapping[str, Any], path: str) -> Filter:
+    if not isinstance(where, Mapping) or not where:
+        raise InputError(f"{path} must be a non-empty mapping of keys to values, not {where!r}")
+    parts: list[Filter] = []
+    for key, value in where.items():
+        if not isinstance(key, str) or not key:
+            raise InputError(f"{path} has a key {key!r}; keys are metadata names, doc_id, source or title")
+        if key in LOGICAL:
+            if not isinstance(value, (list, tuple)) or not value:
+                raise InputError(f"{path}.{key} takes a non-empty list of filters, not {value!r}")
+            inner = tuple(_parse(item, f"{path}.{key}[{i}]") for i, item in enumerate(value))
+            parts.append(AllOf(inner) if key == "$and" else AnyOf(inner))
+        elif key.startswith("$"):
+            raise InputError(
+                f"{path} has an unknown operator {key!r}; at this level only $and and $or, and under a key "
+                f"{', '.join(OPERATORS)}"
+            )
+        elif isinstance(value, Mapping):
+            if not value:
+                raise InputError(f"{path}.{key} is an empty mapping; give a value or {{'$op': value}}")
+            for op, operand in value.items():
+                parts.append(_condition(key, op, operand, f"{path}.{key}"))
+        else:
+            parts.append(_condition(key, "$eq", value, f"{path}.{key}"))
+    return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+
+def _condition(key: str, op: object, operand: object, path: str) -> Condition:
+    if op not in OPERATORS:
+        raise InputError(f"{path} has an unknown operator {op!r}; use one of {', '.join(OPERATORS)}")
+    if op in ("$in", "$nin"):
+        if not isinstance(operand, (list, tuple)):
+            raise InputError(f"{path}.{op} takes a list of values, not {operand!r}")
+        return Condition(key, op, tuple(_scalar(key, v, f"{path}.{op}") for v in operand))  # type: ignore[arg-type]
+    value = _scalar(key, operand, f"{path}.{op}" if op != "$eq" else path)
+    if op in ("$gt", "$gte", "$lt", "$lte") and (value is None or isinstance(value, bool)):
+        raise InputError(f"{path}.{op} compares with a number or a string, not {operand!r}")
+    return Condition(key, op, value)  # type: ignore[arg-type]
+
+
+def _scalar(key: str, value: object, path: str) -> Scalar:
+    if isinstance(value, float) and math.isnan(value):
+        raise InputError(f"{path} is NaN, which equals nothing; give a number")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        if key == DATE_KEY and isinstance(value, str):
+            return normalize_date(value) or value
+        return value
+    raise InputError(
+        f"{path} is a {type(value).__name__} ({value!r}); give a string, number, true/false or null"
+        + (", or an operator mapping" if isinstance(value, (list, tuple)) else "")
+    )
+
+
+def _equal(found: object, wanted: object) -> bool:
+    if isinstance(found, bool) or isinstance(wanted, bool):
+        return isinstance(found, bool) and isinstance(wanted, bool) and found == wanted
+    return found == wanted
+
+
+def _compare(found: object, op: str, wanted: object) -> bool:
+    numbers = (int, float)
+    if isinstance(found, bool) or isinstance(wanted, bool):
+        return False
+    if not (
+        (isinstance(found, numbers) and isinstance(wanted, numbers))
+        or (isinstance(found, str) and isinstance(wanted, str))
+    ):
+        return False
+    if op == "$gt":
+        return found > wanted  # type: ignore[operator]
+    if op == "$gte":
+        return found >= wanted  # type: ignore[operator]
+    if op == "$lt":
+        return found < wanted  # type: ignore[operator]
+    return found <= wanted  # type: ignore[operator]
+
+
+def matching(records: Sequence[Mapping[str, Any]], where: Filter | None) -> list[int]:
+    """Positions of ``records`` that ``where`` matches (all of them without a filter)."""
+    if where is None:
+        return list(range(len(records)))
+    return [i for i, record in enumerate(records) if where.matches(record)]
+
+
+class FilterTable:
+    """The fields a metadata filter reads for every document, and each document's chunk ids.
+
+    Read from the chunk store once (the first filtered search) and kept until the index changes; the
+    chunk ids a filter allows are remembered for the last few filters, so a filter repeated over many
+    queries is evaluated once.
+    """
+
+    CACHED_FILTERS = 32
+
+    def __init__(self, chunks: DocumentStore) -> None:
+        self.records = [summary.fields() for summary in chunks.summaries()]
+        self.chunk_ids = chunks.chunk_ids_by_doc()
+        self._allowed: OrderedDict[Filter, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allowed(self, condition: Filter) -> np.ndarray:
+        """The sorted chunk ids of the documents ``condition`` matches."""
+        with self._lock:
+            found = self._allowed.get(condition)
+            if found is not None:
+                self._allowed.move_to_end(condition)
+                return found
+        ids = [
+            cid
+            for record in self.records
+            if condition.matches(record)
+            for cid in self.chunk_ids.get(record["doc_id"], ())
+        ]
+        found = np.unique(np.asarray(ids, dtype=np.int64))
+        with self._lock:
+            self._allowed[condition] = found
+            if len(self._allowed) > self.CACHED_FILTERS:
+                self._allowed.popitem(last=False)
+        return found

@@ -1,0 +1,294 @@
+"""Ranking, model-free: query checks, candidates from each side, fusion, depth growth, filters, hits.
+
+A :class:`Searcher` ranks over an index's :class:`~semsearch.storage.base.Parts` with a fusion setting
+and a function that embeds queries (called only when a mode needs the dense side, so a lexical
+search never loads the model). :meth:`semsearch.Index.searcher` gives one; evaluation, tuning and
+the benchmarks use it instead of reaching into the index.
+
+>>> searcher = index.searcher()
+>>> searcher.search(["乡村振兴"], SearchOptions(k=5, mode="lexical"))[0][0].doc_id
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from semsearch.defaults import DEFAULT_MODE, MODES, Mode
+from semsearch.errors import EmptyQueryError, InputError
+from semsearch.records import ChunkRow, DuplicateRecord, FusionConfig, Highlight, Hit, Scored, check_text
+from semsearch.search.fusion import fuse
+from semsearch.storage.base import LexicalSide, Parts
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 2000
+# Filters (metadata ``where=``, …): the chunk ids, among those given, a search may return.
+ChunkFilter = Callable[[Sequence[int]], set[int]]
+
+
+class Candidate(NamedTuple):
+    """A ranked chunk: its id, the mode's score, and each side's score and rank (``dense_rank``, …)."""
+
+    chunk_id: int
+    score: float
+    scores: dict[str, float]
+
+
+class SideRankings(NamedTuple):
+    """One query's dense and lexical rankings, before fusion (what :func:`~semsearch.search.evaluation.tune_fusion` fuses)."""
+
+    dense: list[Scored]
+    lexical: list[Scored]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to search: ``k`` hits in ``mode``, at least ``min_score``, at most ``max_per_doc`` per document.
+
+    ``mode``: "hybrid" (default) fuses the dense (embedding) and lexical (BM25 over jieba words,
+    Traditional/Simplified-insensitive) rankings; "dense" and "lexical" use one side. A hit's score is
+    the mode's own: cosine similarity (dense), BM25 (lexical) or the fused score (hybrid; see
+    :class:`~semsearch.search.fusion.FusionConfig`); ``min_score`` is on that scale. ``k`` larger than the
+    index returns every chunk (in lexical mode: every chunk sharing a word with the query).
+    """
+
+    k: int = 10
+    mode: Mode = DEFAULT_MODE
+    min_score: float | None = None
+    max_per_doc: int | None = None
+
+    def __post_init__(self) -> None:
+        k, min_score, max_per_doc = self.k, self.min_score, self.max_per_doc
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"k must be a positive integer, not {k!r}")
+        if self.mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if min_score is not None and (
+            isinstance(min_score, bool)
+            or not isinstance(min_score, (int, float, np.integer, np.floating))
+            or math.isnan(min_score)
+        ):
+            raise InputError(f"min_score must be a number (not NaN or a bool), not {min_score!r}")
+        if max_per_doc is not None and (
+            isinstance(max_per_doc, bool) or not isinstance(max_per_doc, int) or max_per_doc < 1
+        ):
+            raise InputError(f"max_per_doc must be a positive integer, not {max_per_doc!r}")
+
+
+def prepare_query(query: object, position: int = 0) -> str:
+    """A query stripped of control characters and outer whitespace; empty ones are an error.
+
+    Queries longer than :data:`MAX_QUERY_CHARS` are cut there (logged): no model reads further.
+    """
+    if not isinstance(query, str):
+        raise InputError(f"query {position + 1} is a {type(query).__name__}, not a string")
+    check_text(query, f"query {position + 1}")
+    text = "".join(
+        " " if ch.isspace() else "" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in query
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise EmptyQueryError(
+            f"query {position + 1} is empty (or only whitespace/control characters); give some words to search for"
+        )
+    if len(text) > MAX_QUERY_CHARS:
+        log.warning(
+            "query %d is %d characters long; searching with its first %d",
+            position + 1,
+            len(text),
+            MAX_QUERY_CHARS,
+        )
+        text = text[:MAX_QUERY_CHARS]
+    return text
+
+
+def prepare_queries(queries: Sequence[str]) -> list[str]:
+    """:func:`prepare_query` for each of a list of queries (a bare string is an error)."""
+    if isinstance(queries, str):
+        raise InputError("search_batch takes a list of queries; use search() for one query")
+    return [prepare_query(q, i) for i, q in enumerate(queries)]
+
+
+@dataclass(frozen=True)
+class Searcher:
+    """Ranks an index's parts. ``embed`` turns prepared queries into normalised query vectors."""
+
+    parts: Parts
+    fusion: FusionConfig
+    embed: Callable[[Sequence[str]], np.ndarray]
+
+    def search(
+        self,
+        queries: Sequence[str],
+        options: SearchOptions,
+        keep: ChunkFilter | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> list[list[Hit]]:
+        """The best hits of each query, best first: checked, ranked, then hydrated into :class:`Hit`.
+
+        ``allowed``: the sorted chunk ids a metadata filter lets through; each side searches only among
+        them, before its top-k cut (:class:`FilterTable` gives them).
+        """
+        texts = prepare_queries(queries)
+        if not texts:
+            return []
+        if allowed is not None and not len(allowed):
+            return [[] for _ in texts]
+        return self.hits(texts, self.rank(texts, options, keep, allowed))
+
+    def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """The vectors the dense side searches with (queries prepared, embedded, normalised)."""
+        return self.embed(prepare_queries(queries))
+
+    def sides(self, queries: Sequence[str], depth: int) -> list[SideRankings]:
+        """Each query's ``depth`` best chunks on each side, unfused (one embedding call for all)."""
+        texts = prepare_queries(queries)
+        dense = self.parts.vectors.search(self.embed(texts), depth)
+        return [
+            SideRankings(dense.ranking(i), self.parts.lexical.search(t, depth)) for i, t in enumerate(texts)
+        ]
+
+    def candidates(
+        self, mode: Mode, text: str, vector: np.ndarray | None, depth: int, allowed: np.ndarray | None = None
+    ) -> list[Candidate]:
+        """Up to ``depth`` best chunks of each side the mode uses (among ``allowed``), fused in hybrid mode, best first."""
+        dense: list[Scored] = []
+        if mode != "lexical":
+            dense = self.parts.vectors.search(vector, depth, allowed).ranking(0)  # type: ignore[arg-type]
+            if mode == "dense":
+                return [Candidate(c, s, {"dense": s, "dense_rank": r}) for r, (c, s) in enumerate(dense, 1)]
+        lexical = self.parts.lexical.search(text, depth, allowed)
+        if mode == "lexical":
+            return [Candidate(c, s, {"lexical": s, "lexical_rank": r}) for r, (c, s) in enumerate(lexical, 1)]
+        return [Candidate._make(c) for c in fuse(dense, lexical, self.fusion, depth)]
+
+    def rank(
+        self,
+        texts: Sequence[str],
+        options: SearchOptions,
+        keep: ChunkFilter | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> list[list[Candidate]]:
+        """The ``options.k`` best candidates of each prepared query.
+
+        Each side is asked for enough candidates to fill ``k`` after ``min_score``, ``max_per_doc`` and
+        ``keep`` drop some; if they drop too many, the depth grows fourfold until ``k`` are found or
+        the sides have nothing more to give.
+        """
+        total = len(self.parts.vectors) if allowed is None else len(allowed)
+        if len(self.parts.vectors) == 0:  # every document was removed: a valid index that finds nothing
+            return [[] for _ in texts]
+        k, mode, min_score = options.k, options.mode, options.min_score
+        vectors = self.embed(texts) if mode != "lexical" else None
+        wanted = k if options.max_per_doc is None else k * max(2, options.max_per_doc + 1)
+        out: list[list[Candidate]] = []
+        for row, text in enumerate(texts):
+            depth = min(total, max(wanted, self.fusion.depth if mode == "hybrid" else 0))
+            while True:
+                vector = vectors[row : row + 1] if vectors is not None else None
+                ranked = self.candidates(mode, text, vector, depth, allowed)
+                picked = self.select(ranked, options, keep)
+                exhausted = (
+                    depth >= total
+                    or len(ranked) < depth
+                    or (min_score is not None and ranked and ranked[-1].score < min_score)
+                )
+                if len(picked) >= k or exhausted:
+                    break
+                depth = min(total, depth * 4)
+            out.append(picked)
+        return out
+
+    def select(
+        self, ranked: list[Candidate], options: SearchOptions, keep: ChunkFilter | None = None
+    ) -> list[Candidate]:
+        """The top ``k`` of ``ranked`` after the filters, best first: the one place hits are dropped."""
+        if options.min_score is not None:
+            ranked = [c for c in ranked if c.score >= options.min_score]
+        if keep is not None:
+            allowed = keep([c.chunk_id for c in ranked])
+            ranked = [c for c in ranked if c.chunk_id in allowed]
+        if options.max_per_doc is None:
+            return ranked[: options.k]
+        docs = self.parts.chunks.doc_of([c.chunk_id for c in ranked])
+        per_doc: dict[str, int] = {}
+        picked = []
+        for candidate in ranked:
+            doc = docs[candidate.chunk_id]
+            if per_doc.get(doc, 0) < options.max_per_doc:
+                per_doc[doc] = per_doc.get(doc, 0) + 1
+                picked.append(candidate)
+                if len(picked) == options.k:
+                    break
+        return picked
+
+    def hits(self, texts: Sequence[str], ranked: Sequence[list[Candidate]]) -> list[list[Hit]]:
+        """Ranked candidates of each query turned into :class:`Hit` records (highlights found when read)."""
+        rows = self.parts.chunks.rows([c.chunk_id for hits in ranked for c in hits])
+        duplicates = self.parts.chunks.duplicates_of({row.doc_id for row in rows.values()})
+        out = []
+        for text, candidates in zip(texts, ranked):
+            highlighter = Highlighter(self.parts.lexical, text)
+            out.append(
+                [
+                    to_hit(
+                        rows[c.chunk_id],
+                        c,
+                        rank,
+                        functools.partial(highlighter, rows[c.chunk_id].text),
+                        duplicates.get(rows[c.chunk_id].doc_id, ()),
+                    )
+                    for rank, c in enumerate(candidates, start=1)
+                ]
+            )
+        return out
+
+
+class Highlighter:
+    """Highlights for one query's hits, found only when a hit's ``highlights`` is read (its terms once)."""
+
+    def __init__(self, lexical: LexicalSide, query: str) -> None:
+        self._lexical, self._query = lexical, query
+        self._terms: list[str] | None = None
+
+    def __call__(self, text: str) -> tuple[Highlight, ...]:
+        """Where the query's terms occur in ``text``."""
+        if self._terms is None:
+            self._terms = self._lexical.query_terms(self._query)
+        return self._lexical.analyzer.highlights(self._terms, text)
+
+
+def to_hit(
+    row: ChunkRow,
+    candidate: Candidate,
+    rank: int,
+    highlighter: Callable[[], tuple[Highlight, ...]],
+    duplicates: Sequence[DuplicateRecord] = (),
+) -> Hit:
+    """A stored chunk row as a search result (with its document's metadata and recorded duplicates)."""
+    return Hit(
+        score=candidate.score,
+        text=row.text,
+        doc_id=row.doc_id,
+        title=row.title,
+        chunk_id=row.chunk_id,
+        paragraph=row.paragraph,
+        piece=row.piece,
+        pieces=row.pieces,
+        start=row.start,
+        end=row.end,
+        source=row.source,
+        rank=rank,
+        scores=candidate.scores,
+        highlighter=highlighter,
+        metadata=row.metadata,
+        duplicates=tuple(d.to_dict() for d in duplicates),
+    )

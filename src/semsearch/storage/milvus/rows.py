@@ -1,0 +1,123 @@
+"""How prepared documents become the rows of an index's Milvus collections, and the texts they index.
+
+One row per chunk (its place, text, title, source, metadata, dense vector and BM25 weights), one per
+document (raw and cleaned text, what the cleaner dropped, its chunks, its near-duplicate signature),
+one per term; the collections' schemas are in :mod:`semsearch.storage.milvus.schema`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from semsearch.errors import IndexCorruptError, InputError
+from semsearch.records import Chunk, PreparedDocument
+from semsearch.storage.locations import MilvusLocation
+from semsearch.storage.milvus.schema import MAX_TEXT_BYTES, PLACEHOLDER_DIM
+from semsearch.text.titles import TitleMode, indexed_text, title_prefix
+
+
+def chunk_row(
+    entry: PreparedDocument, chunk: Chunk, n_terms: int, vector: np.ndarray, sparse: Mapping[int, float]
+) -> dict[str, Any]:
+    """A chunk's row: its place and text, its document's title, source and metadata, both vectors."""
+    return {
+        "chunk_id": int(chunk.chunk_id),
+        "doc_id": chunk.doc_id,
+        "ordinal": chunk.ordinal,
+        "paragraph": chunk.paragraph,
+        "piece": chunk.piece,
+        "pieces": chunk.pieces,
+        "span_start": chunk.start,
+        "span_end": chunk.end,
+        "n_tokens": chunk.n_tokens,
+        "n_terms": n_terms,
+        "text": chunk.text,
+        "title": entry.title,
+        "source": entry.document.source,
+        "metadata": jsonable(entry.document.metadata),
+        "dense": np.asarray(vector, dtype=np.float32).tolist(),
+        "sparse": dict(sparse),
+    }
+
+
+def document_row(entry: PreparedDocument, signature: tuple[bytes, Sequence[str]] | None) -> dict[str, Any]:
+    """A document's row: raw and cleaned text (each checked against Milvus's field size), drops, chunks."""
+    doc = entry.document
+    check_text_size(doc.doc_id, "raw text", doc.text)
+    check_text_size(doc.doc_id, "cleaned text", entry.clean.text)
+    return {
+        "doc_id": doc.doc_id,
+        "title": entry.title,
+        "title_source": entry.title_source,
+        "source": doc.source,
+        "encoding": doc.encoding,
+        "content_hash": doc.content_hash,
+        "raw_text": doc.text,
+        "clean_text": entry.clean.text,
+        "metadata": jsonable(doc.metadata),
+        "dropped": [[d.line, d.text, d.reason] for d in entry.clean.dropped],
+        "chunk_ids": [int(c.chunk_id) for c in entry.chunks],
+        "tokens": int(sum(c.n_tokens for c in entry.chunks)),
+        **signature_fields(signature),
+        "_placeholder": [0.0] * PLACEHOLDER_DIM,
+    }
+
+
+def term_row(term: str, term_id: int, df: int) -> dict[str, Any]:
+    """A lexical term's row: its sparse dimension and document frequency."""
+    return {"term": term, "term_id": term_id, "df": df, "_placeholder": [0.0] * PLACEHOLDER_DIM}
+
+
+def indexed_texts_of(documents: Sequence[tuple[str, str, Sequence[Chunk]]], titles: TitleMode) -> list[str]:
+    """The text each chunk of ``(title, title source, chunks)`` documents is indexed as (see build.indexed_texts)."""
+    texts: list[str] = []
+    for title, title_source, chunks in documents:
+        prefix = title_prefix(title, title_source, titles)
+        texts.extend(indexed_text(c.text, c.ordinal, prefix, titles) for c in chunks)
+    return texts
+
+
+def signature_fields(signature: tuple[bytes, Sequence[str]] | None) -> dict[str, Any]:
+    """A document's near-duplicate MinHash (base64) and numbers as row fields; empty without one."""
+    if signature is None:
+        return {"minhash": "", "numbers": []}
+    minhash, numbers = signature
+    return {"minhash": base64.b64encode(minhash).decode("ascii"), "numbers": sorted(numbers)}
+
+
+def dumps(value: Any) -> str:
+    """JSON for a collection property (the manifest, the BM25 statistics)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def loads(value: str | None, location: MilvusLocation, what: str) -> dict[str, Any]:
+    """A collection property read back; IndexCorruptError naming ``what`` if it is missing or not a JSON object."""
+    try:
+        data = json.loads(value) if value is not None else None
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise IndexCorruptError(
+            f"{location}: the collection's {what} is missing or unreadable; rebuild the index"
+        )
+    return data
+
+
+def jsonable(metadata: Any) -> dict[str, Any]:
+    """Metadata as plain JSON values (dates and other objects as text) for a JSON field."""
+    return json.loads(json.dumps(dict(metadata), ensure_ascii=False, default=str))
+
+
+def check_text_size(doc_id: str, what: str, text: str) -> None:
+    """InputError if ``text`` is larger than a Milvus text field holds."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_TEXT_BYTES:
+        raise InputError(
+            f"document {doc_id!r}: its {what} is {size} bytes, more than Milvus stores in one field "
+            f"({MAX_TEXT_BYTES}); split the article into parts or use a local index"
+        )
