@@ -11,7 +11,25 @@ from typing import Any
 from benchmarks.report_common import Results, machine_line, table
 
 METRIC_COLUMNS = ("R@1", "R@10", "MRR@10", "nDCG@10")
-QUALITY_COLUMNS = ["mode", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", ("ms_per_query", "ms/query (batched)")]
+QUALITY_COLUMNS = [
+    "mode",
+    "R@1",
+    ("R@1 ci", "R@1 95 % CI"),
+    "R@5",
+    "R@10",
+    "MRR@10",
+    ("MRR@10 ci", "MRR@10 95 % CI"),
+    "nDCG@10",
+    ("ms_per_query", "ms/query (batched)"),
+]
+
+
+def with_intervals(mode: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    """A table row: the metrics, and their bootstrap intervals (when the run saved them) as text."""
+    row = {"mode": mode, **metrics}
+    for name, (low, high) in (metrics.get("ci95") or {}).items():
+        row[f"{name} ci"] = f"{low:.4f}–{high:.4f}"
+    return row
 
 
 def tuned_models(results: list[dict[str, Any]], quality: dict[str, Any] | None) -> str:
@@ -176,7 +194,7 @@ def render_quality(results: Results) -> str:
             f"`python -m benchmarks.hybrid` (fusion tuned on the trial split only; default "
             f"{_fusion_text(rep['fusion'])}). {machine_line(hybrid)}\n"
         )
-        parts.append(table([{"mode": m, **v} for m, v in rep["modes"].items()], QUALITY_COLUMNS))
+        parts.append(table([with_intervals(m, v) for m, v in rep["modes"].items()], QUALITY_COLUMNS))
         best = hybrid.get("tuning", {}).get("best", {})
         if best:
             parts.append(
