@@ -1,7 +1,7 @@
 import pytest
 
 from semsearch import InputError
-from semsearch.search.filters import AllOf, AnyOf, Condition, keys_of, matching, parse_where
+from semsearch.filters import AllOf, AnyOf, Condition, keys_of, matching, parse_where
 
 XINHUA = {
     "doc_id": "a",

@@ -8,7 +8,7 @@ import pytest
 
 from semsearch import Index, IndexCorruptError, IndexFormatError, IndexNotFoundError, InputError
 from semsearch.storage.local.files import MANIFEST
-from semsearch.storage.manifest import FORMAT_VERSION
+from semsearch.storage.manifest_schema import FORMAT_VERSION
 
 
 def _manifest(path: Path) -> dict:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from semsearch import IndexCorruptError, IndexFormatError, IndexMismatchError
-from semsearch.storage.manifest import FORMAT_VERSION, Manifest
+from semsearch.storage.manifest import Manifest
+from semsearch.storage.manifest_schema import FORMAT_VERSION
 
 FIXTURES = Path(__file__).parent / "data"
 

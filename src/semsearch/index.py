@@ -28,6 +28,7 @@ from semsearch.encoders.embedding import EmbedOptions, ProgressCallback
 from semsearch.encoders.loading import EncoderSlot, load_encoder
 from semsearch.encoders.runtime import threads_setting
 from semsearch.errors import InputError
+from semsearch.filters import parse_where
 from semsearch.pipeline.build import BuildOptions, build_index
 from semsearch.pipeline.changes import check_known, current_manifest, plan_change, report_of
 from semsearch.pipeline.copy import copy_index
@@ -35,7 +36,6 @@ from semsearch.pipeline.prepare import dedup_config
 from semsearch.readers.ingest import FieldNames, IngestReport, Source, read_sources
 from semsearch.reading import StoredDocuments, Where
 from semsearch.records import ChangeReport, Document, FusionConfig, Hit, SearchParams, Skipped
-from semsearch.search.filters import FilterTable, parse_where
 from semsearch.search.searcher import DEFAULT_MODE, Searcher, SearchOptions, prepare_queries
 from semsearch.storage.base import Engine
 from semsearch.storage.locations import (
@@ -83,7 +83,6 @@ class Index(StoredDocuments):
         self.skipped: list[Skipped] = list(skipped)
         self.duplicates: list[Duplicate] = list(duplicates)  # found by this object's build or changes
         self.fusion: FusionConfig = manifest.fusion
-        self._filters: FilterTable | None = None  # read on the first filtered search, dropped by a change
         self._engine = engine
         self._model = EncoderSlot(encoder, threads, device)  # threads checked there
         self._write_lock = threading.RLock()  # one change at a time
@@ -225,7 +224,6 @@ class Index(StoredDocuments):
                     )
                 self.skipped.extend(plan.skipped)
                 self.duplicates.extend(plan.duplicates)
-                self._filters = None
             return change
 
     def save(self, path: LocationLike | None = None) -> Location:
@@ -247,6 +245,26 @@ class Index(StoredDocuments):
             else:  # another place, perhaps another kind of engine: copy the index there
                 self.manifest, self._engine = copy_index(self._engine.parts, manifest, target)
         return target
+
+    def optimize(self) -> None:
+        """Compact the index where it lives, and save it.
+
+        Small segments are merged into one (its approximate index built) and removed chunks purged; an
+        index saved in format 1 is upgraded to segments. A directory index must have been saved first;
+        ``semsearch optimize -i INDEX`` does the same.
+        """
+        with self._write_lock, self._rw.writing():
+            manifest = current_manifest(self.manifest, self._engine.parts, self.fusion)
+            self.manifest, self._engine = self._engine.optimize(manifest)
+
+    def verify(self) -> list[str]:
+        """Check the whole index (every file's size and checksum, the document store in full); the problems found.
+
+        A load checks only what it opens; run this (``semsearch verify -i INDEX``) after a crash or a
+        copy you do not trust. An empty list means nothing was found wrong.
+        """
+        with self._rw.reading():
+            return self._engine.verify()
 
     @classmethod
     def load(
@@ -341,14 +359,8 @@ class Index(StoredDocuments):
         options = SearchOptions(k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc)
         condition = parse_where(where)
         with self._rw.reading():
-            allowed = None if condition is None else self._filter_table().allowed(condition)
+            allowed = None if condition is None else self._engine.parts.chunks.select(condition)
             return self.searcher().search(texts, options, allowed=allowed)
-
-    def _filter_table(self) -> FilterTable:
-        table = self._filters
-        if table is None:
-            table = self._filters = FilterTable(self._engine.parts.chunks)
-        return table
 
     def __repr__(self) -> str:
         where = f" at {self.location}" if self.location else ""

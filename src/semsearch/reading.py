@@ -11,14 +11,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from semsearch.errors import InputError
+from semsearch.filters import Filter, parse_where
 from semsearch.records import Chunk, ContextParagraph, Dropped, Hit
-from semsearch.search.filters import Filter, parse_where
 from semsearch.storage.base import Engine, Parts
 from semsearch.storage.locks import ReadWriteLock
 from semsearch.storage.manifest import Manifest
 
 Where = Mapping[str, Any] | Filter | None
-"""A metadata filter in the Chroma/MongoDB convention (:mod:`semsearch.search.filters`).
+"""A metadata filter in the Chroma/MongoDB convention (:mod:`semsearch.filters`).
 
 ``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01", "$lt": "2024-07-01"}}``; operators ``$in $nin
 $ne $gt $gte $lt $lte``, ``$and``/``$or``; keys are metadata keys plus ``doc_id``, ``source`` and ``title``.

@@ -398,3 +398,48 @@ def info(args: argparse.Namespace) -> int:
         return EXIT_OK
     render.print_info(info)
     return EXIT_OK
+
+
+def optimize(args: argparse.Namespace) -> int:
+    """``semsearch optimize``: merge segments, purge, upgrade format 1, under the index's writer lock."""
+    from semsearch.index import Index
+    from semsearch.storage.locations import writer_lock
+
+    path = options.resolve_index_path(args.index)
+    started = time.perf_counter()
+    with writer_lock(path):
+        index = Index.load(path, verify=False)
+        before = index.info().get("storage")
+        index.optimize()
+        after = index.info()
+    seconds = time.perf_counter() - started
+    if args.json:
+        print(
+            json.dumps(
+                {"before": before, "after": after.get("storage"), "seconds": round(seconds, 3)},
+                ensure_ascii=False,
+            )
+        )
+        return EXIT_OK
+    print(
+        f"optimized {path}: {before} -> {after.get('storage')}, {after['counts']['chunks']} chunks, {seconds:.1f} s"
+    )
+    return EXIT_OK
+
+
+def verify(args: argparse.Namespace) -> int:
+    """``semsearch verify``: every file against the manifest and the store in full; exit 1 on a problem."""
+    from semsearch.cli.constants import EXIT_ERROR
+    from semsearch.cli.terminal import safe
+    from semsearch.index import Index
+
+    path = options.resolve_index_path(args.index)
+    problems = Index.load(path, verify=False).verify()
+    if args.json:
+        print(json.dumps({"index": str(path), "problems": problems}, ensure_ascii=False))
+    elif problems:
+        for problem in problems:
+            print(f"semsearch: problem: {safe(problem)}", file=sys.stderr)
+    else:
+        print(f"{path}: every file matches its manifest")
+    return EXIT_ERROR if problems else EXIT_OK

@@ -249,6 +249,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--vectors", action="store_true", help="include each chunk's embedding")
     export.set_defaults(func=commands.export)
 
+    optimize = subcommands.add_parser(
+        "optimize",
+        help="compact an index in place",
+        description="Merge an index's segments into one (building its approximate index), purge removed chunks, "
+        "and save; an index saved in format 1 is upgraded to segments. Holds the index's writer lock.",
+    )
+    _index_option(optimize)
+    optimize.add_argument("--json", action="store_true", help="print the result as JSON")
+    optimize.set_defaults(func=commands.optimize)
+
+    verify = subcommands.add_parser(
+        "verify",
+        help="check an index in full",
+        description="Check every file of an index against its manifest (size, SHA-256) and the document store in "
+        "full; a load checks only what it opens. Exit status 1 if anything is wrong, one line per problem.",
+    )
+    _index_option(verify)
+    verify.add_argument("--json", action="store_true", help="print the problems as JSON")
+    verify.set_defaults(func=commands.verify)
+
     info = subcommands.add_parser(
         "info", help="show an index's manifest", description="Show an index's manifest."
     )

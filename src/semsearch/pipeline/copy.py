@@ -30,19 +30,40 @@ from semsearch.text.titles import check_title_mode
 COPY_BATCH_CHUNKS = 4096  # chunks read and written at a time when the target engine takes any number
 
 
-def copy_index(parts: Parts, manifest: Manifest, target: Location) -> tuple[Manifest, Engine]:
-    """Write the index held in ``parts`` into a new engine at ``target``; the manifest as committed there."""
-    titles = check_title_mode(manifest.chunking.titles)
-    spec = IndexSpec(
+def spec_of(
+    parts: Parts, manifest: Manifest, *, k1: float | None = None, b: float | None = None
+) -> IndexSpec:
+    """What a new engine holding this index is created with (``k1``/``b``: the target's own BM25, if fixed)."""
+    return IndexSpec(
         dimension=manifest.dimension,
         index_type=manifest.index_type,
         analyzer=parts.lexical.analyzer,
-        titles=titles,
+        titles=check_title_mode(manifest.chunking.titles),
         dedup=DedupConfig(**manifest.dedup) if manifest.dedup else None,
-        k1=float(manifest.lexical.get("k1", BM25_K1)),
-        b=float(manifest.lexical.get("b", BM25_B)),
+        k1=float(manifest.lexical.get("k1", BM25_K1)) if k1 is None else k1,
+        b=float(manifest.lexical.get("b", BM25_B)) if b is None else b,
     )
-    engine = storage_for(target).create(target, spec)
+
+
+def copy_index(parts: Parts, manifest: Manifest, target: Location) -> tuple[Manifest, Engine]:
+    """Write the index held in ``parts`` into a new engine at ``target``; the manifest as committed there."""
+    engine = storage_for(target).create(target, spec_of(parts, manifest))
+    copy_into(parts, manifest, engine)
+    copied = engine.parts
+    manifest = manifest.replace(
+        generation=None,
+        files={},
+        layout={},
+        lexical=copied.lexical.spec(),
+        faiss_class=copied.vectors.describe(),
+        counts=copied.chunks.counts().with_skipped(manifest.counts.skipped_sources),
+    )
+    return engine.commit(manifest, target), engine
+
+
+def copy_into(parts: Parts, manifest: Manifest, engine: Engine) -> None:
+    """Write every document of ``parts`` (chunks, vectors, signatures, duplicates) into ``engine``, batch by batch."""
+    titles = check_title_mode(manifest.chunking.titles)
     signatures = {f.doc_id: f for f in parts.chunks.signatures()}
     size = engine.batch_chunks or COPY_BATCH_CHUNKS
     for documents in _batches(parts, size):
@@ -65,8 +86,6 @@ def copy_index(parts: Parts, manifest: Manifest, target: Location) -> tuple[Mani
                 duplicates=duplicates,
             )
         )
-    written = engine.commit(manifest.replace(generation=None, files={}), target)
-    return written, engine
 
 
 def _batches(parts: Parts, size: int) -> Iterator[list[PreparedDocument]]:

@@ -22,10 +22,10 @@ from typing import NamedTuple
 import numpy as np
 
 from semsearch.defaults import DEFAULT_MODE, MODES, Mode
-from semsearch.errors import EmptyQueryError, InputError
+from semsearch.errors import EmptyQueryError, IndexCorruptError, InputError
 from semsearch.records import ChunkRow, DuplicateRecord, FusionConfig, Highlight, Hit, Scored, check_text
 from semsearch.search.fusion import fuse
-from semsearch.storage.base import LexicalSide, Parts
+from semsearch.storage.base import LexicalSide, Parts, Selection
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +130,11 @@ class Searcher:
         queries: Sequence[str],
         options: SearchOptions,
         keep: ChunkFilter | None = None,
-        allowed: np.ndarray | None = None,
+        allowed: Selection | None = None,
     ) -> list[list[Hit]]:
         """The best hits of each query, best first: checked, ranked, then hydrated into :class:`Hit`.
 
-        ``allowed``: the sorted chunk ids a metadata filter lets through; each side searches only among
+        ``allowed``: the chunks a metadata filter lets through (DocumentStore.select); each side searches only among
         them, before its top-k cut (:class:`FilterTable` gives them).
         """
         texts = prepare_queries(queries)
@@ -157,7 +157,7 @@ class Searcher:
         ]
 
     def candidates(
-        self, mode: Mode, text: str, vector: np.ndarray | None, depth: int, allowed: np.ndarray | None = None
+        self, mode: Mode, text: str, vector: np.ndarray | None, depth: int, allowed: Selection | None = None
     ) -> list[Candidate]:
         """Up to ``depth`` best chunks of each side the mode uses (among ``allowed``), fused in hybrid mode, best first."""
         dense: list[Scored] = []
@@ -175,7 +175,7 @@ class Searcher:
         texts: Sequence[str],
         options: SearchOptions,
         keep: ChunkFilter | None = None,
-        allowed: np.ndarray | None = None,
+        allowed: Selection | None = None,
     ) -> list[list[Candidate]]:
         """The ``options.k`` best candidates of each prepared query.
 
@@ -233,6 +233,12 @@ class Searcher:
     def hits(self, texts: Sequence[str], ranked: Sequence[list[Candidate]]) -> list[list[Hit]]:
         """Ranked candidates of each query turned into :class:`Hit` records (highlights found when read)."""
         rows = self.parts.chunks.rows([c.chunk_id for hits in ranked for c in hits])
+        missing = [c.chunk_id for hits in ranked for c in hits if c.chunk_id not in rows]
+        if missing:
+            raise IndexCorruptError(
+                f"chunk {missing[0]} was found by a search but is not in the document store; the index is damaged: "
+                "run `semsearch verify`, then rebuild it"
+            )
         duplicates = self.parts.chunks.duplicates_of({row.doc_id for row in rows.values()})
         out = []
         for text, candidates in zip(texts, ranked):

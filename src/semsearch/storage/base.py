@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
+    from semsearch.filters import Filter
     from semsearch.records import (
         Chunk,
         ChunkRow,
@@ -43,6 +44,16 @@ if TYPE_CHECKING:
     from semsearch.text.titles import TitleMode
 
 
+class Selection(Protocol):
+    """The chunks a metadata filter lets through, in the form its engine searches fastest.
+
+    Made by :meth:`DocumentStore.select` and handed to both sides' ``search`` as ``allowed``; its
+    length bounds how many chunks a filtered search can find.
+    """
+
+    def __len__(self) -> int: ...
+
+
 class VectorSide(Protocol):
     """Vectors by chunk id, searched by inner product (vectors are L2-normalised: cosine)."""
 
@@ -56,8 +67,11 @@ class VectorSide(Protocol):
 
     def __len__(self) -> int: ...
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> VectorHits:
-        """The ``k`` nearest chunks of each query, best first; ``allowed``: only among these chunk ids."""
+    def search(self, queries: np.ndarray, k: int, allowed: Any = None) -> VectorHits:
+        """The ``k`` nearest chunks of each query, best first; ``allowed``: only among these chunks.
+
+        ``allowed`` is a :class:`Selection` this engine's :meth:`DocumentStore.select` made.
+        """
         ...
 
     def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
@@ -80,10 +94,10 @@ class LexicalSide(Protocol):
         """The query's terms, in order, without repeats (also what highlights look for)."""
         ...
 
-    def search(self, query: str, depth: int, allowed: np.ndarray | None = None) -> list[Scored]:
+    def search(self, query: str, depth: int, allowed: Any = None) -> list[Scored]:
         """The ``depth`` best chunks sharing a term with ``query``, best first (fewer if fewer share one).
 
-        ``allowed``: only among these chunk ids (sorted), before the cut to ``depth``.
+        ``allowed``: only among these chunks, before the cut to ``depth``.
         """
         ...
 
@@ -150,6 +164,10 @@ class DocumentStore(Protocol):
 
     def duplicates_of(self, doc_ids: Iterable[str]) -> dict[str, list[DuplicateRecord]]:
         """Kept document id → the duplicates recorded for it."""
+        ...
+
+    def select(self, condition: Filter) -> Selection:
+        """The chunks of the documents ``condition`` matches (a ``where`` filter), for both sides' searches."""
         ...
 
 
@@ -233,8 +251,20 @@ class Engine(Protocol):
         """What ``info()`` adds about where the index lives: ``storage`` and, if known, ``bytes_on_disk``."""
         ...
 
+    def optimize(self, manifest: Manifest) -> Opened:
+        """Compact the index where it lives (merge segments, purge, upgrade an old format) and publish it.
+
+        Returns the manifest as written and the engine to use from now on (this one, or the new one
+        an upgrade made).
+        """
+        ...
+
+    def verify(self) -> list[str]:
+        """Check every file in full (sizes, checksums, the document store); one line per problem found."""
+        ...
+
     def close(self) -> None:
-        """Release files and connections."""
+        """Release files and connections (changes never committed are undone)."""
         ...
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from semsearch.errors import IndexCorruptError, IndexMismatchError
 from semsearch.records import Counts, FusionConfig, SearchParams
-from semsearch.storage.manifest_schema import FORMAT_NAME, FORMAT_VERSION, METRIC, validate
+from semsearch.storage.manifest_schema import FILES_FORMAT, FORMAT_NAME, METRIC, validate
 
 if TYPE_CHECKING:
     from semsearch.text.chunk import ChunkingConfig
@@ -90,6 +90,8 @@ class Manifest:
     dedup: Mapping[str, Any] | None = None  # DedupConfig fields; None: every copy is indexed
     files: Mapping[str, FileEntry] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    format_version: int = FILES_FORMAT
+    layout: Mapping[str, Any] = field(default_factory=dict)  # a segmented index's files (format 2)
 
     @property
     def encoder_identity(self) -> str:
@@ -105,7 +107,7 @@ class Manifest:
         data: dict[str, Any] = {
             **self.extra,
             "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
+            "format_version": self.format_version,
             "semsearch_version": self.semsearch_version,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -127,6 +129,8 @@ class Manifest:
             data["dedup"] = dict(self.dedup)
         if self.generation is not None:
             data["generation"] = self.generation
+        if self.layout:
+            data["layout"] = dict(self.layout)
         return data
 
     @classmethod
@@ -138,7 +142,7 @@ class Manifest:
         """
         validate(data, source, files=files)
         data = cast("dict[str, Any]", data)
-        known = {f.name for f in dataclasses.fields(cls)} | {"format", "format_version"}
+        known = {f.name for f in dataclasses.fields(cls)} | {"format"}
         try:
             return cls(
                 encoder=dict(data["encoder"]),
@@ -160,6 +164,8 @@ class Manifest:
                 dedup=dict(data["dedup"]) if data.get("dedup") is not None else None,
                 files={role: FileEntry(**entry) for role, entry in data["files"].items()},
                 extra={k: v for k, v in data.items() if k not in known},
+                format_version=int(data["format_version"]),
+                layout=dict(data.get("layout") or {}),
             )
         except (TypeError, ValueError, KeyError) as exc:
             raise IndexCorruptError(f"{source} has a malformed entry ({exc}); rebuild the index") from None

@@ -8,6 +8,7 @@ names that are plain names of the format, so nothing outside the index can be na
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,11 @@ from semsearch.errors import IndexCorruptError, IndexFormatError
 from semsearch.text.analyzer import TERMS
 
 FORMAT_NAME = "semsearch-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = (
+    2  # the newest this semsearch reads and writes: 2, segments (semsearch.storage.local.segmented)
+)
+FILES_FORMAT = 1  # format 1: every part one file per generation, rewritten whole by each save
+SEGMENTS_FORMAT = 2
 METRIC = "inner_product"
 REQUIRED_KEYS = ("encoder", "dimension", "files", "counts", "index_type")
 
@@ -42,7 +47,77 @@ def validate(data: object, source: Path | str = "the manifest", *, files: bool =
     for key in (*REQUIRED_KEYS, "chunking"):
         if key not in data:
             raise IndexCorruptError(f"{source} lacks {key!r}; rebuild the index")
-    _Schema(source).check(data, files=files)
+    _Schema(source).check(data, files=files and version < SEGMENTS_FORMAT)
+    if version >= SEGMENTS_FORMAT:
+        check_layout(data.get("layout"), source)
+
+
+_SEGMENT = re.compile(r"^s\d{8}$")
+_EPOCH = re.compile(r"^[0-9a-f]{8}$")
+SEGMENT_FILES = ("vectors", "ids", "rows", "days", "ann")
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_layout(layout: object, source: Path | str) -> None:
+    """Raise IndexCorruptError unless ``layout`` is a segmented index's layout semsearch wrote.
+
+    Every name is a plain name of the format (``s00000001``, ``documents.<epoch>.sqlite``), sizes and
+    checksums are of the right type, and nothing else is there: the files are named from these parts.
+    """
+
+    def fail(where: str, problem: str) -> IndexCorruptError:
+        return IndexCorruptError(f"{source} is malformed: layout{where} {problem}; rebuild the index")
+
+    if not isinstance(layout, dict) or set(layout) != {"epoch", "segments", "next_row", "next_segment"}:
+        raise fail(
+            "", f"must be a mapping of epoch, segments, next_row and next_segment, not {_show(layout)}"
+        )
+    if not isinstance(layout["epoch"], str) or not _EPOCH.match(layout["epoch"]):
+        raise fail(".epoch", f"must be 8 hex digits, not {_show(layout['epoch'])}")
+    for key in ("next_row", "next_segment"):
+        value = layout[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 62:
+            raise fail(f".{key}", f"must be a non-negative integer, not {_show(value)}")
+    segments = layout["segments"]
+    if not isinstance(segments, list) or len(segments) > 100_000:
+        raise fail(".segments", f"must be a list, not {_show(segments)}")
+    seen = set()
+    for number, entry in enumerate(segments):
+        where = f".segments[{number}]"
+        if not isinstance(entry, dict) or set(entry) != {"name", "rows", "files", "deletes"}:
+            raise fail(where, f"must be a mapping of name, rows, files and deletes, not {_show(entry)}")
+        if not isinstance(entry["name"], str) or not _SEGMENT.match(entry["name"]) or entry["name"] in seen:
+            raise fail(
+                f"{where}.name", f"must be a new segment name like s00000001, not {_show(entry['name'])}"
+            )
+        seen.add(entry["name"])
+        rows = entry["rows"]
+        if isinstance(rows, bool) or not isinstance(rows, int) or not 0 < rows < 1 << 40:
+            raise fail(f"{where}.rows", f"must be a positive integer, not {_show(rows)}")
+        files = entry["files"]
+        if not isinstance(files, dict) or not {"vectors", "ids", "rows", "days"} <= set(files) <= set(
+            SEGMENT_FILES
+        ):
+            raise fail(
+                f"{where}.files", f"must list vectors, ids, rows, days and maybe ann, not {_show(files)}"
+            )
+        for role, checked in [
+            *files.items(),
+            *([("deletes", entry["deletes"])] if entry["deletes"] is not None else []),
+        ]:
+            _file_entry(checked, f"{where}.{role}", fail, generation=role == "deletes")
+
+
+def _file_entry(entry: object, where: str, fail: Any, *, generation: bool = False) -> None:
+    keys = {"bytes", "sha256", "generation"} if generation else {"bytes", "sha256"}
+    if not isinstance(entry, dict) or set(entry) != keys:
+        raise fail(where, f"must be a mapping of {', '.join(sorted(keys))}, not {_show(entry)}")
+    for key in ("bytes", *(("generation",) if generation else ())):
+        value = entry[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 62:
+            raise fail(f"{where}.{key}", f"must be a non-negative integer, not {_show(value)}")
+    if not isinstance(entry["sha256"], str) or not _SHA.match(entry["sha256"]):
+        raise fail(f"{where}.sha256", f"must be 64 hex digits, not {_show(entry['sha256'])}")
 
 
 # The files of format 1: role → extension; ``bm25`` is a directory, the others are files.

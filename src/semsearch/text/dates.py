@@ -87,6 +87,11 @@ def next_day(day: str) -> str:
     return (_dt.date.fromisoformat(day) + _dt.timedelta(days=1)).isoformat()
 
 
+def previous_day(day: str) -> str:
+    """The ISO day before ``day`` (``YYYY-MM-DD``)."""
+    return (_dt.date.fromisoformat(day) - _dt.timedelta(days=1)).isoformat()
+
+
 def _from_timestamp(number: float) -> str | None:
     if _MILLIS[0] <= number < _MILLIS[1]:
         number /= 1000

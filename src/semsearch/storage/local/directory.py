@@ -91,7 +91,7 @@ def save_index_dir(
         raise InputError(f"{path} exists and is a file, not an index directory; choose another output path")
     fresh = not real.exists() or not any(real.iterdir())
     if not fresh:
-        _check_replaceable(path, real)
+        check_replaceable(path, real)
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -169,7 +169,7 @@ def save_index_dir(
     return written
 
 
-def _check_replaceable(path: Path, real: Path) -> None:
+def check_replaceable(path: Path, real: Path) -> None:
     """Refuse to save into a non-empty folder unless it holds a valid semsearch manifest."""
     if not is_index(real):
         raise InputError(

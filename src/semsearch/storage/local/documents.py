@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from semsearch.errors import IndexCorruptError
+from semsearch.filters import Filter
 from semsearch.records import (
     Chunk,
     ChunkRow,
@@ -36,6 +37,7 @@ from semsearch.storage.local.document_schema import (
     SCHEMA,
     schema_problem,
 )
+from semsearch.storage.selection import FilterTable
 
 T = TypeVar("T")
 
@@ -51,6 +53,7 @@ class ChunkStore:
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
+        self._filters: FilterTable | None = None  # read on the first filtered search, dropped by a change
 
     @classmethod
     def new(cls) -> ChunkStore:
@@ -106,6 +109,7 @@ class ChunkStore:
         A failure rolls the whole batch back (the store is as before).
         """
         removed: list[int] = []
+        self._filters = None
         with self._reading():
             conn = self._writable()
             with conn:
@@ -195,6 +199,13 @@ class ChunkStore:
             ).fetchall()
         for row in rows:
             yield ChunkRow(*row[:-1], metadata=_metadata(row[-1]))  # type: ignore[misc]
+
+    def select(self, condition: Filter) -> np.ndarray:
+        """The sorted chunk ids of the documents ``condition`` matches."""
+        table = self._filters
+        if table is None:
+            table = self._filters = FilterTable(self)
+        return table.allowed(condition)
 
     # ---------------------------------------------------------------- near-duplicates
 

@@ -1,9 +1,10 @@
-"""The directory engine: FAISS, bm25s and SQLite parts changed in memory, written whole by a commit.
+"""Index directories: :class:`DirectoryStorage` opens and creates them; :class:`LocalEngine` is format 1.
 
-:class:`DirectoryStorage` opens an index directory (:mod:`semsearch.storage.local.files` checks
-every file before use) or creates a new engine in memory; :class:`LocalEngine` applies
-:class:`~semsearch.records.WriteBatch` changes to its parts and commits them as a new generation of
-files with the manifest swapped atomically (:mod:`semsearch.storage.local.directory`).
+A new index is segmented (format 2, :mod:`semsearch.storage.local.segmented`): a change costs what it
+changes and a load maps files. An index saved in format 1 (FAISS, bm25s and SQLite files, each
+rewritten whole by a save) opens with :class:`LocalEngine`, which keeps reading and changing it as
+before (:mod:`semsearch.storage.local.files` checks every file before use); ``Index.optimize()`` (or
+``semsearch optimize``) upgrades it to format 2.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from semsearch.storage.local.directory import FileWriter, save_index_dir
 from semsearch.storage.local.documents import ChunkStore
 from semsearch.storage.local.files import index_file, read_manifest
 from semsearch.storage.local.lexical import LexicalIndex
+from semsearch.storage.local.segmented import SegmentedEngine
+from semsearch.storage.local.tantivy_bm25 import K1, B
 from semsearch.storage.local.vectors import VectorIndex, vector_ids
 from semsearch.storage.locations import DirectoryLocation, Location, same_location
 from semsearch.storage.manifest import Manifest
+from semsearch.storage.manifest_schema import SEGMENTS_FORMAT
 from semsearch.text.analyzer import Analyzer
 
 
@@ -116,6 +120,41 @@ class LocalEngine:
         """A directory (its size on disk is the manifest's files)."""
         return {"storage": "directory"}
 
+    def optimize(self, manifest: Manifest) -> Opened:
+        """Upgrade to the segmented format in place: the index is copied into new files, then the manifest swapped."""
+        from semsearch.pipeline.copy import copy_into, spec_of
+
+        target = self._location
+        if target is None:
+            raise InputError("this index was never saved; save it before optimising it")
+        engine = SegmentedEngine.create(spec_of(self.parts, manifest, k1=K1, b=B), target, self._threads)
+        copy_into(self.parts, manifest, engine)
+        copied = engine.parts
+        upgraded = manifest.replace(
+            generation=None,
+            files={},
+            lexical=copied.lexical.spec(),
+            faiss_class=copied.vectors.describe(),
+            counts=copied.chunks.counts().with_skipped(manifest.counts.skipped_sources),
+        )
+        written = engine.commit(upgraded, target)
+        self.close()
+        return Opened(written, engine)
+
+    def verify(self) -> list[str]:
+        """Every file against the manifest's size and SHA-256, and the chunk store in full."""
+        target = self._location
+        if target is None:
+            return []
+        problems = []
+        manifest = read_manifest(target.path)
+        for role in manifest.files:
+            try:
+                index_file(target.path, manifest, role, verify=True)
+            except IndexCorruptError as exc:
+                problems.append(str(exc))
+        return problems
+
     def close(self) -> None:
         """Close the chunk store."""
         self._store.close()
@@ -132,6 +171,8 @@ class DirectoryStorage:
         for attempt in range(5):
             manifest = read_manifest(path)
             try:
+                if manifest.format_version >= SEGMENTS_FORMAT:
+                    return Opened(manifest, SegmentedEngine.open(location, manifest, threads))
                 return Opened(manifest, _open(location, manifest, verify, threads))
             except IndexCorruptError:
                 # A writer may have replaced this generation between our reading the manifest and
@@ -142,11 +183,11 @@ class DirectoryStorage:
 
     def create(
         self, location: Location | None, spec: IndexSpec, *, threads: int | None = None
-    ) -> LocalEngine:
-        """A new engine in memory (the first :meth:`LocalEngine.commit` writes the directory)."""
+    ) -> SegmentedEngine:
+        """A new segmented index, built in a folder of its own that its first commit moves into place."""
         if location is not None and not isinstance(location, DirectoryLocation):
             raise InputError(f"{location} is not a directory")
-        return LocalEngine(ChunkStore.new(), None, None, location=location, spec=spec, threads=threads)
+        return SegmentedEngine.create(spec, location, threads)
 
     def peek(self, location: Location) -> Manifest | None:
         """The manifest file, checked (IndexNotFoundError or IndexCorruptError if it is not one)."""

@@ -83,6 +83,8 @@ class MilvusEngine:
             store.add_duplicates([d.record() for d in batch.duplicates])
         if not self._building:
             store.seal_if_many()
+        if self._parts is not None:
+            self._parts.chunks.changed()  # type: ignore[attr-defined]
         return removed
 
     def accepts(self, location: Location) -> bool:
@@ -118,6 +120,31 @@ class MilvusEngine:
             "storage": f"Milvus ({FORMAT_NAME}/{version}, {collections} collections)",
             "bytes_on_disk": size,
         }
+
+    def optimize(self, manifest: Manifest) -> Opened:
+        """Re-weight BM25 if the corpus drifted and seal every collection's rows; publish the manifest."""
+        if self._store is None:
+            raise InputError("this index holds no documents yet; add some before optimising it")
+        if needs_reweighting(self._store.state.stats):
+            self._store.reweight()
+        self._store.seal(everything=True)
+        return Opened(self.commit(manifest), self)
+
+    def verify(self) -> list[str]:
+        """Counts kept with the collections against the rows there; one line per disagreement."""
+        if self._store is None:
+            return []
+        reads = self._store.reads
+        problems = []
+        stored = sum(1 for _ in reads.iterate(self._location.collection, ["chunk_id"]))
+        if stored != len(reads):
+            problems.append(f"{self._location}: {stored} chunk rows, the statistics say {len(reads)}")
+        documents = sum(1 for _ in reads.iterate(self._location.docs_collection, ["doc_id"]))
+        if documents != reads.state.totals.get("documents", documents):
+            problems.append(
+                f"{self._location}: {documents} documents, the totals say {reads.state.totals['documents']}"
+            )
+        return problems
 
     def close(self) -> None:
         """Close the connection."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from semsearch.filters import Filter
 from semsearch.records import (
     Chunk,
     ChunkRow,
@@ -27,6 +28,7 @@ from semsearch.records import (
 from semsearch.storage.milvus.bands import MilvusBands
 from semsearch.storage.milvus.reads import MilvusReads
 from semsearch.storage.milvus.split_bm25 import needs_reweighting
+from semsearch.storage.selection import FilterTable
 from semsearch.text.analyzer import Analyzer
 
 
@@ -109,6 +111,18 @@ class MilvusDocuments:
     def __init__(self, reads: MilvusReads, bands: MilvusBands) -> None:
         self._reads = reads
         self._bands = bands
+        self._filters: FilterTable | None = None  # read on the first filtered search, dropped by a change
+
+    def changed(self) -> None:
+        """Forget what was read for filters (the engine applied a change)."""
+        self._filters = None
+
+    def select(self, condition: Filter) -> np.ndarray:
+        """The sorted chunk ids of the documents ``condition`` matches (evaluated here, as locally)."""
+        table = self._filters
+        if table is None:
+            table = self._filters = FilterTable(self)
+        return table.allowed(condition)
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunk rows by id."""
@@ -167,7 +181,7 @@ def among(allowed: np.ndarray | None) -> str:
     """A Milvus filter expression keeping only the ``allowed`` chunk ids ("" for no filter).
 
     A ``where`` filter is evaluated by semsearch itself over the documents' records
-    (:class:`~semsearch.search.filters.FilterTable`), exactly as for a local index; Milvus only restricts
+    (:class:`~semsearch.storage.selection.FilterTable`), exactly as for a local index; Milvus only restricts
     its search to the chunk ids that filter allows, before its top-k cut.
     """
     return "" if allowed is None else f"chunk_id in {[int(i) for i in allowed]}"

@@ -16,17 +16,12 @@ numbers with numbers and strings with strings only. Values under ``date`` are re
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-import numpy as np
-
 from semsearch.errors import InputError
-from semsearch.storage.base import DocumentStore
-from semsearch.text.dates import DATE_KEY, normalize_date
+from semsearch.text.dates import DATE_KEY, next_day, normalize_date, previous_day
 
 Operator = Literal["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin"]
 OPERATORS: tuple[str, ...] = get_args(Operator)
@@ -189,45 +184,35 @@ def _compare(found: object, op: str, wanted: object) -> bool:
     return found <= wanted  # type: ignore[operator]
 
 
+def date_range(where: Filter) -> tuple[str | None, str | None] | None:
+    """The inclusive (first day, last day) a filter on ``date`` alone selects (None: open), or None.
+
+    Only a condition or an ``$and`` of conditions on the date key with ``$eq``, ``$gt``, ``$gte``,
+    ``$lt`` or ``$lte`` and day values is a range; anything else (other keys, ``$or``, ``$ne``…) is not,
+    and is evaluated document by document.
+    """
+    parts = where.parts if isinstance(where, AllOf) else (where,)
+    low: str | None = None
+    high: str | None = None
+    for part in parts:
+        if not isinstance(part, Condition) or part.key != DATE_KEY or not isinstance(part.value, str):
+            return None
+        day = normalize_date(part.value)
+        if day is None or day != part.value:
+            return None
+        if part.op in ("$eq", "$gte", "$gt"):
+            start = day if part.op != "$gt" else next_day(day)
+            low = start if low is None else max(low, start)
+        if part.op in ("$eq", "$lte", "$lt"):
+            end = day if part.op != "$lt" else previous_day(day)
+            high = end if high is None else min(high, end)
+        if part.op not in ("$eq", "$gte", "$gt", "$lte", "$lt"):
+            return None
+    return low, high
+
+
 def matching(records: Sequence[Mapping[str, Any]], where: Filter | None) -> list[int]:
     """Positions of ``records`` that ``where`` matches (all of them without a filter)."""
     if where is None:
         return list(range(len(records)))
     return [i for i, record in enumerate(records) if where.matches(record)]
-
-
-class FilterTable:
-    """The fields a metadata filter reads for every document, and each document's chunk ids.
-
-    Read from the chunk store once (the first filtered search) and kept until the index changes; the
-    chunk ids a filter allows are remembered for the last few filters, so a filter repeated over many
-    queries is evaluated once.
-    """
-
-    CACHED_FILTERS = 32
-
-    def __init__(self, chunks: DocumentStore) -> None:
-        self.records = [summary.fields() for summary in chunks.summaries()]
-        self.chunk_ids = chunks.chunk_ids_by_doc()
-        self._allowed: OrderedDict[Filter, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def allowed(self, condition: Filter) -> np.ndarray:
-        """The sorted chunk ids of the documents ``condition`` matches."""
-        with self._lock:
-            found = self._allowed.get(condition)
-            if found is not None:
-                self._allowed.move_to_end(condition)
-                return found
-        ids = [
-            cid
-            for record in self.records
-            if condition.matches(record)
-            for cid in self.chunk_ids.get(record["doc_id"], ())
-        ]
-        found = np.unique(np.asarray(ids, dtype=np.int64))
-        with self._lock:
-            self._allowed[condition] = found
-            if len(self._allowed) > self.CACHED_FILTERS:
-                self._allowed.popitem(last=False)
-        return found

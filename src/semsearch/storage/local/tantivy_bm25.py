@@ -1,0 +1,264 @@
+"""The lexical side of a segmented index: BM25 by tantivy over semsearch's own analysed terms.
+
+Analysis stays semsearch's (:class:`~semsearch.text.analyzer.Analyzer`: script-insensitive jieba words
+and CJK bigrams): each chunk's terms are handed to tantivy joined by spaces and split by its
+whitespace tokenizer, so tantivy only stores, scores and searches them. tantivy brings what a
+growing index needs: immutable segments merged in the background, a small buffer per commit,
+memory-mapped files, BM25 with block-max WAND, and fast fields (``day``) for date filters. Its BM25 is
+Lucene's, multiplied by ``k1 + 1``; scores are divided by it so they read as ``bm25s`` scores did.
+
+Every document carries the chunk's ``row`` (the number every part shares), its chunk id, its day and
+the ``gen`` (generation) that added it. Removing a chunk is not a tantivy delete: a reader of an older
+generation may still need it. It is excluded from searches by row until a later commit purges it
+(:meth:`TantivyBM25.purge`); a generation no manifest names is undone by :meth:`TantivyBM25.roll_back`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semsearch.errors import IndexCorruptError, InputError
+from semsearch.text.analyzer import Analyzer
+
+log = logging.getLogger(__name__)
+
+K1, B = 1.2, 0.75  # tantivy's BM25 parameters (fixed in tantivy): an index asking for others is refused
+WRITER_HEAP = 64_000_000  # bytes tantivy buffers before it writes a segment by itself
+TERM_SET_LIMIT = 20_000  # a filter allowing more rows than this is applied after the search, deepening it
+
+
+def _tantivy() -> Any:
+    import tantivy
+
+    return tantivy
+
+
+def schema() -> Any:
+    """The schema of the BM25 index: terms (whitespace-split, frequencies), row, chunk id, day, generation."""
+    tantivy = _tantivy()
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("terms", tokenizer_name="whitespace", index_option="freq")
+    builder.add_unsigned_field("row", indexed=True, fast=True)
+    builder.add_integer_field("chunk", fast=True)
+    builder.add_integer_field("day", indexed=True, fast=True)
+    builder.add_unsigned_field("gen", indexed=True, fast=True)
+    return builder.build()
+
+
+@dataclass(frozen=True)
+class LexicalFilter:
+    """What a BM25 search may return: rows excluded, a day range, rows allowed (any may be None)."""
+
+    excluded: np.ndarray | None = None  # rows removed but not yet purged
+    days: tuple[int, int] | None = None  # inclusive day range
+    rows: np.ndarray | None = None  # sorted rows a metadata filter allows
+    max_gen: int | None = None  # documents of a later generation (a writer's, not yet published) are hidden
+
+
+class TantivyBM25:
+    """BM25 over the analyser's terms of every chunk, in a tantivy index directory."""
+
+    def __init__(self, path: Path, analyzer: Analyzer, index: Any, *, writable: bool) -> None:
+        self.path = path
+        self.analyzer = analyzer
+        self._index = index
+        self._schema = index.schema
+        self._writable = writable
+        self._writer: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def create(cls, path: Path, analyzer: Analyzer) -> TantivyBM25:
+        """A new, empty index in the new folder ``path``."""
+        path.mkdir()
+        index = _tantivy().Index(schema(), path=str(path), reuse=False)
+        return cls(path, analyzer, index, writable=True)
+
+    @classmethod
+    def open(cls, path: Path, analyzer: Analyzer, *, writable: bool) -> TantivyBM25:
+        """Open the index at ``path``; IndexCorruptError if tantivy cannot read it."""
+        tantivy = _tantivy()
+        if not path.is_dir() or path.is_symlink():
+            raise IndexCorruptError(f"{path} is missing or not a folder; run `semsearch verify`")
+        try:
+            index = tantivy.Index.open(str(path))
+        except (ValueError, OSError) as exc:
+            raise IndexCorruptError(
+                f"{path} is not a readable BM25 index ({exc}); run `semsearch verify`"
+            ) from None
+        if not _has_fields(index.schema):
+            raise IndexCorruptError(f"{path} is not a BM25 index semsearch wrote; run `semsearch verify`")
+        index.config_reader(reload_policy="Manual")
+        return cls(path, analyzer, index, writable=writable)
+
+    def query_terms(self, query: str) -> list[str]:
+        """The query's terms, in order, without repeats."""
+        return list(dict.fromkeys(self.analyzer.tokens(query)))
+
+    def num_docs(self) -> int:
+        """Documents tantivy holds (removed ones not yet purged included)."""
+        return int(self._index.searcher().num_docs)
+
+    def newest_generation(self) -> int:
+        """The newest generation a document was added in (0 for none)."""
+        tantivy = _tantivy()
+        searcher = self._index.searcher()
+        if not searcher.num_docs:
+            return 0
+        result = searcher.search(tantivy.Query.all_query(), 1, count=False, order_by_field="gen")
+        return int(searcher.fast_field_values("gen", [result.hits[0][1]])[0]) if result.hits else 0
+
+    def all_rows(self) -> np.ndarray:
+        """Every row a document holds, sorted (``verify``: O(index))."""
+        tantivy = _tantivy()
+        searcher = self._index.searcher()
+        total = int(searcher.num_docs)
+        if not total:
+            return np.zeros(0, dtype=np.int64)
+        result = searcher.search(tantivy.Query.all_query(), total, count=False)
+        rows = searcher.fast_field_values("row", [address for _, address in result.hits])
+        return np.sort(np.asarray(rows, dtype=np.int64))
+
+    # -------------------------------------------------------------- searching
+
+    def search(self, query: str, depth: int, where: LexicalFilter) -> list[tuple[int, int, float]]:
+        """The ``depth`` best (row, chunk id, BM25) sharing a term with ``query``, best first."""
+        terms = self.query_terms(query)
+        if not terms or depth < 1:
+            return []
+        tantivy = _tantivy()
+        should = [
+            (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "terms", t, index_option="freq"))
+            for t in terms
+        ]
+        clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query(should))]
+        if where.days is not None:
+            clauses.append((tantivy.Occur.Must, self._range("day", *where.days)))
+        if where.max_gen is not None:
+            clauses.append((tantivy.Occur.Must, self._range("gen", None, where.max_gen)))
+        if where.excluded is not None and len(where.excluded):
+            excluded = [int(r) for r in where.excluded]
+            clauses.append(
+                (tantivy.Occur.MustNot, tantivy.Query.term_set_query(self._schema, "row", excluded))
+            )
+        post = None
+        if where.rows is not None:
+            if len(where.rows) <= TERM_SET_LIMIT:
+                rows = [int(r) for r in where.rows]
+                clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self._schema, "row", rows)))
+            else:
+                post = where.rows
+        searcher = self._index.searcher()
+        wanted = depth
+        while True:
+            result = searcher.search(tantivy.Query.boolean_query(clauses), wanted, count=False)
+            addresses = [address for _, address in result.hits]
+            rows_found = searcher.fast_field_values("row", addresses)
+            chunks = searcher.fast_field_values("chunk", addresses)
+            hits = [
+                (int(r), int(c), float(s) / (K1 + 1)) for (s, _), r, c in zip(result.hits, rows_found, chunks)
+            ]
+            if post is None:
+                return hits
+            kept = [h for h in hits if _contains(post, h[0])]
+            if len(kept) >= depth or len(hits) < wanted:
+                return kept[:depth]
+            wanted *= 4
+
+    def _range(self, field: str, low: int | None, high: int | None) -> Any:
+        tantivy = _tantivy()
+        kind = tantivy.FieldType.Unsigned if field in ("gen", "row") else tantivy.FieldType.Integer
+        return tantivy.Query.const_score_query(
+            tantivy.Query.range_query(self._schema, field, kind, low, high), 0.0
+        )
+
+    # -------------------------------------------------------------- writing
+
+    def _get_writer(self) -> Any:
+        if not self._writable:
+            raise InputError(f"{self.path} was opened for reading only")
+        if self._writer is None:
+            self._writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        return self._writer
+
+    def add(
+        self,
+        rows: Sequence[int],
+        chunk_ids: Sequence[int],
+        texts: Sequence[str],
+        days: Sequence[int],
+        generation: int,
+    ) -> None:
+        """Add chunks (their indexed texts analysed here); visible once :meth:`commit` returns."""
+        tantivy = _tantivy()
+        with self._lock:
+            writer = self._get_writer()
+            for row, chunk_id, text, day in zip(rows, chunk_ids, texts, days):
+                doc = tantivy.Document()
+                doc.add_text("terms", " ".join(self.analyzer.tokens(text)))
+                doc.add_unsigned("row", int(row))
+                doc.add_integer("chunk", int(chunk_id))
+                doc.add_integer("day", int(day))
+                doc.add_unsigned("gen", int(generation))
+                writer.add_document(doc)
+
+    def purge(self, rows: Sequence[int]) -> None:
+        """Delete chunks for good (rows removed by a published generation); visible after :meth:`commit`."""
+        if not len(rows):
+            return
+        tantivy = _tantivy()
+        with self._lock:
+            writer = self._get_writer()
+            for first in range(0, len(rows), 10_000):
+                part = [int(r) for r in rows[first : first + 10_000]]
+                writer.delete_documents_by_query(tantivy.Query.term_set_query(self._schema, "row", part))
+
+    def roll_back(self, past: int) -> None:
+        """Delete every document of a generation after ``past`` (a writer stopped before publishing it)."""
+        with self._lock:
+            writer = self._get_writer()
+            writer.delete_documents_by_query(self._range("gen", past + 1, None))
+        self.commit()
+
+    def commit(self) -> None:
+        """Make what was added and purged durable and visible to this index's searches."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.commit()
+        self._index.reload()
+
+    def close(self) -> None:
+        """Let the writer's merges finish and release it."""
+        with self._lock:
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
+                writer.wait_merging_threads()
+
+    def spec(self) -> dict[str, Any]:
+        """The manifest's record of this lexical side."""
+        return {**self.analyzer.spec(), "scorer": "tantivy/bm25", "k1": K1, "b": B}
+
+
+def _contains(sorted_rows: np.ndarray, row: int) -> bool:
+    at = int(np.searchsorted(sorted_rows, row))
+    return at < len(sorted_rows) and int(sorted_rows[at]) == row
+
+
+def _has_fields(tantivy_schema: Any) -> bool:
+    """Whether a tantivy schema has the fields semsearch writes (a query on a missing field raises)."""
+    tantivy = _tantivy()
+    try:
+        tantivy.Query.term_query(tantivy_schema, "terms", "x", index_option="freq")
+        tantivy.Query.range_query(tantivy_schema, "row", tantivy.FieldType.Unsigned, 0, 1)
+        tantivy.Query.range_query(tantivy_schema, "gen", tantivy.FieldType.Unsigned, 0, 1)
+        tantivy.Query.range_query(tantivy_schema, "day", tantivy.FieldType.Integer, 0, 1)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,716 @@
+"""Documents and chunks of a segmented index in SQLite, written in place and versioned by generation.
+
+Every row carries the generation that added it and the one that removed it (NULL while it lives), so
+a reader at generation ``G`` sees exactly the rows with ``gen_added <= G`` and no ``gen_removed <= G``,
+whatever a writer has added since: an update writes the new version beside the old one and marks the
+old one removed in the same generation. A change is one SQLite transaction; a crash before the
+manifest names the new generation leaves rows of a generation no manifest names, which
+:meth:`VersionedStore.roll_back` deletes (O(change)). Rows removed by a generation older than the
+published one are purged by the next commit, so the file holds what is live plus one generation of
+history. Chunks are addressed by ``row``, the number every part of the index shares (vector segments,
+BM25), since an updated chunk keeps its chunk id.
+
+Near-duplicate signatures are stored with their LSH band keys (``bands``), so a change looks up only
+the candidates of its own documents. Nothing is ever copied into memory: queries read the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from semsearch.errors import IndexCorruptError, InputError
+from semsearch.filters import Filter
+from semsearch.records import (
+    Chunk,
+    ChunkRow,
+    Counts,
+    DocumentSummary,
+    Dropped,
+    DuplicateRecord,
+    Fingerprint,
+    PreparedDocument,
+    StoredDocument,
+    WriteBatch,
+)
+from semsearch.text.dates import DATE_KEY, normalize_date
+from semsearch.text.dedup import DedupConfig, band_keys
+
+T = TypeVar("T")
+NO_DAY = -1
+_EPOCH = _dt.date(1970, 1, 1)
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_key INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    title_source TEXT NOT NULL,
+    source TEXT NOT NULL,
+    encoding TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    raw_text TEXT NOT NULL,
+    clean_text TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    dropped TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    gen_added INTEGER NOT NULL,
+    gen_removed INTEGER
+);
+CREATE INDEX IF NOT EXISTS documents_by_id ON documents(doc_id, gen_added);
+CREATE TABLE IF NOT EXISTS chunks (
+    row INTEGER PRIMARY KEY,
+    chunk_id INTEGER NOT NULL,
+    doc_id TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    paragraph INTEGER NOT NULL,
+    piece INTEGER NOT NULL,
+    pieces INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    n_tokens INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    gen_added INTEGER NOT NULL,
+    gen_removed INTEGER
+);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
+CREATE INDEX IF NOT EXISTS chunks_by_id ON chunks(chunk_id);
+CREATE TABLE IF NOT EXISTS signatures (
+    doc_id TEXT NOT NULL,
+    minhash BLOB NOT NULL,
+    numbers TEXT NOT NULL,
+    gen_added INTEGER NOT NULL,
+    gen_removed INTEGER
+);
+CREATE INDEX IF NOT EXISTS signatures_by_id ON signatures(doc_id);
+CREATE TABLE IF NOT EXISTS bands (
+    key TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    gen_added INTEGER NOT NULL,
+    gen_removed INTEGER
+);
+CREATE INDEX IF NOT EXISTS bands_by_key ON bands(key);
+CREATE INDEX IF NOT EXISTS bands_by_doc ON bands(doc_id);
+CREATE TABLE IF NOT EXISTS duplicates (
+    doc_id TEXT NOT NULL,
+    of_doc_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    similarity REAL NOT NULL,
+    metadata TEXT NOT NULL,
+    gen_added INTEGER NOT NULL,
+    gen_removed INTEGER
+);
+CREATE INDEX IF NOT EXISTS duplicates_by_kept ON duplicates(of_doc_id);
+CREATE INDEX IF NOT EXISTS duplicates_by_id ON duplicates(doc_id);
+"""
+TABLES = ("documents", "chunks", "signatures", "bands", "duplicates")
+CHUNK_COLUMNS = (
+    'c.chunk_id, c.doc_id, c.ordinal, c.paragraph, c.piece, c.pieces, c.start, c."end", c.n_tokens, c.text'
+)
+DOCUMENT_COLUMNS = (
+    "doc_id, title, title_source, source, encoding, content_hash, raw_text, clean_text, metadata, dropped"
+)
+
+
+def day_of(metadata: Any) -> int:
+    """The document's ``date`` as days since 1970-01-01, or :data:`NO_DAY`."""
+    value = metadata.get(DATE_KEY) if isinstance(metadata, dict) else None
+    day = normalize_date(value) if value is not None else None
+    if day is None:
+        return NO_DAY
+    return (_dt.date.fromisoformat(day) - _EPOCH).days
+
+
+def day_number(day: str) -> int:
+    """A ``YYYY-MM-DD`` day as days since 1970-01-01."""
+    return (_dt.date.fromisoformat(day) - _EPOCH).days
+
+
+class VersionedStore:
+    """One SQLite file of documents, chunks, signatures and duplicates, read at a generation.
+
+    ``view`` is the generation reads see (the published one, or the one this process is writing).
+    One connection serves all threads, guarded by a lock (SQLite releases the GIL while it works).
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, view: int, dedup: DedupConfig | None) -> None:
+        self.path = path
+        self.view = view
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._dedup = dedup
+        self.selector: Callable[[Filter], Any] | None = None  # the engine's filter evaluation (select)
+
+    def select(self, condition: Filter) -> Any:
+        """The chunks of the documents ``condition`` matches, as the engine searches them (its selector)."""
+        if self.selector is None:
+            raise InputError("this document store has no engine to evaluate filters with")
+        return self.selector(condition)
+
+    # -------------------------------------------------------------- opening
+
+    @classmethod
+    def create(cls, path: Path, dedup: DedupConfig | None) -> VersionedStore:
+        """A new, empty store at ``path`` (which must not exist)."""
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(SCHEMA)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        return cls(path, conn, 0, dedup)
+
+    @classmethod
+    def open(cls, path: Path, view: int, dedup: DedupConfig | None, *, writable: bool) -> VersionedStore:
+        """Open the store at generation ``view``; IndexCorruptError unless it is a store semsearch wrote.
+
+        Opening reads the schema only (no row is read: a full check is :meth:`verify`'s job).
+        """
+        conn = None
+        try:
+            uri = f"file:{path}?mode={'rw' if writable else 'ro'}"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=10000")
+            problem = _schema_problem(conn)
+        except sqlite3.DatabaseError as exc:
+            problem = f"it is not a readable SQLite database ({exc})"
+        if problem is not None:
+            if conn is not None:
+                conn.close()
+            raise IndexCorruptError(
+                f"{path} is not a sound document store: {problem}; run `semsearch verify`"
+            )
+        assert conn is not None  # connect() either returned or raised, and a failure raised above
+        if writable:
+            conn.execute("PRAGMA synchronous=FULL")
+        return cls(path, conn, view, dedup)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.DatabaseError as exc:
+                raise IndexCorruptError(f"{self.path} is damaged ({exc}); run `semsearch verify`") from None
+
+    def _visible(self, alias: str = "") -> str:
+        """The SQL condition of a row visible at the view generation."""
+        p = f"{alias}." if alias else ""
+        return f"({p}gen_added <= {int(self.view)} AND ({p}gen_removed IS NULL OR {p}gen_removed > {int(self.view)}))"
+
+    # -------------------------------------------------------------- writing
+
+    def apply(
+        self, batch: WriteBatch, generation: int, first_row: int
+    ) -> tuple[list[int], list[int], list[int]]:
+        """Apply a change as generation ``generation``, in one transaction.
+
+        Returns (rows removed, their chunk ids, rows added: ``first_row`` onwards, one per chunk of the
+        batch in order). A failure rolls the transaction back (the store is as before).
+        """
+        removed_rows: list[int] = []
+        removed_ids: list[int] = []
+        with self._reading() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                visible = self._visible()
+                for doc_id in dict.fromkeys(batch.removed):
+                    for row, chunk_id in conn.execute(
+                        f"SELECT row, chunk_id FROM chunks WHERE doc_id = ? AND {visible}", (doc_id,)
+                    ):
+                        removed_rows.append(row)
+                        removed_ids.append(chunk_id)
+                    for table in TABLES:
+                        if table in ("chunks", "documents", "signatures", "bands"):
+                            conn.execute(
+                                f"UPDATE {table} SET gen_removed = ? WHERE doc_id = ? AND {visible}",
+                                (generation, doc_id),
+                            )
+                    conn.execute(
+                        f"UPDATE duplicates SET gen_removed = ? WHERE (doc_id = ? OR of_doc_id = ?) AND {visible}",
+                        (generation, doc_id, doc_id),
+                    )
+                row = first_row
+                added: list[int] = []
+                for prepared in batch.documents:
+                    self._insert(conn, prepared, generation)
+                    for chunk in prepared.chunks:
+                        conn.execute(
+                            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                            (
+                                row,
+                                chunk.chunk_id,
+                                chunk.doc_id,
+                                chunk.ordinal,
+                                chunk.paragraph,
+                                chunk.piece,
+                                chunk.pieces,
+                                chunk.start,
+                                chunk.end,
+                                chunk.n_tokens,
+                                chunk.text,
+                                generation,
+                            ),
+                        )
+                        added.append(row)
+                        row += 1
+                for found in batch.fingerprints:
+                    conn.execute(
+                        "INSERT INTO signatures VALUES (?, ?, ?, ?, NULL)",
+                        (
+                            found.doc_id,
+                            found.minhash,
+                            json.dumps(sorted(found.numbers), ensure_ascii=False),
+                            generation,
+                        ),
+                    )
+                    if self._dedup is not None:
+                        conn.executemany(
+                            "INSERT INTO bands VALUES (?, ?, ?, NULL)",
+                            [
+                                (key, found.doc_id, generation)
+                                for key in band_keys(found.minhash, self._dedup)
+                            ],
+                        )
+                for duplicate in batch.duplicates:
+                    doc = duplicate.document
+                    conn.execute(
+                        f"UPDATE duplicates SET gen_removed = ? WHERE doc_id = ? AND {visible}",
+                        (generation, doc.doc_id),
+                    )
+                    conn.execute(
+                        "INSERT INTO duplicates VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                        (
+                            doc.doc_id,
+                            duplicate.of,
+                            doc.source,
+                            doc.title,
+                            duplicate.similarity,
+                            json.dumps(dict(doc.metadata), ensure_ascii=False, default=str),
+                            generation,
+                        ),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return removed_rows, removed_ids, added
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, prepared: PreparedDocument, generation: int) -> None:
+        doc, clean = prepared.document, prepared.clean
+        metadata = dict(doc.metadata)
+        conn.execute(
+            "INSERT INTO documents (doc_id, title, title_source, source, encoding, content_hash, raw_text, clean_text, "
+            "metadata, dropped, day, tokens, gen_added, gen_removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (
+                doc.doc_id,
+                prepared.title,
+                prepared.title_source,
+                doc.source,
+                doc.encoding,
+                doc.content_hash,
+                doc.text,
+                clean.text,
+                json.dumps(metadata, ensure_ascii=False, default=str),
+                json.dumps([[d.line, d.text, d.reason] for d in clean.dropped], ensure_ascii=False),
+                day_of(metadata),
+                sum(c.n_tokens for c in prepared.chunks),
+                generation,
+            ),
+        )
+
+    def purge(self, through: int) -> list[int]:
+        """Delete rows removed at generation ``through`` or before (no reader of a later one needs them).
+
+        Returns the chunk rows purged (their BM25 documents go too).
+        """
+        with self._reading() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = [
+                    r[0] for r in conn.execute("SELECT row FROM chunks WHERE gen_removed <= ?", (through,))
+                ]
+                for table in TABLES:
+                    conn.execute(f"DELETE FROM {table} WHERE gen_removed <= ?", (through,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return rows
+
+    def roll_back(self, past: int) -> list[int]:
+        """Undo every change of a generation after ``past`` (a writer stopped before publishing it).
+
+        Returns the chunk rows it had added (their vectors and BM25 documents are undone by the caller).
+        """
+        with self._reading() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = [r[0] for r in conn.execute("SELECT row FROM chunks WHERE gen_added > ?", (past,))]
+                for table in TABLES:
+                    conn.execute(f"DELETE FROM {table} WHERE gen_added > ?", (past,))
+                    conn.execute(f"UPDATE {table} SET gen_removed = NULL WHERE gen_removed > ?", (past,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return rows
+
+    def newest_generation(self) -> int:
+        """The newest generation any row was added or removed in (0 for an empty store)."""
+        with self._reading() as conn:
+            found = [0]
+            for table in TABLES:
+                found.append(
+                    int(conn.execute(f"SELECT COALESCE(MAX(gen_added), 0) FROM {table}").fetchone()[0])
+                )
+                found.append(
+                    int(conn.execute(f"SELECT COALESCE(MAX(gen_removed), 0) FROM {table}").fetchone()[0])
+                )
+        return max(found)
+
+    def removed_rows(self, view: int, *, after: int = 0) -> np.ndarray:
+        """Rows removed by a generation after ``after`` up to ``view`` and not purged yet, sorted."""
+        with self._reading() as conn:
+            rows = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT row FROM chunks WHERE gen_removed IS NOT NULL AND gen_removed > ? AND gen_removed <= ?",
+                    (after, view),
+                )
+            ]
+        return np.asarray(sorted(rows), dtype=np.int64)
+
+    def all_rows(self) -> np.ndarray:
+        """Every chunk row stored (any generation), sorted: what BM25 must hold (``verify``)."""
+        with self._reading() as conn:
+            return np.asarray(
+                [r[0] for r in conn.execute("SELECT row FROM chunks ORDER BY row")], dtype=np.int64
+            )
+
+    def rows_after(self, view: int) -> np.ndarray:
+        """Rows added by a generation after ``view`` (a writer's, not published), sorted."""
+        with self._reading() as conn:
+            rows = [
+                r[0] for r in conn.execute("SELECT row FROM chunks WHERE gen_added > ? ORDER BY row", (view,))
+            ]
+        return np.asarray(rows, dtype=np.int64)
+
+    def next_row(self) -> int:
+        """The row number after every row stored."""
+        with self._reading() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(row), -1) + 1 FROM chunks").fetchone()[0])
+
+    # -------------------------------------------------------------- reading (the DocumentStore side)
+
+    def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
+        """Chunk rows with their document's title, source and metadata, by chunk id (unknown ids left out)."""
+        out: dict[int, ChunkRow] = {}
+        with self._reading() as conn:
+            for part, marks in _batches(int(i) for i in chunk_ids):
+                cursor = conn.execute(
+                    f"SELECT {CHUNK_COLUMNS}, d.title, d.source, d.metadata FROM chunks c JOIN documents d "
+                    f"ON d.doc_id = c.doc_id AND {self._visible('d')} WHERE c.chunk_id IN ({marks}) AND {self._visible('c')}",
+                    part,
+                )
+                for row in cursor:
+                    out[row[0]] = ChunkRow(*row[:-1], metadata=_metadata(row[-1], self.path))  # type: ignore[misc]
+        return out
+
+    def doc_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """The document id of each chunk, by chunk id."""
+        out: dict[int, str] = {}
+        with self._reading() as conn:
+            for part, marks in _batches(int(i) for i in chunk_ids):
+                out.update(
+                    conn.execute(
+                        f"SELECT chunk_id, doc_id FROM chunks WHERE chunk_id IN ({marks}) AND {self._visible()}",
+                        part,
+                    ).fetchall()
+                )
+        return out
+
+    def chunk_ids_of_rows(self, rows: Sequence[int]) -> dict[int, int]:
+        """Row → chunk id, for the rows given."""
+        out: dict[int, int] = {}
+        with self._reading() as conn:
+            for part, marks in _batches(int(r) for r in rows):
+                out.update(
+                    conn.execute(f"SELECT row, chunk_id FROM chunks WHERE row IN ({marks})", part).fetchall()
+                )
+        return out
+
+    def rows_of_docs(self, doc_ids: Iterable[str]) -> list[int]:
+        """The visible chunk rows of the documents given."""
+        found: list[int] = []
+        with self._reading() as conn:
+            for part, marks in _batches(doc_ids):
+                found += [
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT row FROM chunks WHERE doc_id IN ({marks}) AND {self._visible()}", part
+                    )
+                ]
+        return found
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        """Every visible chunk, in document and reading order (read in pages, never all at once)."""
+        for row in self._paged(
+            f"SELECT {CHUNK_COLUMNS}, d.title FROM chunks c JOIN documents d ON d.doc_id = c.doc_id AND "
+            f"{self._visible('d')} WHERE {self._visible('c')}"
+        ):
+            yield Chunk(*row[:10], title=row[10])  # type: ignore[misc]
+
+    def iter_chunk_rows(self) -> Iterator[ChunkRow]:
+        """Every visible chunk with its document's title, source and metadata, in document and reading order."""
+        for row in self._paged(
+            f"SELECT {CHUNK_COLUMNS}, d.title, d.source, d.metadata FROM chunks c JOIN documents d "
+            f"ON d.doc_id = c.doc_id AND {self._visible('d')} WHERE {self._visible('c')}"
+        ):
+            yield ChunkRow(*row[:-1], metadata=_metadata(row[-1], self.path))  # type: ignore[misc]
+
+    def _paged(self, select: str, page: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``select`` (chunks ``c`` joined with documents) by document id and ordinal, a page at a time."""
+        after: tuple[str, int] = ("", -1)
+        while True:
+            with self._reading() as conn:
+                batch = conn.execute(
+                    f"{select} AND (c.doc_id, c.ordinal) > (?, ?) ORDER BY c.doc_id, c.ordinal LIMIT {page}",
+                    after,
+                ).fetchall()
+            if not batch:
+                return
+            yield from batch
+            after = (batch[-1][1], batch[-1][2])
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        """One visible document's stored record (raw and cleaned text, drops, metadata), or None."""
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE doc_id = ? AND {self._visible()}", (doc_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        *fields, metadata, dropped = row
+        try:
+            meta = json.loads(metadata)
+            drops = [Dropped(int(d[0]), str(d[1]), str(d[2])) for d in json.loads(dropped)]
+            if not isinstance(meta, dict):
+                raise ValueError("metadata is not a JSON object")
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise IndexCorruptError(
+                f"{self.path}: document {doc_id!r} has damaged metadata or drops ({exc}); run `semsearch verify`"
+            ) from None
+        return StoredDocument(*fields, metadata=meta, dropped=drops)  # type: ignore[misc]
+
+    def doc_ids(self) -> list[str]:
+        """All visible document ids, sorted."""
+        with self._reading() as conn:
+            return [
+                r[0]
+                for r in conn.execute(f"SELECT doc_id FROM documents WHERE {self._visible()} ORDER BY doc_id")
+            ]
+
+    def content_hashes(self, doc_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Document id → content hash (of ``doc_ids`` only, when given: O(those))."""
+        with self._reading() as conn:
+            if doc_ids is None:
+                return dict(
+                    conn.execute(f"SELECT doc_id, content_hash FROM documents WHERE {self._visible()}")
+                )
+            found: dict[str, str] = {}
+            for part, marks in _batches(doc_ids):
+                found.update(
+                    conn.execute(
+                        f"SELECT doc_id, content_hash FROM documents WHERE doc_id IN ({marks}) AND {self._visible()}",
+                        part,
+                    )
+                )
+            return found
+
+    def counts(self) -> Counts:
+        """Visible documents, chunks, tokens and duplicates."""
+        with self._reading() as conn:
+            docs, tokens = conn.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(tokens), 0) FROM documents WHERE {self._visible()}"
+            ).fetchone()
+            chunks = conn.execute(f"SELECT COUNT(*) FROM chunks WHERE {self._visible()}").fetchone()[0]
+            duplicates = conn.execute(f"SELECT COUNT(*) FROM duplicates WHERE {self._visible()}").fetchone()[
+                0
+            ]
+        return Counts(documents=int(docs), chunks=int(chunks), tokens=int(tokens), duplicates=int(duplicates))
+
+    def summaries(self) -> list[DocumentSummary]:
+        """Every visible document's id, title, source, metadata and chunk count, by id."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT d.doc_id, d.title, d.source, d.metadata, "
+                f"(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id AND {self._visible('c')}) "
+                f"FROM documents d WHERE {self._visible('d')} ORDER BY d.doc_id"
+            ).fetchall()
+        return [DocumentSummary(d, t, s, _metadata(m, self.path), n) for d, t, s, m, n in rows]
+
+    def chunk_ids_by_doc(self) -> dict[str, list[int]]:
+        """Document id → its chunk ids in reading order."""
+        out: dict[str, list[int]] = {}
+        with self._reading() as conn:
+            for doc_id, chunk_id in conn.execute(
+                f"SELECT doc_id, chunk_id FROM chunks WHERE {self._visible()} ORDER BY doc_id, ordinal"
+            ):
+                out.setdefault(doc_id, []).append(chunk_id)
+        return out
+
+    def signatures(self) -> Iterator[Fingerprint]:
+        """Every visible kept document's near-duplicate signature."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT doc_id, minhash, numbers FROM signatures WHERE {self._visible()}"
+            ).fetchall()
+        for doc_id, minhash, numbers in rows:
+            yield Fingerprint(doc_id, minhash, json.loads(numbers))
+
+    def similar_signatures(self, keys: Sequence[str]) -> list[Fingerprint] | None:
+        """The kept documents sharing an LSH band key with ``keys``, with their signatures."""
+        if self._dedup is None:
+            return None
+        doc_ids: list[str] = []
+        with self._reading() as conn:
+            for part, marks in _batches(keys):
+                doc_ids += [
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT DISTINCT doc_id FROM bands WHERE key IN ({marks}) AND {self._visible()}",
+                        part,
+                    )
+                ]
+            found: list[Fingerprint] = []
+            for part, marks in _batches(doc_ids):
+                found += [
+                    Fingerprint(d, m, json.loads(n))
+                    for d, m, n in conn.execute(
+                        f"SELECT doc_id, minhash, numbers FROM signatures WHERE doc_id IN ({marks}) AND {self._visible()}",
+                        part,
+                    )
+                ]
+        return found
+
+    def duplicates_of(self, doc_ids: Iterable[str]) -> dict[str, list[DuplicateRecord]]:
+        """Kept document id → the duplicates recorded for it."""
+        out: dict[str, list[DuplicateRecord]] = {}
+        with self._reading() as conn:
+            for part, marks in _batches(doc_ids):
+                for row in conn.execute(
+                    f"SELECT doc_id, of_doc_id, source, title, similarity, metadata FROM duplicates "
+                    f"WHERE of_doc_id IN ({marks}) AND {self._visible()} ORDER BY of_doc_id, doc_id",
+                    part,
+                ):
+                    record = DuplicateRecord(
+                        row[0], row[1], row[2], row[3], row[4], _metadata(row[5], self.path)
+                    )
+                    out.setdefault(record.of_doc_id, []).append(record)
+        return out
+
+    def matching_docs(self, keep: Any) -> list[str]:
+        """The visible documents whose filter fields ``keep(fields)`` accepts (read page by page)."""
+        matched: list[str] = []
+        after = ""
+        while True:
+            with self._reading() as conn:
+                page = conn.execute(
+                    f"SELECT doc_id, title, source, metadata FROM documents WHERE doc_id > ? AND {self._visible()} "
+                    "ORDER BY doc_id LIMIT 5000",
+                    (after,),
+                ).fetchall()
+            if not page:
+                return matched
+            for doc_id, title, source, metadata in page:
+                if keep(DocumentSummary(doc_id, title, source, _metadata(metadata, self.path)).fields()):
+                    matched.append(doc_id)
+            after = page[-1][0]
+
+    def irregular_dates(self) -> int:
+        """Visible documents whose ``date`` metadata is not a day (date filters then read the metadata)."""
+        with self._reading() as conn:
+            return int(
+                conn.execute(
+                    f"SELECT COUNT(*) FROM documents WHERE day = {NO_DAY} AND json_extract(metadata, '$.date') IS NOT NULL "
+                    f"AND {self._visible()}"
+                ).fetchone()[0]
+            )
+
+    def verify(self) -> str | None:
+        """A full check: SQLite's integrity check and every value's type; the first problem, or None."""
+        with self._reading() as conn:
+            found = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            if found != "ok":
+                return f"SQLite's integrity check says {found}"
+            bad = conn.execute(
+                "SELECT COUNT(*) FROM chunks WHERE typeof(row) != 'integer' OR typeof(chunk_id) != 'integer' "
+                "OR typeof(text) != 'text' OR typeof(doc_id) != 'text'"
+            ).fetchone()[0]
+            if bad:
+                return f"{bad} chunk rows hold values of the wrong type"
+            for (metadata,) in conn.execute("SELECT metadata FROM documents"):
+                try:
+                    if not isinstance(json.loads(metadata), dict):
+                        return "a document's metadata is not a JSON object"
+                except (TypeError, ValueError):
+                    return "a document's metadata is not JSON"
+        return None
+
+
+def _schema_problem(conn: sqlite3.Connection) -> str | None:
+    """What makes ``conn``'s database other than a document store semsearch wrote (schema only), or None."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version != SCHEMA_VERSION:
+        return f"schema version {version}, not {SCHEMA_VERSION}"
+    objects = {(k, n) for k, n in conn.execute("SELECT type, name FROM sqlite_master") if n}
+    expected = {("table", t) for t in TABLES}
+    if not expected <= objects:
+        return f"tables missing: {sorted(t for _, t in expected - objects)}"
+    extra = {(k, n) for k, n in objects if k in ("trigger", "view")}
+    if extra:
+        return f"it holds {', '.join(f'{k} {n}' for k, n in sorted(extra))}, which semsearch never writes"
+    return None
+
+
+def _metadata(raw: str, where: Path) -> dict[str, Any]:
+    """A document's stored metadata; anything but a JSON object is damage, said as such."""
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        value = None
+    if not isinstance(value, dict):
+        raise IndexCorruptError(
+            f"{where}: a document's metadata is not a JSON object; run `semsearch verify`"
+        )
+    return value
+
+
+def _batches(ids: Iterable[T], size: int = 500) -> Iterator[tuple[list[T], str]]:
+    """The distinct ``ids`` in batches of ``size``, each with its ``?,?,…`` (SQLite caps a query's variables)."""
+    unique = list(dict.fromkeys(ids))
+    for first in range(0, len(unique), size):
+        part = unique[first : first + size]
+        yield part, ",".join("?" * len(part))
+
+
+def rows_array(rows: Sequence[int]) -> np.ndarray:
+    """Rows as a sorted int64 array."""
+    return np.unique(np.asarray(list(rows), dtype=np.int64))
