@@ -101,15 +101,16 @@ def build_index(
     skipped: list[Skipped] = []
     duplicates: list[Duplicate] = []
     waiting: list[Prepared] = []
-    stored = 0
+    waiting_chunks = stored = 0
     for doc in documents_of(iter_sources(sources, fields=options.fields), report):
         prepared = prepare_all([doc], encoder, config, deduplicator, titles)
         skipped += prepared.skipped
         duplicates += prepared.found()
         waiting.append(prepared)
-        if engine.batch_chunks is not None and _chunks(waiting) >= engine.batch_chunks:
+        waiting_chunks += sum(len(entry.chunks) for entry in prepared.documents)
+        if engine.batch_chunks is not None and waiting_chunks >= engine.batch_chunks:
             stored += _write(engine, waiting, encoder, options.embedding, titles)
-            waiting = []
+            waiting, waiting_chunks = [], 0
     stored += _write(engine, waiting, encoder, options.embedding, titles)
     if not stored:
         raise EmptyCorpusError(empty_corpus_message(sources, report, skipped))
@@ -141,10 +142,6 @@ def build_index(
     if target is not None:
         manifest = engine.commit(manifest)  # the manifest last: the build is whole
     return Built(manifest, engine, all_skipped, tuple(duplicates))
-
-
-def _chunks(waiting: list[Prepared]) -> int:
-    return sum(len(entry.chunks) for prepared in waiting for entry in prepared.documents)
 
 
 def _write(

@@ -272,7 +272,12 @@ class _Schema:
         if lexical:
             self.integer(lexical, "analyzer_version", "lexical.", 0, 1 << 30)
             self.integer(lexical, "stopwords", "lexical.", 0, 1 << 30)
-            self.string(lexical, "tokenizer", "lexical.", choices=("jieba/search", "jieba/precise"))
+            self.string(
+                lexical,
+                "tokenizer",
+                "lexical.",
+                choices=tuple(f"{s}/{m}" for s in ("jieba", "jieba-rs") for m in ("search", "precise")),
+            )
             self.string(lexical, "terms", "lexical.", choices=TERMS)
             self.string(lexical, "normalize", "lexical.")
             self.string(lexical, "scorer", "lexical.")

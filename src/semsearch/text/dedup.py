@@ -130,7 +130,11 @@ class Deduplicator:
 
         self.config = config or DedupConfig()
         self._exact: dict[str, str] = {}
-        self._lsh = MinHashLSH(threshold=_lsh_threshold(self.config), num_perm=self.config.num_perm)
+        self._lsh = MinHashLSH(
+            threshold=_lsh_threshold(self.config),
+            num_perm=self.config.num_perm,
+            params=_lsh_params(self.config),
+        )
         self._kept: dict[str, tuple[Any, frozenset[str]]] = {}  # doc id → (MinHash, numbers)
         self._permutations: Any = None
         self._stored = stored
@@ -228,11 +232,21 @@ def _lsh_threshold(config: DedupConfig) -> float:
 
 
 @lru_cache(maxsize=8)
+def _lsh_params(config: DedupConfig) -> tuple[int, int]:
+    """Datasketch's (bands, rows) for ``config``: found once by numerical integration (~30 ms), then reused."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=_lsh_threshold(config), num_perm=config.num_perm)
+    return int(lsh.b), int(lsh.r)
+
+
+@lru_cache(maxsize=8)
 def _bands(config: DedupConfig) -> tuple[tuple[int, int], ...]:
     """The (start, end) ranges of MinHash values that datasketch's LSH hashes together, for ``config``."""
     from datasketch import MinHashLSH
 
-    return tuple(MinHashLSH(threshold=_lsh_threshold(config), num_perm=config.num_perm).hashranges)
+    lsh = MinHashLSH(threshold=_lsh_threshold(config), num_perm=config.num_perm, params=_lsh_params(config))
+    return tuple(lsh.hashranges)
 
 
 def band_keys(minhash: bytes | np.ndarray, config: DedupConfig) -> list[str]:

@@ -51,6 +51,7 @@ from semsearch.storage.local.segments import (
     Segment,
     SegmentFiles,
     merge_rankings,
+    one_thread,
     segment_files,
     write_segment,
 )
@@ -144,6 +145,18 @@ class SegmentedVectors:
         scores = np.full((len(queries), width), -np.inf, dtype=np.float32)
         ids = np.full((len(queries), width), -1, dtype=np.int64)
         queries = np.ascontiguousarray(queries, dtype=np.float32)
+        with one_thread():
+            self._search_each(queries, k, masks, scores, ids)
+        return VectorHits(scores, ids)
+
+    def _search_each(
+        self,
+        queries: np.ndarray,
+        k: int,
+        masks: dict[str, np.ndarray] | None,
+        scores: np.ndarray,
+        ids: np.ndarray,
+    ) -> None:
         for row in range(len(queries)):
             rankings = []
             for segment in self._engine.segments:
@@ -153,7 +166,6 @@ class SegmentedVectors:
                 rankings.append(segment.search(queries[row], k, mask, self.params))
             for col, found in enumerate(merge_rankings(rankings, k)):
                 ids[row, col], scores[row, col] = found.chunk_id, found.score
-        return VectorHits(scores, ids)
 
     def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of chunks by id."""
@@ -460,12 +472,14 @@ class SegmentedEngine:
                     f"{self.folder} changed on disk since this index was loaded (generation {self.published}, "
                     f"now {on_disk.generation}); load it again and repeat the change"
                 )
-            self.store.close()
-            self.store = VersionedStore.open(self.store.path, self.view, self.spec.dedup, writable=True)
-            self.store.selector = self.select
-            bm25 = TantivyBM25.open(self.bm25.path, self.spec.analyzer, writable=True)
-            self.bm25.close()
-            self.bm25 = bm25
+            if not self.store.writable:
+                self.store.close()
+                self.store = VersionedStore.open(self.store.path, self.view, self.spec.dedup, writable=True)
+                self.store.selector = self.select
+            if not self.bm25.writable:
+                bm25 = TantivyBM25.open(self.bm25.path, self.spec.analyzer, writable=True)
+                self.bm25.close()
+                self.bm25 = bm25
             self._recover()
         except BaseException:
             stack.close()
@@ -475,9 +489,9 @@ class SegmentedEngine:
 
     def _recover(self) -> None:
         """Undo what a writer that died left of a generation no manifest names (O(that change))."""
-        newest = max(self.store.newest_generation(), self.bm25.newest_generation())
+        newest = self.store.newest_generation()  # the store is written first: BM25 is never ahead of it
         self._floor = max(self._floor, newest)  # generations are never reused, even rolled back ones
-        if newest > self.published:
+        if newest > self.published or self.bm25.has_after(self.published):
             log.warning(
                 "%s: undoing an unpublished change a stopped writer left (generation %d)", self.folder, newest
             )
@@ -583,6 +597,7 @@ class SegmentedEngine:
         """The first commit of a new index: merge into its final segments, then move the folder into place."""
         self.bm25.close()
         self._merge(final=True)
+        self._remove_unnamed_files()
         generation = max(self.view, 1)
         written = self._publish(manifest, generation)
         self.store.close()
@@ -719,8 +734,7 @@ class SegmentedEngine:
         """What searches at this generation must hide: removed rows not purged, a writer's newer documents."""
         self._selections = {}
         self._excluded = self.store.removed_rows(self.view)
-        newest = self.bm25.newest_generation()
-        self._max_gen = self.view if newest > self.view else None
+        self._max_gen = self.view if self.bm25.has_after(self.view) else None
         if self._parts is not None and self._parts.chunks is not self.store:
             self._parts = dataclasses.replace(self._parts, chunks=self.store)
 
@@ -809,7 +823,9 @@ class SegmentedEngine:
         lexical = self.bm25.all_rows()
         live = self.store.removed_rows(self.view)
         extra = np.setdiff1d(lexical, stored)
-        pending = self.store.rows_after(self.view)  # a writer's unpublished rows may not have reached BM25 yet
+        pending = self.store.rows_after(
+            self.view
+        )  # a writer's unpublished rows may not have reached BM25 yet
         lacking = np.setdiff1d(np.setdiff1d(np.setdiff1d(stored, live), pending), lexical)
         if len(extra) or len(lacking):
             problems.append(

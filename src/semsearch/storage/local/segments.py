@@ -1,6 +1,8 @@
 """The dense side of a segmented index: immutable vector segments, mapped from disk, searched together.
 
-A segment is written once and never changed: the chunks' float32 vectors (``NAME.vectors.npy``), their
+A segment is written once and never changed: the chunks' float32 vectors (``NAME.flat.faiss``, a FAISS
+flat index mapped with ``IO_FLAG_MMAP_IFC``: exact search runs in FAISS's kernels over the mapped file,
+and the vectors are read from it without a copy), their
 chunk ids (``NAME.ids.npy``), rows (``NAME.rows.npy``, ascending: the number every part of the index
 shares) and publication days (``NAME.days.npy``, -1 for none: date filters read it instead of the
 document store), all memory-mapped on open, and, for a segment large enough, an
@@ -16,9 +18,10 @@ them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,7 +69,7 @@ class SegmentFiles:
 def segment_files(name: str, ann: bool) -> SegmentFiles:
     """The file names a segment called ``name`` is written under."""
     return SegmentFiles(
-        vectors=f"{name}.vectors.npy",
+        vectors=f"{name}.flat.faiss",
         ids=f"{name}.ids.npy",
         rows=f"{name}.rows.npy",
         days=f"{name}.days.npy",
@@ -100,17 +103,24 @@ def write_segment(
         raise InputError("a segment's rows must ascend")
     ann = index_type.strip() != "Flat" and len(vectors) >= EXACT_ROWS
     files = segment_files(name, ann)
-    _save_array(folder / files.vectors, vectors)
+    faiss = _faiss()
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    _write_index(flat, folder / files.vectors)
     _save_array(folder / files.ids, ids)
     _save_array(folder / files.rows, rows)
     _save_array(folder / files.days, days)
     if ann and files.ann:
-        index = _build_ann(vectors, index_type)
-        faiss = _faiss()
-        target = folder / files.ann
-        faiss.write_index(index, str(target))
-        _fsync(target)
+        _write_index(_build_ann(vectors, index_type), folder / files.ann)
     return files
+
+
+def _write_index(index: Any, path: Path) -> None:
+    """Write a FAISS index as a new file (never through an existing name) and fsync it."""
+    if os.path.lexists(path):
+        raise IndexCorruptError(f"{path} exists already; run `semsearch verify`")
+    _faiss().write_index(index, str(path))
+    _fsync(path)
 
 
 def _build_ann(vectors: np.ndarray, index_type: str) -> Any:
@@ -176,7 +186,22 @@ class Segment:
     ) -> None:
         self.name = name
         self.files = files
-        self.vectors = _load_array(folder / files.vectors, "float32", 2)
+        faiss = _faiss()
+        flat_path = folder / files.vectors
+        try:
+            self.flat = faiss.read_index(str(flat_path), faiss.IO_FLAG_MMAP_IFC)
+        except RuntimeError as exc:
+            raise IndexCorruptError(
+                f"{flat_path} is not a readable FAISS index ({exc}); run `semsearch verify`"
+            ) from None
+        if not isinstance(self.flat, faiss.IndexFlat) or self.flat.metric_type != faiss.METRIC_INNER_PRODUCT:
+            raise IndexCorruptError(f"{flat_path} is not a flat inner-product index; run `semsearch verify`")
+        rows, dim = int(self.flat.ntotal), int(self.flat.d)
+        self.vectors = (
+            faiss.rev_swig_ptr(self.flat.get_xb(), rows * dim).reshape(rows, dim)
+            if rows
+            else np.zeros((0, dim), np.float32)
+        )
         self.ids = _load_array(folder / files.ids, "int64", 1)
         self.rows = _load_array(folder / files.rows, "int64", 1)
         self.days = _load_array(folder / files.days, "int32", 1)
@@ -186,7 +211,6 @@ class Segment:
             )
         self.ann: Any = None
         if files.ann:
-            faiss = _faiss()
             path = folder / files.ann
             try:
                 self.ann = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
@@ -236,23 +260,29 @@ class Segment:
         count = int(alive.sum())
         if not count or k < 1:
             return []
-        if self.ann is None or count < k * RERANK:
-            rows = np.flatnonzero(alive) if count < len(alive) else None
-            scores = (self.vectors if rows is None else self.vectors[rows]) @ query
-            return _top(scores, self.ids if rows is None else self.ids[rows], k)
         faiss = _faiss()
-        selector = faiss.IDSelectorBitmap(np.packbits(alive, bitorder="little"))
+        query = np.ascontiguousarray(query[None, :], dtype=np.float32)
+        bits = None if count == len(alive) else np.packbits(alive, bitorder="little")
+        selector = None if bits is None else faiss.IDSelectorBitmap(bits)  # ``bits`` lives through the search
+        if self.ann is None or count < k * RERANK:
+            found_scores, found = self.flat.search(
+                query, min(k, count), params=faiss.SearchParameters(sel=selector)
+            )
+            keep = found[0] >= 0
+            return _top(found_scores[0][keep], np.asarray(self.ids)[found[0][keep]], k)
         wanted = min(count, k * RERANK)
         ivf = faiss.try_extract_index_ivf(self.ann)
         if ivf is not None:
             search = faiss.SearchParametersIVF(nprobe=params.nprobe, sel=selector)
-        elif "HNSW" in type(self.ann).__name__:
+        elif isinstance(self.ann, faiss.IndexHNSW):
             search = faiss.SearchParametersHNSW(efSearch=max(params.ef_search, wanted), sel=selector)
         else:
             search = faiss.SearchParameters(sel=selector)
-        _, found = self.ann.search(query[None, :].astype(np.float32), wanted, params=search)
+        _, found = self.ann.search(query, wanted, params=search)
         rows = np.sort(found[0][found[0] >= 0])
-        return _top(self.vectors[rows] @ query, self.ids[rows], k)  # exact scores from the float32 vectors
+        return _top(
+            self.vectors[rows] @ query[0], np.asarray(self.ids)[rows], k
+        )  # exact scores from the float32 vectors
 
     def vectors_of(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """The stored vectors of the chunks among ``ids`` that live here."""
@@ -262,6 +292,18 @@ class Segment:
             for c in ids
             if int(c) in where and not self.deleted[where[int(c)]]
         }
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """FAISS's OpenMP threads set to one for the block: one query gains nothing from more (it pays their start-up)."""
+    faiss = _faiss()
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _top(scores: np.ndarray, ids: np.ndarray, k: int) -> list[Scored]:

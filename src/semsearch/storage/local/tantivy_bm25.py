@@ -70,7 +70,7 @@ class TantivyBM25:
         self.analyzer = analyzer
         self._index = index
         self._schema = index.schema
-        self._writable = writable
+        self.writable = writable
         self._writer: Any = None
         self._lock = threading.Lock()
 
@@ -106,14 +106,16 @@ class TantivyBM25:
         """Documents tantivy holds (removed ones not yet purged included)."""
         return int(self._index.searcher().num_docs)
 
-    def newest_generation(self) -> int:
-        """The newest generation a document was added in (0 for none)."""
+    def has_after(self, generation: int) -> bool:
+        """Whether a document of a generation after ``generation`` is here (a writer's, not published yet).
+
+        Read from the terms of the ``gen`` field, so it costs what the matching documents cost, not the index.
+        """
         tantivy = _tantivy()
-        searcher = self._index.searcher()
-        if not searcher.num_docs:
-            return 0
-        result = searcher.search(tantivy.Query.all_query(), 1, count=False, order_by_field="gen")
-        return int(searcher.fast_field_values("gen", [result.hits[0][1]])[0]) if result.hits else 0
+        query = tantivy.Query.range_query(
+            self._schema, "gen", tantivy.FieldType.Unsigned, generation + 1, None, use_inverted_index=True
+        )
+        return bool(self._index.searcher().search(query, 1, count=False).hits)
 
     def all_rows(self) -> np.ndarray:
         """Every row a document holds, sorted (``verify``: O(index))."""
@@ -182,7 +184,7 @@ class TantivyBM25:
     # -------------------------------------------------------------- writing
 
     def _get_writer(self) -> Any:
-        if not self._writable:
+        if not self.writable:
             raise InputError(f"{self.path} was opened for reading only")
         if self._writer is None:
             self._writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)

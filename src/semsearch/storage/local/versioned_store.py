@@ -113,8 +113,22 @@ CREATE TABLE IF NOT EXISTS duplicates (
 );
 CREATE INDEX IF NOT EXISTS duplicates_by_kept ON duplicates(of_doc_id);
 CREATE INDEX IF NOT EXISTS duplicates_by_id ON duplicates(doc_id);
+CREATE TABLE IF NOT EXISTS generations (
+    generation INTEGER PRIMARY KEY,
+    documents INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    duplicates INTEGER NOT NULL
+);
 """
 TABLES = ("documents", "chunks", "signatures", "bands", "duplicates")
+# Each table's rows by the generation that added or removed them: a roll-back, a purge and a reader's
+# list of removed rows touch only those rows.
+SCHEMA += "".join(
+    f"CREATE INDEX IF NOT EXISTS {table}_added ON {table}(gen_added);\n"
+    f"CREATE INDEX IF NOT EXISTS {table}_removed ON {table}(gen_removed) WHERE gen_removed IS NOT NULL;\n"
+    for table in TABLES
+)
 CHUNK_COLUMNS = (
     'c.chunk_id, c.doc_id, c.ordinal, c.paragraph, c.piece, c.pieces, c.start, c."end", c.n_tokens, c.text'
 )
@@ -144,9 +158,18 @@ class VersionedStore:
     One connection serves all threads, guarded by a lock (SQLite releases the GIL while it works).
     """
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, view: int, dedup: DedupConfig | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        view: int,
+        dedup: DedupConfig | None,
+        *,
+        writable: bool = False,
+    ) -> None:
         self.path = path
         self.view = view
+        self.writable = writable
         self._conn = conn
         self._lock = threading.RLock()
         self._dedup = dedup
@@ -168,7 +191,7 @@ class VersionedStore:
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(SCHEMA)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        return cls(path, conn, 0, dedup)
+        return cls(path, conn, 0, dedup, writable=True)
 
     @classmethod
     def open(cls, path: Path, view: int, dedup: DedupConfig | None, *, writable: bool) -> VersionedStore:
@@ -193,7 +216,7 @@ class VersionedStore:
         assert conn is not None  # connect() either returned or raised, and a failure raised above
         if writable:
             conn.execute("PRAGMA synchronous=FULL")
-        return cls(path, conn, view, dedup)
+        return cls(path, conn, view, dedup, writable=writable)
 
     def close(self) -> None:
         """Close the connection."""
@@ -225,6 +248,7 @@ class VersionedStore:
         """
         removed_rows: list[int] = []
         removed_ids: list[int] = []
+        delta = {"documents": 0, "chunks": 0, "tokens": 0, "duplicates": 0}
         with self._reading() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -235,20 +259,27 @@ class VersionedStore:
                     ):
                         removed_rows.append(row)
                         removed_ids.append(chunk_id)
-                    for table in TABLES:
-                        if table in ("chunks", "documents", "signatures", "bands"):
-                            conn.execute(
-                                f"UPDATE {table} SET gen_removed = ? WHERE doc_id = ? AND {visible}",
-                                (generation, doc_id),
-                            )
-                    conn.execute(
+                    for (tokens,) in conn.execute(
+                        f"SELECT tokens FROM documents WHERE doc_id = ? AND {visible}", (doc_id,)
+                    ):
+                        delta["documents"] -= 1
+                        delta["tokens"] -= int(tokens)
+                    for table in ("chunks", "documents", "signatures", "bands"):
+                        conn.execute(
+                            f"UPDATE {table} SET gen_removed = ? WHERE doc_id = ? AND {visible}",
+                            (generation, doc_id),
+                        )
+                    delta["duplicates"] -= conn.execute(
                         f"UPDATE duplicates SET gen_removed = ? WHERE (doc_id = ? OR of_doc_id = ?) AND {visible}",
                         (generation, doc_id, doc_id),
-                    )
+                    ).rowcount
+                delta["chunks"] -= len(removed_rows)
                 row = first_row
                 added: list[int] = []
                 for prepared in batch.documents:
                     self._insert(conn, prepared, generation)
+                    delta["documents"] += 1
+                    delta["tokens"] += sum(c.n_tokens for c in prepared.chunks)
                     for chunk in prepared.chunks:
                         conn.execute(
                             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
@@ -289,9 +320,12 @@ class VersionedStore:
                         )
                 for duplicate in batch.duplicates:
                     doc = duplicate.document
-                    conn.execute(
-                        f"UPDATE duplicates SET gen_removed = ? WHERE doc_id = ? AND {visible}",
-                        (generation, doc.doc_id),
+                    delta["duplicates"] += (
+                        1
+                        - conn.execute(
+                            f"UPDATE duplicates SET gen_removed = ? WHERE doc_id = ? AND {visible}",
+                            (generation, doc.doc_id),
+                        ).rowcount
                     )
                     conn.execute(
                         "INSERT INTO duplicates VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
@@ -305,6 +339,11 @@ class VersionedStore:
                             generation,
                         ),
                     )
+                delta["chunks"] += len(added)
+                conn.execute(
+                    "INSERT INTO generations VALUES (?, ?, ?, ?, ?)",
+                    (generation, delta["documents"], delta["chunks"], delta["tokens"], delta["duplicates"]),
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -348,6 +387,14 @@ class VersionedStore:
                 ]
                 for table in TABLES:
                     conn.execute(f"DELETE FROM {table} WHERE gen_removed <= ?", (through,))
+                totals = conn.execute(
+                    "SELECT COUNT(*), SUM(documents), SUM(chunks), SUM(tokens), SUM(duplicates) FROM generations "
+                    "WHERE generation <= ?",
+                    (through,),
+                ).fetchone()
+                if totals[0] > 1:  # one row holds the published past: counts() sums what is left
+                    conn.execute("DELETE FROM generations WHERE generation <= ?", (through,))
+                    conn.execute("INSERT INTO generations VALUES (?, ?, ?, ?, ?)", (through, *totals[1:]))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -366,6 +413,7 @@ class VersionedStore:
                 for table in TABLES:
                     conn.execute(f"DELETE FROM {table} WHERE gen_added > ?", (past,))
                     conn.execute(f"UPDATE {table} SET gen_removed = NULL WHERE gen_removed > ?", (past,))
+                conn.execute("DELETE FROM generations WHERE generation > ?", (past,))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -373,17 +421,9 @@ class VersionedStore:
         return rows
 
     def newest_generation(self) -> int:
-        """The newest generation any row was added or removed in (0 for an empty store)."""
+        """The newest generation a change was written in (0 for an empty store)."""
         with self._reading() as conn:
-            found = [0]
-            for table in TABLES:
-                found.append(
-                    int(conn.execute(f"SELECT COALESCE(MAX(gen_added), 0) FROM {table}").fetchone()[0])
-                )
-                found.append(
-                    int(conn.execute(f"SELECT COALESCE(MAX(gen_removed), 0) FROM {table}").fetchone()[0])
-                )
-        return max(found)
+            return int(conn.execute("SELECT COALESCE(MAX(generation), 0) FROM generations").fetchone()[0])
 
     def removed_rows(self, view: int, *, after: int = 0) -> np.ndarray:
         """Rows removed by a generation after ``after`` up to ``view`` and not purged yet, sorted."""
@@ -545,15 +585,13 @@ class VersionedStore:
             return found
 
     def counts(self) -> Counts:
-        """Visible documents, chunks, tokens and duplicates."""
+        """Visible documents, chunks, tokens and duplicates (kept per generation: no row is counted)."""
         with self._reading() as conn:
-            docs, tokens = conn.execute(
-                f"SELECT COUNT(*), COALESCE(SUM(tokens), 0) FROM documents WHERE {self._visible()}"
+            docs, chunks, tokens, duplicates = conn.execute(
+                "SELECT COALESCE(SUM(documents), 0), COALESCE(SUM(chunks), 0), COALESCE(SUM(tokens), 0), "
+                "COALESCE(SUM(duplicates), 0) FROM generations WHERE generation <= ?",
+                (self.view,),
             ).fetchone()
-            chunks = conn.execute(f"SELECT COUNT(*) FROM chunks WHERE {self._visible()}").fetchone()[0]
-            duplicates = conn.execute(f"SELECT COUNT(*) FROM duplicates WHERE {self._visible()}").fetchone()[
-                0
-            ]
         return Counts(documents=int(docs), chunks=int(chunks), tokens=int(tokens), duplicates=int(duplicates))
 
     def summaries(self) -> list[DocumentSummary]:
@@ -681,7 +719,7 @@ def _schema_problem(conn: sqlite3.Connection) -> str | None:
     if version != SCHEMA_VERSION:
         return f"schema version {version}, not {SCHEMA_VERSION}"
     objects = {(k, n) for k, n in conn.execute("SELECT type, name FROM sqlite_master") if n}
-    expected = {("table", t) for t in TABLES}
+    expected = {("table", t) for t in (*TABLES, "generations")}
     if not expected <= objects:
         return f"tables missing: {sorted(t for _, t in expected - objects)}"
     extra = {(k, n) for k, n in objects if k in ("trigger", "view")}
