@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import guard
 from tests.support.backends import build_on
 from tests.support.corpora import CONTEXT_PARAGRAPHS, FRUIT_COAST_HILLS, seed_paragraphs, write_beir
 from tests.support.hostile import HOSTILE_ID, HOSTILE_TITLE
@@ -256,33 +257,20 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory):
 # ---------------------------------------------------------------------- the repository stays clean
 
 
-def _untracked() -> set[str] | None:
-    """Files in the repository git does not track or ignore (None outside a git checkout)."""
-    import subprocess
-
-    try:
-        found = subprocess.run(
-            ["git", "ls-files", "--others", "--exclude-standard"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return set(found.stdout.splitlines()) if found.returncode == 0 else None
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[_UNTRACKED] = _untracked()
+    session.config.stash[_UNTRACKED] = guard.untracked(ROOT)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if a test wrote a file into the repository (tests write under tmp_path only)."""
-    before, after = session.config.stash.get(_UNTRACKED, None), _untracked()
+    """Fail the run if a test wrote a file into the repository (tests write under tmp_path only).
+
+    Only what a test could have written counts (support.guard.blamed): files under the tracked
+    top-level folders or at the root, outside any virtualenv, and not ignored by git.
+    """
+    before, after = session.config.stash.get(_UNTRACKED, None), guard.untracked(ROOT)
     if before is None or after is None:
         return
-    written = sorted(after - before)
+    written = guard.blamed(after - before, ROOT)
     if written:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
