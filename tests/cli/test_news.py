@@ -1,0 +1,182 @@
+"""The news features through the ``semsearch`` command: readers, skipped files, field names."""
+
+import json
+
+import pytest
+
+from tests.support.cli import run
+from tests.support.corpora import NEWS_PAGE
+
+
+@pytest.fixture(scope="module")
+def news_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("news")
+    (folder / "page.html").write_text(NEWS_PAGE, encoding="utf-8")
+    (folder / "note.md").write_text(
+        "# 乡村振兴**示范村**\n\n**本报讯** 示范村建设带动了农民增收，村集体经济年收入突破百万元。\n",
+        encoding="utf-8",
+    )
+    (folder / "table.csv").write_text(
+        "编号,标题,正文摘录\nt1,基层治理,网格员走村入户收集群众诉求，推动矛盾纠纷就地化解。\n",
+        encoding="utf-8",
+    )
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.7\n")
+    (folder / "a.png").write_bytes(b"\x89PNG")
+    (folder / "b.png").write_bytes(b"\x89PNG")
+    return folder
+
+
+def test_build_reads_html_markdown_csv_and_reports_the_rest_in_one_line(news_folder, tmp_path):
+    result = run("build", str(news_folder), "-o", str(tmp_path / "idx"), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert "3 docs" in lines[0] and "3 skipped" in lines[0]
+    assert lines[1].startswith("skipped 3: 2 × unsupported file type .png; PDF is not read"), lines[1]
+    hits = json.loads(
+        run("query", "-i", str(tmp_path / "idx"), "--json", "-k", "3", "嫦娥六号月球样品").stdout
+    )
+    assert hits[0]["doc_id"] == "page" and hits[0]["title"] == "嫦娥六号月背采样返回"
+    assert "<p>" not in hits[0]["text"]
+    titles = {h["doc_id"]: h["title"] for h in hits}
+    assert titles.get("note", "乡村振兴示范村") == "乡村振兴示范村"
+    explain = run("build", str(news_folder), "-o", str(tmp_path / "idx2"), "--no-progress", "--explain")
+    assert "skipped " + str(news_folder / "a.png") + ": unsupported file type .png" in explain.stdout
+
+
+def test_text_field_names_the_jsonl_field(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        json.dumps(
+            {"key": "k1", "正文内容": "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解。"},
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    result = run("build", str(feed), "-o", str(tmp_path / "idx"), "--no-progress")
+    assert result.returncode == 2 and "no text field" in result.stderr and "--text-field" in result.stderr
+    result = run(
+        "build",
+        str(feed),
+        "-o",
+        str(tmp_path / "idx"),
+        "--no-progress",
+        "--text-field",
+        "正文内容",
+        "--id-field",
+        "key",
+    )
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(run("query", "-i", str(tmp_path / "idx"), "--json", "网格员").stdout)
+    assert hits[0]["doc_id"] == "k1"
+
+
+def test_build_indexes_a_copy_once_unless_asked_to_keep_duplicates(tmp_path):
+    text = "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解，基层治理更加精细。"
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "src" / "b.txt").write_text(text + "\n", encoding="utf-8")
+    result = run("build", str(tmp_path / "src"), "-o", str(tmp_path / "idx"), "--no-progress", "--explain")
+    assert result.returncode == 0, result.stderr
+    assert "1 docs" in result.stdout and "1 duplicates" in result.stdout
+    assert "duplicate b: repeats a (similarity 1.00); not indexed" in result.stdout
+    kept = run(
+        "build", str(tmp_path / "src"), "-o", str(tmp_path / "all"), "--no-progress", "--keep-duplicates"
+    )
+    assert "2 docs" in kept.stdout and "duplicates" not in kept.stdout
+
+
+@pytest.fixture(scope="module")
+def dated_index(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dated")
+    lines = []
+    for i in range(12):
+        source = "新华社" if i % 2 else "人民日报"
+        lines.append(
+            {
+                "id": f"n{i:02d}",
+                "title": f"基层治理第{i}期",
+                "text": f"第{i}期：网格员走村入户收集群众诉求，推动矛盾纠纷就地化解，第{i}个社区经验。",
+                "pub_date": f"2024-0{i % 6 + 1}-15 08:00",
+                "source": source,
+                "page": i,
+            }
+        )
+    (folder / "feed.jsonl").write_text(
+        "\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8"
+    )
+    out = folder / "idx"
+    result = run("build", str(folder / "feed.jsonl"), "-o", str(out), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_query_filters_by_where_since_until_and_where_json(dated_index):
+    def hits(*args):
+        result = run("query", "-i", str(dated_index), "--json", "-k", "20", *args, "网格员")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    found = hits("--where", "source=新华社")
+    assert len(found) == 6 and {h["metadata"]["source"] for h in found} == {"新华社"}
+    found = hits("--since", "2024-02-15", "--until", "2024/3/15")  # both ends inclusive
+    assert sorted(h["metadata"]["date"] for h in found) == ["2024-02-15"] * 2 + ["2024-03-15"] * 2
+    found = hits("--where", "source=人民日报", "--where", "page=4")  # numbers match as numbers too
+    assert [h["doc_id"] for h in found] == ["n04"]
+    found = hits("--where-json", '{"page": {"$gte": 10}}', "--until", "2024-06-30")
+    assert sorted(h["doc_id"] for h in found) == ["n10", "n11"]
+
+
+def test_terminal_view_shows_short_metadata(dated_index):
+    result = run("query", "-i", str(dated_index), "-k", "1", "--where", "doc_id=n03", "网格员")
+    assert result.returncode == 0, result.stderr
+    assert "date 2024-04-15 · source 新华社 · pub_date 2024-04-15 08:00 · page 3" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--where", "source"], "--where takes KEY=VALUE"),
+        (["--since", "yesterday"], "--since 'yesterday' is not a date"),
+        (["--since", "2024-05-01", "--until", "2024-04-01"], "is after --until"),
+        (["--where-json", "{source: 1}"], "--where-json is not valid JSON"),
+        (["--where-json", "[1]"], "--where-json must be a JSON object"),
+        (["--where-json", '{"page": {"$regex": "1"}}'], "unknown operator '$regex'"),
+    ],
+)
+def test_bad_filters_are_one_line_and_exit_2(dated_index, args, message):
+    result = run("query", "-i", str(dated_index), *args, "网格员")
+    assert result.returncode == 2
+    assert result.stderr.startswith("semsearch: error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_docs_lists_ids_dates_sources_chunks_and_titles(dated_index):
+    result = run("docs", "-i", str(dated_index), "--where", "source=新华社", "--since", "2024-04-01")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == "4 of 12 documents"
+    assert [line.split()[0] for line in lines[:-1]] == ["n03", "n05", "n09", "n11"]
+    assert lines[0].split()[1:5] == ["2024-04-15", "1", "新华社", "基层治理第3期"]
+    as_json = [json.loads(line) for line in run("docs", "-i", str(dated_index), "--json").stdout.splitlines()]
+    assert len(as_json) == 12 and as_json[0]["doc_id"] == "n00" and as_json[0]["chunks"] == 1
+    assert as_json[0]["metadata"]["page"] == 0
+
+
+def test_export_jsonl_and_parquet_with_vectors(dated_index, tmp_path):
+    result = run("export", "-i", str(dated_index))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 12 and rows[0]["doc_id"] == "n00" and rows[0]["metadata"]["source"] == "人民日报"
+    assert {"chunk_id", "text", "title", "paragraph", "start", "end"} <= set(
+        rows[0]
+    ) and "vector" not in rows[0]
+    out = tmp_path / "chunks.parquet"
+    result = run("export", "-i", str(dated_index), "--format", "parquet", "--vectors", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pq.read_table(out).to_pylist()
+    assert len(table) == 12 and len(table[0]["vector"]) == 384
+    assert json.loads(table[3]["metadata"])["page"] == 3
+    missing = run("export", "-i", str(dated_index), "--format", "parquet")
+    assert missing.returncode == 2 and "needs a file" in missing.stderr

@@ -1,0 +1,160 @@
+"""A writer killed at any moment never breaks the index; readers loading meanwhile always get a whole one."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+from semsearch import Document, Index
+from tests.support.paths import ROOT
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from semsearch import Document, Index
+    path, start = sys.argv[1], int(sys.argv[2])
+    step = start
+    while True:
+        index = Index.load(path)
+        doc = Document(doc_id="crash", text="崩溃测试文档第%d版。\\n\\n这是一段用于测试的正文，内容随版本变化：%d。" % (step, step))
+        if step % 3 == 2:
+            index.remove(["crash"])
+        else:
+            index.add([doc])
+        print("saving", step, flush=True)
+        index.save(path)
+        print("saved", step, flush=True)
+        step += 1
+    """
+)
+
+
+def _state(step: int) -> str | None:
+    """The first line of document "crash" after ``step`` (-1: the initial version; None: removed)."""
+    if step < 0:
+        return "崩溃测试文档初始版。"
+    return None if step % 3 == 2 else f"崩溃测试文档第{step}版。"
+
+
+class Writer:
+    """The WRITER script in a child process; what it reports ("saving N", "saved N") is timed as it comes."""
+
+    def __init__(self, script, path, step: int) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        self.child = subprocess.Popen(
+            [sys.executable, str(script), str(path), str(step)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        self.events: list[tuple[str, int, float]] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.child.stdout:
+            if not line.endswith("\n"):  # killed half-way through printing it
+                continue
+            kind, step = line.split()
+            with self._changed:
+                self.events.append((kind, int(step), time.monotonic()))
+                self._changed.notify_all()
+
+    def wait_for(self, kind: str, count: int, timeout: float = 120.0) -> float:
+        """Block until the writer has reported ``kind`` ``count`` times; returns when it did the last."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.times(kind)) >= count, timeout):
+                raise AssertionError(f"the writer did not report {kind!r} {count} times in {timeout} s")
+            return self.times(kind)[count - 1]
+
+    def times(self, kind: str) -> list[float]:
+        """When the writer reported ``kind``, each time (monotonic clock)."""
+        return [t for k, _, t in self.events if k == kind]
+
+    def kill(self) -> list[int]:
+        """SIGKILL the writer; returns the steps of every save it completed."""
+        self.child.send_signal(signal.SIGKILL)
+        self.child.wait()
+        self._reader.join(timeout=30)
+        return [step for kind, step, _ in self.events if kind == "saved"]
+
+
+def _unfinished_files(path) -> list[str]:
+    """Files of a generation the manifest does not name: what a save killed half-way leaves behind."""
+    named = {f["name"] for f in json.loads((path / "manifest.json").read_text("utf-8"))["files"].values()}
+    return [p.name for p in path.iterdir() if p.name not in named and p.name != "manifest.json"]
+
+
+def test_killing_a_writer_at_random_points_never_breaks_the_index(local_only, living_index, tmp_path):
+    """SIGKILL a writer (load, change, save in a loop) at random moments, many times.
+
+    The kill points are drawn over the writer's own measured load-change-save cycle, after its
+    start-up, so they land everywhere in a save however fast or loaded the machine is. After every
+    kill the index must load (manifest, checksums and counts agree) and hold either the state of the
+    writer's last completed save or of the save it was in the middle of: nothing mixed.
+    """
+    kills = int(os.environ.get("SEMSEARCH_CRASH_KILLS", "30"))
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER, encoding="utf-8")
+    rng = random.Random(2026)
+    living_index.add([Document(doc_id="crash", text="崩溃测试文档初始版。\n\n初始正文。")])
+    living_index.save()
+    step, saves, mid_save = 0, 0, 0
+    cycle = save_time = 0.0
+    for n in range(kills):
+        writer = Writer(script, living_index.path, step)
+        if n == 0:  # measure this machine's load-change-save cycle and save, once, after start-up
+            first, third = writer.wait_for("saved", 1), writer.wait_for("saved", 3)
+            cycle = (third - first) / 2
+            save_time = max(third - writer.wait_for("saving", 3), 0.001)
+        if n % 2:  # every other kill lands inside a save: writing files, fsync, manifest swap, clean-up
+            writer.wait_for("saving", 1)
+            time.sleep(rng.uniform(0, 1.2 * save_time))
+        else:  # the others anywhere in the cycle
+            writer.wait_for("saved", 1)
+            time.sleep(rng.uniform(0, 1.5 * cycle))
+        done = writer.kill()
+        saves += len(done)
+        last = done[-1] if done else step - 1
+        mid_save += bool(_unfinished_files(living_index.path))
+        loaded = Index.load(living_index.path)  # must load: checksums, counts and files all agree
+        crash = [c.text for c in loaded.chunks() if c.doc_id == "crash"]
+        present = crash[0].split("\n")[0] if crash else None
+        assert present in (_state(last), _state(last + 1)), (present, last, done)
+        assert len(loaded) == loaded.manifest.counts.chunks
+        assert len(loaded.search("崩溃测试文档", k=3, mode="lexical")) == (1 if present else 0)
+        assert not [p.name for p in living_index.path.parent.iterdir() if ".tmp-" in p.name]
+        step = last + 2 if present == _state(last + 1) and present != _state(last) else last + 1
+    # The next whole save clears what the killed writers left behind.
+    Index.load(living_index.path).save()
+    assert _unfinished_files(living_index.path) == []
+    # Some kills must have hit a save half-way, or the test did not test what it claims.
+    assert mid_save >= 1, (
+        f"none of {kills} kills interrupted a save (cycle {cycle:.3f} s, save {save_time:.3f} s)"
+    )
+    print(f"crash test: {kills} kills, {saves} completed saves, {mid_save} kills in the middle of a save")
+
+
+def test_readers_loading_while_a_writer_saves_always_get_a_whole_index(
+    local_only, living_index, tmp_path, caplog
+):
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER, encoding="utf-8")
+    living_index.add([Document(doc_id="crash", text="崩溃测试文档初始版。\n\n初始正文。")])
+    living_index.save()
+    writer = Writer(script, living_index.path, 0)
+    loads = 0
+    try:
+        writer.wait_for("saved", 1)  # start-up done: from here the writer saves over and over
+        while len(writer.times("saved")) < 6:
+            loaded = Index.load(living_index.path)
+            assert len(loaded) == loaded.manifest.counts.chunks == len(list(loaded.chunks()))
+            loads += 1
+    finally:
+        saves = len(writer.kill())
+    assert loads > 5 and saves >= 6, (loads, saves)
+    # A generation pruned under a reader means: read the new manifest, not "rebuild BM25 from the terms".
+    assert "rebuilding BM25" not in caplog.text

@@ -1,0 +1,1 @@
+"""Tests of semsearch.encoders: the bundled model and its runtimes, loading, embedding, the cache."""

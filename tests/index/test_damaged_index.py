@@ -1,0 +1,31 @@
+"""Property: whatever damage an index suffers, opening and searching it succeeds or raises a semsearch error.
+
+The damage is drawn by tests.support.damage (wrong types and values anywhere in the manifest, file
+names that are paths, truncated files, flipped bits, junk; checksums stale or recomputed). Anything but
+a :class:`~semsearch.SemsearchError` (a traceback from FAISS, SQLite, numpy, JSON…) fails. The same
+property at length (400 examples) is in tests/index/heavy/test_damaged_index.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+
+import semsearch
+from tests.support.damage import SETTINGS, check, damages
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(how=damages())
+def test_a_damaged_index_loads_or_raises_a_semsearch_error(saved_seeds_index, how):
+    check(saved_seeds_index, how)
+
+
+def test_a_bm25_number_type_damaged_in_its_parameters_is_a_corrupt_index(index_copy):
+    """Found by the property test: bm25s reads its integer type only when searching, so it is checked at load."""
+    [params] = index_copy.glob("bm25.*/params.index.json")
+    text = params.read_text(encoding="utf-8")
+    assert '"int32"' in text
+    params.write_text(text.replace('"int32"', '"iot32"'), encoding="utf-8")  # one bit, same size
+    with pytest.raises(semsearch.IndexCorruptError, match="malformed"):
+        semsearch.Index.load(index_copy, verify=False).search("网格员", mode="lexical")

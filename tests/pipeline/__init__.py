@@ -1,0 +1,1 @@
+"""Tests of semsearch.pipeline: planning and applying changes, near-duplicates at build and change."""

@@ -1,0 +1,54 @@
+"""Near-duplicates through an index: a story reached through two paths, or reprinted, is indexed once."""
+
+import pytest
+
+from semsearch import Document, Index
+from tests.support.backends import build_on
+from tests.support.corpora import REPRINT, STORY
+
+
+@pytest.fixture(scope="module")
+def deduped(seeds_dir, tmp_path_factory, backend, new_location):
+    folder = tmp_path_factory.mktemp("copies")
+    text = (seeds_dir / "000_d06f920685a293a0.txt").read_text(encoding="utf-8")
+    (folder / "a.txt").write_text(text, encoding="utf-8")
+    (folder / "mirror").mkdir()
+    (folder / "mirror" / "a.txt").write_text(text.replace("\n", "\r\n"), encoding="utf-8")
+    return folder, build_on(backend, new_location, [folder, Document("story", STORY, title="嫦娥六号")])
+
+
+def test_the_same_article_through_two_paths_is_indexed_once(deduped):
+    folder, index = deduped
+    assert index.doc_ids() == ["a", "story"]
+    [found] = index.duplicates
+    assert (found.doc_id, found.of, found.similarity) == ("mirror/a", "a", 1.0)
+    assert index.manifest.counts.duplicates == 1
+    hits = index.search("网格化管理", k=20)
+    assert "mirror/a" not in {h.doc_id for h in hits}
+    assert len({h.text for h in hits}) == len(hits)  # never two copies of one text
+    keep = Index.build([folder], dedup=False)
+    assert keep.doc_ids() == ["a", "mirror/a"] and keep.manifest.dedup is None
+
+
+def test_adding_a_reprint_records_it_and_survives_a_save(deduped, new_location):
+    _, index = deduped
+    target = index.save(new_location())
+    loaded = Index.load(target)
+    report = loaded.add([Document("reprint", REPRINT, title="月背样品", source="人民网")])
+    assert report.added == () and report.duplicates == ("reprint",) and report.changed
+    assert "1 duplicates of stored documents" in report.summary()
+    loaded.save()
+    again = Index.load(target)
+    assert "reprint" not in again.doc_ids()
+    [hit] = again.search("嫦娥六号月球样品", k=1, where={"doc_id": "story"})
+    assert hit.duplicates == (
+        {
+            "doc_id": "reprint",
+            "source": "人民网",
+            "title": "月背样品",
+            "similarity": pytest.approx(1.0, abs=0.2),
+        },
+    )
+    assert hit.to_dict()["duplicates"][0]["doc_id"] == "reprint"
+    again.remove(["story"])  # the kept one goes, and its duplicate records with it: the reprint is new again
+    assert again.add([Document("reprint", REPRINT, title="月背样品", source="人民网")]).added == ("reprint",)

@@ -1,0 +1,26 @@
+"""Markdown: plain text without markup, the first heading as title."""
+
+from semsearch import read_sources
+from semsearch.readers.markdown import markdown_to_text
+
+
+def test_markdown_loses_its_markup_and_gives_its_first_heading_as_title(tmp_path):
+    (tmp_path / "note.md").write_text(
+        "# 嫦娥六号**月背**采样\n\n**新华社**消息：返回器[安全着陆](http://x)。\n\n- 第一项成果\n- 第二项成果\n",
+        encoding="utf-8",
+    )
+    [doc] = read_sources([tmp_path]).documents
+    assert doc.title == "嫦娥六号月背采样"
+    assert doc.text.split("\n\n") == [
+        "嫦娥六号月背采样",
+        "新华社消息：返回器安全着陆。",
+        "第一项成果",
+        "第二项成果",
+    ]
+    assert not any(mark in doc.text for mark in ("#", "**", "](", "- "))
+
+
+def test_markdown_wrapped_lines_join_without_space_between_chinese_characters():
+    text, title = markdown_to_text("第一行文字\n第二行文字\nEnglish words\nwrap here")
+    assert text == "第一行文字第二行文字 English words wrap here"
+    assert title == ""

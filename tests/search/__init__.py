@@ -1,0 +1,1 @@
+"""Tests of semsearch.search: ranking in every mode, fusion, filters, evaluation."""

@@ -1,0 +1,1 @@
+"""Tests of semsearch.storage: the engine contract, locations, the manifest, each engine."""

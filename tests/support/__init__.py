@@ -1,0 +1,1 @@
+"""What more than one test file uses: corpora, encoders, helpers to run and attack semsearch."""

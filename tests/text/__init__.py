@@ -1,0 +1,1 @@
+"""Tests of semsearch.text: cleaning, chunking, analysis, dates, titles, near-duplicates."""
