@@ -180,6 +180,22 @@ def index_copy(saved_seeds_index: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def seeds_format1(seeds_index, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds saved in on-disk format 1 (files per generation), as indexes saved before segments are."""
+    from tests.support.formats import save_format1
+
+    return save_format1(seeds_index, tmp_path_factory.mktemp("indexes") / "seeds-format1")
+
+
+@pytest.fixture
+def format1_copy(seeds_format1: Path, tmp_path: Path) -> Path:
+    """A private copy of the seeds saved in format 1, for tests that damage or change its files."""
+    target = tmp_path / "seeds-format1"
+    shutil.copytree(seeds_format1, target)
+    return target
+
+
 @pytest.fixture
 def living_index(saved_seeds_index, new_location):
     """A private, saved copy of the seeds index to change, on each backend (a directory, Milvus)."""

@@ -26,7 +26,7 @@ DEFAULT_MIN_CHARS = 30  # paragraphs shorter than this are merged with a neighbo
 DEFAULT_BATCH_SIZE = 16  # texts per encoder call
 BM25_K1 = 1.2  # Lucene's BM25 defaults, on both engines
 BM25_B = 0.75
-VERSION = "0.1.0"  # semsearch's version (the package's, recorded in every manifest)
+VERSION = "0.2.0"  # semsearch's version (the package's, recorded in every manifest)
 
 T = TypeVar("T")
 

@@ -276,7 +276,10 @@ class Index(StoredDocuments):
         threads: int | None = None,
         device: str | None = None,
     ) -> Index:
-        """Open a saved index, checking its manifest and files (``verify=False``: sizes only, no SHA-256).
+        """Open a saved index, checking its manifest and the sizes of its files.
+
+        ``verify``: also check every file's SHA-256 — in format 1 (files per generation); a segmented
+        index (format 2) maps its files and leaves checksums to :meth:`verify`, so a load stays O(1).
 
         Its model is loaded on the first dense search; ``model`` gives another copy of the same model
         (say, a local path), and a different model raises IndexMismatchError. ``threads`` and

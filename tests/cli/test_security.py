@@ -52,8 +52,9 @@ def test_a_save_never_follows_a_symlink_the_index_ships(index_copy, tmp_path, se
     assert loads_whole(index_copy) > 0
 
 
-def test_a_save_never_writes_through_a_symlinked_generation_name(index_copy, tmp_path):
+def test_a_save_never_writes_through_a_symlinked_generation_name(format1_copy, tmp_path):
     """Sibling of item 1: symlinks planted under the names the next generations would take."""
+    index_copy = format1_copy
     outside = tmp_path / "precious.txt"
     outside.write_text("the user's own file\n", encoding="utf-8")
     generation = manifest(index_copy)["generation"]
@@ -94,7 +95,40 @@ def test_build_refuses_a_folder_whose_manifest_is_not_a_semsearch_manifest(
     assert {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()} == files
 
 
-def test_saving_an_index_deletes_only_files_its_format_names(index_copy):
+def test_a_change_never_writes_through_a_symlinked_segment_name(index_copy, tmp_path, seeds_dir):
+    """Format 2: symlinks planted under the names the next segments and deletion bitmaps would take."""
+    outside = tmp_path / "precious.txt"
+    outside.write_text("the user's own file\n", encoding="utf-8")
+    layout = manifest(index_copy)["layout"]
+    folder = index_copy / f"segments.{layout['epoch']}"
+    generation = manifest(index_copy)["generation"]
+    planted = [
+        folder / f"s{n:08d}.{suffix}"
+        for n in range(layout["next_segment"], layout["next_segment"] + 3)
+        for suffix in ("flat.faiss", "ids.npy", "rows.npy", "days.npy")
+    ] + [
+        folder / f"{s['name']}.del.{g}.npy"
+        for s in layout["segments"]
+        for g in range(generation + 1, generation + 4)
+    ]
+    for path in planted:
+        path.symlink_to(outside)
+    article = tmp_path / "new.txt"
+    article.write_text(NEW_ARTICLE, encoding="utf-8")
+    for args in (
+        ["remove", "-i", str(index_copy), SEED_ID],
+        ["add", "-i", str(index_copy), str(article), "--no-progress"],
+    ):
+        result = run(*args)
+        assert result.returncode == 0, result.stderr
+    assert outside.read_text(encoding="utf-8") == "the user's own file\n"
+    assert not [p for p in index_copy.rglob("*") if p.is_symlink()]
+    assert loads_whole(index_copy) > 0
+
+
+@pytest.mark.parametrize("fixture", ["format1_copy", "index_copy"])
+def test_saving_an_index_deletes_only_files_its_format_names(request, fixture):
+    index_copy = request.getfixturevalue(fixture)
     strangers = ["bundle.1.js", "main.2.css", "draft.tmp", "notes.7.txt", "vectors.bak"]
     for name in strangers:
         (index_copy / name).write_text("the user's", encoding="utf-8")
@@ -156,7 +190,8 @@ def _point_vectors_at(index: Path, name: str, target: Path) -> None:
 
 
 @pytest.mark.parametrize("spelling", ["dotdot", "absolute", "nested"])
-def test_manifest_file_names_cannot_leave_the_index(index_copy, tmp_path, spelling):
+def test_manifest_file_names_cannot_leave_the_index(format1_copy, tmp_path, spelling):
+    index_copy = format1_copy
     outside = tmp_path / "elsewhere" / "vectors.1.faiss"
     outside.parent.mkdir()
     shutil.copy(role_path(index_copy, "vectors"), outside)
@@ -173,7 +208,31 @@ def test_manifest_file_names_cannot_leave_the_index(index_copy, tmp_path, spelli
     assert "vectors" in message and "plain" in message
 
 
-def test_a_system_file_named_as_the_vectors_leaks_nothing(index_copy):
+@pytest.mark.parametrize(
+    ("part", "name"),
+    [
+        ("epoch", "../elsewhere"),
+        ("epoch", "/etc"),
+        ("segment", "../../etc/passwd"),
+        ("segment", "/etc/passwd"),
+    ],
+)
+def test_segmented_layout_names_cannot_leave_the_index(index_copy, part, name):
+    """Format 2 builds every file name from its epoch and segment names: both must be plain names."""
+
+    def change(m: dict) -> None:
+        if part == "epoch":
+            m["layout"]["epoch"] = name
+        else:
+            m["layout"]["segments"][0]["name"] = name
+
+    edit_manifest(index_copy, change)
+    message = assert_one_line_error(run("query", "-i", str(index_copy), "网格员"), 1)
+    assert "layout" in message and "malformed" in message
+
+
+def test_a_system_file_named_as_the_vectors_leaks_nothing(format1_copy):
+    index_copy = format1_copy
     passwd = Path("/etc/passwd")
     first_line = passwd.read_text(encoding="utf-8", errors="replace").splitlines()[0]
     _point_vectors_at(index_copy, str(passwd), passwd)
@@ -183,14 +242,26 @@ def test_a_system_file_named_as_the_vectors_leaks_nothing(index_copy):
     assert "plain" in message
 
 
-def test_a_directory_entry_cannot_walk_the_file_system(index_copy):
+def test_a_directory_entry_cannot_walk_the_file_system(format1_copy):
+    index_copy = format1_copy
     edit_manifest(index_copy, lambda m: m["files"]["bm25"].update(name="/usr"))
     message = assert_one_line_error(run("query", "-i", str(index_copy), "网格员", timeout=60), 1)
     assert "/usr" in message and "plain" in message
 
 
-def test_a_symlink_inside_the_index_cannot_stand_in_for_one_of_its_files(index_copy, tmp_path):
-    vectors = role_path(index_copy, "vectors")
+def _segmented_member(index: Path, which: str) -> Path:
+    layout = manifest(index)["layout"]
+    return {
+        "segment file": index / f"segments.{layout['epoch']}" / f"{layout['segments'][0]['name']}.flat.faiss",
+        "store": index / f"documents.{layout['epoch']}.sqlite",
+        "lexical folder": index / f"lexical.{layout['epoch']}",
+    }[which]
+
+
+@pytest.mark.parametrize("which", ["vectors", "segment file", "store", "lexical folder"])
+def test_a_symlink_inside_the_index_cannot_stand_in_for_one_of_its_files(request, tmp_path, which):
+    index_copy = request.getfixturevalue("format1_copy" if which == "vectors" else "index_copy")
+    vectors = role_path(index_copy, "vectors") if which == "vectors" else _segmented_member(index_copy, which)
     outside = tmp_path / "outside.faiss"
     shutil.move(vectors, outside)
     vectors.symlink_to(outside)

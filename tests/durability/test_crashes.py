@@ -83,9 +83,29 @@ class Writer:
 
 
 def _unfinished_files(path) -> list[str]:
-    """Files of a generation the manifest does not name: what a save killed half-way leaves behind."""
-    named = {f["name"] for f in json.loads((path / "manifest.json").read_text("utf-8"))["files"].values()}
-    return [p.name for p in path.iterdir() if p.name not in named and p.name != "manifest.json"]
+    """Files the manifest does not name: what a change or save killed half-way leaves behind.
+
+    Format 2 names its store, BM25 folder and segments folder by epoch, and the segments' files in
+    its layout (tantivy's own files inside ``lexical.EPOCH/`` are tantivy's business).
+    """
+    manifest = json.loads((path / "manifest.json").read_text("utf-8"))
+    if manifest["files"]:
+        named = {f["name"] for f in manifest["files"].values()}
+        return [p.name for p in path.iterdir() if p.name not in named and p.name != "manifest.json"]
+    layout = manifest["layout"]
+    epoch = layout["epoch"]
+    top = {"manifest.json", f"documents.{epoch}.sqlite", f"lexical.{epoch}", f"segments.{epoch}"}
+    named = set()
+    for segment in layout["segments"]:
+        suffixes = ["flat.faiss", "ids.npy", "rows.npy", "days.npy"] + (
+            ["ann.faiss"] if "ann" in segment["files"] else []
+        )
+        named |= {f"{segment['name']}.{suffix}" for suffix in suffixes}
+        if segment["deletes"]:
+            named.add(f"{segment['name']}.del.{segment['deletes']['generation']}.npy")
+    return [p.name for p in path.iterdir() if p.name not in top] + [
+        p.name for p in (path / f"segments.{epoch}").iterdir() if p.name not in named
+    ]
 
 
 def test_killing_a_writer_at_random_points_never_breaks_the_index(local_only, living_index, tmp_path):

@@ -21,8 +21,15 @@ def test_a_damaged_index_loads_or_raises_a_semsearch_error(saved_seeds_index, ho
     check(saved_seeds_index, how)
 
 
-def test_a_bm25_number_type_damaged_in_its_parameters_is_a_corrupt_index(index_copy):
+@settings(max_examples=10, **SETTINGS)
+@given(how=damages())
+def test_a_damaged_format_1_index_loads_or_raises_a_semsearch_error(seeds_format1, how):
+    check(seeds_format1, how)
+
+
+def test_a_bm25_number_type_damaged_in_its_parameters_is_a_corrupt_index(format1_copy):
     """Found by the property test: bm25s reads its integer type only when searching, so it is checked at load."""
+    index_copy = format1_copy
     [params] = index_copy.glob("bm25.*/params.index.json")
     text = params.read_text(encoding="utf-8")
     assert '"int32"' in text

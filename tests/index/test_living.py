@@ -72,7 +72,8 @@ def test_a_stale_index_object_cannot_overwrite_a_newer_save(local_only, living_i
     other = Index.load(living_index.path)
     living_index.add([NEW])
     living_index.save()
-    other.remove(["000_d06f920685a293a0"])
+    # The segmented engine refuses at the change itself (it writes as it goes); format 1 at save.
     with pytest.raises(IndexChangedError, match="changed on disk since.*load it again"):
+        other.remove(["000_d06f920685a293a0"])
         other.save()
     assert NEW.doc_id in Index.load(living_index.path).doc_ids()

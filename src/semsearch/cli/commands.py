@@ -409,20 +409,21 @@ def optimize(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with writer_lock(path):
         index = Index.load(path, verify=False)
-        before = index.info().get("storage")
+        before = index.info().get("layout") or index.info().get("storage")
         index.optimize()
         after = index.info()
+        after["layout"] = after.get("layout") or after.get("storage")
     seconds = time.perf_counter() - started
     if args.json:
         print(
             json.dumps(
-                {"before": before, "after": after.get("storage"), "seconds": round(seconds, 3)},
+                {"before": before, "after": after["layout"], "seconds": round(seconds, 3)},
                 ensure_ascii=False,
             )
         )
         return EXIT_OK
     print(
-        f"optimized {path}: {before} -> {after.get('storage')}, {after['counts']['chunks']} chunks, {seconds:.1f} s"
+        f"optimized {path}: {before} -> {after['layout']}, {after['counts']['chunks']} chunks, {seconds:.1f} s"
     )
     return EXIT_OK
 

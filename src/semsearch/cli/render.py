@@ -214,6 +214,7 @@ def print_info(info: dict[str, Any]) -> None:
     rows: list[tuple[str, Any]] = [
         ("path", info.get("path")),
         ("storage", info.get("storage", "in memory (never saved)")),
+        ("layout", info.get("layout", "-")),
         ("format", f"{info['format']} v{info['format_version']} (generation {info.get('generation', '-')})"),
         ("model", info["encoder"]["identity"]),
         ("dimension", info["dimension"]),

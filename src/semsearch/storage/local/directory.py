@@ -27,9 +27,7 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import tempfile
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -40,24 +38,23 @@ from semsearch.storage.local.files import (
     file_size,
     is_index,
     members,
+    raise_write_failure,
     read_manifest,
     sha256_file,
 )
+from semsearch.storage.local.staging import remove_killed, staging_name
 from semsearch.storage.locks import write_lock
 from semsearch.storage.manifest import FileEntry, Manifest
 from semsearch.storage.manifest_schema import DIRECTORY_ROLES, FILE_ROLES
 
 # The format's own files in an index folder: a generation's files, what a writer killed half-way
 # left beside one (a SQLite journal), a killed save's private folder, and the old temporary manifest.
-_GENERATION_FILE = re.compile(
+GENERATION_FILE = re.compile(
     r"^(?P<role>vectors|chunks|lexical|bm25)\.(?P<gen>\d{1,12})\.(?P<ext>faiss|sqlite|json|bm25s)"
     r"(?P<journal>-journal|-wal|-shm)?$"
 )
 _STAGING_PREFIX = ".save-"
 _LEGACY_TMP = MANIFEST + ".tmp"
-# What writing an index's files raises when the disk is full or the folder read-only: sqlite3 and
-# FAISS (RuntimeError) report those in their own types.
-_WRITE_FAILURES = (OSError, sqlite3.Error, RuntimeError)
 
 
 class FileWriter(NamedTuple):
@@ -99,7 +96,7 @@ def save_index_dir(
             f"cannot create {real.parent} ({exc.strerror or exc}); choose another path"
         ) from None
     with write_lock(real):
-        _remove_killed_first_saves(real)
+        remove_killed(real)
         if expect_generation is not None and not fresh:
             on_disk = read_manifest(real).generation
             if on_disk != expect_generation:
@@ -112,7 +109,7 @@ def save_index_dir(
         placed: list[Path] = []
         try:
             if fresh:
-                staging = real.parent / f".{real.name}.tmp-{uuid.uuid4().hex[:8]}"
+                staging = real.parent / staging_name(real)
                 staging.mkdir()  # exclusively: a name that exists (a planted symlink, say) fails here
             else:
                 staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=real))
@@ -158,12 +155,8 @@ def save_index_dir(
                 _delete(own)
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
-            if isinstance(exc, _WRITE_FAILURES) and not isinstance(exc, SemsearchError):
-                where = "nothing was written" if fresh else "the index there is unchanged"
-                raise IndexWriteError(
-                    f"cannot save the index at {path} ({_reason(exc)}); {where}. Free disk space or make the "
-                    "folder writable, then save again"
-                ) from exc
+            where = "nothing was written" if fresh else "the index there is unchanged"
+            raise_write_failure(exc, f"cannot save the index at {path}", where)
             raise
         _remove_other_generations(real, generation)
     return written
@@ -185,18 +178,12 @@ def check_replaceable(path: Path, real: Path) -> None:
         ) from None
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
-
-
 def _next_generation(path: Path) -> int:
     generations = [0]
     with contextlib.suppress(SemsearchError):
         generations.append(read_manifest(path).generation or 0)
     for file in path.iterdir():
-        match = _GENERATION_FILE.match(file.name)
+        match = GENERATION_FILE.match(file.name)
         if match:
             generations.append(int(match["gen"]))
     return max(generations) + 1
@@ -205,23 +192,11 @@ def _next_generation(path: Path) -> int:
 def _remove_other_generations(path: Path, keep: int) -> None:
     """Delete what the format names and this save does not keep: nothing else in the folder is touched."""
     for file in path.iterdir():
-        match = _GENERATION_FILE.match(file.name)
+        match = GENERATION_FILE.match(file.name)
         stale = (match is not None and int(match["gen"]) != keep) or (match is not None and match["journal"])
         debris = file.name == _LEGACY_TMP or (file.name.startswith(_STAGING_PREFIX) and file.is_dir())
         if stale or debris:
             _delete(file)
-
-
-def _remove_killed_first_saves(real: Path) -> None:
-    """Delete the ``.NAME.tmp-XXXXXXXX`` folders a first save of ``real`` killed half-way left beside it.
-
-    Called under the index's writer lock, so no live save of this index owns one.
-    """
-    pattern = re.compile(rf"^\.{re.escape(real.name)}\.tmp-[0-9a-f]{{8}}$")
-    with contextlib.suppress(OSError):
-        for sibling in real.parent.iterdir():
-            if pattern.match(sibling.name) and sibling.is_dir() and not sibling.is_symlink():
-                shutil.rmtree(sibling, ignore_errors=True)
 
 
 def _delete(file: Path) -> None:

@@ -26,7 +26,7 @@ from semsearch.storage.local.tantivy_bm25 import K1, B
 from semsearch.storage.local.vectors import VectorIndex, vector_ids
 from semsearch.storage.locations import DirectoryLocation, Location, same_location
 from semsearch.storage.manifest import Manifest
-from semsearch.storage.manifest_schema import SEGMENTS_FORMAT
+from semsearch.storage.manifest_schema import FILES_FORMAT, SEGMENTS_FORMAT
 from semsearch.text.analyzer import Analyzer
 
 
@@ -118,7 +118,7 @@ class LocalEngine:
 
     def describe(self) -> dict[str, Any]:
         """A directory (its size on disk is the manifest's files)."""
-        return {"storage": "directory"}
+        return {"storage": "directory", "layout": f"format {FILES_FORMAT}, files per generation"}
 
     def optimize(self, manifest: Manifest) -> Opened:
         """Upgrade to the segmented format in place: the index is copied into new files, then the manifest swapped."""

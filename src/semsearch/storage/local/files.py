@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
-from semsearch.errors import IndexCorruptError, IndexNotFoundError
+from semsearch.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError, SemsearchError
 from semsearch.storage.manifest import Manifest
 
 MANIFEST = "manifest.json"
@@ -136,3 +137,43 @@ def sha256_file(path: Path) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+WRITE_FAILURES = (OSError, sqlite3.Error, RuntimeError)
+"""What writing an index's files raises when the disk is full or the folder read-only: sqlite3 and
+FAISS (RuntimeError) report those in their own types."""
+
+
+def write_failure_reason(exc: BaseException) -> str:
+    """The cause of a failed write, short: the OS's words and file, or the library's first line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def _folder_refuses(folder: Path) -> str | None:
+    """Why a new file cannot be made in ``folder`` (read-only, no permission), or None if it can."""
+    probe = folder / f".semsearch-probe-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        return f"{exc.strerror}: {folder}" if exc.strerror else str(exc)
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
+def raise_write_failure(exc: BaseException, what: str, state: str, folder: Path | None = None) -> None:
+    """Re-raise a failed write (disk full, read-only folder) as one IndexWriteError; other errors pass.
+
+    ``what`` says what could not be done ("cannot save the index at …"), ``state`` what is left
+    ("the index there is unchanged"). ``folder``: where the write went; when the library's own words
+    do not say why (SQLite's "unable to open database file"), a probe there does.
+    """
+    if isinstance(exc, WRITE_FAILURES) and not isinstance(exc, SemsearchError):
+        reason = write_failure_reason(exc)
+        if folder is not None and not (isinstance(exc, OSError) and exc.errno):
+            reason = _folder_refuses(folder) or reason
+        raise IndexWriteError(
+            f"{what} ({reason}); {state}. Free disk space or make the folder writable, then try again"
+        ) from exc

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -38,7 +40,7 @@ import uuid
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -46,7 +48,8 @@ from semsearch.errors import IndexChangedError, IndexCorruptError, IndexWriteErr
 from semsearch.filters import Filter, date_range
 from semsearch.records import Scored, SearchParams, VectorHits, WriteBatch
 from semsearch.storage.base import Durability, IndexSpec, Opened, Parts
-from semsearch.storage.local.files import MANIFEST, read_manifest
+from semsearch.storage.local import staging
+from semsearch.storage.local.files import MANIFEST, WRITE_FAILURES, raise_write_failure, read_manifest
 from semsearch.storage.local.segments import (
     Segment,
     SegmentFiles,
@@ -55,10 +58,11 @@ from semsearch.storage.local.segments import (
     segment_files,
     write_segment,
 )
+from semsearch.storage.local.staging import staging_name
 from semsearch.storage.local.tantivy_bm25 import K1, B, LexicalFilter, TantivyBM25
 from semsearch.storage.local.versioned_store import VersionedStore, day_number
 from semsearch.storage.locations import DirectoryLocation, Location, same_location
-from semsearch.storage.locks import write_lock
+from semsearch.storage.locks import acquire, release, write_lock
 from semsearch.storage.manifest import Manifest
 from semsearch.storage.manifest_schema import SEGMENTS_FORMAT
 from semsearch.text.analyzer import Analyzer
@@ -253,11 +257,12 @@ class SegmentedEngine:
         self._selections: dict[Any, RowSelection] = {}
         self._excluded: np.ndarray | None = None
         self._max_gen: int | None = None
-        self._lock_context: contextlib.ExitStack | None = None
+        self._holding: weakref.finalize | None = None  # the writer lock, held from a change to its commit
         self._guard = threading.RLock()
         self.store: VersionedStore
         self.bm25: TantivyBM25
         self._parts: Parts | None = None
+        self._held: IO[bytes] | None = None  # a build's hold on its staging folder (see staging.py)
 
     @property
     def _segments_dir(self) -> Path:
@@ -282,12 +287,14 @@ class SegmentedEngine:
                 raise IndexWriteError(
                     f"cannot create {parent} ({exc.strerror or exc}); choose another path"
                 ) from None
-            name = f".{location.path.name}.tmp-{uuid.uuid4().hex[:8]}"  # type: ignore[union-attr]
-            folder = parent / name
+            folder = parent / staging_name(location.path)  # type: ignore[union-attr]
             folder.mkdir()
+            held = staging.hold(folder)
         else:
             folder = Path(tempfile.mkdtemp(prefix="semsearch-build-"))
+            held = None
         engine = cls(folder, None, spec, location=location, staged=True, threads=threads)
+        engine._held = held
         engine.store = VersionedStore.create(folder / store_name(engine.epoch), spec.dedup)
         engine.store.selector = engine.select
         engine.bm25 = TantivyBM25.create(folder / lexical_name(engine.epoch), spec.analyzer)
@@ -330,7 +337,8 @@ class SegmentedEngine:
         files = segment_files(entry["name"], "ann" in entry["files"])
         deleted = None
         if entry.get("deletes") is not None:
-            path = _member(folder, deletes_name(entry["name"], entry["deletes"]["generation"]))
+            deletes = entry["deletes"]
+            path = _member(folder, deletes_name(entry["name"], deletes["generation"]), size=deletes["bytes"])
             try:
                 deleted = np.unpackbits(
                     np.load(path, allow_pickle=False), count=entry["rows"], bitorder="little"
@@ -339,8 +347,8 @@ class SegmentedEngine:
                 raise IndexCorruptError(
                     f"{path} is not a readable deletion bitmap ({exc}); run `semsearch verify`"
                 ) from None
-        for name in files.names():
-            _member(folder, name)
+        for role, name in files.roles().items():  # sizes only: checksums are `semsearch verify`'s (O(index))
+            _member(folder, name, size=entry["files"][role]["bytes"])
         segment = Segment(folder, entry["name"], files, deleted)
         if len(segment) != entry["rows"]:
             raise IndexCorruptError(
@@ -370,7 +378,8 @@ class SegmentedEngine:
     def describe(self) -> dict[str, Any]:
         """A segmented directory: its segments and the size of the files the manifest names."""
         return {
-            "storage": f"directory (segments: {len(self.segments)})",
+            "storage": "directory",
+            "layout": f"format {SEGMENTS_FORMAT}, {len(self.segments)} segment{'s' if len(self.segments) != 1 else ''}",
             "bytes_on_disk": self.bytes_on_disk(),
         }
 
@@ -405,11 +414,11 @@ class SegmentedEngine:
             self._floor = generation
             first = self.next_row
             try:
-                removed_rows, removed_ids, added = self.store.apply(batch, generation, first)
+                # New files first (a failure there touched nothing else), then the store, then BM25:
+                # BM25 is never ahead of the store, which recovery reads to know what to undo.
+                days = self._days(batch)
+                added = list(range(first, first + len(batch.chunk_ids)))
                 if batch.documents:
-                    days = self._days(batch)
-                    self.bm25.add(added, batch.chunk_ids, batch.texts, days, generation)
-                    self.bm25.commit()
                     name = f"s{self.next_segment:08d}"
                     files = write_segment(
                         self._segments_dir,
@@ -424,10 +433,24 @@ class SegmentedEngine:
                     self.segments.append(Segment(self._segments_dir, name, files))
                     self._pending.append((generation, name))
                     self.next_segment += 1
+                removed_rows, removed_ids, stored = self.store.apply(batch, generation, first)
+                if stored != added:
+                    raise IndexCorruptError(
+                        f"{self.store.path}: rows were not stored in order; run `semsearch verify`"
+                    )
+                if batch.documents:
+                    self.bm25.add(added, batch.chunk_ids, batch.texts, days, generation)
+                    self.bm25.commit()
                     self.next_row = first + len(added)
                 self._mark_deleted(removed_rows)
-            except BaseException:
+            except BaseException as exc:
                 self._undo(generation)
+                raise_write_failure(
+                    exc,
+                    f"cannot change the index at {self.folder}",
+                    "the index there is unchanged",
+                    self.folder,
+                )
                 raise
             self.view = self.store.view = generation
             self._refresh_filters()
@@ -461,10 +484,9 @@ class SegmentedEngine:
 
     def _begin(self) -> None:
         """Before the first change: the writer lock, a check that nobody published since, recovery."""
-        if self._staged or self._lock_context is not None:
+        if self._staged or self._holding is not None:
             return
-        stack = contextlib.ExitStack()
-        stack.enter_context(write_lock(self.folder))
+        acquire(self.folder, ("engine", id(self)))
         try:
             on_disk = read_manifest(self.folder)
             if on_disk.generation != self.published:
@@ -482,10 +504,11 @@ class SegmentedEngine:
                 self.bm25 = bm25
             self._recover()
         except BaseException:
-            stack.close()
+            release(self.folder)
             raise
-        self._lock_context = stack
-        weakref.finalize(self, stack.close)  # an engine dropped before its commit releases the lock
+        # An engine dropped before its commit releases the lock (its unpublished change is undone by
+        # the next writer's recovery).
+        self._holding = weakref.finalize(self, release, self.folder)
 
     def _recover(self) -> None:
         """Undo what a writer that died left of a generation no manifest names (O(that change))."""
@@ -497,6 +520,7 @@ class SegmentedEngine:
             )
             self.bm25.roll_back(self.published)  # BM25 first: if it fails, the store still says "undo me"
             self.store.roll_back(self.published)
+        _remove_other_files(self.folder)  # a killed writer's temporary manifest, a killed rebuild's epoch
         self._remove_unnamed_files()
         self.next_row = max(self.next_row, self.store.next_row())
 
@@ -543,14 +567,13 @@ class SegmentedEngine:
                 if entry.get("deletes"):
                     named.add(deletes_name(entry["name"], entry["deletes"]["generation"]))
         for path in folder.iterdir():
-            if path.name not in named and not path.is_dir():
-                with contextlib.suppress(OSError):
-                    path.unlink()
+            if path.name not in named:
+                _delete(path)
 
     def _release(self) -> None:
-        if self._lock_context is not None:
-            self._lock_context.close()
-            self._lock_context = None
+        if self._holding is not None:
+            self._holding()  # calls release() once and detaches the finalizer
+            self._holding = None
 
     # -------------------------------------------------------------- publishing
 
@@ -576,44 +599,67 @@ class SegmentedEngine:
                 generation = self.view
                 self._merge(final=False)
                 written = self._publish(manifest, generation)
-                purge_through = self.published
-                self.manifest, self.published, self.view = written, generation, generation
-                self.store.view = generation
-                self._pending = []
+            except BaseException as exc:
+                # Unpublished changes stay, and so does the writer lock (another writer would undo them):
+                # saving again once there is room publishes them.
+                raise_write_failure(
+                    exc,
+                    f"cannot save the index at {self.folder}",
+                    "the index there is unchanged and this one keeps its changes",
+                    self.folder,
+                )
+                raise
+            purge_through = self.published
+            self.manifest, self.published, self.view = written, generation, generation
+            self.store.view = generation
+            self._pending = []
+            try:
                 self._purge(purge_through)
                 self.bm25.close()
                 self._remove_unnamed_files()
-            except OSError as exc:
-                raise IndexWriteError(
-                    f"cannot save the index at {self.folder} ({exc.strerror or exc}); the index there is unchanged. "
-                    "Free disk space or make the folder writable, then save again"
-                ) from None
+            except (OSError, SemsearchError, *WRITE_FAILURES) as exc:
+                # Published already: what is left is tidying, which the next commit does again.
+                log.warning("%s: saved, but tidying up after the save failed (%s)", self.folder, exc)
             finally:
                 self._release()
             self._refresh_filters()
             return written
 
     def _commit_build(self, manifest: Manifest, target: DirectoryLocation) -> Manifest:
-        """The first commit of a new index: merge into its final segments, then move the folder into place."""
-        self.bm25.close()
-        self._merge(final=True)
-        self._remove_unnamed_files()
-        generation = max(self.view, 1)
-        written = self._publish(manifest, generation)
-        self.store.close()
+        """The first commit of a new index: merge into its final segments, then move the folder into place.
+
+        A failure leaves whatever was at the target as it was and removes the build's own folder.
+        """
         destination = target.path
+        if destination.exists() and not destination.is_dir():
+            raise InputError(
+                f"{destination} exists and is a file, not an index directory; choose another output path"
+            )
+        if destination.exists() and any(destination.iterdir()):
+            from semsearch.storage.local.directory import check_replaceable
+
+            check_replaceable(destination, destination.resolve())
         try:
+            self.bm25.close()
+            self._merge(final=True)
+            self._remove_unnamed_files()
+            generation = max(self.view, 1)
+            written = self._publish(manifest, generation)
+            self.store.close()
             destination.parent.mkdir(parents=True, exist_ok=True)
             with write_lock(destination):
-                if destination.exists():
+                staging.remove_killed(destination)  # skips this build's own folder: it is held
+                staging.release(self.folder, self._held)
+                self._held = None
+                if destination.exists() and any(destination.iterdir()):
                     _replace_index(destination, self.folder)
                 else:
-                    os.rename(self.folder, destination)
-                    _fsync_dir(destination.parent)
+                    _move_into_place(self.folder, destination)
         except OSError as exc:
+            shutil.rmtree(self.folder, ignore_errors=True)
             raise IndexWriteError(
-                f"cannot save the index at {destination} ({exc.strerror or exc}); nothing was written there. "
-                "Free disk space or make the folder writable, then save again"
+                f"cannot save the index at {destination} ({exc.strerror or exc}); nothing was written there "
+                "and this index's files are gone. Free disk space or make the folder writable, then build it again"
             ) from None
         self.folder, self._staged, self._location = destination, False, target
         self.manifest, self.published, self.view = written, generation, generation
@@ -632,7 +678,7 @@ class SegmentedEngine:
             entry = self._entries[segment.name]
             if segment.name in self._changed or (entry["deletes"] is None and segment.deleted.any()):
                 path = folder / deletes_name(segment.name, generation)
-                if path.exists():
+                if os.path.lexists(path):
                     path.unlink()  # left by a commit that failed after writing it
                 _save_rows(path, np.packbits(segment.deleted, bitorder="little"))
                 entry["deletes"] = {**_file_record(path), "generation": generation}
@@ -803,9 +849,7 @@ class SegmentedEngine:
             return problems
         folder = self._segments_dir
         for entry in self.manifest.layout["segments"]:
-            names = {role: f"{entry['name']}.{role}.npy" for role in ("vectors", "ids", "rows", "days")}
-            if "ann" in entry["files"]:
-                names["ann"] = f"{entry['name']}.ann.faiss"
+            names = segment_files(entry["name"], "ann" in entry["files"]).roles()
             for role, name in names.items():
                 problem = _check_file(folder / name, entry["files"][role])
                 if problem:
@@ -867,11 +911,12 @@ def _merge_groups(segments: Sequence[Segment]) -> list[list[Segment]]:
     return groups
 
 
-def _member(folder: Path, name: str, kind: str = "file") -> Path:
-    """``folder/name``, which must exist as a ``kind`` ("file" or "dir") and not be a symlink."""
+def _member(folder: Path, name: str, kind: str = "file", size: Any = None) -> Path:
+    """``folder/name``, which must exist as a ``kind`` ("file" or "dir"), not be a symlink, and have ``size`` bytes."""
     path = folder / name
     try:
-        mode = os.lstat(path).st_mode
+        found = os.lstat(path)
+        mode = found.st_mode
     except FileNotFoundError:
         raise IndexCorruptError(
             f"{path} is missing; the index is incomplete. Run `semsearch verify`"
@@ -881,6 +926,10 @@ def _member(folder: Path, name: str, kind: str = "file") -> Path:
     if not (stat.S_ISDIR(mode) if kind == "dir" else stat.S_ISREG(mode)):
         raise IndexCorruptError(
             f"{path} is not a {'folder' if kind == 'dir' else 'regular file'}; run `semsearch verify`"
+        )
+    if size is not None and found.st_size != size:
+        raise IndexCorruptError(
+            f"{path} is {found.st_size} bytes, the manifest says {size}; the index is damaged: run `semsearch verify`"
         )
     return path
 
@@ -932,6 +981,25 @@ def _write_manifest(folder: Path, data: dict[str, Any]) -> None:
         raise
 
 
+def _move_into_place(folder: Path, destination: Path) -> None:
+    """Rename a finished index folder to ``destination`` (an empty folder there is replaced).
+
+    Across file systems it is copied beside ``destination`` first, so the rename that publishes it stays atomic.
+    """
+    if destination.exists():
+        destination.rmdir()  # empty (checked by the caller)
+    try:
+        os.rename(folder, destination)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        beside = destination.parent / staging_name(destination)
+        shutil.copytree(folder, beside, symlinks=False)
+        os.rename(beside, destination)
+        shutil.rmtree(folder, ignore_errors=True)
+    _fsync_dir(destination.parent)
+
+
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -972,26 +1040,44 @@ def _replace_index(destination: Path, staged: Path) -> None:
     _remove_other_files(destination)
 
 
+_SEGMENTED_NAME = re.compile(
+    r"^(?:documents\.[0-9a-f]{8}\.sqlite(?:-journal)?|lexical\.[0-9a-f]{8}|segments\.[0-9a-f]{8}"
+    rf"|\.{re.escape(MANIFEST)}\.[0-9a-f]{{8}})$"
+)
+"""The names format 2 gives the entries of an index folder (any epoch's), and its temporary manifests."""
+
+
 def _remove_other_files(folder: Path) -> None:
     """Delete what the manifest does not name, among the format's own files (nothing else is touched)."""
     manifest = read_manifest(folder)
     epoch = manifest.layout["epoch"]
-    keep = {MANIFEST, segments_name(epoch), store_name(epoch), lexical_name(epoch)}
+    store = store_name(epoch)
+    # The store's rollback journal is SQLite's: a writer killed mid-transaction needs it to undo.
+    keep = {MANIFEST, segments_name(epoch), store, store + "-journal", lexical_name(epoch)}
+    from semsearch.storage.local.directory import GENERATION_FILE  # format 1's, left by an upgrade
+
     for path in folder.iterdir():
         own = (
-            path.name.startswith(("documents.", "lexical.", "segments.", "vectors.", "chunks.", "bm25."))
+            _SEGMENTED_NAME.match(path.name) is not None
+            or GENERATION_FILE.match(path.name) is not None
             or path.name == MANIFEST + ".tmp"
         )
-        if own and path.name not in keep and not path.is_symlink():
-            with contextlib.suppress(OSError):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if own and path.name not in keep:
+            _delete(path)
     named = set()
     for entry in manifest.layout["segments"]:
-        named |= {f"{entry['name']}.{role}.npy" for role in ("vectors", "ids", "rows", "days")}
-        named.add(f"{entry['name']}.ann.faiss")
+        named |= set(segment_files(entry["name"], ann=True).names())
         if entry["deletes"]:
             named.add(deletes_name(entry["name"], entry["deletes"]["generation"]))
     for path in (folder / segments_name(epoch)).iterdir():
-        if path.name not in named and not path.is_symlink():
-            with contextlib.suppress(OSError):
-                path.unlink()
+        if path.name not in named:
+            _delete(path)
+
+
+def _delete(path: Path) -> None:
+    """Delete one of the format's own entries: a symlink itself (never what it points to), a folder, a file."""
+    with contextlib.suppress(OSError):
+        if path.is_symlink() or not path.is_dir():
+            path.unlink()
+        else:
+            shutil.rmtree(path)

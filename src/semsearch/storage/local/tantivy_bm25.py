@@ -15,12 +15,13 @@ generation may still need it. It is excluded from searches by row until a later 
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -38,6 +39,29 @@ def _tantivy() -> Any:
     import tantivy
 
     return tantivy
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _reads_damage(method: F) -> F:
+    """Make what tantivy raises on damaged files one IndexCorruptError naming the folder.
+
+    Its errors, and the Rust panics pyo3 turns into a BaseException (PanicException).
+    """
+
+    @functools.wraps(method)
+    def read(self: TantivyBM25, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (ValueError, OSError) as exc:
+            raise IndexCorruptError(f"{self.path} cannot be read ({exc}); run `semsearch verify`") from None
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+            raise IndexCorruptError(f"{self.path} is damaged ({exc}); run `semsearch verify`") from None
+
+    return read  # type: ignore[return-value]
 
 
 def schema() -> Any:
@@ -89,7 +113,9 @@ class TantivyBM25:
             raise IndexCorruptError(f"{path} is missing or not a folder; run `semsearch verify`")
         try:
             index = tantivy.Index.open(str(path))
-        except (ValueError, OSError) as exc:
+        except BaseException as exc:  # ValueError, OSError, or a Rust panic (a BaseException from pyo3)
+            if not isinstance(exc, (ValueError, OSError)) and type(exc).__name__ != "PanicException":
+                raise
             raise IndexCorruptError(
                 f"{path} is not a readable BM25 index ({exc}); run `semsearch verify`"
             ) from None
@@ -102,10 +128,12 @@ class TantivyBM25:
         """The query's terms, in order, without repeats."""
         return list(dict.fromkeys(self.analyzer.tokens(query)))
 
+    @_reads_damage
     def num_docs(self) -> int:
         """Documents tantivy holds (removed ones not yet purged included)."""
         return int(self._index.searcher().num_docs)
 
+    @_reads_damage
     def has_after(self, generation: int) -> bool:
         """Whether a document of a generation after ``generation`` is here (a writer's, not published yet).
 
@@ -117,6 +145,7 @@ class TantivyBM25:
         )
         return bool(self._index.searcher().search(query, 1, count=False).hits)
 
+    @_reads_damage
     def all_rows(self) -> np.ndarray:
         """Every row a document holds, sorted (``verify``: O(index))."""
         tantivy = _tantivy()
@@ -126,10 +155,13 @@ class TantivyBM25:
             return np.zeros(0, dtype=np.int64)
         result = searcher.search(tantivy.Query.all_query(), total, count=False)
         rows = searcher.fast_field_values("row", [address for _, address in result.hits])
+        if None in rows:
+            raise IndexCorruptError(f"{self.path}: a document lacks its row; run `semsearch verify`")
         return np.sort(np.asarray(rows, dtype=np.int64))
 
     # -------------------------------------------------------------- searching
 
+    @_reads_damage
     def search(self, query: str, depth: int, where: LexicalFilter) -> list[tuple[int, int, float]]:
         """The ``depth`` best (row, chunk id, BM25) sharing a term with ``query``, best first."""
         terms = self.query_terms(query)
@@ -164,6 +196,10 @@ class TantivyBM25:
             addresses = [address for _, address in result.hits]
             rows_found = searcher.fast_field_values("row", addresses)
             chunks = searcher.fast_field_values("chunk", addresses)
+            if None in rows_found or None in chunks:
+                raise IndexCorruptError(
+                    f"{self.path}: a document lacks its row or chunk id; run `semsearch verify`"
+                )
             hits = [
                 (int(r), int(c), float(s) / (K1 + 1)) for (s, _), r, c in zip(result.hits, rows_found, chunks)
             ]
@@ -224,6 +260,11 @@ class TantivyBM25:
 
     def roll_back(self, past: int) -> None:
         """Delete every document of a generation after ``past`` (a writer stopped before publishing it)."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.rollback()  # what was added but never committed (a commit that failed)
+        if not self.has_after(past):
+            return  # nothing committed to undo: no commit (it would rewrite tantivy's files for nothing)
         with self._lock:
             writer = self._get_writer()
             writer.delete_documents_by_query(self._range("gen", past + 1, None))

@@ -27,7 +27,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from semsearch.errors import IndexCorruptError, InputError
+from semsearch.errors import (
+    IndexChangedError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexWriteError,
+    InputError,
+)
 from semsearch.filters import Filter
 from semsearch.records import (
     Chunk,
@@ -120,6 +126,9 @@ CREATE TABLE IF NOT EXISTS generations (
     tokens INTEGER NOT NULL,
     duplicates INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS purged (
+    through INTEGER NOT NULL
+);
 """
 TABLES = ("documents", "chunks", "signatures", "bands", "duplicates")
 # Each table's rows by the generation that added or removed them: a roll-back, a purge and a reader's
@@ -190,6 +199,7 @@ class VersionedStore:
         conn.execute("PRAGMA journal_mode=DELETE")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(SCHEMA)
+        conn.execute("INSERT INTO purged VALUES (0)")
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return cls(path, conn, 0, dedup, writable=True)
 
@@ -199,6 +209,25 @@ class VersionedStore:
 
         Opening reads the schema only (no row is read: a full check is :meth:`verify`'s job).
         """
+        try:
+            return cls._open(path, view, dedup, writable=writable)
+        except IndexWriteError:
+            if writable:
+                raise
+        # A writer killed mid-transaction left SQLite's journal: undoing it takes write access (SQLite
+        # does it on open; the reader itself never writes a row).
+        try:
+            store = cls._open(path, view, dedup, writable=True)
+        except IndexWriteError as exc:
+            raise IndexWriteError(
+                f"{path}: a writer stopped half-way through a change, and undoing it needs write access "
+                f"({exc}); open the index once where it is writable"
+            ) from None
+        store.writable = False
+        return store
+
+    @classmethod
+    def _open(cls, path: Path, view: int, dedup: DedupConfig | None, *, writable: bool) -> VersionedStore:
         conn = None
         try:
             uri = f"file:{path}?mode={'rw' if writable else 'ro'}"
@@ -206,7 +235,14 @@ class VersionedStore:
             conn.execute("PRAGMA busy_timeout=10000")
             problem = _schema_problem(conn)
         except sqlite3.DatabaseError as exc:
-            problem = f"it is not a readable SQLite database ({exc})"
+            if conn is not None:
+                conn.close()
+            if _code(exc) in _NOT_DAMAGE:
+                raise IndexWriteError(
+                    f"cannot open {path} for {'writing' if writable else 'reading'} ({exc}); "
+                    "check the folder's permissions and free space"
+                ) from None
+            conn, problem = None, f"it is not a readable SQLite database ({exc})"
         if problem is not None:
             if conn is not None:
                 conn.close()
@@ -229,6 +265,17 @@ class VersionedStore:
             try:
                 yield self._conn
             except sqlite3.DatabaseError as exc:
+                code = _code(exc)
+                if code in _NOT_DAMAGE and self.writable:
+                    raise  # disk full, read-only, I/O: a write failure, said as one by the engine
+                if code == _READONLY:  # a hot journal appeared: a writer died mid-change
+                    raise IndexChangedError(
+                        f"{self.path}: a writer stopped half-way through a change; load the index again"
+                    ) from None
+                if code in (_BUSY, _LOCKED):
+                    raise IndexLockedError(
+                        f"{self.path} is held by a writer for longer than 10 s; try again"
+                    ) from None
                 raise IndexCorruptError(f"{self.path} is damaged ({exc}); run `semsearch verify`") from None
 
     def _visible(self, alias: str = "") -> str:
@@ -387,6 +434,7 @@ class VersionedStore:
                 ]
                 for table in TABLES:
                     conn.execute(f"DELETE FROM {table} WHERE gen_removed <= ?", (through,))
+                conn.execute("UPDATE purged SET through = MAX(through, ?)", (through,))
                 totals = conn.execute(
                     "SELECT COUNT(*), SUM(documents), SUM(chunks), SUM(tokens), SUM(duplicates) FROM generations "
                     "WHERE generation <= ?",
@@ -470,8 +518,20 @@ class VersionedStore:
                     part,
                 )
                 for row in cursor:
+                    _typed(row, self.path)
                     out[row[0]] = ChunkRow(*row[:-1], metadata=_metadata(row[-1], self.path))  # type: ignore[misc]
+            if len(out) < len(set(chunk_ids)):
+                self._check_not_purged(conn)
         return out
+
+    def _check_not_purged(self, conn: sqlite3.Connection) -> None:
+        """Rows this view needs are gone: IndexChangedError if a writer purged past the view (not damage)."""
+        through = conn.execute("SELECT MAX(through) FROM purged").fetchone()[0] or 0
+        if through > self.view:
+            raise IndexChangedError(
+                f"{self.path.parent} was saved twice by another writer since this index was loaded "
+                f"(generation {self.view}); what it removed is gone for good: load the index again"
+            )
 
     def doc_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         """The document id of each chunk, by chunk id."""
@@ -515,7 +575,22 @@ class VersionedStore:
             f"SELECT {CHUNK_COLUMNS}, d.title FROM chunks c JOIN documents d ON d.doc_id = c.doc_id AND "
             f"{self._visible('d')} WHERE {self._visible('c')}"
         ):
-            yield Chunk(*row[:10], title=row[10])  # type: ignore[misc]
+            chunk_id, doc_id, ordinal, paragraph, piece, pieces, start, end, n_tokens, text, title = _typed(
+                row, self.path
+            )
+            yield Chunk(
+                chunk_id=chunk_id,
+                doc_id=doc_id,
+                ordinal=ordinal,
+                text=text,
+                start=start,
+                end=end,
+                paragraph=paragraph,
+                piece=piece,
+                pieces=pieces,
+                n_tokens=n_tokens,
+                title=title,
+            )
 
     def iter_chunk_rows(self) -> Iterator[ChunkRow]:
         """Every visible chunk with its document's title, source and metadata, in document and reading order."""
@@ -523,6 +598,7 @@ class VersionedStore:
             f"SELECT {CHUNK_COLUMNS}, d.title, d.source, d.metadata FROM chunks c JOIN documents d "
             f"ON d.doc_id = c.doc_id AND {self._visible('d')} WHERE {self._visible('c')}"
         ):
+            _typed(row, self.path)
             yield ChunkRow(*row[:-1], metadata=_metadata(row[-1], self.path))  # type: ignore[misc]
 
     def _paged(self, select: str, page: int = 2000) -> Iterator[tuple[Any, ...]]:
@@ -719,13 +795,39 @@ def _schema_problem(conn: sqlite3.Connection) -> str | None:
     if version != SCHEMA_VERSION:
         return f"schema version {version}, not {SCHEMA_VERSION}"
     objects = {(k, n) for k, n in conn.execute("SELECT type, name FROM sqlite_master") if n}
-    expected = {("table", t) for t in (*TABLES, "generations")}
+    expected = {("table", t) for t in (*TABLES, "generations", "purged")}
     if not expected <= objects:
         return f"tables missing: {sorted(t for _, t in expected - objects)}"
     extra = {(k, n) for k, n in objects if k in ("trigger", "view")}
     if extra:
         return f"it holds {', '.join(f'{k} {n}' for k, n in sorted(extra))}, which semsearch never writes"
     return None
+
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html); typeshed does not list them all.
+_BUSY, _LOCKED, _READONLY, _IOERR, _FULL, _CANTOPEN = 5, 6, 8, 10, 13, 14
+_NOT_DAMAGE = frozenset((_BUSY, _LOCKED, _READONLY, _IOERR, _FULL, _CANTOPEN))
+"""SQLite's primary result codes for a database that could not be written, as opposed to a damaged one."""
+
+
+def _code(exc: BaseException) -> int:
+    """SQLite's primary result code of an error (0 when it has none)."""
+    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+
+
+_CHUNK_TYPES = (int, str, int, int, int, int, int, int, int, str, str)
+"""The Python types of CHUNK_COLUMNS then the document's title, as SQLite hands a sound row back."""
+
+
+def _typed(row: tuple[Any, ...], where: Path) -> tuple[Any, ...]:
+    """A chunk row whose values have the types semsearch wrote; damage said as such (SQLite keeps any type)."""
+    for value, kind in zip(row, _CHUNK_TYPES):
+        if type(value) is not kind:
+            raise IndexCorruptError(
+                f"{where}: a chunk row holds {type(value).__name__} where {kind.__name__} belongs; "
+                "run `semsearch verify`"
+            )
+    return row
 
 
 def _metadata(raw: str, where: Path) -> dict[str, Any]:

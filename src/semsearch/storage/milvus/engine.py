@@ -19,6 +19,7 @@ from semsearch.records import SearchParams, WriteBatch
 from semsearch.storage.base import Durability, IndexSpec, Opened, Parts
 from semsearch.storage.locations import Location, MilvusLocation, parse_location
 from semsearch.storage.manifest import Manifest
+from semsearch.storage.manifest_schema import FILES_FORMAT
 from semsearch.storage.milvus.parts import MilvusDocuments, MilvusLexical, MilvusVectors
 from semsearch.storage.milvus.schema import milvus_index_type
 from semsearch.storage.milvus.split_bm25 import CorpusStats, needs_reweighting
@@ -104,7 +105,8 @@ class MilvusEngine:
                 self._store.reweight()
             self._store.seal(everything=True)
             self._building = False
-        written = manifest.replace(generation=None, files={})
+        # Milvus keeps no files: neither a directory's file list nor a segmented layout applies here.
+        written = manifest.replace(generation=None, files={}, format_version=FILES_FORMAT, layout={})
         self._store.write_manifest(written.to_dict())
         return written
 

@@ -1,0 +1,279 @@
+"""The segmented index (on-disk format 2): what a change writes, what readers see, what a failure leaves.
+
+A change writes new segment files and deletion bitmaps and never rewrites a published file; small
+segments merge by size; a reader keeps the generation it loaded until the rows it needs are purged,
+then is told to load again; a save that fails keeps the change (and the writer lock) for the next
+try; a writer or build that dies leaves nothing a later writer does not clear. The keyword encoder
+keeps these fast (no model). Kills at random points are in tests/durability/test_crashes.py.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import semsearch.storage.local.segmented as segmented
+import semsearch.storage.locks as locks
+from semsearch import Document, Index, IndexChangedError, IndexCorruptError, IndexLockedError, IndexWriteError
+from tests.support.keyword_encoder import KeywordEncoder
+from tests.support.paths import ROOT
+
+ENCODER = KeywordEncoder()
+
+
+def _docs(count: int, start: int = 0, word: str = "apple") -> list[Document]:
+    return [
+        Document(doc_id=f"{word}{i}", text=f"{word} river {i} harbour.\n\n{word} valley number {i} mountain.")
+        for i in range(start, start + count)
+    ]
+
+
+def _load(path: Path) -> Index:
+    return Index.load(path, model=ENCODER)
+
+
+def _layout(path: Path) -> dict:
+    return json.loads((path / "manifest.json").read_text(encoding="utf-8"))["layout"]
+
+
+def _segment_files(path: Path) -> dict[str, tuple[int, int, int]]:
+    """Each segment file's (inode, size, mtime): a rewritten file changes at least one."""
+    folder = path / f"segments.{_layout(path)['epoch']}"
+    return {p.name: (p.stat().st_ino, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+def _answer(index: Index, query: str, mode: str) -> tuple[list[float], set[int]]:
+    """The top five scores, and the chunks scoring above the fifth (which of several tied at the cut-off
+    FAISS returns depends on where the rows lie)."""
+    hits = index.search(query, k=5, mode=mode)
+    scores = [round(h.score, 5) for h in hits]
+    return scores, {h.chunk_id for h in hits if round(h.score, 5) > scores[-1]}
+
+
+def _ids(index: Index, query: str, mode: str = "dense") -> set[str]:
+    return {hit.doc_id for hit in index.search(query, k=50, mode=mode)}
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    path = tmp_path / "idx"
+    Index.build(_docs(6), model=ENCODER, cache=False).save(path)
+    return path
+
+
+def test_a_change_adds_files_and_never_rewrites_published_ones(saved):
+    before = _segment_files(saved)
+    index = _load(saved)
+    index.add(_docs(2, word="pear"))
+    index.save()
+    after = _segment_files(saved)
+    assert {name: after.get(name) for name in before} == before  # same inode, size and time: untouched
+    assert len(after) > len(before)
+    assert len(_layout(saved)["segments"]) == 2
+    assert _ids(_load(saved), "pear", mode="lexical") == {"pear0", "pear1"}
+
+
+def test_a_removal_writes_a_deletion_bitmap_and_hides_the_rows(saved):
+    index = _load(saved)
+    index.remove(["apple1"])
+    index.save()
+    [segment] = _layout(saved)["segments"]
+    assert segment["deletes"] is not None
+    name = f"{segment['name']}.del.{segment['deletes']['generation']}.npy"
+    assert (saved / f"segments.{_layout(saved)['epoch']}" / name).is_file()
+    reloaded = _load(saved)
+    assert "apple1" not in reloaded.doc_ids()
+    for mode in ("dense", "lexical", "hybrid"):
+        assert "apple1" not in _ids(reloaded, "apple river", mode)
+    assert len(reloaded) == reloaded.manifest.counts.chunks == 5  # short paragraphs: one chunk a document
+    assert reloaded.verify() == []
+
+
+def test_small_changes_merge_so_segments_stay_few(tmp_path):
+    path = tmp_path / "idx"
+    Index.build(_docs(1), model=ENCODER, cache=False).save(path)
+    for i in range(1, 41):
+        index = _load(path)
+        index.add(_docs(1, start=i))
+        if i % 5 == 0:
+            index.remove([f"apple{i - 3}"])
+        index.save()
+    layout = _layout(path)
+    assert len(layout["segments"]) < 16, [s["rows"] for s in layout["segments"]]
+    index = _load(path)
+    assert len(index.doc_ids()) == 41 - 8
+    assert len(index) == index.manifest.counts.chunks == 33
+    assert index.verify() == []
+    assert sorted(_segment_files(path)) == sorted(
+        name for s in layout["segments"] for name in _segment_files(path) if name.startswith(s["name"] + ".")
+    )  # nothing left over from merged-away segments
+
+
+def test_optimize_leaves_one_segment_without_dead_rows_and_the_same_answers(saved):
+    index = _load(saved)
+    index.add(_docs(3, word="pear"))
+    index.save()
+    index.remove(["apple2", "pear1"])
+    index.save()
+    queries = ["apple river", "pear valley", "harbour mountain"]
+    before = {(q, m): _answer(index, q, m) for q in queries for m in ("dense", "lexical")}
+    index.optimize()
+    [segment] = _layout(saved)["segments"]
+    assert segment["deletes"] is None and segment["rows"] == 7
+    after_load = _load(saved)
+    assert {(q, m): _answer(after_load, q, m) for q in queries for m in ("dense", "lexical")} == before
+    assert after_load.verify() == []
+
+
+def test_a_reader_keeps_the_generation_it_loaded(saved):
+    reader = _load(saved)
+    writer = _load(saved)
+    writer.add(_docs(2, word="pear"))
+    writer.remove(["apple0"])
+    writer.save()
+    assert "apple0" in reader.doc_ids() and "pear0" not in reader.doc_ids()
+    assert "pear0" not in _ids(reader, "pear", mode="lexical")
+    assert "apple0" in _ids(reader, "apple river", mode="dense")
+    assert {"pear0", "pear1"} <= set(_load(saved).doc_ids())
+
+
+def test_a_reader_two_saves_behind_is_told_to_load_again(saved):
+    reader = _load(saved)
+    writer = _load(saved)
+    writer.remove(["apple0", "apple1", "apple2", "apple3", "apple4", "apple5"])
+    writer.save()
+    writer.add(_docs(1, word="pear"))
+    writer.save()  # purges what the first save removed: the reader's generation is gone for good
+    with pytest.raises(IndexChangedError, match="load the index again"):
+        reader.search("apple river", k=3, mode="dense")
+    assert _ids(_load(saved), "apple river") == {"pear0"}
+
+
+def test_a_failed_save_keeps_the_change_and_the_lock_until_saved_again(saved, monkeypatch):
+    index = _load(saved)
+    index.add(_docs(2, word="pear"))
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(segmented, "_write_manifest", full)
+    with pytest.raises(IndexWriteError, match="No space left.*keeps its changes"):
+        index.save()
+    monkeypatch.undo()
+    assert "pear0" not in _load(saved).doc_ids()  # what is published is the old index
+    original = locks.acquire
+    monkeypatch.setattr(locks, "acquire", lambda path, owner, timeout=0.2: original(path, owner, timeout))
+    with pytest.raises(IndexLockedError):
+        _load(saved).add(_docs(1, word="plum"))  # another writer must wait: the change is not saved yet
+    monkeypatch.undo()
+    index.save()
+    assert {"pear0", "pear1"} <= set(_load(saved).doc_ids())
+    assert _load(saved).verify() == []
+
+
+STOPPED_WRITER = textwrap.dedent(
+    """
+    import os, sys
+    sys.path.insert(0, sys.argv[2])
+    from semsearch import Document, Index
+    from tests.support.keyword_encoder import KeywordEncoder
+    index = Index.load(sys.argv[1], model=KeywordEncoder())
+    index.add([Document(doc_id="ghost", text="ghost lemon harbour.")])
+    index.remove(["apple0"])
+    os._exit(0)  # gone before saving: no clean-up of any kind
+    """
+)
+
+
+def test_a_change_a_stopped_writer_never_saved_is_invisible_then_undone(saved, tmp_path):
+    script = tmp_path / "writer.py"
+    script.write_text(STOPPED_WRITER, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    subprocess.run([sys.executable, str(script), str(saved), str(ROOT)], check=True, env=env)
+    reader = _load(saved)
+    assert "ghost" not in reader.doc_ids() and "apple0" in reader.doc_ids()
+    assert "ghost" not in _ids(reader, "ghost lemon", mode="lexical")
+    assert "ghost" not in _ids(reader, "lemon", mode="dense")
+    writer = _load(saved)
+    writer.add(_docs(1, word="pear"))
+    writer.save()
+    after = _load(saved)
+    assert "ghost" not in after.doc_ids() and {"apple0", "pear0"} <= set(after.doc_ids())
+    assert after.verify() == []
+    named = {
+        n for s in _layout(saved)["segments"] for n in _segment_files(saved) if n.startswith(s["name"] + ".")
+    }
+    assert set(_segment_files(saved)) == named  # the stopped writer's segment is gone
+
+
+BUILDER = textwrap.dedent(
+    """
+    import os, sys, time
+    sys.path.insert(0, sys.argv[3])
+    from semsearch import Document, Index
+    from tests.support.keyword_encoder import KeywordEncoder
+
+    def progress(done, total):
+        print("building", flush=True)
+        if sys.argv[2] == "die":
+            os._exit(0)
+        time.sleep(60)
+
+    docs = [Document(doc_id=f"d{i}", text=f"plum harbour {i}.") for i in range(40)]
+    Index.build(docs, model=KeywordEncoder(), cache=False, batch_size=8, progress=progress, engine=sys.argv[1])
+    """
+)
+
+
+def test_a_dead_build_is_swept_by_the_next_save_but_a_running_one_is_kept(tmp_path):
+    target = tmp_path / "idx"
+    script = tmp_path / "builder.py"
+    script.write_text(BUILDER, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    subprocess.run(
+        [sys.executable, str(script), str(target), "die", str(ROOT)],
+        check=True,
+        env=env,
+        stdout=subprocess.PIPE,
+    )
+    [dead] = [p for p in tmp_path.iterdir() if p.name.startswith(".idx.tmp-")]
+    running = subprocess.Popen(
+        [sys.executable, str(script), str(target), "wait", str(ROOT)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert running.stdout.readline().strip() == "building"
+        [alive] = [p for p in tmp_path.iterdir() if p.name.startswith(".idx.tmp-") and p != dead]
+        Index.build(_docs(2), model=ENCODER, cache=False).save(target)
+        assert not dead.exists() and alive.exists()
+    finally:
+        running.kill()
+        running.wait()
+    index = _load(target)
+    index.add(_docs(1, word="pear"))
+    index.save()  # a save of the published index sweeps only at a build's publish...
+    Index.build(_docs(2), model=ENCODER, cache=False).save(target)  # ...and at a rebuild's
+    assert not alive.exists()
+    assert not list(target.rglob(".building"))
+
+
+def test_verify_names_a_damaged_segment_file_and_a_load_checks_sizes(saved):
+    folder = saved / f"segments.{_layout(saved)['epoch']}"
+    [ids] = folder.glob("*.ids.npy")
+    data = bytearray(ids.read_bytes())
+    data[-1] ^= 0xFF  # same size: only the checksum can tell
+    ids.write_bytes(bytes(data))
+    problems = _load(saved).verify()
+    assert any(ids.name in p and "SHA-256" in p for p in problems), problems
+    ids.write_bytes(bytes(data[:-8]))
+    with pytest.raises(IndexCorruptError, match=f"{ids.name} is .* bytes, the manifest says"):
+        _load(saved)
