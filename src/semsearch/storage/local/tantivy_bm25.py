@@ -240,7 +240,7 @@ class TantivyBM25:
             writer = self._get_writer()
             for row, chunk_id, text, day in zip(rows, chunk_ids, texts, days):
                 doc = tantivy.Document()
-                doc.add_text("terms", " ".join(self.analyzer.tokens(text)))
+                doc.add_text("terms", " ".join(self.analyzer.terms_of(text)))
                 doc.add_unsigned("row", int(row))
                 doc.add_integer("chunk", int(chunk_id))
                 doc.add_integer("day", int(day))
