@@ -31,8 +31,8 @@ from tests.support.hostile import (
     SHORT,
     build_and_search,
     edit_manifest,
-    refresh_checksums,
     manifest,
+    refresh_checksums,
     role_path,
     store_file,
 )
@@ -162,7 +162,10 @@ def test_a_faiss_file_that_disagrees_with_the_chunk_store_is_corrupt(format1_cop
 
 STORE_DAMAGE = {
     # format 2 stores no chunk text: a chunk is its document's clean text from start to end
-    "text column holds a blob": ("UPDATE chunks SET text = X'00ff'", "UPDATE documents SET clean_text = X'00ff'"),
+    "text column holds a blob": (
+        "UPDATE chunks SET text = X'00ff'",
+        "UPDATE documents SET clean_text = X'00ff'",
+    ),
     "start column holds text": "UPDATE chunks SET start = 'abc'",
     "missing column": "ALTER TABLE chunks DROP COLUMN n_tokens",
     "metadata is not JSON": "UPDATE documents SET metadata = 'not json'",

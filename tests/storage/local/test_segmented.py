@@ -277,3 +277,28 @@ def test_verify_names_a_damaged_segment_file_and_a_load_checks_sizes(saved):
     ids.write_bytes(bytes(data[:-8]))
     with pytest.raises(IndexCorruptError, match=f"{ids.name} is .* bytes, the manifest says"):
         _load(saved)
+
+
+def test_merges_stop_at_the_segment_size_cap(tmp_path, monkeypatch):
+    """Merging holds a segment's vectors in memory twice: no merge (nor optimize) makes one above the cap."""
+    monkeypatch.setattr(segmented, "MAX_SEGMENT_ROWS", 4)
+    monkeypatch.setattr(segmented, "TIER_BASE", 1)
+    path = tmp_path / "idx"
+    Index.build(_docs(3), model=ENCODER, cache=False).save(path)
+    for i in range(3, 25):
+        index = _load(path)
+        index.add(_docs(1, start=i))
+        index.save()
+        assert all(s["rows"] <= 4 for s in _layout(path)["segments"])
+    index = _load(path)
+    index.remove(["apple5", "apple6"])
+    index.save()
+    before = {q: (_answer(index, q, "dense"), _answer(index, q, "lexical")) for q in ("apple river", "valley 7")}
+    index.optimize()
+    rows = [s["rows"] for s in _layout(path)["segments"]]
+    assert max(rows) <= 4 and sum(rows) == 23 and all(s["deletes"] is None for s in _layout(path)["segments"])
+    assert len(rows) == 6  # 23 rows packed four to a segment
+    after = _load(path)
+    assert {q: (_answer(after, q, "dense"), _answer(after, q, "lexical")) for q in before} == before
+    assert after.verify() == []
+    assert "apple5" not in after.doc_ids() and len(after.doc_ids()) == 23
