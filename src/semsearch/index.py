@@ -86,6 +86,7 @@ class Index(StoredDocuments):
         self._engine = engine
         self._model = EncoderSlot(encoder, threads, device)  # threads checked there
         self._write_lock = threading.RLock()  # one change at a time
+        self._unsaved = False  # a change applied here and not saved yet (refresh() would lose it)
         self._rw = ReadWriteLock()  # searches share it; applying a change takes it alone
 
     @classmethod
@@ -219,6 +220,7 @@ class Index(StoredDocuments):
                 removed = self._engine.apply(plan.batch) if not plan.batch.empty else []
                 change = report_of(plan, removed)
                 if change.changed:
+                    self._unsaved = True
                     self.manifest = current_manifest(
                         self.manifest, self._engine.parts, self.fusion, touched=True
                     )
@@ -244,7 +246,40 @@ class Index(StoredDocuments):
                 self.manifest = self._engine.commit(manifest, target, expect_generation=expect)
             else:  # another place, perhaps another kind of engine: copy the index there
                 self.manifest, self._engine = copy_index(self._engine.parts, manifest, target)
+            self._unsaved = False
         return target
+
+    def refresh(self) -> bool:
+        """Move on to what other writers saved since this index was loaded; True if there was something.
+
+        For a long-lived reader (a server, a notebook): a loaded index keeps the generation it loaded, so
+        its answers stay consistent, until it is refreshed (or two later saves purge what it still reads,
+        when its searches raise IndexChangedError). Cheap when nothing changed (the manifest is read).
+        An index with unsaved changes is not refreshed (InputError: save them first); a Milvus index
+        always reads the newest data and has nothing to refresh; another model saved at the same place
+        raises IndexMismatchError.
+        """
+        with self._write_lock:
+            where = self._engine.location
+            if where is None or self._engine.durability == "on-apply":
+                return False
+            storage = storage_for(where)
+            on_disk = storage.peek(where)
+            if on_disk is None or on_disk.generation == self.manifest.generation:
+                return False
+            if self._unsaved:
+                raise InputError(
+                    f"this index has changes that are not saved, and {where} changed since it was loaded; "
+                    "save them first (index.save()), or load the index again to drop them"
+                )
+            opened = storage.open(where, verify=False, threads=threads_setting(self._model.threads))
+            if self._model.encoder is not None:
+                opened.manifest.check_encoder(self._model.encoder, where)
+            with self._rw.writing():
+                old, self._engine, self.manifest = self._engine, opened.engine, opened.manifest
+                self.fusion = opened.manifest.fusion
+            old.close()
+            return True
 
     def optimize(self) -> None:
         """Compact the index where it lives, and save it.
@@ -256,6 +291,7 @@ class Index(StoredDocuments):
         with self._write_lock, self._rw.writing():
             manifest = current_manifest(self.manifest, self._engine.parts, self.fusion)
             self.manifest, self._engine = self._engine.optimize(manifest)
+            self._unsaved = False
 
     def verify(self) -> list[str]:
         """Check the whole index (every file's size and checksum, the document store in full); the problems found.
