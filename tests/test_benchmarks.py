@@ -299,3 +299,24 @@ def test_a_saved_run_keeps_its_per_query_rankings(tmp_path, monkeypatch):
     saved = common.load_result("tiny")
     assert saved["figure"] == 1 and common.load_rankings(saved) == rankings
     assert common.load_rankings(common.load_result("tiny") | {"rankings_file": None}) is None
+
+
+def test_compare_pairs_two_saved_runs_query_by_query(tmp_path, monkeypatch):
+    from benchmarks import compare
+    from tests.support.corpora import write_beir
+
+    split = write_beir(tmp_path / "split", [(f"问题{n}", f"d{n}") for n in range(40)])
+    (split / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": f"d{n}", "text": f"段落{n}"}) + "\n" for n in range(40)), encoding="utf-8"
+    )
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
+    right = {f"q{n}": [[f"d{n}", 1.0]] for n in range(40)}
+    wrong = {f"q{n}": [["d99", 1.0], [f"d{n}", 0.5]] for n in range(40)}
+    paths = [
+        common.write_result(name, {"report": {"split": str(split)}}, {"hybrid": run, "dense": right})
+        for name, run in (("before", wrong), ("after", right))
+    ]
+    rows = {(r.mode, r.metric): r for r in compare.compare(*(compare._load(p) for p in paths))}
+    assert rows["hybrid", "R@1"].first == 0.0 and rows["hybrid", "R@1"].second == 1.0
+    assert rows["hybrid", "R@1"].verdict == "b" and rows["hybrid", "R@10"].verdict == "tie"
+    assert rows["dense", "MRR@10"].verdict == "tie" and rows["dense", "MRR@10"].difference == 0.0
