@@ -303,6 +303,7 @@ def test_a_saved_run_keeps_its_per_query_rankings(tmp_path, monkeypatch):
 
 def test_compare_pairs_two_saved_runs_query_by_query(tmp_path, monkeypatch):
     from benchmarks import compare
+
     from tests.support.corpora import write_beir
 
     split = write_beir(tmp_path / "split", [(f"问题{n}", f"d{n}") for n in range(40)])
