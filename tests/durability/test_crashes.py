@@ -1,5 +1,6 @@
 """A writer killed at any moment never breaks the index; readers loading meanwhile always get a whole one."""
 
+import collections
 import json
 import os
 import random
@@ -234,6 +235,7 @@ def test_killing_merges_optimizes_and_rebuilds_never_breaks_the_index(local_only
     Index.build([first], model=encoder, cache=False).save(path)
     rng = random.Random(2027)
     step, saves, mid_save, segments_seen = 0, 0, 0, set()
+    interrupted: collections.Counter[str] = collections.Counter()
     cycle = 0.0
     env = {"PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
     for n in range(kills):
@@ -247,6 +249,7 @@ def test_killing_merges_optimizes_and_rebuilds_never_breaks_the_index(local_only
         saves += len(done)
         last = done[-1] if done else step - 1
         mid_save += bool(_unfinished_files(path))
+        interrupted[{10: "optimize", 11: "rebuild"}.get((last + 1) % 12, "update")] += 1
         loaded = Index.load(path, model=encoder)
         assert loaded.verify() == []
         assert len(loaded) == loaded.manifest.counts.chunks
@@ -261,5 +264,6 @@ def test_killing_merges_optimizes_and_rebuilds_never_breaks_the_index(local_only
     assert mid_save >= 1, f"none of {kills} kills interrupted a step (cycle {cycle:.3f} s)"
     assert len(segments_seen) > 1, segments_seen  # the kills found the index in more than one layout
     print(
-        f"merge/rebuild crash test: {kills} kills, {saves} completed steps, {mid_save} mid-step, ended at step {step}"
+        f"merge/rebuild crash test: {kills} kills ({dict(interrupted)}), {saves} completed steps, "
+        f"{mid_save} left files of an unfinished step"
     )
