@@ -223,7 +223,11 @@ class TantivyBM25:
         if not self.writable:
             raise InputError(f"{self.path} was opened for reading only")
         if self._writer is None:
-            self._writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            # Files no meta.json names: a writer killed between writing them and its meta swap. Tantivy
+            # names files by opstamp, so this writer's first commit could want one of them (and fail).
+            writer.garbage_collect_files()
+            self._writer = writer
         return self._writer
 
     def add(
