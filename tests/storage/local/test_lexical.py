@@ -72,3 +72,13 @@ def test_index_saved_without_a_lexical_file_gets_one_on_load(format1_copy):
     hits = loaded.search("全科网格员", k=5, mode="lexical")
     assert hits and all("网格" in h.text or "網格" in h.text for h in hits)
     assert loaded.searcher().parts.lexical.analyzer.segmenter == "jieba"
+
+
+def test_document_frequencies_count_the_chunks_holding_each_term(seeds_format1, seeds_index):
+    lexical = Index.load(seeds_format1).searcher().parts.lexical
+    terms = ["网格", "网格员", "乡村振兴", "2023", "the", "不存在的词"]
+    by_hand = [sum(term in set(chunk) for chunk in lexical.tokens) for term in terms]
+    assert by_hand[0] > 1 and by_hand[-1] == 0
+    assert lexical.document_frequencies(terms) == by_hand
+    # Format 2 (tantivy) counts the same chunks the same way.
+    assert seeds_index.searcher().parts.lexical.document_frequencies(terms) == by_hand
