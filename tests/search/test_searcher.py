@@ -287,3 +287,15 @@ def test_feedback_is_for_hybrid_search_only(chinese_index):
         chinese_index.search("apple", mode="dense", feedback="on")
     with pytest.raises(InputError, match="feedback must be one of off, auto, on, not 'always'"):
         chinese_index.search("apple", feedback="always")
+
+
+def test_mixed_script_and_pinyin_questions_keep_working(any_seeds_index):
+    # An English place name inside a Chinese question: most terms still occur, so BM25 is fused.
+    mixed = any_seeds_index.search("Jiangmen有多少名专职网格员？", k=5)
+    assert any("lexical" in h.scores for h in mixed)
+    assert any("4500名专职网格员" in h.text for h in mixed)
+    # Pinyin shares no term with the corpus: hybrid gives the dense side's documents, in its order.
+    pinyin = "quanke wanggeyuan"
+    assert any_seeds_index.search(pinyin, k=5, mode="lexical") == []
+    dense = [h.chunk_id for h in any_seeds_index.search(pinyin, k=5, mode="dense")]
+    assert [h.chunk_id for h in any_seeds_index.search(pinyin, k=5, feedback="off")] == dense
