@@ -20,6 +20,7 @@ from benchmarks.news_report import news_section
 from benchmarks.report_common import Results
 from benchmarks.report_crosslingual import render_crosslingual
 from benchmarks.report_quality import render_highlights, render_lexical, render_quality
+from benchmarks.report_scale_engine import render_scale_engine
 from benchmarks.report_speed import (
     render_ann,
     render_encoders,
@@ -54,6 +55,7 @@ SECTIONS = [
     Section("latency", ("latency",), ("latency",), render_latency),
     Section("encoders", ("encoders", "encoders-builds"), ("encoders",), render_encoders),
     Section("scale", ("scale",), ("scale",), render_scale),
+    Section("scale_engine", ("scale_engine", "scale_engine-before"), ("scale_engine",), render_scale_engine),
     Section("ann", ANN_RESULTS, ANN_RESULTS, render_ann),
     Section("peers", ("peers",), ("peers",), render_peers),
     Section("incremental", ("incremental",), ("incremental",), render_incremental),
