@@ -134,7 +134,7 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
     )
     assert "| search, mode=hybrid | 1.5 | 2.5 | 3.5 |" in text
     assert (
-        "Not yet run: quality/hybrid, lexical, highlights, latency, encoders, scale_engine, ann, peers"
+        "Not yet run: quality/hybrid, lexical, crosslingual, highlights, latency, encoders, scale_engine, ann, peers"
         in text
     )
 
