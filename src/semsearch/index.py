@@ -32,13 +32,13 @@ from semsearch.errors import InputError
 from semsearch.filters import parse_where
 from semsearch.pipeline.build import BuildOptions, build_index
 from semsearch.pipeline.changes import check_known, current_manifest, plan_change, report_of
-from semsearch.pipeline.copy import copy_index
 from semsearch.pipeline.prepare import dedup_config
 from semsearch.readers.ingest import FieldNames, IngestReport, Source, read_sources
 from semsearch.reading import StoredDocuments, Where
 from semsearch.records import ChangeReport, Document, FusionConfig, Hit, SearchParams, Skipped
 from semsearch.search.searcher import DEFAULT_MODE, Searcher, SearchOptions, prepare_queries
 from semsearch.storage.base import Engine
+from semsearch.storage.copy import copy_index
 from semsearch.storage.locations import (
     DirectoryLocation,
     Executor,
