@@ -20,6 +20,7 @@ from semsearch.defaults import (
     DEFAULT_INDEX_TYPE,
     DEFAULT_MIN_CHARS,
     DEFAULT_TOKENIZER,
+    Feedback,
     Mode,
 )
 from semsearch.encoders.base import Encoder, embed_queries
@@ -370,6 +371,7 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
+        feedback: Feedback | None = None,
     ) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first (modes and scores: :class:`~semsearch.search.searcher.SearchOptions`).
 
@@ -377,10 +379,19 @@ class Index(StoredDocuments):
         occur, ``Hit.metadata`` the document's metadata. An empty or whitespace-only query raises
         :class:`~semsearch.errors.EmptyQueryError`. ``where`` keeps only matching documents, before the
         top-``k`` cut on both sides: ``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01"}}``… (the
-        Chroma/MongoDB convention; keys, operators: :data:`semsearch.reading.Where`).
+        Chroma/MongoDB convention; keys, operators: :data:`semsearch.reading.Where`). ``feedback`` (hybrid
+        only): "on" re-queries the dense side from its best passages, "auto" only when the query's terms
+        mostly do not occur in the index (an English question over Chinese text), "off" never; default:
+        the index's ``fusion.feedback`` (:mod:`semsearch.search.feedback`).
         """
         return self.search_batch(
-            [query], k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, where=where
+            [query],
+            k,
+            mode=mode,
+            min_score=min_score,
+            max_per_doc=max_per_doc,
+            where=where,
+            feedback=feedback,
         )[0]
 
     def search_batch(
@@ -392,10 +403,13 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
+        feedback: Feedback | None = None,
     ) -> list[list[Hit]]:
         """:meth:`search` for many queries at once (queries are embedded together); one list per query."""
         texts = prepare_queries(queries)
-        options = SearchOptions(k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc)
+        options = SearchOptions(
+            k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, feedback=feedback
+        )
         condition = parse_where(where)
         with self._rw.reading():
             allowed = None if condition is None else self._engine.parts.chunks.select(condition)

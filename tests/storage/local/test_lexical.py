@@ -96,3 +96,13 @@ def test_a_file_a_killed_bm25_writer_left_does_not_break_the_next_commit(tmp_pat
     bm25.purge([0, 1])
     bm25.commit()  # the same opstamp, the same file name
     assert bm25.num_docs() == 2
+
+
+def test_document_frequencies_count_the_chunks_holding_each_term(seeds_format1, seeds_index):
+    lexical = Index.load(seeds_format1).searcher().parts.lexical
+    terms = ["网格", "网格员", "乡村振兴", "2023", "the", "不存在的词"]
+    by_hand = [sum(term in set(chunk) for chunk in lexical.tokens) for term in terms]
+    assert by_hand[0] > 1 and by_hand[-1] == 0
+    assert lexical.document_frequencies(terms) == by_hand
+    # Format 2 (tantivy) counts the same chunks the same way.
+    assert seeds_index.searcher().parts.lexical.document_frequencies(terms) == by_hand

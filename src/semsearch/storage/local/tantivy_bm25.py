@@ -210,6 +210,12 @@ class TantivyBM25:
                 return kept[:depth]
             wanted *= 4
 
+    @_reads_damage
+    def document_frequencies(self, terms: Sequence[str]) -> list[int]:
+        """In how many documents each of ``terms`` occurs, as tantivy counts them (removed ones not yet purged too)."""
+        searcher = self._index.searcher()
+        return [int(searcher.doc_freq("terms", term)) for term in terms]
+
     def _range(self, field: str, low: int | None, high: int | None) -> Any:
         tantivy = _tantivy()
         kind = tantivy.FieldType.Unsigned if field in ("gen", "row") else tantivy.FieldType.Integer
