@@ -59,36 +59,6 @@ class MilvusLocation:
         scheme = "milvus+https" if self.uri.startswith("https://") else "milvus"
         return f"{scheme}://{self.uri.split('://', 1)[1]}#{self.collection}"
 
-    @property
-    def docs_collection(self) -> str:
-        """The collection of documents (content hashes, raw and cleaned text) beside the chunks."""
-        return f"{self.collection}__docs"
-
-    @property
-    def terms_collection(self) -> str:
-        """The collection of lexical terms: id and document frequency of every term."""
-        return f"{self.collection}__terms"
-
-    @property
-    def dups_collection(self) -> str:
-        """The collection of near-duplicates: documents not indexed because they repeat a stored one."""
-        return f"{self.collection}__dups"
-
-    @property
-    def bands_collection(self) -> str:
-        """The collection of near-duplicate LSH band keys: key → the documents whose MinHash has it."""
-        return f"{self.collection}__bands"
-
-    @property
-    def required_collections(self) -> tuple[str, str, str, str]:
-        """The collections every index has: chunks, documents, terms, duplicates (format 1 had only these)."""
-        return (self.collection, self.docs_collection, self.terms_collection, self.dups_collection)
-
-    @property
-    def collections(self) -> tuple[str, ...]:
-        """Every collection of the index: chunks, documents, terms, duplicates, band keys."""
-        return (*self.required_collections, self.bands_collection)
-
 
 Location = DirectoryLocation | MilvusLocation
 LocationLike = str | os.PathLike[str] | DirectoryLocation | MilvusLocation  # a location as users give it

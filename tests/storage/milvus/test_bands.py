@@ -44,7 +44,7 @@ def test_a_change_in_milvus_reads_the_documents_sharing_a_band_not_every_signatu
     # An index written before band keys were kept (Milvus format 1) reads every signature, as it did.
     location = parse_location(at)
     client = connect(location)
-    client.drop_collection(location.bands_collection)
+    client.drop_collection(index.searcher().parts.chunks._bands.names.bands)
     client.close()
     old = Index.load(at, model=KeywordEncoder())
     assert old.searcher().parts.chunks.similar_signatures([]) is None  # no band keys: read every signature
