@@ -1,8 +1,10 @@
-"""Export an index's chunks with their metadata (and vectors) as JSON Lines or Parquet.
+r"""Export an index's chunks with their metadata (and vectors) as JSON Lines or Parquet.
 
 >>> export_chunks(index, "chunks.parquet", format="parquet", vectors=True)
 
-JSON Lines needs nothing more; Parquet needs ``pyarrow`` (``pip install 'semsearch[parquet]'``).
+JSON Lines needs nothing more (control and bidirectional characters are written as ``\uXXXX``
+escapes: the same values, nothing that acts on a terminal); Parquet needs ``pyarrow``
+(``pip install 'semsearch[parquet]'``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO, get_args
 
 from semsearch.errors import InputError
+from semsearch.text.controls import json_safe
 
 if TYPE_CHECKING:
     from semsearch.index import Index
@@ -89,7 +92,7 @@ def _is_index_folder(folder: Path) -> bool:
 def _write_jsonl(rows: Iterable[dict[str, Any]], handle: TextIO) -> int:
     count = 0
     for row in rows:
-        handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        handle.write(json_safe(json.dumps(row, ensure_ascii=False, default=str)) + "\n")
         count += 1
     return count
 
