@@ -297,11 +297,12 @@ class ChangeReport:
     embedded: int = 0
     duplicates: tuple[str, ...] = ()  # ids not indexed: each repeats a stored document (Index.duplicates)
     skipped: tuple[Skipped, ...] = ()
+    promoted: tuple[str, ...] = ()  # folded duplicates indexed in place of a removed kept document
 
     @property
     def changed(self) -> bool:
         """Whether the index differs from before."""
-        return bool(self.added or self.updated or self.removed or self.duplicates)
+        return bool(self.added or self.updated or self.removed or self.duplicates or self.promoted)
 
     def summary(self) -> str:
         """One line for people: counts of each kind of change."""
@@ -313,6 +314,11 @@ class ChangeReport:
             + (
                 f"; {len(self.duplicates)} duplicates of stored documents, not indexed"
                 if self.duplicates
+                else ""
+            )
+            + (
+                f"; {len(self.promoted)} folded duplicates indexed in place of removed documents"
+                if self.promoted
                 else ""
             )
         )

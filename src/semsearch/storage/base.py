@@ -169,6 +169,10 @@ class DocumentStore(Protocol):
         """Kept document id → the duplicates recorded for it."""
         ...
 
+    def duplicate_ids(self, doc_ids: Iterable[str]) -> set[str]:
+        """Those of ``doc_ids`` recorded as near-duplicates (folded into a kept document, not indexed)."""
+        ...
+
     def select(self, condition: Filter) -> Selection:
         """The chunks of the documents ``condition`` matches (a ``where`` filter), for both sides' searches."""
         ...

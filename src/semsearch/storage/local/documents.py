@@ -246,6 +246,20 @@ class ChunkStore:
                     out.setdefault(record.of_doc_id, []).append(record)
         return out
 
+    def duplicate_ids(self, doc_ids: Iterable[str]) -> set[str]:
+        """Those of ``doc_ids`` recorded as near-duplicates (folded into a kept document)."""
+        wanted = list(dict.fromkeys(doc_ids))
+        found: set[str] = set()
+        with self._reading() as conn:
+            if not wanted or not self._has_dedup():
+                return found
+            for part, marks in _batches(wanted):
+                found.update(
+                    d
+                    for (d,) in conn.execute(f"SELECT doc_id FROM duplicates WHERE doc_id IN ({marks})", part)
+                )
+        return found
+
     def doc_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         """The document id of each chunk, by chunk id."""
         out: dict[int, str] = {}

@@ -436,7 +436,11 @@ class MilvusStore:
 
     def _remove(self, ids: list[str], rows: list[dict[str, Any]]) -> list[int]:
         """Delete documents (their chunk ``rows``, read before) and what was recorded of them."""
-        if not rows and not self.reads.get("docs", ids, []):
+        if not rows and not self.reads.get("docs", ids, []):  # only folded duplicates: their records go
+            for first in range(0, len(ids), LOOKUP_BATCH):
+                part = ids[first : first + LOOKUP_BATCH]
+                where = f"{one_of('doc_id', part)} or {one_of('of_doc_id', part)}"
+                call(self.location, self._client.delete, self.names.dups, filter=where)
             return []
         df_drop: Counter[int] = Counter()
         for row in rows:
