@@ -128,3 +128,24 @@ def test_a_failed_change_leaves_the_index_usable_and_as_it_was(milvus_at, monkey
     assert again.doc_ids() == ["a1", "a2", "c"] and again.manifest.counts.documents == 3
     hits = again.search("ocean harbour", k=5)
     assert "b" not in {h.doc_id for h in hits} and np.isfinite([h.score for h in hits]).all()
+
+
+def test_parts_a_killed_drop_left_without_their_chunk_collection_are_dropped_by_the_next_build(milvus_at):
+    """Found by the kill test: a rebuild killed while dropping an old generation left its other parts."""
+    from semsearch.storage.milvus import collections as layout
+    from semsearch.storage.milvus.schema import create_collections, milvus_index_type
+
+    at = milvus_at()
+    Index.build(_docs("a"), engine=at, model=KeywordEncoder(), cache=False)
+    location = parse_location(at)
+    client = connect(location)
+    try:
+        orphan = layout.new_generation(location)
+        create_collections(location, client, orphan, 8, milvus_index_type("Flat"), {})
+        client.drop_collection(orphan.chunks)  # killed right after dropping the chunk collection
+        assert client.has_collection(orphan.docs)
+        Index.build(_docs("b"), engine=at, model=KeywordEncoder(), cache=False)
+        names = [n for n in client.list_collections() if n.startswith(location.collection)]
+        assert not any(n.startswith(orphan.chunks) for n in names) and len(names) == 5, names
+    finally:
+        client.close()

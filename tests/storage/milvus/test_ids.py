@@ -6,6 +6,8 @@ never removed, a 2,000-character one did not fit, and one holding ``\\"`` made l
 """
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from semsearch import Document, Index
 from semsearch.errors import InputError
@@ -110,3 +112,52 @@ def test_listing_and_filtering_page_through_an_id_holding_a_quote(milvus_at, mon
         ids[-1]
     }
     assert len([r for r in index.export_rows()]) == len(ids)
+
+
+_ID_CHARS = st.one_of(
+    st.sampled_from(list("'\"\\`{}[]()$%#@!,;: ")),
+    st.sampled_from(["\n", "\r", "\t", "\x00", "\x01", "\x1b", "\x7f", "\x9b", "\u202e", "\u2028"]),
+    st.characters(codec="utf-8"),
+)
+_IDS = st.text(_ID_CHARS, min_size=1, max_size=40).filter(lambda s: s.strip()) | st.builds(
+    lambda c, n: c * n, st.sampled_from(["a", "'", "\\", "长"]), st.integers(100, 2000)
+)
+
+
+def _view(index, ids):
+    """What a user sees of ``ids`` in an index: the listing, each document, and a filter on each id."""
+    seen = {"ids": sorted(index.doc_ids()), "docs": {}, "where": {}}
+    for doc_id in ids:
+        try:
+            stored = index.document(doc_id)
+            seen["docs"][doc_id] = (stored["raw_text"], stored["title"])
+        except InputError:
+            seen["docs"][doc_id] = None
+        seen["where"][doc_id] = [d["doc_id"] for d in index.documents(where={"doc_id": doc_id})]
+    return seen
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(_IDS, min_size=2, max_size=6, unique=True), data=st.data())
+def test_random_unicode_ids_behave_identically_on_both_engines(tmp_path_factory, ids, data):
+    """Issue 24, done means: random Unicode ids (quotes, backslashes, controls, long) through add, update,
+    remove, document and where give the same answers on the local engine and on Milvus (embedded)."""
+    at = f"milvus-lite:{tmp_path_factory.mktemp('prop') / 'ids.db'}#ids"
+    docs = [Document(doc_id, TEXTS[i % 3] + f" {i}", title=f"t{i}") for i, doc_id in enumerate(ids)]
+    first, rest = docs[: len(docs) // 2], docs[len(docs) // 2 :]
+    indexes = [
+        Index.build(first, model=KeywordEncoder(), cache=False, dedup=False),
+        Index.build(first, engine=at, model=KeywordEncoder(), cache=False, dedup=False),
+    ]
+    updated = data.draw(st.sampled_from(ids))
+    removed = data.draw(st.lists(st.sampled_from(ids), max_size=3, unique=True))
+    views = []
+    for index in indexes:
+        index.add(rest)
+        index.update([Document(updated, "changed text pear", title="new")])
+        gone = [r for r in removed if r != updated]
+        if gone:
+            index.remove(gone)
+        views.append(_view(index, ids))
+    assert views[0] == views[1]
+    assert views[0]["ids"] == sorted(set(ids) - (set(removed) - {updated}))

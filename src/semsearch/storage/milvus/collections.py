@@ -183,7 +183,7 @@ def recover(location: MilvusLocation, client: Any) -> Collections | None:
     complete = [
         found
         for found in generations(location, client)
-        if is_ours(location, client, found.chunks, "chunks") and is_complete(location, client, found)
+        if is_complete(location, client, found) and is_ours(location, client, found.chunks, "chunks")
     ]
     if not complete:
         return None
@@ -195,8 +195,15 @@ def recover(location: MilvusLocation, client: Any) -> Collections | None:
 
 def generations(location: MilvusLocation, client: Any) -> list[Collections]:
     """Every generation of the index in Milvus (complete or not, in use or not)."""
-    names = call(location, client.list_collections)
-    return [found for name in names if (found := generation_of(location, str(name))) is not None]
+    found: dict[str, Collections] = {}
+    for name in call(location, client.list_collections):
+        chunks = str(name)
+        for part in PARTS[1:]:  # a part left without its chunk collection (a drop that was killed)
+            chunks = chunks.removesuffix(f"__{part}")
+        generation = generation_of(location, chunks)
+        if generation is not None:
+            found[generation.chunks] = generation
+    return list(found.values())
 
 
 def publish(location: MilvusLocation, client: Any, new: Collections) -> None:
@@ -218,8 +225,8 @@ def drop_stale(location: MilvusLocation, client: Any, keep: Collections) -> None
     stale = [found for found in generations(location, client) if found.chunks != keep.chunks]
     if not call(location, client.has_collection, location.collection) or alias_target(location, client):
         stale.append(legacy(location))  # the old layout's other collections, once NAME is no longer one
-    for found in stale:
-        for part, name in found.named().items():
+    for found in stale:  # the chunk collection last: until it goes, the generation is found by its name
+        for part, name in reversed(found.named().items()):
             if part == "chunks" and found.generation is None:
                 continue  # NAME itself: now the alias
             if call(location, client.has_collection, name) and alias_target_is_not(location, client, name):
