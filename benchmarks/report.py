@@ -18,7 +18,9 @@ from benchmarks import readme_blocks
 from benchmarks.common import load_result
 from benchmarks.news_report import news_section
 from benchmarks.report_common import Results
+from benchmarks.report_crosslingual import render_crosslingual
 from benchmarks.report_quality import render_highlights, render_lexical, render_quality
+from benchmarks.report_scale_engine import render_scale_engine
 from benchmarks.report_speed import (
     render_ann,
     render_encoders,
@@ -48,10 +50,12 @@ ANN_RESULTS = ("ann", "ann-xwlb", "ann-1m", "ann-1m-pq")
 SECTIONS = [
     Section("quality/hybrid", QUALITY_RESULTS, ("hybrid", "quality"), render_quality),
     Section("lexical", ("lexical",), ("lexical",), render_lexical),
+    Section("crosslingual", ("crosslingual",), ("crosslingual",), render_crosslingual),
     Section("highlights", ("highlights", "highlights-xwlb"), ("highlights",), render_highlights),
     Section("latency", ("latency",), ("latency",), render_latency),
     Section("encoders", ("encoders", "encoders-builds"), ("encoders",), render_encoders),
     Section("scale", ("scale",), ("scale",), render_scale),
+    Section("scale_engine", ("scale_engine", "scale_engine-before"), ("scale_engine",), render_scale_engine),
     Section("ann", ANN_RESULTS, ANN_RESULTS, render_ann),
     Section("peers", ("peers",), ("peers",), render_peers),
     Section("incremental", ("incremental",), ("incremental",), render_incremental),

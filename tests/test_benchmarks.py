@@ -133,7 +133,10 @@ def test_report_renders_saved_results(tmp_path, monkeypatch):
         and "(5.0 CPU-seconds; 8 chunk texts embedded in that run, 1 from the embedding cache)" in text
     )
     assert "| search, mode=hybrid | 1.5 | 2.5 | 3.5 |" in text
-    assert "Not yet run: quality/hybrid, lexical, highlights, latency, encoders, ann, peers" in text
+    assert (
+        "Not yet run: quality/hybrid, lexical, crosslingual, highlights, latency, encoders, scale_engine, ann, peers"
+        in text
+    )
 
 
 def test_report_renders_the_runtimes_side_by_side(tmp_path, monkeypatch):
@@ -299,3 +302,245 @@ def test_a_saved_run_keeps_its_per_query_rankings(tmp_path, monkeypatch):
     saved = common.load_result("tiny")
     assert saved["figure"] == 1 and common.load_rankings(saved) == rankings
     assert common.load_rankings(common.load_result("tiny") | {"rankings_file": None}) is None
+
+
+def test_compare_pairs_two_saved_runs_query_by_query(tmp_path, monkeypatch):
+    from benchmarks import compare
+
+    from tests.support.corpora import write_beir
+
+    split = write_beir(tmp_path / "split", [(f"问题{n}", f"d{n}") for n in range(40)])
+    (split / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": f"d{n}", "text": f"段落{n}"}) + "\n" for n in range(40)), encoding="utf-8"
+    )
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
+    right = {f"q{n}": [[f"d{n}", 1.0]] for n in range(40)}
+    wrong = {f"q{n}": [["d99", 1.0], [f"d{n}", 0.5]] for n in range(40)}
+    paths = [
+        common.write_result(name, {"report": {"split": str(split)}}, {"hybrid": run, "dense": right})
+        for name, run in (("before", wrong), ("after", right))
+    ]
+    rows = {(r.mode, r.metric): r for r in compare.compare(*(compare._load(p) for p in paths))}
+    assert rows["hybrid", "R@1"].first == 0.0 and rows["hybrid", "R@1"].second == 1.0
+    assert rows["hybrid", "R@1"].verdict == "b" and rows["hybrid", "R@10"].verdict == "tie"
+    assert rows["dense", "MRR@10"].verdict == "tie" and rows["dense", "MRR@10"].difference == 0.0
+
+
+def _values(hits: int, total: int = 200) -> dict[str, list[float]]:
+    """Per-question values: the first ``hits`` questions right on every metric, the rest wrong."""
+    row = [1.0] * hits + [0.0] * (total - hits)
+    return {"R@1": row, "R@10": row, "MRR@10": row}
+
+
+def test_crosslingual_picks_the_smallest_threshold_that_hurts_neither_language():
+    from benchmarks import crosslingual as xl
+
+    dense = xl.Trial("dense", None, {"en": _values(100), "zh": _values(150)})
+    before = xl.Trial("before", {}, {"en": _values(60), "zh": _values(190)})
+    trials = {
+        f"coverage {c:g}": xl.Trial(
+            f"coverage {c:g}",
+            {},
+            {"en": _values(100 if c >= 0.5 else 60), "zh": _values(190 if c < 0.7 else 150)},
+        )
+        for c in xl.COVERAGES
+    }
+    assert xl.choose_coverage(trials, before, dense) == 0.5
+    hopeless = {
+        name: trial._replace(values={**trial.values, "en": _values(60)}) for name, trial in trials.items()
+    }
+    with pytest.raises(SystemExit, match="no coverage threshold"):
+        xl.choose_coverage(hopeless, before, dense)
+
+
+def test_crosslingual_feedback_needs_an_english_r10_win_and_prefers_auto():
+    from benchmarks import crosslingual as xl
+
+    before = xl.Trial("before", {}, {"en": _values(60), "zh": _values(190)})
+    gate = xl.Trial("gate", {}, {"en": _values(100), "zh": _values(190)})
+
+    def trial(feedback: str, en: int, zh: int) -> xl.Trial:
+        return xl.Trial(feedback, {"feedback": feedback}, {"en": _values(en), "zh": _values(zh)})
+
+    auto, on = trial("auto", 130, 190), trial("on", 140, 190)
+    assert xl.choose_feedback([on, auto], gate, before) is auto
+    hurts_chinese = trial("auto", 150, 150)
+    assert xl.choose_feedback([hurts_chinese, on], gate, before) is on
+    assert xl.choose_feedback([trial("auto", 101, 190)], gate, before) is None  # inside the interval: a tie
+
+
+# ---------------------------------------------------------------- scale_engine: synthetic stories, stand-in encoder
+
+
+def _seed_pool():
+    """A sentence pool from the repository's seeds (the 新闻联播 archive stays outside the repository)."""
+    from benchmarks import synthetic
+
+    stories = [
+        [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for path in sorted((common.ROOT / "seeds").glob("*.txt"))
+    ]
+    return synthetic.sentence_pool(stories)
+
+
+def test_synthetic_stories_are_deterministic_about_the_asked_size_and_never_fold():
+    import inspect
+
+    from benchmarks import synthetic
+
+    pool = _seed_pool()
+    first = list(synthetic.synthetic_stories(300, seed=3, pool=pool))
+    again = list(synthetic.synthetic_stories(300, seed=3, pool=pool))
+    other = list(synthetic.synthetic_stories(300, seed=4, pool=pool))
+    assert [(d.doc_id, d.title, d.text, dict(d.metadata)) for d in first] == [
+        (d.doc_id, d.title, d.text, dict(d.metadata)) for d in again
+    ]
+    assert [d.text for d in first] != [d.text for d in other]
+    assert first[0].doc_id == "syn3-0000000" and len({d.doc_id for d in first}) == len(first)
+    chunks = sum(len(synthetic.indexed_chunks(d, synthetic.HashEncoder())) for d in first)
+    assert 0.8 * 300 <= chunks <= 1.25 * 300, chunks
+    dates = [d.metadata["date"] for d in synthetic.synthetic_stories(3000, seed=3, pool=pool)]
+    years = {int(date[:4]) for date in dates}
+    assert years == set(range(2016, 2026)), years  # ten years: a one-year filter keeps about 10 %
+    assert 0.04 < sum(date.startswith("2020") for date in dates) / len(dates) < 0.16
+    assert all(4 <= len(d.title) <= 30 for d in first)
+    assert synthetic.near_duplicates(first)["duplicates"] == 0
+    assert inspect.isgenerator(synthetic.synthetic_stories(1_000_000, pool=pool))  # streamed, never a list
+
+
+def test_hash_encoder_is_a_deterministic_unit_vector_encoder_and_an_index_round_trips(tmp_path):
+    from benchmarks import synthetic
+
+    import semsearch
+
+    encoder = synthetic.HashEncoder()
+    assert isinstance(encoder, semsearch.Encoder) and encoder.identity == "bench/hash-ngram-384@1"
+    texts = ["乡村振兴战略推动农业农村现代化", "乡村振兴工作会议", "台风来临前加固鱼塘", ""]
+    vectors = encoder.encode_passages(texts)
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1, atol=1e-5) and not vectors[3].any()
+    assert np.array_equal(vectors, synthetic.HashEncoder().encode_passages(texts))
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # shared characters, nearer vectors
+    encoder.remember(texts[:1])
+    assert np.allclose(encoder.encode_queries(texts[:1]), vectors[:1])
+    assert encoder.count_tokens("乡村振兴") == 6 and encoder.spec()["kind"] == "bench-hash-ngram"
+
+    docs = list(synthetic.synthetic_stories(60, seed=1, pool=_seed_pool()))
+    index = semsearch.Index.build(docs, model=encoder, cache=False)
+    index.save(tmp_path / "index")
+    loaded = semsearch.Index.load(tmp_path / "index", model=synthetic.HashEncoder())
+    query = docs[0].title
+    for mode in ("dense", "lexical", "hybrid"):
+        assert [h.chunk_id for h in loaded.search(query, k=5, mode=mode)] == [
+            h.chunk_id for h in index.search(query, k=5, mode=mode)
+        ]
+    stored = {row["chunk_id"]: row["title"] for row in loaded.export_rows()}
+    ours = {cid for doc in docs for cid, _ in synthetic.indexed_chunks(doc, encoder)}
+    assert ours == set(stored)  # the chunks a peer system is given are the ones semsearch stores
+    with pytest.raises(semsearch.errors.EncoderError, match="custom encoder"):
+        semsearch.Index.load(tmp_path / "index").search(query, mode="dense")
+
+
+def test_a_child_past_its_memory_or_time_limit_is_stopped_and_says_why():
+    from benchmarks import child
+
+    done = child.run_child("benchmarks.child", "allocate", {"mib": 1}, memory_limit_mib=2000, timeout_s=60)
+    assert done == {"held_mib": 1.0}
+    big = child.run_child(
+        "benchmarks.child", "allocate", {"mib": 400, "seconds": 20}, memory_limit_mib=200, timeout_s=60
+    )
+    assert big["failed"].startswith("out of memory") and big["peak_rss_seen_mib"] > 200
+    slow = child.run_child(
+        "benchmarks.child",
+        "allocate",
+        {"mib": 1, "seconds": 30},
+        memory_limit_mib=2000,
+        timeout_s=8,  # start-up under load takes seconds
+    )
+    assert slow["failed"].startswith("out of time") and slow["last_progress"] == "allocated 1 MiB"
+
+
+def _scale_engine_result(measured_at: str, add_ms: float) -> dict:
+    warm = {
+        "search_ms": {
+            case: {"p50": 1.5, "p95": 3.0} for case in ("lexical", "dense", "hybrid", "dense, approximate")
+        },
+        "recall_at_10": {"dense": 0.91, "hybrid": 0.95},
+        "approx_index_type": "HNSW32",
+        "encode_query_ms": {"p50": 0.1, "p95": 0.2},
+    }
+    return {
+        "benchmark": "scale_engine",
+        "measured_at": measured_at,
+        "machine": _machine([1.0, 1.0, 1.0]),
+        "load_average_start": [2.0, 2.0, 2.0],
+        "commit": "abc1234",
+        "parameters": {"memory_limit_gib": 12, "queries": 300},
+        "baseline": {"rss_model_mib": 49.0, "rss_model_jieba_opencc_mib": 127.0},
+        "sizes": {
+            "10000": {
+                "build": {
+                    "chunks": 9936,
+                    "documents": 2144,
+                    "build_s": 18.0,
+                    "chunks_per_s": 552.0,
+                    "peak_rss_mib": 438.0,
+                    "peak_kib_per_chunk": 23.8,
+                    "disk_bytes_per_chunk": 5802.0,
+                    "file_bytes_per_chunk": {
+                        "vectors": 1544.0,
+                        "chunks": 1566.0,
+                        "lexical": 1536.0,
+                        "bm25": 1156.0,
+                    },
+                },
+                "load": {
+                    "load_s": 0.85,
+                    "load_noverify_s": 0.6,
+                    "rss_final_mib": 222.0,
+                    "kib_per_chunk_after_queries": 17.8,
+                },
+                "ops": {"10000": {op: {"total": add_ms} for op in ("add", "update", "remove")}},
+                "warm": warm,
+            },
+            "1000000": {
+                "build": {
+                    "failed": "out of memory: resident memory reached 12.0 GiB",
+                    "last_progress": "read 90,000 stories",
+                },
+                "load": {"skipped": "no Flat index of 1,000,000 chunks was built"},
+            },
+        },
+        "lancedb": {
+            "10000": {
+                "build": {
+                    "rows": 9936,
+                    "ingest_s": 17.0,
+                    "storage_s": 0.2,
+                    "index_s": {"fts": 1.4},
+                    "add_one_ms": 17.7,
+                    "disk_bytes_per_chunk": 3302.0,
+                },
+                "open": {"open_s": 0.011, "kib_per_chunk_beyond_start": 27.1},
+                "warm": {"search_ms": {"lexical": {"p50": 8.0, "p95": 12.0}}},
+            }
+        },
+    }
+
+
+def test_the_scale_engine_section_renders_sizes_failures_lancedb_and_before_after(tmp_path, monkeypatch):
+    now = _scale_engine_result("20270101T000000Z", 900.0)
+    (tmp_path / "now").mkdir()
+    (tmp_path / "both").mkdir()
+    text = _render(tmp_path / "now", monkeypatch, scale_engine=now)
+    assert "## The storage engine at 10k–1M chunks" in text and "| 10k | 100k | 300k | 1M |" in text
+    assert "| chunks (documents) | 9,936 (2,144) | – | – | – |" in text
+    assert "**failed**" in text and "1,000,000 chunks, build: out of memory" in text
+    assert "read 90,000 stories" in text and "load average at the start 2.00" in text
+    assert (
+        "| semsearch 10k | LanceDB 10k |" in text
+        and "| add 1 story, ms (semsearch: + save) | 900 | 17.7 |" in text
+    )
+    before = _scale_engine_result("20261206T000000Z", 1800.0)
+    text = _render(tmp_path / "both", monkeypatch, scale_engine=now, **{"scale_engine-before": before})
+    assert "1,800 → 900" in text and "Before: commit" in text

@@ -20,6 +20,7 @@ from semsearch.defaults import (
     DEFAULT_INDEX_TYPE,
     DEFAULT_MIN_CHARS,
     DEFAULT_TOKENIZER,
+    Feedback,
     Mode,
 )
 from semsearch.encoders.base import Encoder, embed_queries
@@ -31,13 +32,13 @@ from semsearch.errors import InputError
 from semsearch.filters import parse_where
 from semsearch.pipeline.build import BuildOptions, build_index
 from semsearch.pipeline.changes import check_known, current_manifest, plan_change, report_of
-from semsearch.pipeline.copy import copy_index
 from semsearch.pipeline.prepare import dedup_config
 from semsearch.readers.ingest import FieldNames, IngestReport, Source, read_sources
 from semsearch.reading import StoredDocuments, Where
 from semsearch.records import ChangeReport, Document, FusionConfig, Hit, SearchParams, Skipped
 from semsearch.search.searcher import DEFAULT_MODE, Searcher, SearchOptions, prepare_queries
 from semsearch.storage.base import Engine
+from semsearch.storage.copy import copy_index
 from semsearch.storage.locations import (
     DirectoryLocation,
     Executor,
@@ -86,6 +87,7 @@ class Index(StoredDocuments):
         self._engine = engine
         self._model = EncoderSlot(encoder, threads, device)  # threads checked there
         self._write_lock = threading.RLock()  # one change at a time
+        self._unsaved = False  # a change applied here and not saved yet (refresh() would lose it)
         self._rw = ReadWriteLock()  # searches share it; applying a change takes it alone
 
     @classmethod
@@ -219,6 +221,7 @@ class Index(StoredDocuments):
                 removed = self._engine.apply(plan.batch) if not plan.batch.empty else []
                 change = report_of(plan, removed)
                 if change.changed:
+                    self._unsaved = True
                     self.manifest = current_manifest(
                         self.manifest, self._engine.parts, self.fusion, touched=True
                     )
@@ -246,7 +249,40 @@ class Index(StoredDocuments):
                 self.manifest = self._engine.commit(manifest, target, expect_generation=expect)
             else:  # another place, perhaps another kind of engine: copy the index there
                 self.manifest, self._engine = copy_index(self._engine.parts, manifest, target)
+            self._unsaved = False
         return target
+
+    def refresh(self) -> bool:
+        """Move on to what other writers saved since this index was loaded; True if there was something.
+
+        For a long-lived reader (a server, a notebook): a loaded index keeps the generation it loaded, so
+        its answers stay consistent, until it is refreshed (or two later saves purge what it still reads,
+        when its searches raise IndexChangedError). Cheap when nothing changed (the manifest is read).
+        An index with unsaved changes is not refreshed (InputError: save them first); a Milvus index
+        always reads the newest data and has nothing to refresh; another model saved at the same place
+        raises IndexMismatchError.
+        """
+        with self._write_lock:
+            where = self._engine.location
+            if where is None or self._engine.durability == "on-apply":
+                return False
+            storage = storage_for(where)
+            on_disk = storage.peek(where)
+            if on_disk is None or on_disk.generation == self.manifest.generation:
+                return False
+            if self._unsaved:
+                raise InputError(
+                    f"this index has changes that are not saved, and {where} changed since it was loaded; "
+                    "save them first (index.save()), or load the index again to drop them"
+                )
+            opened = storage.open(where, verify=False, threads=threads_setting(self._model.threads))
+            if self._model.encoder is not None:
+                opened.manifest.check_encoder(self._model.encoder, where)
+            with self._rw.writing():
+                old, self._engine, self.manifest = self._engine, opened.engine, opened.manifest
+                self.fusion = opened.manifest.fusion
+            old.close()
+            return True
 
     def optimize(self) -> None:
         """Compact the index where it lives, and save it.
@@ -258,6 +294,7 @@ class Index(StoredDocuments):
         with self._write_lock, self._rw.writing():
             manifest = current_manifest(self.manifest, self._engine.parts, self.fusion)
             self.manifest, self._engine = self._engine.optimize(manifest)
+            self._unsaved = False
 
     def verify(self) -> list[str]:
         """Check the whole index (every file's size and checksum, the document store in full); the problems found.
@@ -336,6 +373,7 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
+        feedback: Feedback | None = None,
     ) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first (modes and scores: :class:`~semsearch.search.searcher.SearchOptions`).
 
@@ -343,10 +381,19 @@ class Index(StoredDocuments):
         occur, ``Hit.metadata`` the document's metadata. An empty or whitespace-only query raises
         :class:`~semsearch.errors.EmptyQueryError`. ``where`` keeps only matching documents, before the
         top-``k`` cut on both sides: ``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01"}}``… (the
-        Chroma/MongoDB convention; keys, operators: :data:`semsearch.reading.Where`).
+        Chroma/MongoDB convention; keys, operators: :data:`semsearch.reading.Where`). ``feedback`` (hybrid
+        only): "on" re-queries the dense side from its best passages, "auto" only when the query's terms
+        mostly do not occur in the index (an English question over Chinese text), "off" never; default:
+        the index's ``fusion.feedback`` (:mod:`semsearch.search.feedback`).
         """
         return self.search_batch(
-            [query], k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, where=where
+            [query],
+            k,
+            mode=mode,
+            min_score=min_score,
+            max_per_doc=max_per_doc,
+            where=where,
+            feedback=feedback,
         )[0]
 
     def search_batch(
@@ -358,10 +405,13 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
+        feedback: Feedback | None = None,
     ) -> list[list[Hit]]:
         """:meth:`search` for many queries at once (queries are embedded together); one list per query."""
         texts = prepare_queries(queries)
-        options = SearchOptions(k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc)
+        options = SearchOptions(
+            k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, feedback=feedback
+        )
         condition = parse_where(where)
         with self._rw.reading():
             allowed = None if condition is None else self._engine.parts.chunks.select(condition)

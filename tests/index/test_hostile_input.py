@@ -31,6 +31,7 @@ from tests.support.hostile import (
     SHORT,
     build_and_search,
     edit_manifest,
+    manifest,
     refresh_checksums,
     role_path,
     store_file,
@@ -160,7 +161,11 @@ def test_a_faiss_file_that_disagrees_with_the_chunk_store_is_corrupt(format1_cop
 
 
 STORE_DAMAGE = {
-    "text column holds a blob": "UPDATE chunks SET text = X'00ff'",
+    # format 2 stores no chunk text: a chunk is its document's clean text from start to end
+    "text column holds a blob": (
+        "UPDATE chunks SET text = X'00ff'",
+        "UPDATE documents SET clean_text = X'00ff'",
+    ),
     "start column holds text": "UPDATE chunks SET start = 'abc'",
     "missing column": "ALTER TABLE chunks DROP COLUMN n_tokens",
     "metadata is not JSON": "UPDATE documents SET metadata = 'not json'",
@@ -173,8 +178,11 @@ STORE_DAMAGE = {
 @pytest.mark.parametrize("damage", sorted(STORE_DAMAGE))
 def test_a_damaged_chunk_store_is_reported_not_a_traceback(either_copy, damage):
     store = store_file(either_copy)
+    statement = STORE_DAMAGE[damage]
+    if isinstance(statement, tuple):
+        statement = statement[0 if manifest(either_copy)["files"] else 1]
     with sqlite3.connect(store) as conn:
-        conn.execute(STORE_DAMAGE[damage])
+        conn.execute(statement)
     conn.close()
     refresh_checksums(either_copy)
     assert _exercise(either_copy) == "corrupt"

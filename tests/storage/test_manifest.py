@@ -97,3 +97,10 @@ def test_a_build_asking_for_an_index_type_no_index_could_have_is_refused_up_fron
         Index.build(
             [Document("a", "apple")], model=KeywordEncoder(), index_type="IVF9999999,PQ3", cache=False
         )
+
+
+def test_recorded_query_time_fusion_settings_load():
+    data = _fixture()
+    data["fusion"] = {"method": "rrf", "rrf_k": 5.0, "depth": 20, "min_coverage": 0.3, "feedback": "on"}
+    fusion = Manifest.from_dict(data).fusion
+    assert (fusion.min_coverage, fusion.feedback, fusion.method) == (0.3, "on", "rrf")

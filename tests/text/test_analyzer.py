@@ -128,3 +128,16 @@ def test_a_user_word_holding_a_line_break_or_control_is_refused(word):
     with pytest.raises(InputError, match="user word"):
         Analyzer(user_words=(word,))
     assert Analyzer(user_words=("五基三化 10 nz",)).user_words == ("五基三化 10 nz",)
+
+
+def test_jieba_rs_analyzers_share_its_default_dictionary_and_keep_user_words_their_own():
+    """jieba-rs's import already loads its dictionary; the shared tokenizer is that one, not a second copy."""
+    text = "推进五基三化建设和百千万工程"
+    plain, other = Analyzer(segmenter="jieba-rs"), Analyzer(segmenter="jieba-rs", mode="precise")
+    own = Analyzer(segmenter="jieba-rs", user_words=("五基三化 10 nz",))
+    assert plain.tokenizer is other.tokenizer is not own.tokenizer
+    assert "五基三化" in own.tokens(text)
+    assert "五基三化" not in plain.tokens(text) and "五基三化" not in Analyzer(segmenter="jieba-rs").tokens(
+        text
+    )
+    assert plain.tokens(text) == Analyzer(segmenter="jieba").tokens(text)  # the same words as jieba here

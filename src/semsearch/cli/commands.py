@@ -213,6 +213,7 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
         "max_per_doc": args.max_per_doc,
         "mode": args.mode,
         "where": options.where(args),
+        "feedback": args.feedback,
     }
     color = args.color == "always" or (
         args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from semsearch.defaults import DEFAULT_NORM, EVALUATED_MODES, Mode
 from semsearch.errors import InputError
-from semsearch.records import FusionConfig
+from semsearch.records import QUERY_TIME_DEFAULTS, FusionConfig
 from semsearch.search.fusion import fuse
 from semsearch.search.searcher import Searcher, SideRankings
 
@@ -270,6 +270,8 @@ def tune_fusion(
     the simplest (fewest candidates, RRF before weighted). Set it with ``index.fusion = tuning.best``.
     Tune on questions you will not report on (the CMRC trial split, not dev), and on the model the
     index uses: a model weak on your language gets a small dense weight. Each query is embedded once.
+    Every setting keeps the index's coverage threshold and feedback; queries the lexical side is silent
+    on get the dense ranking under each (measured without feedback, which moves them alike for all).
     """
     _check_overlap(index, judgments)
     owner = {c.chunk_id: c.doc_id for c in index.chunks()}
@@ -286,9 +288,12 @@ def tune_fusion(
     def measure(config: FusionConfig) -> dict[str, float]:
         runs = {
             qid: dedupe(
-                owner[cid] for cid, _, _ in fuse(dense[: config.depth], lexical[: config.depth], config)
+                owner[cid]
+                for cid, _, _ in fuse(
+                    dense[: config.depth], lexical[: config.depth] if speaks else [], config
+                )
             )
-            for qid, (dense, lexical) in lists.items()
+            for qid, (dense, lexical, speaks) in lists.items()
         }
         return score_runs(runs, judgments.relevant)
 
@@ -299,7 +304,7 @@ def tune_fusion(
             {q: dedupe(owner[c] for c, _ in getattr(pair, side)) for q, pair in lists.items()},
             judgments.relevant,
         )
-        for side in SideRankings._fields
+        for side in ("dense", "lexical")
     }
     return FusionTuning(best=best, metrics=metrics, sides=sides, trials=trials)
 
@@ -310,11 +315,12 @@ def rank_key(metrics: Mapping[str, float]) -> tuple[float, ...]:
 
 
 def fusion_grid(current: FusionConfig | None = None) -> list[FusionConfig]:
-    """The settings :func:`tune_fusion` tries, ``current`` first, then simplest first."""
+    """The settings :func:`tune_fusion` tries, ``current`` first, then simplest first (with ``current``'s coverage and feedback)."""
     grid = [current] if current is not None and current.depth <= max(DEPTHS) else []
+    kept = {name: getattr(current, name) for name in QUERY_TIME_DEFAULTS} if current is not None else {}
     for depth in DEPTHS:
-        grid += [FusionConfig("rrf", rrf_k=float(k), depth=depth) for k in RRF_KS]
-        grid += [FusionConfig("weighted", weight=w, depth=depth, norm=DEFAULT_NORM) for w in WEIGHTS]
+        grid += [FusionConfig("rrf", rrf_k=float(k), depth=depth, **kept) for k in RRF_KS]
+        grid += [FusionConfig("weighted", weight=w, depth=depth, norm=DEFAULT_NORM, **kept) for w in WEIGHTS]
     return list(dict.fromkeys(grid))
 
 

@@ -84,6 +84,9 @@ def normalize_with_offsets(text: str) -> tuple[str, tuple[int, ...]]:
     return simplified, tuple(origin)
 
 
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")  # a character of Unicode category L* or N* (str.isalnum)
+
+
 def _is_word(token: str) -> bool:
     """A term worth indexing: it has a letter or digit, and is not a lone Latin letter.
 
@@ -92,7 +95,7 @@ def _is_word(token: str) -> bool:
     """
     if len(token) == 1 and token.isascii() and token.isalpha():
         return False
-    return any(unicodedata.category(ch)[0] in "LN" for ch in token)
+    return _LETTER_OR_DIGIT.search(token) is not None
 
 
 def bigrams(folded: str) -> list[str]:
@@ -106,7 +109,7 @@ def bigrams(folded: str) -> list[str]:
         if len(run) == 1:
             out.append(run)
         else:
-            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+            out.extend(map(str.__add__, run[:-1], run[1:]))
     return out
 
 
@@ -192,30 +195,34 @@ class Analyzer:
 
         Loading the dictionary takes about a second (``marshal.load``); a query that opens an index also
         loads the model and runs it once, largely outside the GIL. The first use of :attr:`tokenizer`
-        waits for this thread.
+        waits for this thread. Not for jieba-rs: its dictionary loads inside one call that holds the GIL,
+        so a thread would overlap nothing and only stall whatever the caller does next (0.7 s at load).
         """
-        if self._jieba is None and self.terms != "bigrams":
+        if self._jieba is None and self.terms != "bigrams" and self.segmenter != "jieba-rs":
             threading.Thread(target=lambda: self.tokenizer, name="semsearch-jieba", daemon=True).start()
 
     def tokens(self, text: str) -> list[str]:
-        """The index terms of ``text``: folded jieba words minus stop words, and/or bigrams (``terms``).
+        """The index terms of ``text`` (:meth:`terms_of`), interned.
 
-        Terms are interned: an index keeps every chunk's terms, and one string object per distinct
-        term instead of one per occurrence held the 528,933 jieba words of 3.0 MiB of 新闻联播 articles
-        in 9.0 MiB instead of 44.3 MiB (tracemalloc).
+        Interned for indexes that keep every chunk's terms in memory (format 1): one string object per
+        distinct term instead of one per occurrence held the 528,933 jieba words of 3.0 MiB of 新闻联播
+        articles in 9.0 MiB instead of 44.3 MiB (tracemalloc).
         """
+        return [sys.intern(t) for t in self.terms_of(text)]
+
+    def terms_of(self, text: str) -> list[str]:
+        """The index terms of ``text``: folded jieba words minus stop words, and/or bigrams (``terms``)."""
         folded = normalize(text)
-        out: list[str] = []
         if self.terms != "bigrams":
             cut = (
                 self.tokenizer.cut_for_search(folded) if self.mode == "search" else self.tokenizer.cut(folded)
             )
-            out.extend(t for t in (w.strip() for w in cut) if t and t not in STOPWORDS and _is_word(t))
+            out = [t for t in map(str.strip, cut) if t and t not in STOPWORDS and _is_word(t)]
         else:
-            out.extend(_other_words(folded))
+            out = _other_words(folded)
         if self.terms != "words":
             out.extend(bigrams(folded))
-        return [sys.intern(t) for t in out]
+        return out
 
     def spec(self) -> dict[str, Any]:
         """What the manifest records so a loaded index tokenises exactly as it was built."""
@@ -320,5 +327,17 @@ def _shared_tokenizer(segmenter: Segmenter) -> Any:
     """The one tokenizer of the default dictionary that analyzers without user words share (read only)."""
     with _SHARED_LOCK:
         if segmenter not in _SHARED:
-            _SHARED[segmenter] = _new_tokenizer((), segmenter)
+            _SHARED[segmenter] = (
+                _default_jieba_rs() if segmenter == "jieba-rs" else _new_tokenizer((), segmenter)
+            )
         return _SHARED[segmenter]
+
+
+def _default_jieba_rs() -> Any:
+    """jieba-rs's own default tokenizer: the ``rjieba`` module, whose import already loads that dictionary.
+
+    A second ``rjieba.Jieba()`` loaded the same dictionary again (0.7 s, 24 MiB).
+    """
+    import rjieba
+
+    return rjieba

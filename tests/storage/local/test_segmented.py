@@ -21,7 +21,15 @@ import pytest
 
 import semsearch.storage.local.segmented as segmented
 import semsearch.storage.locks as locks
-from semsearch import Document, Index, IndexChangedError, IndexCorruptError, IndexLockedError, IndexWriteError
+from semsearch import (
+    Document,
+    Index,
+    IndexChangedError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexWriteError,
+    InputError,
+)
 from tests.support.keyword_encoder import KeywordEncoder
 from tests.support.paths import ROOT
 
@@ -277,3 +285,65 @@ def test_verify_names_a_damaged_segment_file_and_a_load_checks_sizes(saved):
     ids.write_bytes(bytes(data[:-8]))
     with pytest.raises(IndexCorruptError, match=f"{ids.name} is .* bytes, the manifest says"):
         _load(saved)
+
+
+def test_merges_stop_at_the_segment_size_cap(tmp_path, monkeypatch):
+    """Merging holds a segment's vectors in memory twice: no merge (nor optimize) makes one above the cap."""
+    monkeypatch.setattr(segmented, "MAX_SEGMENT_ROWS", 4)
+    monkeypatch.setattr(segmented, "TIER_BASE", 1)
+    path = tmp_path / "idx"
+    Index.build(_docs(3), model=ENCODER, cache=False).save(path)
+    for i in range(3, 25):
+        index = _load(path)
+        index.add(_docs(1, start=i))
+        index.save()
+        assert all(s["rows"] <= 4 for s in _layout(path)["segments"])
+    index = _load(path)
+    index.remove(["apple5", "apple6"])
+    index.save()
+    before = {
+        q: (_answer(index, q, "dense"), _answer(index, q, "lexical")) for q in ("apple river", "valley 7")
+    }
+    index.optimize()
+    rows = [s["rows"] for s in _layout(path)["segments"]]
+    assert max(rows) <= 4 and sum(rows) == 23 and all(s["deletes"] is None for s in _layout(path)["segments"])
+    assert len(rows) == 6  # 23 rows packed four to a segment
+    after = _load(path)
+    assert {q: (_answer(after, q, "dense"), _answer(after, q, "lexical")) for q in before} == before
+    assert after.verify() == []
+    assert "apple5" not in after.doc_ids() and len(after.doc_ids()) == 23
+
+
+def test_refresh_moves_a_reader_on_to_what_was_saved_since(saved):
+    reader = _load(saved)
+    assert reader.refresh() is False  # nothing saved since: nothing to do
+    writer = _load(saved)
+    writer.remove(["apple0"])
+    writer.save()
+    writer.add(_docs(1, word="pear"))
+    writer.save()  # two saves: the reader's generation is purged
+    with pytest.raises(IndexChangedError):
+        reader.search("apple river", k=6, mode="dense")
+    assert reader.refresh() is True
+    assert "pear0" in reader.doc_ids() and "apple0" not in reader.doc_ids()
+    assert "pear0" in _ids(reader, "pear", mode="lexical") and "apple0" not in _ids(reader, "apple river")
+    assert reader.manifest.generation == _load(saved).manifest.generation
+    reader.add(_docs(1, word="plum"))  # a writer now: it holds the lock, nobody else saves meanwhile
+    assert reader.refresh() is False
+    reader.save()
+    assert "plum0" in _load(saved).doc_ids()
+
+
+def test_refresh_keeps_unsaved_changes_of_a_format_1_index(tmp_path):
+    """Format 1 changes live in memory until the save: a refresh would drop them, so it refuses."""
+    from tests.support.formats import save_format1
+
+    path = save_format1(Index.build(_docs(3), model=ENCODER, cache=False), tmp_path / "f1")
+    reader, writer = _load(path), _load(path)
+    reader.add(_docs(1, word="plum"))
+    writer.add(_docs(1, word="pear"))
+    writer.save()
+    with pytest.raises(InputError, match="not saved"):
+        reader.refresh()
+    fresh = _load(path)
+    assert fresh.refresh() is False and "pear0" in fresh.doc_ids()

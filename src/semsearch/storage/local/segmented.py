@@ -51,6 +51,7 @@ from semsearch.storage.base import Durability, IndexSpec, Opened, Parts
 from semsearch.storage.local import staging
 from semsearch.storage.local.files import MANIFEST, WRITE_FAILURES, raise_write_failure, read_manifest
 from semsearch.storage.local.segments import (
+    EXACT_ROWS,
     Segment,
     SegmentFiles,
     merge_rankings,
@@ -74,6 +75,7 @@ BATCH_CHUNKS = 16_384  # chunks a build embeds and writes at a time: one batch o
 MERGE_FACTOR = 8  # this many segments of one size tier are merged into one
 TIER_BASE = 2_000  # rows of the smallest tier; each tier is 4 times the one below
 DELETED_REWRITE = 0.5  # a segment more than half deleted is rewritten without its dead rows
+MAX_SEGMENT_ROWS = 250_000  # merges stop at this size: a merge holds its vectors twice (~0.8 GB at 384-d)
 
 
 def store_name(epoch: str) -> str:
@@ -204,6 +206,10 @@ class SegmentedLexical:
         """The ``depth`` best chunks sharing a term with ``query`` (among ``allowed``), best first."""
         where = self._engine.lexical_filter(allowed)
         return [Scored(chunk, score) for _, chunk, score in self._engine.bm25.search(query, depth, where)]
+
+    def document_frequencies(self, terms: Sequence[str]) -> list[int]:
+        """In how many chunks each of ``terms`` occurs (tantivy's count: removed chunks not yet purged too)."""
+        return self._engine.bm25.document_frequencies(terms)
 
     def spec(self) -> dict[str, Any]:
         """The manifest's record of the lexical side."""
@@ -723,21 +729,22 @@ class SegmentedEngine:
             return Opened(self.commit(manifest), self)
 
     def _merge(self, *, final: bool) -> None:
-        """Merge segments by size tiers (``final``: all into one), dropping dead rows; new files only."""
+        """Merge segments by size tiers (``final``: repack all, see :func:`_final_pieces`), dropping dead rows.
+
+        Only new files are written; the merged-away segments' files go once no manifest names them.
+        """
         if final:
-            groups = (
-                [self.segments]
-                if len(self.segments) > 1
-                or any(s.deleted.any() for s in self.segments)
-                or (self.segments and self.index_type != "Flat" and self.segments[0].ann is None)
-                else []
-            )
-        else:
-            groups = _merge_groups(self.segments)
-        for group in groups:
-            if not group:
-                continue
-            merged = self._write_merged(group)
+            pieces = _final_pieces(self.segments, self.index_type)
+            if pieces is None:
+                return
+            written = [self._write_rows(piece) for piece in pieces]
+            for segment in self.segments:
+                self._entries.pop(segment.name, None)
+            self._changed = set()
+            self.segments = [m for m in written if m is not None]
+            return
+        for group in _merge_groups(self.segments):
+            merged = self._write_rows([(s, np.flatnonzero(~s.deleted)) for s in group])
             names = {s.name for s in group}
             at = min(i for i, s in enumerate(self.segments) if s.name in names)
             self.segments = [s for s in self.segments if s.name not in names]
@@ -747,29 +754,27 @@ class SegmentedEngine:
             if merged is not None:
                 self.segments.insert(at, merged)
 
-    def _write_merged(self, group: Sequence[Segment]) -> Segment | None:
-        """One segment holding the live rows of ``group`` (streamed: one segment's vectors at a time)."""
-        live = sum(s.live for s in group)
+    def _write_rows(self, parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment | None:
+        """One new segment of the given positions of segments, in row order (vectors copied a slice at a time)."""
+        live = sum(len(keep) for _, keep in parts)
         if not live:
             return None
         name = f"s{self.next_segment:08d}"
         self.next_segment += 1
+        rows = np.concatenate([np.asarray(s.rows)[keep] for s, keep in parts])
+        order = np.argsort(rows, kind="stable")  # a segment's rows ascend; merged ones must too
+        place = np.empty_like(order)
+        place[order] = np.arange(live)
         vectors = np.empty((live, self.dimension), dtype=np.float32)
-        ids = np.empty(live, dtype=np.int64)
-        rows = np.empty(live, dtype=np.int64)
-        days = np.empty(live, dtype=np.int32)
         at = 0
-        for segment in group:
-            keep = np.flatnonzero(~segment.deleted)
-            n = len(keep)
-            for first in range(0, n, 65_536):
+        for segment, keep in parts:
+            for first in range(0, len(keep), 65_536):
                 part = keep[first : first + 65_536]
-                vectors[at : at + len(part)] = segment.vectors[part]
-                at += len(part)
-            ids[at - n : at] = segment.ids[keep]
-            rows[at - n : at] = segment.rows[keep]
-            days[at - n : at] = segment.days[keep]
-        files = write_segment(self._segments_dir, name, vectors, ids, rows, days, self.index_type)
+                vectors[place[at + first : at + first + len(part)]] = segment.vectors[part]
+            at += len(keep)
+        ids = np.concatenate([np.asarray(s.ids)[keep] for s, keep in parts])[order]
+        days = np.concatenate([np.asarray(s.days)[keep] for s, keep in parts])[order]
+        files = write_segment(self._segments_dir, name, vectors, ids, rows[order], days, self.index_type)
         del vectors
         self._entries[name] = self._entry(name, files, live)
         return Segment(self._segments_dir, name, files)
@@ -906,9 +911,55 @@ def _merge_groups(segments: Sequence[Segment]) -> list[list[Segment]]:
         tiers.setdefault(tier, []).append(segment)
     for members in tiers.values():
         while len(members) >= MERGE_FACTOR:
-            groups.append(members[:MERGE_FACTOR])
-            members = members[MERGE_FACTOR:]
+            group = _fill(members[:MERGE_FACTOR])
+            if len(group) < 2:  # the tier's segments are too big to merge: they stay as they are
+                break
+            groups.append(group)
+            members = members[len(group) :]
     return groups
+
+
+def _fill(segments: Sequence[Segment]) -> list[Segment]:
+    """The first of ``segments`` whose live rows together stay within :data:`MAX_SEGMENT_ROWS`."""
+    group: list[Segment] = []
+    rows = 0
+    for segment in segments:
+        if group and rows + segment.live > MAX_SEGMENT_ROWS:
+            break
+        group.append(segment)
+        rows += segment.live
+    return group
+
+
+def _final_pieces(
+    segments: Sequence[Segment], index_type: str
+) -> list[list[tuple[Segment, np.ndarray]]] | None:
+    """``optimize``: every live row repacked, in row order, into the fewest equal segments the cap allows.
+
+    :data:`MAX_SEGMENT_ROWS` is the cap; None when the segments are that already (no dead rows, the
+    approximate indexes their size calls for built).
+    """
+    live = sum(s.live for s in segments)
+    count = max(1, -(-live // MAX_SEGMENT_ROWS))
+    settled = (
+        len(segments) == count
+        and not any(s.deleted.any() for s in segments)
+        and not any(index_type != "Flat" and s.live >= EXACT_ROWS and s.ann is None for s in segments)
+    )
+    if settled or not live:
+        return None if settled else [[(s, np.flatnonzero(~s.deleted)) for s in segments]]
+    owner = np.concatenate([np.full(s.live, n, dtype=np.int32) for n, s in enumerate(segments)])
+    position = np.concatenate([np.flatnonzero(~s.deleted) for s in segments])
+    rows = np.concatenate([np.asarray(s.rows)[~s.deleted] for s in segments])
+    order = np.argsort(rows, kind="stable")
+    size = -(-live // count)
+    pieces = []
+    for first in range(0, live, size):
+        taken = order[first : first + size]
+        pieces.append(
+            [(segments[n], np.sort(position[taken][owner[taken] == n])) for n in np.unique(owner[taken])]
+        )
+    return pieces
 
 
 def _member(folder: Path, name: str, kind: str = "file", size: Any = None) -> Path:

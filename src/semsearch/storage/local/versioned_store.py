@@ -21,6 +21,7 @@ import datetime as _dt
 import json
 import sqlite3
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,7 +65,7 @@ CREATE TABLE IF NOT EXISTS documents (
     source TEXT NOT NULL,
     encoding TEXT NOT NULL,
     content_hash TEXT NOT NULL,
-    raw_text TEXT NOT NULL,
+    raw_text BLOB,
     clean_text TEXT NOT NULL,
     metadata TEXT NOT NULL,
     dropped TEXT NOT NULL,
@@ -85,7 +86,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL,
     "end" INTEGER NOT NULL,
     n_tokens INTEGER NOT NULL,
-    text TEXT NOT NULL,
     gen_added INTEGER NOT NULL,
     gen_removed INTEGER
 );
@@ -100,7 +100,7 @@ CREATE TABLE IF NOT EXISTS signatures (
 );
 CREATE INDEX IF NOT EXISTS signatures_by_id ON signatures(doc_id);
 CREATE TABLE IF NOT EXISTS bands (
-    key TEXT NOT NULL,
+    key INTEGER NOT NULL,
     doc_id TEXT NOT NULL,
     gen_added INTEGER NOT NULL,
     gen_removed INTEGER
@@ -138,8 +138,11 @@ SCHEMA += "".join(
     f"CREATE INDEX IF NOT EXISTS {table}_removed ON {table}(gen_removed) WHERE gen_removed IS NOT NULL;\n"
     for table in TABLES
 )
+# A chunk's text is not stored: it is its document's clean text from ``start`` to ``end`` (characters),
+# as chunk_document promises; storing it again took a third of the store.
 CHUNK_COLUMNS = (
-    'c.chunk_id, c.doc_id, c.ordinal, c.paragraph, c.piece, c.pieces, c.start, c."end", c.n_tokens, c.text'
+    'c.chunk_id, c.doc_id, c.ordinal, c.paragraph, c.piece, c.pieces, c.start, c."end", c.n_tokens, '
+    'substr(d.clean_text, c.start + 1, c."end" - c.start)'
 )
 DOCUMENT_COLUMNS = (
     "doc_id, title, title_source, source, encoding, content_hash, raw_text, clean_text, metadata, dropped"
@@ -329,7 +332,7 @@ class VersionedStore:
                     delta["tokens"] += sum(c.n_tokens for c in prepared.chunks)
                     for chunk in prepared.chunks:
                         conn.execute(
-                            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                             (
                                 row,
                                 chunk.chunk_id,
@@ -341,7 +344,6 @@ class VersionedStore:
                                 chunk.start,
                                 chunk.end,
                                 chunk.n_tokens,
-                                chunk.text,
                                 generation,
                             ),
                         )
@@ -352,7 +354,7 @@ class VersionedStore:
                         "INSERT INTO signatures VALUES (?, ?, ?, ?, NULL)",
                         (
                             found.doc_id,
-                            found.minhash,
+                            pack_minhash(found.minhash),
                             json.dumps(sorted(found.numbers), ensure_ascii=False),
                             generation,
                         ),
@@ -361,7 +363,7 @@ class VersionedStore:
                         conn.executemany(
                             "INSERT INTO bands VALUES (?, ?, ?, NULL)",
                             [
-                                (key, found.doc_id, generation)
+                                (band_number(key), found.doc_id, generation)
                                 for key in band_keys(found.minhash, self._dedup)
                             ],
                         )
@@ -411,7 +413,7 @@ class VersionedStore:
                 doc.source,
                 doc.encoding,
                 doc.content_hash,
-                doc.text,
+                pack_raw(doc.text, clean.text),
                 clean.text,
                 json.dumps(metadata, ensure_ascii=False, default=str),
                 json.dumps([[d.line, d.text, d.reason] for d in clean.dropped], ensure_ascii=False),
@@ -624,6 +626,7 @@ class VersionedStore:
         if row is None:
             return None
         *fields, metadata, dropped = row
+        fields[6] = unpack_raw(fields[6], fields[7], self.path)
         try:
             meta = json.loads(metadata)
             drops = [Dropped(int(d[0]), str(d[1]), str(d[2])) for d in json.loads(dropped)]
@@ -697,7 +700,7 @@ class VersionedStore:
                 f"SELECT doc_id, minhash, numbers FROM signatures WHERE {self._visible()}"
             ).fetchall()
         for doc_id, minhash, numbers in rows:
-            yield Fingerprint(doc_id, minhash, json.loads(numbers))
+            yield Fingerprint(doc_id, unpack_minhash(minhash), json.loads(numbers))
 
     def similar_signatures(self, keys: Sequence[str]) -> list[Fingerprint] | None:
         """The kept documents sharing an LSH band key with ``keys``, with their signatures."""
@@ -705,7 +708,7 @@ class VersionedStore:
             return None
         doc_ids: list[str] = []
         with self._reading() as conn:
-            for part, marks in _batches(keys):
+            for part, marks in _batches(band_number(k) for k in keys):
                 doc_ids += [
                     r[0]
                     for r in conn.execute(
@@ -714,12 +717,12 @@ class VersionedStore:
                     )
                 ]
             found: list[Fingerprint] = []
-            for part, marks in _batches(doc_ids):
+            for doc_part, doc_marks in _batches(doc_ids):
                 found += [
-                    Fingerprint(d, m, json.loads(n))
+                    Fingerprint(d, unpack_minhash(m), json.loads(n))
                     for d, m, n in conn.execute(
-                        f"SELECT doc_id, minhash, numbers FROM signatures WHERE doc_id IN ({marks}) AND {self._visible()}",
-                        part,
+                        f"SELECT doc_id, minhash, numbers FROM signatures WHERE doc_id IN ({doc_marks}) AND {self._visible()}",
+                        doc_part,
                     )
                 ]
         return found
@@ -789,7 +792,7 @@ class VersionedStore:
                 return f"SQLite's integrity check says {found}"
             bad = conn.execute(
                 "SELECT COUNT(*) FROM chunks WHERE typeof(row) != 'integer' OR typeof(chunk_id) != 'integer' "
-                "OR typeof(text) != 'text' OR typeof(doc_id) != 'text'"
+                "OR typeof(start) != 'integer' OR typeof(\"end\") != 'integer' OR typeof(doc_id) != 'text'"
             ).fetchone()[0]
             if bad:
                 return f"{bad} chunk rows hold values of the wrong type"
@@ -821,6 +824,53 @@ def _schema_problem(conn: sqlite3.Connection) -> str | None:
 _BUSY, _LOCKED, _READONLY, _IOERR, _FULL, _CANTOPEN = 5, 6, 8, 10, 13, 14
 _NOT_DAMAGE = frozenset((_BUSY, _LOCKED, _READONLY, _IOERR, _FULL, _CANTOPEN))
 """SQLite's primary result codes for a database that could not be written, as opposed to a damaged one."""
+
+
+def pack_raw(raw: str, clean: str) -> bytes | None:
+    """A document's raw text as stored: None when cleaning left it as it was, else zlib-compressed UTF-8."""
+    return None if raw == clean else zlib.compress(raw.encode("utf-8"), 6)
+
+
+def unpack_raw(stored: Any, clean: str, where: Path) -> str:
+    """The raw text :func:`pack_raw` stored (damage said as such)."""
+    if stored is None:
+        return clean
+    try:
+        return zlib.decompress(stored).decode("utf-8")
+    except (zlib.error, TypeError, UnicodeDecodeError):
+        raise IndexCorruptError(
+            f"{where}: a document's raw text is damaged; run `semsearch verify`"
+        ) from None
+
+
+def pack_minhash(minhash: bytes) -> bytes:
+    """A MinHash's values (uint64 bytes) as stored: a byte saying the width, then the values.
+
+    As uint32 when they fit — datasketch's always do (its hashes are 32-bit) — halving the signatures.
+    """
+    values = np.frombuffer(minhash, dtype=np.uint64)
+    if int(values.max(initial=0)) < 1 << 32:
+        return b"\x04" + values.astype("<u4").tobytes()
+    return b"\x08" + values.astype("<u8").tobytes()
+
+
+def unpack_minhash(stored: Any) -> bytes:
+    """The uint64 bytes of a MinHash :func:`pack_minhash` stored."""
+    if isinstance(stored, bytes) and stored[:1] in (b"\x04", b"\x08") and (len(stored) - 1) % stored[0] == 0:
+        return np.frombuffer(stored[1:], dtype=f"<u{stored[0]}").astype(np.uint64).tobytes()
+    raise IndexCorruptError(
+        "a near-duplicate signature in the document store is damaged; run `semsearch verify`"
+    )
+
+
+def band_number(key: str) -> int:
+    """An LSH band key (``BAND.HEX``) as one signed 64-bit integer: an 8-byte index key, not 20 bytes of text.
+
+    A collision of two keys only adds a candidate, which its signature then rules out.
+    """
+    band, _, digest = key.partition(".")
+    value = (int(digest, 16) ^ (int(band) * 0x9E3779B97F4A7C15)) & 0xFFFFFFFFFFFFFFFF
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def _code(exc: BaseException) -> int:

@@ -58,7 +58,6 @@ from semsearch.storage.milvus.rows import (
     chunk_row,
     document_row,
     dumps,
-    indexed_texts_of,
     jsonable,
     loads,
     term_row,
@@ -74,7 +73,14 @@ from semsearch.storage.milvus.schema import (
 )
 from semsearch.storage.milvus.split_bm25 import CorpusStats, document_weights
 from semsearch.text.analyzer import Analyzer
-from semsearch.text.titles import LEGACY_TITLE_MODE, TitleMode, check_title_mode, indexed_text, title_prefix
+from semsearch.text.titles import (
+    LEGACY_TITLE_MODE,
+    TitleMode,
+    check_title_mode,
+    indexed_text,
+    indexed_texts,
+    title_prefix,
+)
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +293,7 @@ class MilvusStore:
         ids = list(dict.fromkeys(removed))
         check_rows(prepared, vectors, duplicates, self.id_bytes)
         if terms is None:
-            texts = indexed_texts_of([(e.title, e.title_source, e.chunks) for e in prepared], self.titles)
+            texts = indexed_texts(prepared, self.titles)
             terms = [self.state.analyzer.tokens(t) for t in texts]
         if len(terms) != len(vectors):
             raise InputError(f"{len(vectors)} chunks but {len(terms)} term lists to write")
