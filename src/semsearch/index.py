@@ -28,7 +28,6 @@ from semsearch.encoders.embedding import EmbedOptions, ProgressCallback
 from semsearch.encoders.loading import EncoderSlot, load_encoder
 from semsearch.encoders.runtime import threads_setting
 from semsearch.errors import InputError
-from semsearch.filters import parse_where
 from semsearch.pipeline.build import BuildOptions, build_index
 from semsearch.pipeline.changes import check_known, current_manifest, plan_change, report_of
 from semsearch.pipeline.copy import copy_index
@@ -396,8 +395,8 @@ class Index(StoredDocuments):
         """:meth:`search` for many queries at once (queries are embedded together); one list per query."""
         texts = prepare_queries(queries)
         options = SearchOptions(k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc)
-        condition = parse_where(where)
         with self._rw.reading():
+            condition = self._condition(where)
             allowed = None if condition is None else self._engine.parts.chunks.select(condition)
             return self.searcher().search(texts, options, allowed=allowed)
 

@@ -142,6 +142,11 @@ def test_terminal_view_shows_short_metadata(dated_index):
         (["--where-json", "{source: 1}"], "--where-json is not valid JSON"),
         (["--where-json", "[1]"], "--where-json must be a JSON object"),
         (["--where-json", '{"page": {"$regex": "1"}}'], "unknown operator '$regex'"),
+        # a typo in a key matched nothing, silently, exit 0 (issue 25)
+        (
+            ["--where", "sorce=新华社"],
+            "no document has the key 'sorce'; filter on one of: date, doc_id, origin",
+        ),
     ],
 )
 def test_bad_filters_are_one_line_and_exit_2(dated_index, args, message):
@@ -180,3 +185,30 @@ def test_export_jsonl_and_parquet_with_vectors(dated_index, tmp_path):
     assert json.loads(table[3]["metadata"])["page"] == 3
     missing = run("export", "-i", str(dated_index), "--format", "parquet")
     assert missing.returncode == 2 and "needs a file" in missing.stderr
+
+
+def test_metadata_fields_and_drop_fields_choose_what_is_kept(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    record = {
+        "guid": "https://news.example/2024/1.html",  # RSS's item id
+        "title": "基层治理",
+        "text": "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解，社区经验在全市推广。",
+        "date": "2024-03-08",
+        "source": "新华社",
+        "paragraphs": ["网格员走村入户收集群众诉求，", "推动矛盾纠纷就地化解。"],
+        "date_raw": "2024年03月08日 08:00",
+    }
+    feed.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def exported(*args):
+        out = tmp_path / f"idx{len(args)}"
+        result = run("build", str(feed), "-o", str(out), "--no-progress", *args)
+        assert result.returncode == 0, result.stderr
+        [row] = [json.loads(line) for line in run("export", "-i", str(out)).stdout.splitlines()]
+        return row
+
+    row = exported("--drop-fields", "paragraphs,date_raw")
+    assert row["doc_id"] == "https://news.example/2024/1.html"
+    assert row["metadata"] == {"date": "2024-03-08", "source": "新华社"}
+    assert row["source"] == "新华社" and row["origin"].endswith("feed.jsonl:1")
+    assert exported("--metadata-fields", "source")["metadata"] == {"source": "新华社"}

@@ -51,7 +51,7 @@ def test_a_new_document_that_cleans_to_nothing_is_reported_skipped(index_copy):
     index = semsearch.Index.load(index_copy)
     report = index.add([Document(doc_id="blank", text=CLEANS_TO_NOTHING)])
     assert report.added == () and not report.changed
-    assert [(s.source, "no text left after cleaning" in s.reason) for s in report.skipped] == [
+    assert [(s.origin, "no text left after cleaning" in s.reason) for s in report.skipped] == [
         ("blank", True)
     ]
     assert "1 skipped" in report.summary()
@@ -79,7 +79,7 @@ def test_a_jsonl_line_with_a_lone_surrogate_is_skipped_with_its_number(tmp_path)
     source.write_text(good + '\n{"id": "bad", "text": "abc\\ud800def"}\n', encoding="utf-8")
     index = semsearch.Index.build([source])
     assert index.doc_ids() == ["good"]
-    assert [s.source for s in index.skipped] == [f"{source}:2"]
+    assert [s.origin for s in index.skipped] == [f"{source}:2"]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -368,7 +368,7 @@ def docs(args: argparse.Namespace) -> int:
     width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 160))
     id_width = min(30, max((len(d["doc_id"]) for d in documents), default=6))
     for doc in documents:
-        source = doc["metadata"].get("source", doc["source"])
+        source = doc["source"]  # the outlet
         line = f"{render.clip(doc['doc_id'], id_width + 1):{id_width}}  {doc['date'] or '-':10}  {doc['chunks']:>4}  "
         line += f"{render.clip(str(source), 18)}  {doc['title']}"
         print(render.clip(line, width))

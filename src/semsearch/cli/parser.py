@@ -313,7 +313,8 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
         "--where",
         action="append",
         metavar="KEY=VALUE",
-        help="only documents whose metadata KEY (or doc_id, source, title) equals VALUE; repeatable (all must hold)",
+        help="only documents whose metadata KEY (source: the outlet; or doc_id, origin: the file, title) equals VALUE; "
+        "repeatable (all must hold); a KEY no document has is an error listing the keys",
     )
     parser.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE (YYYY-MM-DD)")
     parser.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE (inclusive)")
@@ -331,6 +332,16 @@ def _field_options(parser: argparse.ArgumentParser) -> None:
             metavar="NAME",
             help=f"the JSONL field / CSV column holding each article's {part} (default: found among {examples}…)",
         )
+    parser.add_argument(
+        "--metadata-fields",
+        metavar="NAMES",
+        help="keep only these metadata keys, comma-separated (e.g. date,source,author); default: every other field",
+    )
+    parser.add_argument(
+        "--drop-fields",
+        metavar="NAMES",
+        help="metadata keys not to keep, comma-separated (e.g. paragraphs,date_raw)",
+    )
 
 
 def _questions_input(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def print_explain(index: Index) -> None:
         for reason, count in inline.items():
             print(f"  {count} × {reason}")
     for skipped in index.skipped:
-        print(f"skipped {safe(skipped.source)}: {safe(skipped.reason)}")
+        print(f"skipped {safe(skipped.origin)}: {safe(skipped.reason)}")
     for found in index.duplicates:
         print(
             f"duplicate {safe(found.doc_id)}: repeats {safe(found.of)} (similarity {found.similarity:.2f}); not indexed"
@@ -90,9 +90,7 @@ def print_hits(hits: list[Hit], color: bool, index: Index | None = None, context
             print(f"    {about}")
         print(f"    {snippet(hit, 2 * (width - 4), color)}")
         if hit.duplicates:
-            also = ", ".join(
-                d["doc_id"] + (f" ({d['source']})" if d.get("source") else "") for d in hit.duplicates[:3]
-            )
+            also = ", ".join(reprint(d) for d in hit.duplicates[:3])
             more = f" and {len(hit.duplicates) - 3} more" if len(hit.duplicates) > 3 else ""
             print(f"    also published as: {clip(also, 2 * (width - 24))}{more}")
         if hit.highlights and not color:
@@ -105,6 +103,14 @@ def print_hits(hits: list[Hit], color: bool, index: Index | None = None, context
 
 
 BOLD_YELLOW, RESET = "\033[1;33m", "\033[0m"
+
+
+def reprint(duplicate: Mapping[str, Any]) -> str:
+    """A duplicate as "also published as" names it: its id, then the outlet and date when known."""
+    from semsearch.cli.terminal import safe
+
+    about = ", ".join(str(duplicate[key]) for key in ("source", "date") if duplicate.get(key))
+    return safe(duplicate["doc_id"] + (f" ({about})" if about else ""))
 
 
 SHOWN_METADATA = ("date", "source", "site", "author")  # shown first, when short

@@ -101,9 +101,9 @@ def plan_change(
     # A document that cleans to nothing is skipped, not added; as an update it would delete the
     # indexed version, so that version is kept (and the report says so).
     kept = {entry.document.doc_id for entry in prepared.documents} | repeated
-    emptied = {d.source or d.doc_id for d in updated if d.doc_id not in kept}
+    emptied = {d.origin or d.doc_id for d in updated if d.doc_id not in kept}
     skipped = [
-        Skipped(s.source, f"{s.reason}; the indexed version is kept" if s.source in emptied else s.reason)
+        Skipped(s.origin, f"{s.reason}; the indexed version is kept" if s.origin in emptied else s.reason)
         for s in prepared.skipped
     ]
     updated_kept = tuple(d for d in updated if d.doc_id not in repeated and d.doc_id in kept)

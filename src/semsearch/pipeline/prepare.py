@@ -91,8 +91,8 @@ def prepare_all(
     for doc in documents:
         clean = clean_text(doc.text)
         if not clean.paragraphs:
-            skipped.append(Skipped(doc.source or doc.doc_id, "no text left after cleaning"))
-            log.warning("skipped %s: no text left after cleaning", doc.source or doc.doc_id)
+            skipped.append(Skipped(doc.origin or doc.doc_id, "no text left after cleaning"))
+            log.warning("skipped %s: no text left after cleaning", doc.origin or doc.doc_id)
             continue
         if deduplicator is not None:
             found = deduplicator.check(doc.doc_id, clean.text)
@@ -150,7 +150,7 @@ def empty_corpus_message(sources: object, report: IngestReport, skipped: Sequenc
     """Why nothing could be indexed from ``sources``: no documents at all, or every one skipped and why."""
     names = sources if isinstance(sources, (str, os.PathLike)) else ", ".join(map(str, sources))  # type: ignore[call-overload]
     reasons = [*report.skipped, *skipped]
-    detail = "; ".join(f"{s.source}: {s.reason}" for s in reasons[:5])
+    detail = "; ".join(f"{s.origin}: {s.reason}" for s in reasons[:5])
     more = f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else ""
     if not reasons:
         return (

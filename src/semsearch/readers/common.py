@@ -6,8 +6,8 @@ import codecs
 import logging
 import os
 import stat
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -24,7 +24,7 @@ _BINARY_SNIFF_BYTES = 8192
 # Where records (JSONL lines, CSV rows) keep an article's parts when the user names no field.
 TEXT_FIELDS = ("text", "content", "body", "article", "contents", "正文", "内容")
 TITLE_FIELDS = ("title", "headline", "name", "标题")
-ID_FIELDS = ("id", "_id", "doc_id", "docid", "uuid", "编号")
+ID_FIELDS = ("id", "_id", "doc_id", "docid", "guid", "uuid", "编号")  # guid: RSS's item id
 
 
 @dataclass(frozen=True)
@@ -32,18 +32,43 @@ class FieldNames:
     """Which field of a record (JSONL line, CSV row) holds the text, title and id; None: look for one.
 
     Looked for among common names (``text``, ``content``, ``body``…; ``title``, ``headline``…;
-    ``id``, ``_id``…). A named field that a record lacks makes that record skipped, with the reason.
+    ``id``, ``_id``, ``guid``…). A named field that a record lacks makes that record skipped, with the reason.
+    Every other field (and what a page says of itself: date, author, outlet) is metadata;
+    ``metadata=["date", "source"]`` keeps only those keys, ``drop=["paragraphs"]`` keeps all but those
+    (in any format read from files).
     """
 
     text: str | None = None
     title: str | None = None
     id: str | None = None
+    metadata: Sequence[str] | None = None
+    drop: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         for name in ("text", "title", "id"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise InputError(f"the {name} field name must be a non-empty string, not {value!r}")
+        for name in ("metadata", "drop"):
+            value = getattr(self, name)
+            if value is None and name == "metadata":
+                continue
+            if isinstance(value, str) or not all(isinstance(v, str) and v.strip() for v in value):
+                raise InputError(
+                    f"{name} must be a list of field names, like {name}=['date', 'source'], not {value!r}"
+                )
+            object.__setattr__(self, name, tuple(v.strip() for v in value))
+
+    def choose(self, doc: Document) -> Document:
+        """``doc`` with only the metadata these names keep (itself when they keep everything)."""
+        if self.metadata is None and not self.drop:
+            return doc
+        kept = {
+            key: value
+            for key, value in doc.metadata.items()
+            if (self.metadata is None or key in self.metadata) and key not in self.drop
+        }
+        return doc if kept == dict(doc.metadata) else replace(doc, metadata=kept)
 
 
 class UndecodableError(InputError):
@@ -217,7 +242,7 @@ def record_to_document(
         doc_id=doc_id,
         text=text,
         title=str(title or "").strip(),
-        source=where,
+        origin=where,
         encoding="utf-8",
         metadata=metadata,
     )

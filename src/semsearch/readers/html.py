@@ -43,7 +43,7 @@ def read_html(path: Path, doc_id: str, data: bytes) -> Iterator[Document | Skipp
         doc_id=doc_id,
         text=text,
         title=title,
-        source=str(path),
+        origin=str(path),
         encoding=encoding,
         metadata=normalize_metadata(metadata),
     )

@@ -25,7 +25,7 @@ def read_markdown(path: Path, doc_id: str, data: bytes) -> Iterator[Document | S
     if not text.strip():
         yield Skipped(str(path), "Markdown with no text once the markup is removed")
         return
-    yield Document(doc_id=doc_id, text=text, title=title, source=str(path), encoding=decoded.encoding)
+    yield Document(doc_id=doc_id, text=text, title=title, origin=str(path), encoding=decoded.encoding)
 
 
 def markdown_to_text(source: str) -> tuple[str, str]:

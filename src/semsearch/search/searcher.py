@@ -291,7 +291,7 @@ def to_hit(
         pieces=row.pieces,
         start=row.start,
         end=row.end,
-        source=row.source,
+        origin=row.origin,
         rank=rank,
         scores=candidate.scores,
         highlighter=highlighter,

@@ -209,6 +209,7 @@ class MilvusReads:
             return None
         record = {k: v for k, v in dict(rows[0]).items() if k != "_placeholder"}
         record["dropped"] = [Dropped(*d) for d in record["dropped"]]
+        record["origin"] = record.pop("source")
         return StoredDocument(**record)
 
     def chunk_ids_by_doc(self) -> dict[str, list[int]]:
@@ -366,6 +367,6 @@ def chunk_record(row: Mapping[str, Any]) -> ChunkRow:
         n_tokens=int(row["n_tokens"]),
         text=row["text"],
         title=row["title"],
-        source=row["source"],
+        origin=row["source"],
         metadata=dict(row.get("metadata") or {}),
     )

@@ -38,7 +38,7 @@ def chunk_row(
         "n_terms": n_terms,
         "text": chunk.text,
         "title": entry.title,
-        "source": entry.document.source,
+        "source": entry.document.origin,  # the column keeps its name: the file
         "metadata": jsonable(entry.document.metadata),
         "dense": np.asarray(vector, dtype=np.float32).tolist(),
         "sparse": dict(sparse),
@@ -54,7 +54,7 @@ def document_row(entry: PreparedDocument, signature: tuple[bytes, Sequence[str]]
         "doc_id": doc.doc_id,
         "title": entry.title,
         "title_source": entry.title_source,
-        "source": doc.source,
+        "source": doc.origin,
         "encoding": doc.encoding,
         "content_hash": doc.content_hash,
         "raw_text": doc.text,
