@@ -9,18 +9,23 @@ the pipeline (build, changes), search and an engine behind :mod:`semsearch.stora
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from semsearch.defaults import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_INDEX_TYPE,
     DEFAULT_MIN_CHARS,
+    DEFAULT_SORT,
     DEFAULT_TOKENIZER,
+    RERANK_DEPTH,
+    Group,
     Mode,
+    Sort,
 )
 from semsearch.encoders.base import Encoder, embed_queries
 from semsearch.encoders.cache import EmbeddingCache
@@ -34,7 +39,16 @@ from semsearch.pipeline.copy import copy_index
 from semsearch.pipeline.prepare import dedup_config
 from semsearch.readers.ingest import FieldNames, IngestReport, Source, read_sources
 from semsearch.reading import StoredDocuments, Where
-from semsearch.records import ChangeReport, Document, FusionConfig, Hit, SearchParams, Skipped
+from semsearch.records import (
+    ChangeReport,
+    Document,
+    FusionConfig,
+    Hit,
+    SearchParams,
+    Skipped,
+    StoryHit,
+)
+from semsearch.search.ordering import HalfLife, check_sort, half_life_days, reorder
 from semsearch.search.searcher import DEFAULT_MODE, Searcher, SearchOptions, prepare_queries
 from semsearch.storage.base import Engine
 from semsearch.storage.locations import (
@@ -360,6 +374,7 @@ class Index(StoredDocuments):
         """What the encoder is given: text converted to "simplified", or "as-written" (older indexes)."""
         return check_embed_script(self.manifest.encoder.get("embed_script", LEGACY_EMBED_SCRIPT))
 
+    @overload
     def search(
         self,
         query: str,
@@ -369,7 +384,39 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
-    ) -> list[Hit]:
+        group: None = None,
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[Hit]: ...
+
+    @overload
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        min_score: float | None = None,
+        max_per_doc: int | None = None,
+        where: Where = None,
+        group: Literal["document"],
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[StoryHit]: ...
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        min_score: float | None = None,
+        max_per_doc: int | None = None,
+        where: Where = None,
+        group: Group | None = None,
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[Hit] | list[StoryHit]:
         """The ``k`` best chunks for ``query``, best first (modes and scores: :class:`~semsearch.search.searcher.SearchOptions`).
 
         ``Hit.scores`` holds each side's score and rank, ``Hit.highlights`` where the query's words
@@ -377,10 +424,55 @@ class Index(StoredDocuments):
         :class:`~semsearch.errors.EmptyQueryError`. ``where`` keeps only matching documents, before the
         top-``k`` cut on both sides: ``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01"}}``… (the
         Chroma/MongoDB convention; keys, operators: :data:`semsearch.reading.Where`).
+
+        ``group="document"``: the ``k`` best stories instead, each a :class:`~semsearch.records.StoryHit`
+        with up to ``max_per_doc`` (default 3) of its best passages (:mod:`semsearch.search.grouping`).
+        ``sort="date"``: the newest first among the 100 most relevant results; ``recency="30d"``:
+        relevance times 0.5 per half-life of age (:mod:`semsearch.search.ordering`).
+
+        >>> index.search("嫦娥六号", k=5, group="document", sort="date")[0].date
         """
-        return self.search_batch(
-            [query], k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, where=where
+        return self._search_batch(
+            [query],
+            k,
+            mode=mode,
+            min_score=min_score,
+            max_per_doc=max_per_doc,
+            where=where,
+            group=group,
+            sort=sort,
+            recency=recency,
         )[0]
+
+    @overload
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        min_score: float | None = None,
+        max_per_doc: int | None = None,
+        where: Where = None,
+        group: None = None,
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[list[Hit]]: ...
+
+    @overload
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        min_score: float | None = None,
+        max_per_doc: int | None = None,
+        where: Where = None,
+        group: Literal["document"],
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[list[StoryHit]]: ...
 
     def search_batch(
         self,
@@ -391,14 +483,55 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
-    ) -> list[list[Hit]]:
+        group: Group | None = None,
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[list[Hit]] | list[list[StoryHit]]:
         """:meth:`search` for many queries at once (queries are embedded together); one list per query."""
+        return self._search_batch(
+            queries,
+            k,
+            mode=mode,
+            min_score=min_score,
+            max_per_doc=max_per_doc,
+            where=where,
+            group=group,
+            sort=sort,
+            recency=recency,
+        )
+
+    def _search_batch(
+        self,
+        queries: Sequence[str],
+        k: int,
+        *,
+        mode: Mode,
+        min_score: float | None,
+        max_per_doc: int | None,
+        where: Where,
+        group: Group | None,
+        sort: Sort,
+        recency: HalfLife,
+    ) -> list[list[Any]]:
         texts = prepare_queries(queries)
-        options = SearchOptions(k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc)
+        sort = check_sort(sort)
+        half_life = half_life_days(recency)
+        reordered = sort != "relevance" or half_life is not None
+        options = SearchOptions(k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, group=group)
+        if reordered:  # the most relevant results, reordered by date or recency, then cut to k
+            options = dataclasses.replace(options, k=max(k, RERANK_DEPTH))
         with self._rw.reading():
             condition = self._condition(where)
             allowed = None if condition is None else self._engine.parts.chunks.select(condition)
-            return self.searcher().search(texts, options, allowed=allowed)
+            searcher = self.searcher()
+            found: list[list[Any]] = (
+                searcher.search(texts, options, allowed=allowed)
+                if group is None
+                else searcher.stories(texts, options, allowed=allowed)
+            )
+        if reordered:
+            found = [reorder(results, sort, half_life, k) for results in found]
+        return found
 
     def __repr__(self) -> str:
         where = f" at {self.location}" if self.location else ""

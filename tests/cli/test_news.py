@@ -212,3 +212,25 @@ def test_metadata_fields_and_drop_fields_choose_what_is_kept(tmp_path):
     assert row["metadata"] == {"date": "2024-03-08", "source": "新华社"}
     assert row["source"] == "新华社" and row["origin"].endswith("feed.jsonl:1")
     assert exported("--metadata-fields", "source")["metadata"] == {"source": "新华社"}
+
+
+def test_query_shows_stories_to_people_and_sorts_by_date(dated_index):
+    shown = run("query", "-i", str(dated_index), "-k", "2", "--where", "doc_id=n03", "网格员")
+    assert shown.returncode == 0, shown.stderr
+    assert "[n03, 1 passage]" in shown.stdout and "¶1: " in shown.stdout  # a story, then its passages
+    passages = json.loads(run("query", "-i", str(dated_index), "--json", "-k", "3", "网格员").stdout)
+    assert "passages" not in passages[0] and "paragraph" in passages[0]  # JSON keeps passages by default
+    newest = run(
+        "query", "-i", str(dated_index), "--json", "-k", "3", "--group", "document", "--mode", "lexical",
+        "--sort", "date", "网格员",
+    )  # fmt: skip
+    assert newest.returncode == 0, newest.stderr
+    stories = json.loads(newest.stdout)
+    assert [s["date"] for s in stories] == ["2024-06-15"] * 2 + ["2024-05-15"]
+    assert stories[0]["passages"][0]["doc_id"] == stories[0]["doc_id"]
+    recent = run(
+        "query", "-i", str(dated_index), "--json", "-k", "12", "--group", "document", "--recency", "30d", "网格员",
+    )  # fmt: skip
+    assert {s["doc_id"] for s in json.loads(recent.stdout)[:2]} == {"n05", "n11"}  # the June stories
+    bad = run("query", "-i", str(dated_index), "--recency", "soon", "网格员")
+    assert bad.returncode == 2 and "recency must be a half-life" in bad.stderr

@@ -212,12 +212,19 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
 
     if fusion is not None:
         index.fusion = fusion
+    # A person reads stories (one result per document); a program gets passages unless it asks.
+    group = args.group or (None if args.json else "document")
     search_options = {
         "min_score": args.min_score,
         "max_per_doc": args.max_per_doc,
         "mode": args.mode,
         "where": options.where(args),
+        "group": None if group == "none" else group,
+        "sort": args.sort,
+        "recency": args.recency,
     }
+    as_dict = render.hit_dict if search_options["group"] is None else render.story_dict
+    show = render.print_hits if search_options["group"] is None else render.print_stories
     color = args.color == "always" or (
         args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     )
@@ -229,13 +236,9 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
             )
         hits = index.search(query, k=args.k, **search_options)
         if args.json:
-            print(
-                json.dumps(
-                    [render.hit_dict(index, h, args.context) for h in hits], ensure_ascii=False, indent=2
-                )
-            )
+            print(json.dumps([as_dict(index, h, args.context) for h in hits], ensure_ascii=False, indent=2))
         else:
-            render.print_hits(hits, color, index, args.context)
+            show(hits, color, index, args.context)
         return EXIT_OK
     if sys.stdin.isatty():
         raise InputError("no query given: pass one as an argument, or pipe one query per line into stdin")
@@ -251,13 +254,13 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
         if args.json:
             print(
                 json.dumps(
-                    [{"query": line, **render.hit_dict(index, h, args.context)} for h in hits],
+                    [{"query": line, **as_dict(index, h, args.context)} for h in hits],
                     ensure_ascii=False,
                 )
             )
         elif line:
             print(f"## {safe(line)}")
-            render.print_hits(hits, color, index, args.context)
+            show(hits, color, index, args.context)
             if number < len(lines):
                 print()
     return EXIT_OK

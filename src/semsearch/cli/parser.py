@@ -11,13 +11,19 @@ from semsearch.defaults import (
     DEFAULT_INDEX_TYPE,
     DEFAULT_MIN_CHARS,
     DEFAULT_MODE,
+    DEFAULT_SORT,
     DEFAULT_TOKENIZER,
     DEVICES,
     EVALUATED_MODES,
+    GROUPS,
     MODES,
+    RERANK_DEPTH,
+    SORTS,
     TOKENIZER_MODES,
 )
 from semsearch.export import EXPORT_FORMATS
+
+GROUP_CHOICES = (*GROUPS, "none")  # `query --group`
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,7 +143,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="highlight matched words with colour (auto: when writing to a terminal and NO_COLOR is unset)",
     )
     query.add_argument("--min-score", type=float, help="drop hits scoring below this (on the mode's scale)")
-    query.add_argument("--max-per-doc", type=int, help="at most this many hits from one document")
+    query.add_argument(
+        "--max-per-doc",
+        type=int,
+        help="at most this many hits from one document (grouped: passages per story)",
+    )
+    query.add_argument(
+        "--group",
+        choices=GROUP_CHOICES,
+        help="document: one result per story with its best passages (the default for text output); "
+        "none: one per passage (the default with --json)",
+    )
+    query.add_argument(
+        "--sort",
+        choices=SORTS,
+        default=DEFAULT_SORT,
+        help=f"relevance (default), or date: the newest first among the {RERANK_DEPTH} most relevant",
+    )
+    query.add_argument(
+        "--recency",
+        metavar="HALF_LIFE",
+        help="prefer recent stories: relevance halves per HALF_LIFE of age before the newest result (30d, 2w, 6m, 1y)",
+    )
     _filter_options(query)
     query.add_argument(
         "--context",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from semsearch.index import Index
-    from semsearch.records import Hit
+    from semsearch.records import Hit, StoryHit
 
 
 def skipped_summary(skipped: Sequence[Any]) -> str:
@@ -100,6 +100,49 @@ def print_hits(hits: list[Hit], color: bool, index: Index | None = None, context
             for para in index.context(hit, before=context, after=context):
                 mark = ">" if para.in_hit else " "
                 print(f"    {mark} ¶{para.paragraph}: {safe(clip(para.text, 2 * (width - 12)))}")
+
+
+def story_dict(index: Index, story: StoryHit, context: int) -> dict[str, Any]:
+    """A story as JSON, its passages with their context paragraphs when asked."""
+    data = story.to_dict()
+    data["passages"] = [hit_dict(index, p, context) for p in story.passages]
+    return data
+
+
+def print_stories(stories: list[StoryHit], color: bool, index: Index | None = None, context: int = 0) -> None:
+    """Stories for a terminal: rank, score, title, id, metadata, then each passage found (or its context)."""
+    from semsearch.cli.terminal import safe
+
+    if not stories:
+        print("(no hits)")
+        return
+    width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
+    for story in stories:
+        found = f"{len(story.passages)} passages" if len(story.passages) > 1 else "1 passage"
+        print(
+            f"{story.rank:>2}. {story.score:.3f}  {safe(clip(story.title, width - 30))}  [{safe(story.doc_id)}, {found}]"
+        )
+        about = short_metadata(story.metadata, width - 4)
+        if about:
+            print(f"    {about}")
+        shown: set[int] = set()
+        for hit in story.passages:
+            place = f"¶{hit.paragraph}" + (f" ({hit.piece}/{hit.pieces})" if hit.pieces > 1 else "")
+            if not (context and index is not None):
+                print(f"    {place}: {snippet(hit, 2 * (width - 10), color)}")
+                continue
+            for para in index.context(hit, before=context, after=context):
+                if para.paragraph not in shown:
+                    shown.add(para.paragraph)
+                    mark = ">" if para.in_hit else " "
+                    print(f"    {mark} ¶{para.paragraph}: {safe(clip(para.text, 2 * (width - 12)))}")
+        if story.duplicates:
+            also = ", ".join(reprint(d) for d in story.duplicates[:3])
+            more = f" and {len(story.duplicates) - 3} more" if len(story.duplicates) > 3 else ""
+            print(f"    also published as: {clip(also, 2 * (width - 24))}{more}")
+        terms = list(dict.fromkeys(h.text[x.start : x.end] for h in story.passages for x in h.highlights))
+        if terms and not color:
+            print(f"    matched: {safe(', '.join(terms))}")
 
 
 BOLD_YELLOW, RESET = "\033[1;33m", "\033[0m"
