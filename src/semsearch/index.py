@@ -18,10 +18,12 @@ from typing import Any, Literal, overload
 
 from semsearch.defaults import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_FACET,
     DEFAULT_INDEX_TYPE,
     DEFAULT_MIN_CHARS,
     DEFAULT_SORT,
     DEFAULT_TOKENIZER,
+    FACET_TOP,
     RERANK_DEPTH,
     Group,
     Mode,
@@ -42,14 +44,17 @@ from semsearch.reading import StoredDocuments, Where
 from semsearch.records import (
     ChangeReport,
     Document,
+    Facets,
     FusionConfig,
     Hit,
     SearchParams,
     Skipped,
     StoryHit,
 )
+from semsearch.search.facets import check_facet, facet_key, facets_of, story_counts
 from semsearch.search.ordering import HalfLife, check_sort, half_life_days, reorder
 from semsearch.search.searcher import DEFAULT_MODE, Searcher, SearchOptions, prepare_queries
+from semsearch.search.similar import similar_query
 from semsearch.storage.base import Engine
 from semsearch.storage.locations import (
     DirectoryLocation,
@@ -532,6 +537,66 @@ class Index(StoredDocuments):
         if reordered:
             found = [reorder(results, sort, half_life, k) for results in found]
         return found
+
+    def similar(
+        self,
+        doc_id: str,
+        k: int = 10,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        where: Where = None,
+        max_per_doc: int | None = None,
+    ) -> list[StoryHit]:
+        """The ``k`` stories most like the stored story ``doc_id``, best first (itself and its duplicates left out).
+
+        The story's own passages are the query: the mean of their vectors on the dense side, its title
+        and opening (:data:`~semsearch.search.similar.SIMILAR_QUERY_CHARS` characters) on the lexical
+        side, fused as a search is. ``where`` filters as in :meth:`search`.
+        """
+        with self._rw.reading():
+            query = similar_query(self._engine.parts, doc_id)
+            condition = self._condition(where)
+            allowed = None if condition is None else self._engine.parts.chunks.select(condition)
+            options = SearchOptions(k=k, mode=mode, max_per_doc=max_per_doc, group="document")
+            return self.searcher().stories(
+                [query.text],
+                options,
+                keep=query.keep,
+                allowed=allowed,
+                vectors=query.vector if mode != "lexical" else None,
+            )[0]
+
+    def facets(
+        self,
+        query: str | None = None,
+        *,
+        by: str = DEFAULT_FACET,
+        where: Where = None,
+        mode: Mode = DEFAULT_MODE,
+        top: int = FACET_TOP,
+        min_score: float | None = None,
+    ) -> Facets:
+        """How many stories there are per month (``by="date:month"``; or ``date:day``, ``date:year``, a metadata key).
+
+        Which stories count: without ``query``, every story ``where`` lets through (all of them
+        without a filter); with ``query``, the ``top`` most relevant stories for it (a grouped
+        search in ``mode``), only those whose best passage scores at least ``min_score`` when given.
+        A story counts once per value (a list of authors counts for each). Date facets come in time
+        order with empty periods as 0; others most frequent first.
+
+        >>> [(c.value, c.count) for c in index.facets("嫦娥六号", by="date:month").counts]
+        """
+        check_facet(by)
+        key = facet_key(by)
+        with self._rw.reading():
+            condition = self._condition(where)
+            if query is None:
+                counts = self._engine.parts.chunks.count_values(key, condition)
+                return facets_of(counts, by)
+        if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+            raise InputError(f"top must be a positive number of stories, not {top!r}")
+        stories = self.search(query, top, mode=mode, where=where, min_score=min_score, group="document")
+        return facets_of(story_counts(stories, key), by, query=query, top=top, min_score=min_score)
 
     def __repr__(self) -> str:
         where = f" at {self.location}" if self.location else ""

@@ -234,3 +234,36 @@ def test_query_shows_stories_to_people_and_sorts_by_date(dated_index):
     assert {s["doc_id"] for s in json.loads(recent.stdout)[:2]} == {"n05", "n11"}  # the June stories
     bad = run("query", "-i", str(dated_index), "--recency", "soon", "网格员")
     assert bad.returncode == 2 and "recency must be a half-life" in bad.stderr
+
+
+def test_timeline_prints_bars_json_and_an_svg(dated_index, tmp_path):
+    shown = run("timeline", "-i", str(dated_index), "--by", "date:month")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "date:month: 12 stories"
+    assert lines[1].startswith("2024-01  ") and lines[1].endswith(" 2") and "█" in lines[1]
+    assert len(lines) == 7
+    plot = tmp_path / "coverage.svg"
+    data = run(
+        "timeline", "-i", str(dated_index), "--by", "source", "--json", "--plot", str(plot),
+        "--since", "2024-06-01", "网格员",
+    )  # fmt: skip
+    assert data.returncode == 0, data.stderr
+    facets = json.loads(data.stdout)
+    assert facets["query"] == "网格员" and facets["counts"] == [{"value": "新华社", "count": 2}]
+    assert plot.read_text(encoding="utf-8").startswith("<svg") and "新华社" in plot.read_text(
+        encoding="utf-8"
+    )
+    bad = run("timeline", "-i", str(dated_index), "--by", "date:week")
+    assert bad.returncode == 2 and "unknown date facet 'date:week'" in bad.stderr
+
+
+def test_similar_lists_related_stories(dated_index):
+    result = run("similar", "-i", str(dated_index), "n03", "-k", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    stories = json.loads(result.stdout)
+    assert len(stories) == 3 and "n03" not in [s["doc_id"] for s in stories]
+    shown = run("similar", "-i", str(dated_index), "n03", "-k", "2")
+    assert shown.returncode == 0 and " 1. " in shown.stdout and "passage" in shown.stdout
+    missing = run("similar", "-i", str(dated_index), "nope")
+    assert missing.returncode == 2 and "no document 'nope'" in missing.stderr

@@ -379,6 +379,40 @@ def docs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def timeline(args: argparse.Namespace) -> int:
+    """``semsearch timeline``: stories per period (or metadata value) as terminal bars, JSON or an SVG."""
+    from semsearch.index import Index
+
+    index = Index.load(options.resolve_index_path(args.index), verify=False)
+    query = " ".join(args.query) or None
+    facets = index.facets(
+        query, by=args.by, where=options.where(args), mode=args.mode, top=args.top, min_score=args.min_score
+    )
+    if args.plot:
+        Path(args.plot).write_text(render.facets_svg(facets), encoding="utf-8")
+    if args.json:
+        print(json.dumps(facets.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        render.print_facets(facets)
+    return EXIT_OK
+
+
+def similar(args: argparse.Namespace) -> int:
+    """``semsearch similar``: the stories most like a stored one."""
+    from semsearch.errors import InputError
+    from semsearch.index import Index
+
+    if args.k < 1:
+        raise InputError(f"-k must be at least 1, not {args.k}")
+    index = Index.load(options.resolve_index_path(args.index))
+    stories = index.similar(args.doc_id, args.k, mode=args.mode, where=options.where(args))
+    if args.json:
+        print(json.dumps([render.story_dict(index, s, 0) for s in stories], ensure_ascii=False, indent=2))
+    else:
+        render.print_stories(stories, False, index)
+    return EXIT_OK
+
+
 def export(args: argparse.Namespace) -> int:
     """``semsearch export``: every chunk with its document's metadata, as JSON Lines or Parquet."""
     from semsearch.export import export_chunks

@@ -7,7 +7,9 @@ import argparse
 from semsearch.cli import commands
 from semsearch.cli.constants import BENCHMARKS, CACHE_ACTIONS, COLORS, DEFAULT_COLOR, DEFAULT_HITS, RAY_LOCAL
 from semsearch.defaults import (
+    DATE_FACETS,
     DEFAULT_BATCH_SIZE,
+    DEFAULT_FACET,
     DEFAULT_INDEX_TYPE,
     DEFAULT_MIN_CHARS,
     DEFAULT_MODE,
@@ -15,6 +17,7 @@ from semsearch.defaults import (
     DEFAULT_TOKENIZER,
     DEVICES,
     EVALUATED_MODES,
+    FACET_TOP,
     GROUPS,
     MODES,
     RERANK_DEPTH,
@@ -244,6 +247,51 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("name", help=f"{', '.join(BENCHMARKS[:-1])} or {BENCHMARKS[-1]}")
     bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for that benchmark (see its --help)")
     bench.set_defaults(func=commands.bench)
+
+    timeline = subcommands.add_parser(
+        "timeline",
+        help="how many stories per month (day, year, or metadata value), as a bar chart",
+        description="Coverage counts: stories per period or per metadata value. With a QUERY, the --top most "
+        "relevant stories for it (at least --min-score); without one, every story the filters let through.",
+    )
+    _index_option(timeline)
+    timeline.add_argument(
+        "query", nargs="*", help="count the stories about this (words are joined); omit for all"
+    )
+    timeline.add_argument(
+        "--by",
+        default=DEFAULT_FACET,
+        help=f"{', '.join(DATE_FACETS)} or a metadata key such as source (default {DEFAULT_FACET})",
+    )
+    timeline.add_argument(
+        "--top",
+        type=int,
+        default=FACET_TOP,
+        help=f"with a query: count its N most relevant stories (default {FACET_TOP})",
+    )
+    timeline.add_argument("--min-score", type=float, help="with a query: only stories scoring at least this")
+    timeline.add_argument("--mode", choices=MODES, default=DEFAULT_MODE, help="with a query: how to search")
+    _filter_options(timeline)
+    timeline.add_argument("--json", action="store_true", help="print the counts as JSON")
+    timeline.add_argument("--plot", metavar="FILE.svg", help="also write the counts as an SVG bar chart")
+    timeline.set_defaults(func=commands.timeline)
+
+    similar = subcommands.add_parser(
+        "similar",
+        help="stories like a stored one",
+        description="The stories most like a stored one (its passages as the query; itself and its duplicates left out).",
+    )
+    _index_option(similar)
+    similar.add_argument("doc_id", metavar="DOC_ID", help="the story's document id (see `semsearch docs`)")
+    similar.add_argument(
+        "-k", type=int, default=DEFAULT_HITS, help=f"number of stories (default {DEFAULT_HITS})"
+    )
+    similar.add_argument(
+        "--mode", choices=MODES, default=DEFAULT_MODE, help="hybrid (default), dense or lexical"
+    )
+    _filter_options(similar)
+    similar.add_argument("--json", action="store_true", help="JSON output: a list of stories")
+    similar.set_defaults(func=commands.similar)
 
     docs = subcommands.add_parser(
         "docs",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from semsearch.index import Index
-    from semsearch.records import Hit, StoryHit
+    from semsearch.records import Facets, Hit, StoryHit
 
 
 def skipped_summary(skipped: Sequence[Any]) -> str:
@@ -143,6 +143,56 @@ def print_stories(stories: list[StoryHit], color: bool, index: Index | None = No
         terms = list(dict.fromkeys(h.text[x.start : x.end] for h in story.passages for x in h.highlights))
         if terms and not color:
             print(f"    matched: {safe(', '.join(terms))}")
+
+
+BAR_COLUMNS = 50  # the longest bar of a terminal timeline
+
+
+def print_facets(facets: Facets) -> None:
+    """Counts as a bar chart for a terminal: one line per value, bars scaled to the largest count."""
+    from semsearch.cli.terminal import safe
+
+    about = f"{facets.stories} stories"
+    if facets.query is not None:
+        about += f" among the {facets.top} most relevant for {facets.query!r}"
+    if facets.missing:
+        about += f", {facets.missing} without {facets.by}"
+    print(safe(f"{facets.by}: {about}"))
+    if not facets.counts:
+        print("(no stories)")
+        return
+    pad = max(width(safe(c.value)) for c in facets.counts)
+    most = max(c.count for c in facets.counts) or 1
+    for item in facets.counts:
+        bar = "█" * round(BAR_COLUMNS * item.count / most)
+        value = safe(item.value)
+        print(f"{value}{' ' * (pad - width(value))}  {bar} {item.count}")
+
+
+def facets_svg(facets: Facets) -> str:
+    """Counts as a standalone SVG bar chart (no library: rectangles and text)."""
+    from xml.sax.saxutils import escape
+
+    bar, gap, height, left, top = 18, 4, 160, 40, 20
+    most = max((c.count for c in facets.counts), default=0) or 1
+    width = left + len(facets.counts) * (bar + gap) + 20
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + top + 70}" '
+        'font-family="sans-serif" font-size="10">',
+        f'<text x="{left}" y="14">{escape(facets.by)}: {facets.stories} stories</text>',
+    ]
+    for n, item in enumerate(facets.counts):
+        x, h = left + n * (bar + gap), height * item.count / most
+        y = top + height - h
+        parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{h:.1f}" fill="#4477aa"/>')
+        parts.append(f'<text x="{x + bar / 2}" y="{y - 2:.1f}" text-anchor="middle">{item.count}</text>')
+        label_y = top + height + 12
+        parts.append(
+            f'<text x="{x + bar / 2}" y="{label_y}" transform="rotate(60 {x + bar / 2} {label_y})">'
+            f"{escape(item.value)}</text>"
+        )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
 
 
 BOLD_YELLOW, RESET = "\033[1;33m", "\033[0m"
