@@ -25,6 +25,7 @@ from semsearch.defaults import (
     DEFAULT_TOKENIZER,
     FACET_TOP,
     RERANK_DEPTH,
+    SETTLE_SECONDS,
     Group,
     Mode,
     Sort,
@@ -39,6 +40,7 @@ from semsearch.pipeline.build import BuildOptions, build_index
 from semsearch.pipeline.changes import check_known, current_manifest, plan_change, report_of
 from semsearch.pipeline.copy import copy_index
 from semsearch.pipeline.prepare import dedup_config
+from semsearch.pipeline.sync import removals_of, scan_sources
 from semsearch.readers.ingest import FieldNames, IngestReport, Source, read_sources
 from semsearch.reading import StoredDocuments, Where
 from semsearch.records import (
@@ -56,6 +58,7 @@ from semsearch.search.ordering import HalfLife, check_sort, half_life_days, reor
 from semsearch.search.searcher import DEFAULT_MODE, Searcher, SearchOptions, prepare_queries
 from semsearch.search.similar import similar_query
 from semsearch.storage.base import Engine
+from semsearch.storage.interrupts import deferred_interrupts
 from semsearch.storage.locations import (
     DirectoryLocation,
     Executor,
@@ -228,13 +231,43 @@ class Index(StoredDocuments):
         check_known(self._engine.parts.chunks, ids, "remove")
         return self._change(IngestReport(documents=[], skipped=[]), ids, EmbedOptions())
 
+    def sync(
+        self,
+        sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        *,
+        fields: FieldNames | None = None,
+        settle: float = SETTLE_SECONDS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        cache: EmbeddingCache | bool | None = True,
+        progress: bool | ProgressCallback = False,
+    ) -> ChangeReport:
+        """Make the index hold what the files and folders ``sources`` hold now; call :meth:`save`.
+
+        New files and records are added, changed ones replaced (compared by content hash), and
+        documents that came from these sources (their ``origin`` lies in one of them) but whose file
+        is gone, or no longer yields them, are removed; documents from anywhere else are left alone.
+        A file modified less than ``settle`` seconds ago is still being written: it and its
+        documents wait for the next sync (``ChangeReport.waiting``). A source path that does not
+        exist is an InputError and nothing changes (an unmounted folder never empties the index).
+        """
+        with self._write_lock:
+            scan = scan_sources(sources, fields=fields, settle=settle)
+            with self._rw.reading():
+                origins = self._engine.parts.chunks.origins()
+            change = self._change(
+                IngestReport(documents=scan.documents, skipped=scan.skipped),
+                removals_of(scan, origins),
+                EmbedOptions(batch_size, cache, progress, self.embed_script),
+            )
+        return dataclasses.replace(change, waiting=tuple(scan.waiting))
+
     def _change(self, report: IngestReport, removals: Sequence[str], embedding: EmbedOptions) -> ChangeReport:
         with self._write_lock:
             plan = plan_change(
                 self._engine.parts, self.manifest, report, removals, lambda: self.encoder, embedding
             )
             # Everything that can fail or take long has run: now change the index.
-            with self._rw.writing():
+            with self._rw.writing(), deferred_interrupts():  # Ctrl-C: the change is written whole first
                 removed = self._engine.apply(plan.batch) if not plan.batch.empty else []
                 change = report_of(plan, removed)
                 if change.changed:
@@ -256,7 +289,7 @@ class Index(StoredDocuments):
         target = parse_location(path) if path is not None else self._engine.location
         if target is None:
             raise InputError("this index was never saved; pass a path: index.save('indexes/NAME')")
-        with self._write_lock, self._rw.reading():  # saves take turns: each sees the one before
+        with self._write_lock, self._rw.reading(), deferred_interrupts():  # saves take turns
             manifest = current_manifest(self.manifest, self._engine.parts, self.fusion)
             if self._engine.accepts(target):
                 here = same_location(self._engine.location, target)

@@ -267,3 +267,45 @@ def test_similar_lists_related_stories(dated_index):
     assert shown.returncode == 0 and " 1. " in shown.stdout and "passage" in shown.stdout
     missing = run("similar", "-i", str(dated_index), "nope")
     assert missing.returncode == 2 and "no document 'nope'" in missing.stderr
+
+
+def test_sync_prints_one_line_per_pass_and_watch_stops_on_ctrl_c(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    old = time.time() - 60
+    for name, text in (
+        ("a", "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解，社区经验在全市推广。"),
+        ("b", "今年早稻收割基本结束，全省粮食产量稳中有增，农民收入持续增长。"),
+    ):
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+        os.utime(folder / f"{name}.txt", (old, old))
+    out = tmp_path / "idx"
+    assert run("build", str(folder), "-o", str(out), "--no-progress").returncode == 0
+    (folder / "b.txt").unlink()
+    (folder / "c.txt").write_text(
+        "嫦娥六号完成月球背面采样，返回器在内蒙古四子王旗着陆场安全着陆。", encoding="utf-8"
+    )
+    os.utime(folder / "c.txt", (old, old))
+    result = run("sync", "-i", str(out), str(folder), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()
+    assert "1 added, 0 updated, 1 unchanged, 1 removed" in line and "now 2 docs" in line
+    again = json.loads(run("sync", "-i", str(out), str(folder), "--json").stdout)
+    assert again["unchanged"] == ["a", "c"] and again["added"] == [] and again["removed"] == []
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "semsearch", "sync", "-i", str(out), str(folder), "--watch", "0.5", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    first = watch.stdout.readline()  # the first pass is done
+    assert json.loads(first)["unchanged"] == ["a", "c"]
+    watch.send_signal(signal.SIGINT)
+    _, err = watch.communicate(timeout=60)
+    assert watch.returncode == 130 and b"sync stopped" in err and b"Traceback" not in err

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from semsearch.storage.locations import Location
 
 from semsearch.cli import options, render
-from semsearch.cli.constants import EXIT_OK, INDEX_ROOT, RAY_LOCAL
+from semsearch.cli.constants import EXIT_INTERRUPTED, EXIT_OK, INDEX_ROOT, RAY_LOCAL
 
 
 def build(args: argparse.Namespace) -> int:
@@ -123,6 +123,54 @@ def change(args: argparse.Namespace, path: Location, apply: Any) -> int:
             f"{path}: {report.summary()}; now {counts.documents} docs, {counts.chunks} chunks, {seconds:.1f} s"
         )
     return EXIT_OK
+
+
+def sync(args: argparse.Namespace) -> int:
+    """``semsearch sync``: make an index hold what its source folders hold now; ``--watch`` repeats.
+
+    Each pass runs under the index's writer lock (it first moves on to what other writers saved) and
+    prints one summary line; Ctrl-C between passes stops, and one during a change lets it finish first.
+    """
+    from semsearch.errors import InputError
+    from semsearch.index import Index
+    from semsearch.storage.locations import writer_lock
+
+    if args.watch is not None and not args.watch > 0:
+        raise InputError(f"--watch takes a positive number of seconds between passes, not {args.watch}")
+    path = options.resolve_index_path(args.index)
+    index = Index.load(path, **options.runtime(args))
+    try:
+        while True:
+            started = time.perf_counter()
+            with writer_lock(path):
+                index.refresh()
+                report = index.sync(
+                    args.sources,
+                    fields=options.fields(args),
+                    settle=args.settle,
+                    cache=not args.no_cache,
+                    progress=not args.no_progress and sys.stderr.isatty(),
+                )
+                if report.changed:
+                    index.save(path)
+            seconds = time.perf_counter() - started
+            counts = index.manifest.counts
+            if args.json:
+                print(
+                    json.dumps({**report.to_dict(), "seconds": round(seconds, 3)}, ensure_ascii=False),
+                    flush=True,
+                )
+            else:
+                print(
+                    f"{path}: {report.summary()}; now {counts.documents} docs, {counts.chunks} chunks, {seconds:.1f} s",
+                    flush=True,
+                )
+            if args.watch is None:
+                return EXIT_OK
+            time.sleep(args.watch)
+    except KeyboardInterrupt:
+        print("sync stopped; the index holds every change that was reported", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def cache(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from semsearch.defaults import (
     GROUPS,
     MODES,
     RERANK_DEPTH,
+    SETTLE_SECONDS,
     SORTS,
     TOKENIZER_MODES,
 )
@@ -221,6 +222,30 @@ def build_parser() -> argparse.ArgumentParser:
     _field_options(add)
     _runtime_options(add)
     add.set_defaults(func=commands.add)
+
+    sync = subcommands.add_parser(
+        "sync",
+        help="keep an index in step with folders of articles",
+        description="Add new files and records, replace changed ones (content hash), remove documents whose file "
+        "is gone: only documents that came from the SOURCES given. Files modified in the last --settle seconds "
+        "are still being written and wait for the next pass. One summary line per pass.",
+    )
+    _index_option(sync)
+    sync.add_argument("sources", nargs="+", help="files or folders of articles (as given to build)")
+    sync.add_argument("--watch", type=float, metavar="SECONDS", help="repeat every SECONDS until Ctrl-C")
+    sync.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE_SECONDS,
+        metavar="SECONDS",
+        help=f"a file modified more recently than this waits for the next pass (default {SETTLE_SECONDS:g})",
+    )
+    sync.add_argument("--no-cache", action="store_true", help="don't reuse or store cached embeddings")
+    sync.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sync.add_argument("--json", action="store_true", help="one JSON line per pass: what changed")
+    _field_options(sync)
+    _runtime_options(sync)
+    sync.set_defaults(func=commands.sync)
 
     remove = subcommands.add_parser(
         "remove", help="remove articles from an index", description="Remove documents by id from an index."

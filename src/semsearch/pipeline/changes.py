@@ -20,7 +20,7 @@ from semsearch.encoders.embedding import EmbedOptions, embed_chunks
 from semsearch.errors import InputError
 from semsearch.pipeline.prepare import indexed_texts, prepare_all
 from semsearch.readers.ingest import IngestReport
-from semsearch.records import ChangeReport, Document, FusionConfig, Skipped, WriteBatch
+from semsearch.records import ChangeReport, Document, DuplicateOf, FusionConfig, Skipped, WriteBatch
 from semsearch.storage.base import DocumentStore, Parts
 from semsearch.storage.manifest import Manifest
 from semsearch.text.dedup import DedupConfig, Deduplicator, Duplicate
@@ -97,6 +97,15 @@ def plan_change(
     titles = manifest.chunking.titles
     deduplicator = _deduplicator(parts, manifest, exclude={d.doc_id for d in updated} | set(removals))
     prepared = prepare_all([*added, *updated], model, manifest.chunking.config(), deduplicator, titles)  # type: ignore[arg-type]
+    # A document already recorded as the same duplicate of the same stored one is unchanged: a sync
+    # reads it again at every pass and must not rewrite the index for it.
+    known = _recorded(parts, prepared.duplicates)
+    prepared = dataclasses.replace(
+        prepared, duplicates=[d for d in prepared.duplicates if d.document.doc_id not in known]
+    )
+    unchanged += sorted(known)
+    plan = dataclasses.replace(plan, unchanged=tuple(unchanged))
+    added = [d for d in added if d.doc_id not in known]
     repeated = {d.document.doc_id for d in prepared.duplicates}
     # A document that cleans to nothing is skipped, not added; as an update it would delete the
     # indexed version, so that version is kept (and the report says so).
@@ -129,6 +138,22 @@ def plan_change(
         ),
         embedded=stats["embedded"],
     )
+
+
+def _recorded(parts: Parts, duplicates: Sequence[DuplicateOf]) -> set[str]:
+    """The ids among ``duplicates`` recorded already, as duplicates of the same document with the same record."""
+    stored = parts.chunks.duplicates_of({d.of for d in duplicates})
+    found = set()
+    for duplicate in duplicates:
+        doc = duplicate.document
+        for record in stored.get(duplicate.of, []):
+            if (record.doc_id, record.title, dict(record.metadata)) == (
+                doc.doc_id,
+                doc.title,
+                dict(doc.metadata),
+            ):
+                found.add(doc.doc_id)
+    return found
 
 
 def _deduplicator(parts: Parts, manifest: Manifest, exclude: set[str]) -> Deduplicator | None:
