@@ -457,7 +457,7 @@ def similar(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([render.story_dict(index, s, 0) for s in stories], ensure_ascii=False, indent=2))
     else:
-        render.print_stories(stories, False, index)
+        render.print_stories(stories, False, index, matched=False)
     return EXIT_OK
 
 

@@ -109,8 +109,18 @@ def story_dict(index: Index, story: StoryHit, context: int) -> dict[str, Any]:
     return data
 
 
-def print_stories(stories: list[StoryHit], color: bool, index: Index | None = None, context: int = 0) -> None:
-    """Stories for a terminal: rank, score, title, id, metadata, then each passage found (or its context)."""
+def print_stories(
+    stories: list[StoryHit],
+    color: bool,
+    index: Index | None = None,
+    context: int = 0,
+    *,
+    matched: bool = True,
+) -> None:
+    """Stories for a terminal: rank, score, title, id, metadata, then each passage found (or its context).
+
+    ``matched``: also list the query's words found (not for ``similar``, whose query is a whole story).
+    """
     from semsearch.cli.terminal import safe
 
     if not stories:
@@ -141,7 +151,7 @@ def print_stories(stories: list[StoryHit], color: bool, index: Index | None = No
             more = f" and {len(story.duplicates) - 3} more" if len(story.duplicates) > 3 else ""
             print(f"    also published as: {clip(also, 2 * (width - 24))}{more}")
         terms = list(dict.fromkeys(h.text[x.start : x.end] for h in story.passages for x in h.highlights))
-        if terms and not color:
+        if terms and matched and not color:
             print(f"    matched: {safe(', '.join(terms))}")
 
 
@@ -151,12 +161,13 @@ BAR_COLUMNS = 50  # the longest bar of a terminal timeline
 def print_facets(facets: Facets) -> None:
     """Counts as a bar chart for a terminal: one line per value, bars scaled to the largest count."""
     from semsearch.cli.terminal import safe
+    from semsearch.defaults import DATE_FACETS
 
     about = f"{facets.stories} stories"
     if facets.query is not None:
         about += f" among the {facets.top} most relevant for {facets.query!r}"
     if facets.missing:
-        about += f", {facets.missing} without {facets.by}"
+        about += f", {facets.missing} without {'a date' if facets.by in DATE_FACETS else repr(facets.by)}"
     print(safe(f"{facets.by}: {about}"))
     if not facets.counts:
         print("(no stories)")
