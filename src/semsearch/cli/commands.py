@@ -215,8 +215,14 @@ def bench(args: argparse.Namespace) -> int:
     """``semsearch bench NAME``: run ``python -m benchmarks.NAME`` from a source checkout."""
     import subprocess
 
+    from semsearch.cli.constants import BENCHMARKS
     from semsearch.errors import InputError
 
+    if args.name is None:
+        raise InputError(
+            f"bench needs the NAME of a benchmark ({', '.join(BENCHMARKS)}); its own arguments are optional: "
+            "semsearch bench latency"
+        )
     roots = [Path.cwd(), Path(__file__).resolve().parents[3]]
     root = next((r for r in roots if (r / "benchmarks" / "__init__.py").exists()), None)
     if root is None:

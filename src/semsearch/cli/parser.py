@@ -269,8 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Run python -m benchmarks.NAME ARGS from a source checkout ({', '.join(BENCHMARKS)}); "
         "see benchmarks/README.md.",
     )
-    bench.add_argument("name", help=f"{', '.join(BENCHMARKS[:-1])} or {BENCHMARKS[-1]}")
-    bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for that benchmark (see its --help)")
+    bench.add_argument("name", nargs="?", help=f"{', '.join(BENCHMARKS[:-1])} or {BENCHMARKS[-1]}")
+    bench.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="optional arguments for that benchmark (see its --help)",
+    )
     bench.set_defaults(func=commands.bench)
 
     timeline = subcommands.add_parser(
