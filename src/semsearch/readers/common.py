@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import logging
 import os
+import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from semsearch.errors import InputError
-from semsearch.records import Document, Skipped
+from semsearch.records import SOURCE_KEY, Document, Skipped
 from semsearch.text.dates import DATE_FIELDS, DATE_KEY, normalize_date
 
 log = logging.getLogger("semsearch.readers.ingest")
@@ -269,3 +270,32 @@ def normalize_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
 def _date_keys(metadata: Mapping[str, Any]) -> list[str]:
     lower = {k.lower(): k for k in metadata if isinstance(k, str)}
     return [lower[name] for name in DATE_FIELDS if name in lower]
+
+
+# Labelled lines of a news page, e.g. 发布时间：2026-01-16 08:00 | 来源：新华社 | 作者：李华 — in the first blocks of a page
+_LINE_FIELDS = {"发布时间": DATE_KEY, "发布日期": DATE_KEY, "日期": DATE_KEY, "时间": DATE_KEY}
+_LINE_FIELDS |= {"来源": SOURCE_KEY, "作者": "author"}
+_LABELLED = re.compile(
+    r"(?P<label>" + "|".join(_LINE_FIELDS) + r")\s*[:：]\s*"
+    r"(?P<value>\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?|[^\s|｜丨/，,]+)"
+)
+HEAD_BLOCKS = 5  # date and outlet lines are looked for in this many first blocks
+
+
+def labelled_fields(text: str) -> dict[str, str]:
+    r"""Date, outlet and author from labelled lines among the first blocks (``发布时间：2026-01-16``).
+
+    >>> labelled_fields("标题\n\n发布时间：2026-01-16 来源：新华社\n\n正文")
+    {'date': '2026-01-16', 'source': '新华社'}
+    """
+    fields: dict[str, str] = {}
+    for block in text.split("\n\n")[:HEAD_BLOCKS]:
+        if len(block) > 80:  # a paragraph of the story, not a dateline
+            continue
+        for found in _LABELLED.finditer(block):
+            key, value = _LINE_FIELDS[found["label"]], found["value"].strip()
+            if key == DATE_KEY:
+                value = normalize_date(value) or ""
+            if value:
+                fields.setdefault(key, value)
+    return fields

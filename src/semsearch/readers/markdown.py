@@ -12,22 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from semsearch.readers.common import decode_file, normalize_metadata
-from semsearch.records import SOURCE_KEY, Document, Skipped
-from semsearch.text.dates import DATE_KEY, normalize_date
+from semsearch.readers.common import decode_file, labelled_fields, normalize_metadata
+from semsearch.records import Document, Skipped
 
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = "\x00"
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<body>.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _FIELD = re.compile(r"^\s*(?P<key>[\w\u4e00-\u9fff-]+)\s*:\s*(?P<value>.*?)\s*$")
-# 发布时间：2026-01-16 08:00 | 来源：新华社 | 作者：李华 — in the first blocks of a page
-_LINE_FIELDS = {"发布时间": DATE_KEY, "发布日期": DATE_KEY, "日期": DATE_KEY, "时间": DATE_KEY}
-_LINE_FIELDS |= {"来源": SOURCE_KEY, "作者": "author"}
-_LABELLED = re.compile(
-    r"(?P<label>" + "|".join(_LINE_FIELDS) + r")\s*[:：]\s*"
-    r"(?P<value>\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?|[^\s|｜丨/，,]+)"
-)
-HEAD_BLOCKS = 5  # date and outlet lines are looked for in this many first blocks
 _WRAP_CJK = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef])\x00(?=[\u3000-\u9fff\uff00-\uffef])")
 
 
@@ -69,25 +60,6 @@ def front_matter(source: str) -> tuple[str, dict[str, str]]:
         if found and found["value"]:
             fields[found["key"]] = found["value"].strip("'\"")
     return source[match.end() :], fields
-
-
-def labelled_fields(text: str) -> dict[str, str]:
-    r"""Date, outlet and author from labelled lines among the first blocks (``发布时间：2026-01-16``).
-
-    >>> labelled_fields("标题\n\n发布时间：2026-01-16 来源：新华社\n\n正文")
-    {'date': '2026-01-16', 'source': '新华社'}
-    """
-    fields: dict[str, str] = {}
-    for block in text.split("\n\n")[:HEAD_BLOCKS]:
-        if len(block) > 80:  # a paragraph of the story, not a dateline
-            continue
-        for found in _LABELLED.finditer(block):
-            key, value = _LINE_FIELDS[found["label"]], found["value"].strip()
-            if key == DATE_KEY:
-                value = normalize_date(value) or ""
-            if value:
-                fields.setdefault(key, value)
-    return fields
 
 
 def markdown_to_text(source: str) -> tuple[str, str]:
