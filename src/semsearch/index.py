@@ -36,6 +36,7 @@ from semsearch.encoders.embedding import EmbedOptions, ProgressCallback
 from semsearch.encoders.loading import EncoderSlot, load_encoder
 from semsearch.encoders.runtime import threads_setting
 from semsearch.errors import InputError
+from semsearch.filters import DOCUMENT_KEYS, check_keys, parse_where
 from semsearch.pipeline.build import BuildOptions, build_index
 from semsearch.pipeline.changes import check_known, current_manifest, plan_change, report_of
 from semsearch.pipeline.copy import copy_index
@@ -623,6 +624,8 @@ class Index(StoredDocuments):
         key = facet_key(by)
         with self._rw.reading():
             condition = self._condition(where)
+            if key == by and key not in DOCUMENT_KEYS:  # a metadata key: a typo would count none, silently
+                check_keys(parse_where({key: {"$ne": None}}), self._engine.parts.chunks.metadata_keys())
             if query is None:
                 counts = self._engine.parts.chunks.count_values(key, condition)
                 return facets_of(counts, by)

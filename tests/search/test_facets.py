@@ -89,6 +89,7 @@ def test_a_query_counts_its_top_stories(covered):
         ({"by": ""}, "by must be one of date:day"),
         ({"where": {"sorce": "新华社"}}, "no document has the key 'sorce'"),
         ({"query": "网格员", "top": 0}, "top must be a positive number"),
+        ({"by": "auther"}, "no document has the key 'auther'; filter on one of: author, date"),
     ],
 )
 def test_bad_facets_are_input_errors(covered, options, message):
