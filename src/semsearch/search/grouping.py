@@ -6,10 +6,11 @@ per story, with its passages, scored by :func:`story_score`.
 
 How a story's score combines its passages' is :func:`story_score`: ``"max"`` (the story's best
 passage; the default), ``"sum"`` (every passage found adds) or ``"decay"`` (the best, plus the second
-over 2, the third over 3…). ``"max"`` is the default because with it a grouped search ranks stories
-as a search with one hit per document does (exactly in dense and lexical modes; in hybrid mode the
-sides may be asked for more candidates, which can move fused scores), so the passage-level figures
-(CMRC dev, measured with ``max_per_doc=1``) carry over; the alternatives are not measured yet.
+over 2, the third over 3…). Measured on CMRC 2018 trial (``python -m benchmarks.newsroom
+--stories-index …``, 1,000 questions, hybrid, 20 stories of up to 3 passages re-ranked): ``max`` R@1
+0.9890 / MRR@10 0.9936, ``sum`` and ``decay`` R@1 0.2070 / MRR@10 0.3464. Fused scores sit near 1
+(normalised to the best), so adding passages rewards a story's length, not its relevance. With
+``"max"`` a grouped search ranks stories as a search with one hit per document does.
 """
 
 from __future__ import annotations
