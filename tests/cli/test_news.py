@@ -133,6 +133,16 @@ def test_terminal_view_shows_short_metadata(dated_index):
     assert "date 2024-04-15 · source 新华社 · pub_date 2024-04-15 08:00 · page 3" in result.stdout
 
 
+def test_terminal_view_hides_the_raw_date(tmp_path):
+    # Issue 25: `date_raw` (the date as written) was printed under every hit beside the normalised date.
+    feed = tmp_path / "feed.jsonl"
+    row = {"id": "d1", "text": "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解。", "date": "2024年3月8日"}
+    feed.write_text(json.dumps(row, ensure_ascii=False), encoding="utf-8")
+    assert run("build", str(feed), "-o", str(tmp_path / "idx"), "--no-progress").returncode == 0
+    shown = run("query", "-i", str(tmp_path / "idx"), "网格员").stdout
+    assert "date 2024-03-08" in shown and "date_raw" not in shown
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -236,6 +236,12 @@ def bench(args: argparse.Namespace) -> int:
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
     }
+    print(
+        f"running python -m benchmarks.{args.name} {' '.join(args.args)}".rstrip()
+        + f" in {root}; results go to benchmarks/results/ (a full run can take minutes)",
+        file=sys.stderr,
+        flush=True,
+    )
     return subprocess.call([sys.executable, "-m", f"benchmarks.{args.name}", *args.args], cwd=root, env=env)
 
 

@@ -218,11 +218,13 @@ def reprint(duplicate: Mapping[str, Any]) -> str:
 
 
 SHOWN_METADATA = ("date", "source", "site", "author")  # shown first, when short
+HIDDEN_METADATA = ("date_raw",)  # the date as written, when ``date`` shows it normalised
 
 
 def short_metadata(metadata: Any, columns: int) -> str:
     """The hit's short metadata values on one line (date and source first); long values are left out."""
-    keys = [k for k in SHOWN_METADATA if k in metadata] + [k for k in metadata if k not in SHOWN_METADATA]
+    keys = [k for k in SHOWN_METADATA if k in metadata]
+    keys += [k for k in metadata if k not in SHOWN_METADATA and k not in HIDDEN_METADATA]
     shown = []
     for key in keys:
         value = metadata[key]
