@@ -19,6 +19,7 @@ from benchmarks.common import load_result
 from benchmarks.news_report import news_section
 from benchmarks.newsroom import render as render_newsroom
 from benchmarks.report_common import Results
+from benchmarks.report_crosslingual import render_crosslingual
 from benchmarks.report_quality import render_highlights, render_lexical, render_quality
 from benchmarks.report_scale_engine import render_scale_engine
 from benchmarks.report_speed import (
@@ -50,6 +51,7 @@ ANN_RESULTS = ("ann", "ann-xwlb", "ann-1m", "ann-1m-pq")
 SECTIONS = [
     Section("quality/hybrid", QUALITY_RESULTS, ("hybrid", "quality"), render_quality),
     Section("lexical", ("lexical",), ("lexical",), render_lexical),
+    Section("crosslingual", ("crosslingual",), ("crosslingual",), render_crosslingual),
     Section("highlights", ("highlights", "highlights-xwlb"), ("highlights",), render_highlights),
     Section("latency", ("latency",), ("latency",), render_latency),
     Section("encoders", ("encoders", "encoders-builds"), ("encoders",), render_encoders),

@@ -267,8 +267,8 @@ def cmrc_quality(location: str) -> dict[str, Any]:
 
 def ray_texts(count: int) -> list[str]:
     """The first ``count`` 新闻联播 chunk texts as a build embeds them (titles in front)."""
-    from semsearch.pipeline.prepare import chunking_config, indexed_texts, prepare_all
-    from semsearch.text.titles import DEFAULT_TITLE_MODE
+    from semsearch.pipeline.prepare import chunking_config, prepare_all
+    from semsearch.text.titles import DEFAULT_TITLE_MODE, indexed_texts
 
     encoder = load_encoder()
     config = chunking_config(encoder, None, 20)

@@ -72,6 +72,30 @@ LEGACY_NORM: Norm = "lexical-top"  # what an index saved before ``norm`` existed
 DEFAULT_NORM: Norm = "top"
 
 
+# Feedback from the dense side in hybrid search (semsearch.search.feedback): never, only for a query the
+# lexical side is silent on (its terms mostly absent from the corpus: an English question over Chinese
+# text), or always.
+Feedback = Literal["off", "auto", "on"]
+
+
+FEEDBACKS: tuple[str, ...] = get_args(Feedback)
+
+
+DEFAULT_FEEDBACK: Feedback = "auto"
+
+
+# Chosen on CMRC 2018 trial, Chinese and English questions (benchmarks/crosslingual.py): the lexical side
+# is fused only when at least this share of the query's terms occur in the corpus; dense feedback takes
+# the mean of the top FEEDBACK_DOCS passages' vectors at FEEDBACK_WEIGHT beside the query's.
+DEFAULT_MIN_COVERAGE = 0.5
+
+
+DEFAULT_FEEDBACK_DOCS = 5
+
+
+DEFAULT_FEEDBACK_WEIGHT = 0.25
+
+
 DEFAULT_EF_SEARCH = 64
 
 

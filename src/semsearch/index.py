@@ -26,6 +26,7 @@ from semsearch.defaults import (
     FACET_TOP,
     RERANK_DEPTH,
     SETTLE_SECONDS,
+    Feedback,
     Group,
     Mode,
     Sort,
@@ -39,7 +40,6 @@ from semsearch.errors import InputError
 from semsearch.filters import DOCUMENT_KEYS, check_keys, parse_where
 from semsearch.pipeline.build import BuildOptions, build_index
 from semsearch.pipeline.changes import check_known, current_manifest, plan_change, report_of
-from semsearch.pipeline.copy import copy_index
 from semsearch.pipeline.prepare import dedup_config
 from semsearch.pipeline.sync import removals_of, scan_sources
 from semsearch.readers.ingest import FieldNames, IngestReport, Source, read_sources
@@ -59,6 +59,7 @@ from semsearch.search.ordering import HalfLife, check_sort, half_life_days, reor
 from semsearch.search.searcher import DEFAULT_MODE, Searcher, SearchOptions, prepare_queries
 from semsearch.search.similar import similar_query
 from semsearch.storage.base import Engine
+from semsearch.storage.copy import copy_index
 from semsearch.storage.interrupts import deferred_interrupts
 from semsearch.storage.locations import (
     DirectoryLocation,
@@ -423,6 +424,7 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
+        feedback: Feedback | None = None,
         group: None = None,
         sort: Sort = DEFAULT_SORT,
         recency: HalfLife = None,
@@ -438,6 +440,7 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
+        feedback: Feedback | None = None,
         group: Literal["document"],
         sort: Sort = DEFAULT_SORT,
         recency: HalfLife = None,
@@ -452,6 +455,7 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
+        feedback: Feedback | None = None,
         group: Group | None = None,
         sort: Sort = DEFAULT_SORT,
         recency: HalfLife = None,
@@ -462,7 +466,10 @@ class Index(StoredDocuments):
         occur, ``Hit.metadata`` the document's metadata. An empty or whitespace-only query raises
         :class:`~semsearch.errors.EmptyQueryError`. ``where`` keeps only matching documents, before the
         top-``k`` cut on both sides: ``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01"}}``… (the
-        Chroma/MongoDB convention; keys, operators: :data:`semsearch.reading.Where`).
+        Chroma/MongoDB convention; keys, operators: :data:`semsearch.reading.Where`). ``feedback`` (hybrid
+        only): "on" re-queries the dense side from its best passages, "auto" only when the query's terms
+        mostly do not occur in the index (an English question over Chinese text), "off" never; default:
+        the index's ``fusion.feedback`` (:mod:`semsearch.search.feedback`).
 
         ``group="document"``: the ``k`` best stories instead, each a :class:`~semsearch.records.StoryHit`
         with up to ``max_per_doc`` (default 3) of its best passages (:mod:`semsearch.search.grouping`).
@@ -478,6 +485,7 @@ class Index(StoredDocuments):
             min_score=min_score,
             max_per_doc=max_per_doc,
             where=where,
+            feedback=feedback,
             group=group,
             sort=sort,
             recency=recency,
@@ -493,6 +501,7 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
+        feedback: Feedback | None = None,
         group: None = None,
         sort: Sort = DEFAULT_SORT,
         recency: HalfLife = None,
@@ -508,6 +517,7 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
+        feedback: Feedback | None = None,
         group: Literal["document"],
         sort: Sort = DEFAULT_SORT,
         recency: HalfLife = None,
@@ -522,6 +532,7 @@ class Index(StoredDocuments):
         min_score: float | None = None,
         max_per_doc: int | None = None,
         where: Where = None,
+        feedback: Feedback | None = None,
         group: Group | None = None,
         sort: Sort = DEFAULT_SORT,
         recency: HalfLife = None,
@@ -534,6 +545,7 @@ class Index(StoredDocuments):
             min_score=min_score,
             max_per_doc=max_per_doc,
             where=where,
+            feedback=feedback,
             group=group,
             sort=sort,
             recency=recency,
@@ -548,6 +560,7 @@ class Index(StoredDocuments):
         min_score: float | None,
         max_per_doc: int | None,
         where: Where,
+        feedback: Feedback | None,
         group: Group | None,
         sort: Sort,
         recency: HalfLife,
@@ -556,7 +569,9 @@ class Index(StoredDocuments):
         sort = check_sort(sort)
         half_life = half_life_days(recency)
         reordered = sort != "relevance" or half_life is not None
-        options = SearchOptions(k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, group=group)
+        options = SearchOptions(
+            k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, group=group, feedback=feedback
+        )
         if reordered:  # the most relevant results, reordered by date or recency, then cut to k
             options = dataclasses.replace(options, k=max(k, RERANK_DEPTH))
         with self._rw.reading():

@@ -22,11 +22,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from semsearch.defaults import (
     DEFAULT_EF_SEARCH,
+    DEFAULT_FEEDBACK,
+    DEFAULT_FEEDBACK_DOCS,
+    DEFAULT_FEEDBACK_WEIGHT,
+    DEFAULT_MIN_COVERAGE,
     DEFAULT_NORM,
     DEFAULT_NPROBE,
+    FEEDBACKS,
     LEGACY_NORM,
     METHODS,
     NORMS,
+    Feedback,
     Method,
     Norm,
 )
@@ -555,6 +561,13 @@ class FusionConfig:
     ``norm`` (weighted fusion only): "lexical-top" (cosine as is, BM25 over the query's best BM25),
     "top" (each side over its best score), "minmax" (each side onto [0, 1] over its candidates) or
     "zscore" (each side standardised over its candidates).
+
+    ``min_coverage``: the lexical side is fused only for a query at least this share of whose terms
+    occur in the corpus; below it the side has nothing to say (an English question over Chinese text
+    matches only stray Latin words) and hybrid gives the dense ranking. ``feedback``: re-query the dense
+    side with the mean vector of its ``feedback_docs`` best passages added at ``feedback_weight``
+    (Rocchio) "on" every query, "auto" only when the lexical side is silent, or "off"
+    (:mod:`semsearch.search.feedback`).
     """
 
     method: Method = "weighted"
@@ -562,11 +575,15 @@ class FusionConfig:
     weight: float = 0.95
     depth: int = 10
     norm: Norm = DEFAULT_NORM
+    min_coverage: float = DEFAULT_MIN_COVERAGE
+    feedback: Feedback = DEFAULT_FEEDBACK
+    feedback_docs: int = DEFAULT_FEEDBACK_DOCS
+    feedback_weight: float = DEFAULT_FEEDBACK_WEIGHT
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise InputError(f"unknown fusion method {self.method!r}; use 'rrf' or 'weighted'")
-        for name in ("rrf_k", "weight"):
+        for name in ("rrf_k", "weight", "min_coverage", "feedback_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
                 raise InputError(f"fusion {name} must be a number, not {value!r}")
@@ -578,25 +595,47 @@ class FusionConfig:
             raise InputError(f"fusion depth must be a positive integer, got {self.depth!r}")
         if self.norm not in NORMS:
             raise InputError(f"unknown fusion norm {self.norm!r}; use one of {', '.join(NORMS)}")
+        if not 0.0 <= self.min_coverage <= 1.0:
+            raise InputError(
+                f"fusion min_coverage must be within [0, 1] (0: always fuse), got {self.min_coverage!r}"
+            )
+        if self.feedback not in FEEDBACKS:
+            raise InputError(f"unknown feedback {self.feedback!r}; use one of {', '.join(FEEDBACKS)}")
+        docs = self.feedback_docs
+        if isinstance(docs, bool) or not (isinstance(docs, int) and docs >= 1):
+            raise InputError(f"feedback_docs must be a positive integer, got {docs!r}")
+        if not 0.0 <= self.feedback_weight < math.inf:
+            raise InputError(f"feedback_weight must be 0 or more, got {self.feedback_weight!r}")
 
     @classmethod
     def from_manifest(cls, record: dict[str, Any]) -> FusionConfig:
-        """The fusion a manifest records; one without ``norm`` (saved before it existed) keeps lexical-top."""
+        """The fusion a manifest records; one without ``norm`` (saved before it existed) keeps lexical-top.
+
+        The query-time settings added since (``min_coverage``, ``feedback``…) take their defaults when absent:
+        they change only queries the lexical side has nothing to say on, whatever the index was tuned for.
+        """
         return cls(**{"norm": LEGACY_NORM, **record}) if record else cls()
 
     def to_manifest(self) -> dict[str, Any]:
-        """What the manifest records (``norm`` left out when it is lexical-top, as older indexes have it)."""
+        """What the manifest records (``norm`` left out when it is lexical-top, as older indexes have it).
+
+        The query-time settings (``min_coverage``, ``feedback``…) are recorded only where they differ from
+        the defaults, so an index follows the defaults as :meth:`from_manifest` reads them.
+        """
         record = dataclasses.asdict(self)
         if self.norm == LEGACY_NORM:
             del record["norm"]
+        for name, default in QUERY_TIME_DEFAULTS.items():
+            if record[name] == default:
+                del record[name]
         return record
 
     @classmethod
     def parse(cls, spec: str) -> FusionConfig:
         """A config from ``METHOD[:key=value,...]``, as the CLI takes it.
 
-        >>> FusionConfig.parse("rrf:k=60,depth=20")
-        FusionConfig(method='rrf', rrf_k=60.0, weight=0.95, depth=20, norm='top')
+        >>> FusionConfig.parse("rrf:k=60,depth=20,feedback=off").feedback
+        'off'
         """
         method, _, rest = spec.strip().partition(":")
         values: dict[str, float | int | str] = {}
@@ -606,19 +645,38 @@ class FusionConfig:
             if not eq or field is None:
                 raise InputError(
                     f"cannot read fusion setting {item!r} in {spec!r}; use METHOD[:key=value,...] with keys "
-                    "k (RRF constant), weight (dense share, 0-1), norm and depth, e.g. rrf:k=60,depth=20"
+                    "k (RRF constant), weight (dense share, 0-1), norm, depth, coverage (0-1), feedback "
+                    "(off, auto, on), feedback_docs and feedback_weight, e.g. rrf:k=60,depth=20"
                 )
-            if field == "norm":
+            if field in ("norm", "feedback"):
                 values[field] = value.strip()
                 continue
             try:
-                values[field] = int(value) if field == "depth" else float(value)
+                values[field] = int(value) if field in ("depth", "feedback_docs") else float(value)
             except ValueError:
                 raise InputError(f"fusion setting {key}={value!r} in {spec!r} is not a number") from None
         return cls(method=method.strip(), **values)  # type: ignore[arg-type]
 
 
-_SPEC_KEYS = {"k": "rrf_k", "rrf_k": "rrf_k", "weight": "weight", "depth": "depth", "norm": "norm"}
+# FusionConfig's settings that act per query rather than on the fusion itself, and their defaults.
+QUERY_TIME_DEFAULTS = {
+    "min_coverage": DEFAULT_MIN_COVERAGE,
+    "feedback": DEFAULT_FEEDBACK,
+    "feedback_docs": DEFAULT_FEEDBACK_DOCS,
+    "feedback_weight": DEFAULT_FEEDBACK_WEIGHT,
+}
+_SPEC_KEYS = {
+    "k": "rrf_k",
+    "rrf_k": "rrf_k",
+    "weight": "weight",
+    "depth": "depth",
+    "norm": "norm",
+    "coverage": "min_coverage",
+    "min_coverage": "min_coverage",
+    "feedback": "feedback",
+    "feedback_docs": "feedback_docs",
+    "feedback_weight": "feedback_weight",
+}
 
 
 # ---------------------------------------------------------------------- what engines store and give back

@@ -1,5 +1,6 @@
 """A writer killed at any moment never breaks the index; readers loading meanwhile always get a whole one."""
 
+import collections
 import json
 import os
 import random
@@ -44,8 +45,8 @@ def _state(step: int) -> str | None:
 class Writer:
     """The WRITER script in a child process; what it reports ("saving N", "saved N") is timed as it comes."""
 
-    def __init__(self, script, path, step: int) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    def __init__(self, script, path, step: int, env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
         self.child = subprocess.Popen(
             [sys.executable, str(script), str(path), str(step)], stdout=subprocess.PIPE, text=True, env=env
         )
@@ -178,3 +179,91 @@ def test_readers_loading_while_a_writer_saves_always_get_a_whole_index(
     assert loads > 5 and saves >= 6, (loads, saves)
     # A generation pruned under a reader means: read the new manifest, not "rebuild BM25 from the terms".
     assert "rebuilding BM25" not in caplog.text
+
+
+MERGER = textwrap.dedent(
+    """
+    import sys
+    from semsearch import Document, Index
+    from tests.support.keyword_encoder import KeywordEncoder
+
+    ENCODER = KeywordEncoder()
+    path, start = sys.argv[1], int(sys.argv[2])
+
+    def crash(step):
+        return Document(doc_id="crash", text="crash version %d apple.\\n\\nriver harbour %d." % (step, step))
+
+    def filler(n, step):
+        return Document(doc_id="filler%d" % n, text="valley %d mountain %d.\\n\\napple river." % (n, step))
+
+    step = start
+    while True:
+        kind = step % 12
+        print("saving", step, flush=True)
+        if kind == 11:  # a rebuild published over the index
+            docs = [crash(step)] + [filler(n, step) for n in range(8)]
+            Index.build(docs, model=ENCODER, cache=False).save(path)
+        elif kind == 10:  # merge every segment, purge every removed row
+            Index.load(path, model=ENCODER).optimize()
+        else:  # an update (deletion bitmaps) and a new segment; the eighth small segment starts a merge
+            index = Index.load(path, model=ENCODER)
+            index.add([crash(step), filler(step % 8, step)])
+            index.save()
+        print("saved", step, flush=True)
+        step += 1
+    """
+)
+
+
+def _merger_version(step: int) -> int:
+    """The version of document "crash" after the MERGER's ``step`` (an optimize changes no document)."""
+    return step - 1 if step % 12 == 10 else step
+
+
+def test_killing_merges_optimizes_and_rebuilds_never_breaks_the_index(local_only, tmp_path):
+    """SIGKILL a writer that updates (new segments, deletion bitmaps, automatic merges), optimizes and
+    rebuilds over the published index, at random moments: every load afterwards is a whole index,
+    before or after the step the kill interrupted, and ``verify`` finds every file's checksum right."""
+    from tests.support.keyword_encoder import KeywordEncoder
+
+    encoder = KeywordEncoder()
+    kills = int(os.environ.get("SEMSEARCH_CRASH_KILLS", "30"))
+    script = tmp_path / "merger.py"
+    script.write_text(MERGER, encoding="utf-8")
+    path = tmp_path / "idx"
+    first = Document(doc_id="crash", text="crash version -1 apple.\n\nriver harbour.")
+    Index.build([first], model=encoder, cache=False).save(path)
+    rng = random.Random(2027)
+    step, saves, mid_save, segments_seen = 0, 0, 0, set()
+    interrupted: collections.Counter[str] = collections.Counter()
+    cycle = 0.0
+    env = {"PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    for n in range(kills):
+        writer = Writer(script, path, step, env=env)
+        if n == 0:
+            first_saved, fourth = writer.wait_for("saved", 1), writer.wait_for("saved", 4)
+            cycle = (fourth - first_saved) / 3
+        writer.wait_for("saved", 1)  # after start-up (the first step imports FAISS and tantivy)
+        time.sleep(rng.uniform(0, 1.5 * cycle))  # the writer is always inside a step: anywhere in one
+        done = writer.kill()
+        saves += len(done)
+        last = done[-1] if done else step - 1
+        mid_save += bool(_unfinished_files(path))
+        interrupted[{10: "optimize", 11: "rebuild"}.get((last + 1) % 12, "update")] += 1
+        loaded = Index.load(path, model=encoder)
+        assert loaded.verify() == []
+        assert len(loaded) == loaded.manifest.counts.chunks
+        crash = [c.text for c in loaded.chunks() if c.doc_id == "crash"]
+        version = int(crash[0].split()[2])
+        allowed = {_merger_version(last) if last >= 0 else -1, _merger_version(last + 1)}
+        assert version in allowed, (version, last, done)
+        segments_seen.add(len(json.loads((path / "manifest.json").read_text("utf-8"))["layout"]["segments"]))
+        step = last + 2 if version == _merger_version(last + 1) != _merger_version(last) else last + 1
+    Index.load(path, model=encoder).save()
+    assert _unfinished_files(path) == []
+    assert mid_save >= 1, f"none of {kills} kills interrupted a step (cycle {cycle:.3f} s)"
+    assert len(segments_seen) > 1, segments_seen  # the kills found the index in more than one layout
+    print(
+        f"merge/rebuild crash test: {kills} kills ({dict(interrupted)}), {saves} completed steps, "
+        f"{mid_save} left files of an unfinished step"
+    )

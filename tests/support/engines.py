@@ -9,13 +9,14 @@ import numpy as np
 
 from semsearch import Document
 from semsearch.defaults import BM25_B, BM25_K1
-from semsearch.pipeline.prepare import indexed_texts, prepare_all
+from semsearch.pipeline.prepare import prepare_all
 from semsearch.records import WriteBatch
 from semsearch.storage.base import Engine, IndexSpec
 from semsearch.storage.manifest import Manifest
 from semsearch.text.analyzer import Analyzer
 from semsearch.text.chunk import ChunkingConfig
 from semsearch.text.dedup import DedupConfig, Deduplicator
+from semsearch.text.titles import indexed_texts
 from tests.support.keyword_encoder import KeywordEncoder
 
 TITLES = "none"

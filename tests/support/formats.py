@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from semsearch.index import Index
-from semsearch.pipeline.copy import copy_into, spec_of
+from semsearch.storage.copy import copy_into, spec_of
 from semsearch.storage.local.documents import ChunkStore
 from semsearch.storage.local.engine import LocalEngine
 from semsearch.storage.locations import DirectoryLocation

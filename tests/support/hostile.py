@@ -145,6 +145,9 @@ MANIFEST_DAMAGE = {
     "bytes as a string": lambda m: vectors_entry(m).update(bytes=str(vectors_entry(m)["bytes"])),
     "dimension as a float": lambda m: m.update(dimension=384.0),
     "fusion.depth zero": lambda m: m["fusion"].update(depth=0),
+    "fusion.feedback unknown": lambda m: m["fusion"].update(feedback="always"),
+    "fusion.min_coverage above 1": lambda m: m["fusion"].update(min_coverage=1.5),
+    "fusion.feedback_docs zero": lambda m: m["fusion"].update(feedback_docs=0),
     "chunking as null": lambda m: m.update(chunking=None),
     "index_type as a number": lambda m: m.update(index_type=7),
 }

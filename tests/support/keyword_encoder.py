@@ -52,3 +52,32 @@ class KeywordEncoder:
 
     def spec(self) -> dict:
         return {"kind": "tests-keyword"}
+
+
+# Chinese words the bilingual encoder reads as the keyword of the same meaning.
+CHINESE = {
+    "苹果": "apple",
+    "香蕉": "banana",
+    "樱桃": "cherry",
+    "河流": "river",
+    "山": "mountain",
+    "森林": "forest",
+    "海洋": "ocean",
+    "港口": "harbour",
+    "岛屿": "island",
+}
+
+
+class BilingualEncoder(KeywordEncoder):
+    """The keyword encoder reading the Chinese words of :data:`CHINESE` as their English keywords.
+
+    An English query and a Chinese passage about the same things get close vectors while sharing no
+    lexical term: the cross-lingual case, with dense scores known exactly.
+    """
+
+    identity = "tests/bilingual-keyword-encoder@1"
+
+    def vector(self, text: str) -> np.ndarray:
+        for chinese, english in CHINESE.items():
+            text = text.replace(chinese, f" {english} ")
+        return super().vector(text)

@@ -120,3 +120,16 @@ def test_preloading_jieba_in_the_background_gives_the_same_terms():
         expected = Analyzer(user_words=analyzer.user_words).tokens(text)
         analyzer.preload()
         assert analyzer.tokens(text) == expected  # waits for the thread, never a half-loaded dictionary
+
+
+def test_jieba_rs_analyzers_share_its_default_dictionary_and_keep_user_words_their_own():
+    """jieba-rs's import already loads its dictionary; the shared tokenizer is that one, not a second copy."""
+    text = "推进五基三化建设和百千万工程"
+    plain, other = Analyzer(segmenter="jieba-rs"), Analyzer(segmenter="jieba-rs", mode="precise")
+    own = Analyzer(segmenter="jieba-rs", user_words=("五基三化 10 nz",))
+    assert plain.tokenizer is other.tokenizer is not own.tokenizer
+    assert "五基三化" in own.tokens(text)
+    assert "五基三化" not in plain.tokens(text) and "五基三化" not in Analyzer(segmenter="jieba-rs").tokens(
+        text
+    )
+    assert plain.tokens(text) == Analyzer(segmenter="jieba").tokens(text)  # the same words as jieba here

@@ -282,6 +282,7 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
         "group": None if group == "none" else group,
         "sort": args.sort,
         "recency": args.recency,
+        "feedback": args.feedback,
     }
     as_dict = render.hit_dict if search_options["group"] is None else render.story_dict
     show = render.print_hits if search_options["group"] is None else render.print_stories

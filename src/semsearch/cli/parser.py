@@ -18,6 +18,7 @@ from semsearch.defaults import (
     DEVICES,
     EVALUATED_MODES,
     FACET_TOP,
+    FEEDBACKS,
     GROUPS,
     MODES,
     RERANK_DEPTH,
@@ -182,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument(
         "--fusion",
         help="fuse this way for this query instead of the index's setting: METHOD[:k=,weight=,depth=]",
+    )
+    query.add_argument(
+        "--feedback",
+        choices=FEEDBACKS,
+        help="hybrid only: search the embeddings again from their best passages; auto (the index's default): "
+        "when the query's words mostly do not occur in the index (an English question over Chinese text)",
     )
     query.set_defaults(func=commands.query)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from semsearch.index import Index
-    from semsearch.records import Facets, Hit, StoryHit
+    from semsearch.records import Facets, FusionConfig, Hit, StoryHit
 
 
 def skipped_summary(skipped: Sequence[Any]) -> str:
@@ -51,9 +51,12 @@ METRIC_COLUMNS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
 
 def fusion_spec(config: Any) -> str:
     """A FusionConfig as the ``--fusion`` text that gives it."""
+    after = f",coverage={config.min_coverage:g},feedback={config.feedback}"
+    if config.feedback != "off":
+        after += f",feedback_docs={config.feedback_docs},feedback_weight={config.feedback_weight:g}"
     if config.method == "rrf":
-        return f"rrf:k={config.rrf_k:g},depth={config.depth}"
-    return f"weighted:weight={config.weight:g},depth={config.depth},norm={config.norm}"
+        return f"rrf:k={config.rrf_k:g},depth={config.depth}{after}"
+    return f"weighted:weight={config.weight:g},depth={config.depth},norm={config.norm}{after}"
 
 
 def print_metrics(rows: list[tuple[str, dict[str, float]]]) -> None:
@@ -296,16 +299,29 @@ def describe_lexical(spec: dict[str, Any] | None) -> str:
 
 def describe_fusion(spec: dict[str, Any] | None) -> str:
     """The fusion setting in words."""
+    from semsearch.records import FusionConfig
+
     if not spec:
         return "library default"
-    if spec.get("method") == "rrf":
-        return f"reciprocal rank, k {spec.get('rrf_k')}, top {spec.get('depth')} of each side"
-    weight, rest = spec.get("weight", 0), 1 - spec.get("weight", 0)
-    if spec.get("norm", "lexical-top") == "lexical-top":
-        return f"weighted, {weight} × cosine + {rest:.2f} × BM25/best, top {spec.get('depth')} of each side"
+    config = FusionConfig.from_manifest(spec)
+    words = _fusion_words(config)
+    if config.min_coverage > 0:
+        words += f"; BM25 left out when under {config.min_coverage:g} of a query's words occur in the index"
+    if config.feedback != "off":
+        when = "always" if config.feedback == "on" else "when BM25 is left out"
+        words += f"; dense feedback {when} (top {config.feedback_docs} passages at weight {config.feedback_weight:g})"
+    return words
+
+
+def _fusion_words(config: FusionConfig) -> str:
+    if config.method == "rrf":
+        return f"reciprocal rank, k {config.rrf_k:g}, top {config.depth} of each side"
+    weight, rest = config.weight, 1 - config.weight
+    if config.norm == "lexical-top":
+        return f"weighted, {weight:g} × cosine + {rest:.2f} × BM25/best, top {config.depth} of each side"
     return (
-        f"weighted, {weight} × dense + {rest:.2f} × lexical, each side's scores by {spec['norm']} "
-        f"over its top {spec.get('depth')}"
+        f"weighted, {weight:g} × dense + {rest:.2f} × lexical, each side's scores by {config.norm} "
+        f"over its top {config.depth}"
     )
 
 

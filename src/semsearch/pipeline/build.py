@@ -32,7 +32,6 @@ from semsearch.pipeline.prepare import (
     chunking_config,
     documents_of,
     empty_corpus_message,
-    indexed_texts,
     prepare_all,
 )
 from semsearch.readers.ingest import FieldNames, IngestReport, Source, iter_sources
@@ -45,7 +44,7 @@ from semsearch.text.analyzer import Analyzer
 from semsearch.text.clean import CLEANER_VERSION, DEFAULT_HEADING_MAX_CHARS
 from semsearch.text.dedup import DedupConfig, Deduplicator, Duplicate
 from semsearch.text.scripts import check_embed_script
-from semsearch.text.titles import DEFAULT_TITLE_MODE, TitleMode, check_title_mode
+from semsearch.text.titles import DEFAULT_TITLE_MODE, TitleMode, check_title_mode, indexed_texts
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ import numpy as np
 from semsearch.encoders.base import Encoder
 from semsearch.encoders.embedding import EmbedOptions, embed_chunks
 from semsearch.errors import InputError
-from semsearch.pipeline.prepare import indexed_texts, prepare_all
+from semsearch.pipeline.prepare import prepare_all
 from semsearch.readers.ingest import IngestReport
 from semsearch.records import ChangeReport, Document, DuplicateOf, FusionConfig, Skipped, WriteBatch
 from semsearch.storage.base import DocumentStore, Parts
 from semsearch.storage.manifest import Manifest
 from semsearch.text.dedup import DedupConfig, Deduplicator, Duplicate
+from semsearch.text.titles import indexed_texts
 
 
 @dataclass(frozen=True)

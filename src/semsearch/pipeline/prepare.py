@@ -2,7 +2,7 @@
 
 :func:`prepare_all` gives one frozen :class:`~semsearch.records.PreparedDocument` per document kept,
 which both a new index (:mod:`semsearch.pipeline.build`) and a change (:mod:`semsearch.pipeline.changes`)
-embed and store; :func:`indexed_texts` is the text each chunk is embedded and tokenised as.
+embed and store; :func:`semsearch.text.titles.indexed_texts` is the text each chunk is embedded and tokenised as.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from semsearch.records import CleanText, Document, DuplicateOf, Fingerprint, Pre
 from semsearch.text.chunk import ChunkingConfig, chunk_document
 from semsearch.text.clean import clean_text, first_sentence
 from semsearch.text.dedup import DedupConfig, Deduplicator, Duplicate
-from semsearch.text.titles import LEGACY_TITLE_MODE, TitleMode, indexed_text, title_prefix
+from semsearch.text.titles import LEGACY_TITLE_MODE, TitleMode, title_prefix
 
 log = logging.getLogger(__name__)
 
@@ -136,15 +136,6 @@ def too_short(clean: CleanText) -> str:
     if length < MIN_DOCUMENT_CHARS:
         return f"only {length} characters after cleaning (fewer than {MIN_DOCUMENT_CHARS}): not an article"
     return ""
-
-
-def indexed_texts(prepared: Sequence[PreparedDocument], titles: TitleMode) -> list[str]:
-    """The text each prepared chunk is embedded and tokenised as (its title in front; see titles.py)."""
-    texts: list[str] = []
-    for entry in prepared:
-        prefix = title_prefix(entry.title, entry.title_source, titles)
-        texts.extend(indexed_text(c.text, c.ordinal, prefix, titles) for c in entry.chunks)
-    return texts
 
 
 def dedup_config(dedup: DedupConfig | bool | None) -> DedupConfig | None:

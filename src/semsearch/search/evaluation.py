@@ -23,7 +23,7 @@ import numpy as np
 
 from semsearch.defaults import DEFAULT_NORM, EVALUATED_MODES, Mode
 from semsearch.errors import InputError
-from semsearch.records import FusionConfig
+from semsearch.records import QUERY_TIME_DEFAULTS, FusionConfig
 from semsearch.search.fusion import fuse
 from semsearch.search.searcher import (
     Candidate,
@@ -282,8 +282,11 @@ def tune_fusion(
     the simplest (fewest candidates, RRF before weighted). Set it with ``index.fusion = tuning.best``.
     Tune on questions you will not report on (the CMRC trial split, not dev), and on the model the
     index uses: a model weak on your language gets a small dense weight. Each query is embedded once,
-    and each setting is measured exactly as :func:`evaluate` would measure it (the same candidate
-    depths, fusion and one hit per document), from each side's rankings fetched once per depth.
+    and each setting is measured as :func:`evaluate` measures it (the same candidate depths, fusion and
+    one hit per document), from each side's rankings fetched once per depth. Every setting keeps the
+    index's coverage threshold and feedback; queries the lexical side is silent on get the dense
+    ranking under each (measured without feedback, which moves them alike for all: the one place
+    tuning and evaluate may differ).
     """
     _check_overlap(index, judgments)
     owner = {c.chunk_id: c.doc_id for c in index.chunks()}
@@ -332,7 +335,12 @@ def tune_fusion(
                 qid,
                 lambda depth, qid=qid: [  # type: ignore[misc]
                     Candidate._make(c)
-                    for c in fuse(at(qid, depth).dense, at(qid, depth).lexical, config, depth)
+                    for c in fuse(
+                        at(qid, depth).dense,
+                        at(qid, depth).lexical if at(qid, depth).speaks else [],
+                        config,
+                        depth,
+                    )
                 ],
                 start,
             )
@@ -354,7 +362,7 @@ def tune_fusion(
             },
             judgments.relevant,
         )
-        for side in SideRankings._fields
+        for side in ("dense", "lexical")
     }
     return FusionTuning(best=best, metrics=metrics, sides=sides, trials=trials)
 
@@ -365,11 +373,12 @@ def rank_key(metrics: Mapping[str, float]) -> tuple[float, ...]:
 
 
 def fusion_grid(current: FusionConfig | None = None) -> list[FusionConfig]:
-    """The settings :func:`tune_fusion` tries, ``current`` first, then simplest first."""
+    """The settings :func:`tune_fusion` tries, ``current`` first, then simplest first (with ``current``'s coverage and feedback)."""
     grid = [current] if current is not None and current.depth <= max(DEPTHS) else []
+    kept = {name: getattr(current, name) for name in QUERY_TIME_DEFAULTS} if current is not None else {}
     for depth in DEPTHS:
-        grid += [FusionConfig("rrf", rrf_k=float(k), depth=depth) for k in RRF_KS]
-        grid += [FusionConfig("weighted", weight=w, depth=depth, norm=DEFAULT_NORM) for w in WEIGHTS]
+        grid += [FusionConfig("rrf", rrf_k=float(k), depth=depth, **kept) for k in RRF_KS]
+        grid += [FusionConfig("weighted", weight=w, depth=depth, norm=DEFAULT_NORM, **kept) for w in WEIGHTS]
     return list(dict.fromkeys(grid))
 
 

@@ -16,6 +16,15 @@ Among the normalisations that treat both sides alike, the best setting of each r
 0.9870 (k 5, top 10) and lexical-top tied with top. Any encoder but the bundled one gets RRF (k 5, top
 20): its dense side's quality is unknown, and RRF cannot let a weak dense side swamp BM25
 (all-MiniLM-L6-v2, an English model, scores R@1 0.08 on CMRC dev). The dev split was only used to report.
+
+Either method gives a side its share even when it has nothing to say. An English question over Chinese
+text shares with it only stray Latin words ("the", "is", rare in a Chinese corpus, so BM25 rates them
+highly), and on the English CMRC 2018 trial questions fusing them took hybrid's R@1 below dense's
+(0.406 against 0.514). So the lexical side is fused only for a query at least ``min_coverage`` of whose
+terms occur in the corpus (:func:`coverage`); below that, hybrid gives the dense ranking. 0.5 is the
+smallest threshold on a grid of 0.1-0.9 at which English hybrid was not worse than dense and Chinese
+hybrid not worse than before, paired on trial (``benchmarks/crosslingual.py``; table in
+benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -39,6 +48,16 @@ def default_fusion(encoder_identity: str) -> FusionConfig:
     if encoder_identity.startswith(BUNDLED_MODEL_PREFIXES):
         return FusionConfig()
     return FusionConfig(method="rrf", rrf_k=5.0, depth=20)
+
+
+def coverage(frequencies: Sequence[int]) -> float:
+    """The share of a query's terms that occur in the corpus, from their document frequencies (0 for no terms)."""
+    return sum(1 for f in frequencies if f > 0) / len(frequencies) if frequencies else 0.0
+
+
+def lexical_speaks(share: float, config: FusionConfig) -> bool:
+    """Whether hybrid search fuses the lexical side for a query whose terms have this :func:`coverage`."""
+    return share > 0 and share >= config.min_coverage
 
 
 def fuse(

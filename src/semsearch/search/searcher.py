@@ -22,7 +22,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from semsearch.defaults import DEFAULT_MODE, GROUPS, MODES, PASSAGES_PER_STORY, Group, Mode
+from semsearch.defaults import (
+    DEFAULT_MODE,
+    FEEDBACKS,
+    GROUPS,
+    MODES,
+    PASSAGES_PER_STORY,
+    Feedback,
+    Group,
+    Mode,
+)
 from semsearch.errors import EmptyQueryError, IndexCorruptError, InputError
 from semsearch.records import (
     ChunkRow,
@@ -34,7 +43,8 @@ from semsearch.records import (
     StoryHit,
     check_text,
 )
-from semsearch.search.fusion import fuse
+from semsearch.search import feedback as dense_feedback
+from semsearch.search.fusion import coverage, fuse, lexical_speaks
 from semsearch.search.grouping import group_hits
 from semsearch.storage.base import LexicalSide, Parts, Selection
 
@@ -54,10 +64,21 @@ class Candidate(NamedTuple):
 
 
 class SideRankings(NamedTuple):
-    """One query's dense and lexical rankings, before fusion (what :func:`~semsearch.search.evaluation.tune_fusion` fuses)."""
+    """One query's dense and lexical rankings, before fusion (what :func:`~semsearch.search.evaluation.tune_fusion` fuses).
+
+    ``speaks``: whether hybrid search fuses the lexical side for this query (its terms' coverage).
+    """
 
     dense: list[Scored]
     lexical: list[Scored]
+    speaks: bool = True
+
+
+class QueryPlan(NamedTuple):
+    """How hybrid search treats one query: whether the lexical side speaks, the vector the dense side searches with."""
+
+    speaks: bool
+    vector: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -72,12 +93,15 @@ class SearchOptions:
     the mode's own: cosine similarity (dense), BM25 (lexical) or the fused score (hybrid; see
     :class:`~semsearch.search.fusion.FusionConfig`); ``min_score`` is on that scale. ``k`` larger than the
     index returns every chunk (in lexical mode: every chunk sharing a word with the query).
+    ``feedback`` (hybrid only): "off", "auto" or "on" instead of the index's ``fusion.feedback``
+    (:mod:`semsearch.search.feedback`).
     """
 
     k: int = 10
     mode: Mode = DEFAULT_MODE
     min_score: float | None = None
     max_per_doc: int | None = None
+    feedback: Feedback | None = None
     group: Group | None = None
 
     def __post_init__(self) -> None:
@@ -96,6 +120,13 @@ class SearchOptions:
             isinstance(max_per_doc, bool) or not isinstance(max_per_doc, int) or max_per_doc < 1
         ):
             raise InputError(f"max_per_doc must be a positive integer, not {max_per_doc!r}")
+        if self.feedback is not None:
+            if self.feedback not in FEEDBACKS:
+                raise InputError(f"feedback must be one of {', '.join(FEEDBACKS)}, not {self.feedback!r}")
+            if self.mode != "hybrid":
+                raise InputError(
+                    f"feedback applies to hybrid search, not {self.mode} mode; use mode='hybrid' or leave feedback out"
+                )
         if self.group is not None and self.group not in GROUPS:
             raise InputError(
                 f"group must be None (one result per passage) or {', '.join(map(repr, GROUPS))}, not {self.group!r}"
@@ -198,23 +229,64 @@ class Searcher:
     def sides(
         self, queries: Sequence[str], depth: int, vectors: np.ndarray | None = None
     ) -> list[SideRankings]:
-        """Each query's ``depth`` best chunks on each side, unfused (one embedding call for all, unless given)."""
+        """Each query's ``depth`` best chunks on each side, unfused (one embedding call for all, unless given), no feedback."""
         texts = prepare_queries(queries)
         dense = self.parts.vectors.search(self.embed(texts) if vectors is None else vectors, depth)
         return [
-            SideRankings(dense.ranking(i), self.parts.lexical.search(t, depth)) for i, t in enumerate(texts)
+            SideRankings(dense.ranking(i), self.parts.lexical.search(t, depth), self.speaks(t))
+            for i, t in enumerate(texts)
         ]
 
+    def speaks(self, text: str) -> bool:
+        """Whether the lexical side has something to say on a prepared query: enough of its terms occur in the corpus."""
+        lexical = self.parts.lexical
+        return lexical_speaks(coverage(lexical.document_frequencies(lexical.query_terms(text))), self.fusion)
+
+    def plan(
+        self,
+        text: str,
+        vector: np.ndarray,
+        feedback: Feedback | None = None,
+        allowed: Selection | None = None,
+        keep: ChunkFilter | None = None,
+    ) -> QueryPlan:
+        """How hybrid search treats a prepared query: the lexical side fused or not, feedback applied or not.
+
+        Feedback passages are the dense side's best among ``allowed`` (and ``keep``), so a filter holds for them too.
+        """
+        config = self.fusion
+        setting = feedback or config.feedback
+        # With no coverage threshold the side is silent only when no term matches, and then finds nothing anyway.
+        speaks = self.speaks(text) if config.min_coverage > 0 or setting == "auto" else True
+        if dense_feedback.applies(setting, speaks):
+            best = [c for c, _ in self.parts.vectors.search(vector, config.feedback_docs, allowed).ranking(0)]
+            if keep is not None:
+                kept = keep(best)
+                best = [c for c in best if c in kept]
+            if best:
+                passages = self.parts.vectors.reconstruct(best)
+                vector = dense_feedback.rocchio(vector[0], passages, config.feedback_weight)[None, :]
+        return QueryPlan(speaks, vector)
+
     def candidates(
-        self, mode: Mode, text: str, vector: np.ndarray | None, depth: int, allowed: Selection | None = None
+        self,
+        mode: Mode,
+        text: str,
+        vector: np.ndarray | None,
+        depth: int,
+        allowed: Selection | None = None,
+        speaks: bool = True,
     ) -> list[Candidate]:
-        """Up to ``depth`` best chunks of each side the mode uses (among ``allowed``), fused in hybrid mode, best first."""
+        """Up to ``depth`` best chunks of each side the mode uses (among ``allowed``), fused in hybrid mode, best first.
+
+        ``speaks=False``: the lexical side has nothing to say on the query (:meth:`plan`); hybrid gives the dense ranking.
+        """
         dense: list[Scored] = []
         if mode != "lexical":
             dense = self.parts.vectors.search(vector, depth, allowed).ranking(0)  # type: ignore[arg-type]
             if mode == "dense":
                 return ranked_side(dense, "dense")
-        lexical = self.parts.lexical.search(text, depth, allowed)
+        lexical = self.parts.lexical.search(text, depth, allowed) if speaks else []
         if mode == "lexical":
             return ranked_side(lexical, "lexical")
         return [Candidate._make(c) for c in fuse(dense, lexical, self.fusion, depth)]
@@ -243,11 +315,14 @@ class Searcher:
         out: list[list[Candidate]] = []
         for row, text in enumerate(texts):
             vector = vectors[row : row + 1] if vectors is not None else None
+            speaks = True
+            if mode == "hybrid":
+                speaks, vector = self.plan(text, vector, options.feedback, allowed, keep)  # type: ignore[arg-type]
             out.append(
                 deepen(
-                    lambda depth, text=text, vector=vector: self.candidates(
-                        mode, text, vector, depth, allowed
-                    ),  # type: ignore[misc]
+                    lambda depth, text=text, vector=vector, speaks=speaks: self.candidates(  # type: ignore[misc]
+                        mode, text, vector, depth, allowed, speaks
+                    ),
                     lambda ranked: self.select(ranked, options, keep),
                     options,
                     start,

@@ -102,6 +102,14 @@ class LexicalSide(Protocol):
         """
         ...
 
+    def document_frequencies(self, terms: Sequence[str]) -> list[int]:
+        """In how many chunks each of ``terms`` occurs (0 for a term the corpus lacks), in order.
+
+        What hybrid search reads to tell whether this side has anything to say on a query
+        (:func:`semsearch.search.fusion.coverage`). Chunks removed but not yet purged may still count.
+        """
+        ...
+
     def spec(self) -> dict[str, Any]:
         """The manifest's record of this lexical side (analyzer, scorer, parameters)."""
         ...

@@ -7,13 +7,15 @@ names that are plain names of the format, so nothing outside the index can be na
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
 from typing import Any
 
-from semsearch.defaults import METHODS, NORMS
+from semsearch.defaults import FEEDBACKS, METHODS, NORMS
 from semsearch.errors import IndexCorruptError, IndexFormatError
+from semsearch.records import FusionConfig
 from semsearch.text.analyzer import TERMS
 
 FORMAT_NAME = "semsearch-index"
@@ -23,6 +25,7 @@ FORMAT_VERSION = (
 FILES_FORMAT = 1  # format 1: every part one file per generation, rewritten whole by each save
 SEGMENTS_FORMAT = 2
 METRIC = "inner_product"
+FUSION_KEYS = frozenset(field.name for field in dataclasses.fields(FusionConfig))
 REQUIRED_KEYS = ("encoder", "dimension", "files", "counts", "index_type")
 
 
@@ -163,7 +166,7 @@ class _Schema:
         data: dict[str, Any],
         key: str,
         *,
-        allowed: set[str] | None,
+        allowed: frozenset[str] | set[str] | None,
         required: frozenset[str] | set[str] = frozenset(),
     ) -> dict[str, Any] | None:
         if key not in data:
@@ -247,13 +250,17 @@ class _Schema:
         params = self.mapping(data, "search_params", allowed={"ef_search", "nprobe"})
         for key in params or {}:
             self.integer(params or {}, key, "search_params.", 1, 1 << 20)
-        fusion = self.mapping(data, "fusion", allowed={"method", "rrf_k", "weight", "depth", "norm"})
+        fusion = self.mapping(data, "fusion", allowed=FUSION_KEYS)
         if fusion is not None:
             self.string(fusion, "method", "fusion.", choices=METHODS)
             self.string(fusion, "norm", "fusion.", choices=NORMS)
+            self.string(fusion, "feedback", "fusion.", choices=FEEDBACKS)
             self.number(fusion, "rrf_k", "fusion.", 1e-9, 1e9)
             self.number(fusion, "weight", "fusion.", 0, 1)
+            self.number(fusion, "min_coverage", "fusion.", 0, 1)
+            self.number(fusion, "feedback_weight", "fusion.", 0, 1e9)
             self.integer(fusion, "depth", "fusion.", 1, 1 << 20)
+            self.integer(fusion, "feedback_docs", "fusion.", 1, 1 << 20)
         lexical = self.mapping(
             data,
             "lexical",

@@ -11,9 +11,13 @@ no ``titles`` key). A chunk whose text already holds the title, and titles found
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, get_args
 
 from semsearch.errors import InputError
+
+if TYPE_CHECKING:
+    from semsearch.records import PreparedDocument
 
 TitleMode = Literal["every", "first", "none"]
 TITLE_MODES: tuple[str, ...] = get_args(TitleMode)
@@ -42,3 +46,12 @@ def indexed_text(chunk_text: str, ordinal: int, prefix: str, mode: TitleMode) ->
     if not prefix or (mode == "first" and ordinal > 0) or prefix in chunk_text:
         return chunk_text
     return f"{prefix}\n{chunk_text}"
+
+
+def indexed_texts(prepared: Sequence[PreparedDocument], titles: TitleMode) -> list[str]:
+    """The text each prepared chunk is embedded and tokenised as (its title in front), in order."""
+    texts: list[str] = []
+    for entry in prepared:
+        prefix = title_prefix(entry.title, entry.title_source, titles)
+        texts.extend(indexed_text(c.text, c.ordinal, prefix, titles) for c in entry.chunks)
+    return texts

@@ -72,3 +72,37 @@ def test_index_saved_without_a_lexical_file_gets_one_on_load(format1_copy):
     hits = loaded.search("全科网格员", k=5, mode="lexical")
     assert hits and all("网格" in h.text or "網格" in h.text for h in hits)
     assert loaded.searcher().parts.lexical.analyzer.segmenter == "jieba"
+
+
+def test_a_file_a_killed_bm25_writer_left_does_not_break_the_next_commit(tmp_path):
+    """A writer killed after tantivy wrote a file but before meta.json named it leaves that file behind;
+    the next writer's commit can want the same name (tantivy numbers delete files by opstamp)."""
+    from semsearch.storage.local.tantivy_bm25 import TantivyBM25
+    from semsearch.text.analyzer import Analyzer
+
+    path = tmp_path / "bm25"
+    bm25 = TantivyBM25.create(path, Analyzer())
+    bm25.add(range(4), range(4), ["苹果 河流", "苹果 港口", "山谷 河流", "山谷 港口"], [0] * 4, generation=1)
+    bm25.commit()
+    bm25.close()
+    meta = (path / "meta.json").read_bytes()
+    bm25 = TantivyBM25.open(path, Analyzer(), writable=True)
+    bm25.purge([0, 1])
+    bm25.commit()  # writes a deletes file, then meta.json naming it
+    bm25.close()
+    (path / "meta.json").write_bytes(meta)  # killed between the two: the deletes file is nobody's
+    bm25 = TantivyBM25.open(path, Analyzer(), writable=True)
+    assert bm25.num_docs() == 4
+    bm25.purge([0, 1])
+    bm25.commit()  # the same opstamp, the same file name
+    assert bm25.num_docs() == 2
+
+
+def test_document_frequencies_count_the_chunks_holding_each_term(seeds_format1, seeds_index):
+    lexical = Index.load(seeds_format1).searcher().parts.lexical
+    terms = ["网格", "网格员", "乡村振兴", "2023", "the", "不存在的词"]
+    by_hand = [sum(term in set(chunk) for chunk in lexical.tokens) for term in terms]
+    assert by_hand[0] > 1 and by_hand[-1] == 0
+    assert lexical.document_frequencies(terms) == by_hand
+    # Format 2 (tantivy) counts the same chunks the same way.
+    assert seeds_index.searcher().parts.lexical.document_frequencies(terms) == by_hand

@@ -122,7 +122,7 @@ class LocalEngine:
 
     def optimize(self, manifest: Manifest) -> Opened:
         """Upgrade to the segmented format in place: the index is copied into new files, then the manifest swapped."""
-        from semsearch.pipeline.copy import copy_into, spec_of
+        from semsearch.storage.copy import copy_into, spec_of
 
         target = self._location
         if target is None:

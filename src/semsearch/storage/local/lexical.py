@@ -108,6 +108,16 @@ class LexicalIndex:
         order = positive[np.lexsort((self.chunk_ids[positive], -scores[positive]))]
         return [Scored(int(self.chunk_ids[i]), float(scores[i])) for i in order]
 
+    def document_frequencies(self, terms: Sequence[str]) -> list[int]:
+        """In how many chunks each of ``terms`` occurs: the length of its column of BM25 scores in ``bm25s``."""
+        if not len(self):
+            return [0] * len(terms)
+        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
+        found = [vocab.get(term) for term in terms]
+        return [
+            int(indptr[at + 1] - indptr[at]) if at is not None and at + 1 < len(indptr) else 0 for at in found
+        ]
+
     def changed(
         self, removed: Iterable[int], added_ids: Sequence[int], added_texts: Sequence[str]
     ) -> LexicalIndex:

@@ -207,6 +207,10 @@ class SegmentedLexical:
         where = self._engine.lexical_filter(allowed)
         return [Scored(chunk, score) for _, chunk, score in self._engine.bm25.search(query, depth, where)]
 
+    def document_frequencies(self, terms: Sequence[str]) -> list[int]:
+        """In how many chunks each of ``terms`` occurs (tantivy's count: removed chunks not yet purged too)."""
+        return self._engine.bm25.document_frequencies(terms)
+
     def spec(self) -> dict[str, Any]:
         """The manifest's record of the lexical side."""
         return self._engine.bm25.spec()

@@ -210,6 +210,12 @@ class TantivyBM25:
                 return kept[:depth]
             wanted *= 4
 
+    @_reads_damage
+    def document_frequencies(self, terms: Sequence[str]) -> list[int]:
+        """In how many documents each of ``terms`` occurs, as tantivy counts them (removed ones not yet purged too)."""
+        searcher = self._index.searcher()
+        return [int(searcher.doc_freq("terms", term)) for term in terms]
+
     def _range(self, field: str, low: int | None, high: int | None) -> Any:
         tantivy = _tantivy()
         kind = tantivy.FieldType.Unsigned if field in ("gen", "row") else tantivy.FieldType.Integer
@@ -223,7 +229,11 @@ class TantivyBM25:
         if not self.writable:
             raise InputError(f"{self.path} was opened for reading only")
         if self._writer is None:
-            self._writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            # Files no meta.json names: a writer killed between writing them and its meta swap. Tantivy
+            # names files by opstamp, so this writer's first commit could want one of them (and fail).
+            writer.garbage_collect_files()
+            self._writer = writer
         return self._writer
 
     def add(

@@ -92,6 +92,11 @@ class MilvusLexical:
             for cid, score in self._reads.search_lexical(query, depth, filter=among(allowed))
         ]
 
+    def document_frequencies(self, terms: Sequence[str]) -> list[int]:
+        """In how many chunks each of ``terms`` occurs (the counts kept in the terms collection)."""
+        rows = self._reads.term_rows(set(terms)) if terms else {}
+        return [rows[t].df if t in rows else 0 for t in terms]
+
     def spec(self) -> dict[str, Any]:
         """The manifest's record of the lexical side: the analyzer and split BM25's parameters.
 

@@ -18,7 +18,6 @@ from semsearch.errors import IndexCorruptError, InputError
 from semsearch.records import Chunk, PreparedDocument
 from semsearch.storage.locations import MilvusLocation
 from semsearch.storage.milvus.schema import MAX_TEXT_BYTES, PLACEHOLDER_DIM
-from semsearch.text.titles import TitleMode, indexed_text, title_prefix
 
 
 def chunk_row(
@@ -71,15 +70,6 @@ def document_row(entry: PreparedDocument, signature: tuple[bytes, Sequence[str]]
 def term_row(term: str, term_id: int, df: int) -> dict[str, Any]:
     """A lexical term's row: its sparse dimension and document frequency."""
     return {"term": term, "term_id": term_id, "df": df, "_placeholder": [0.0] * PLACEHOLDER_DIM}
-
-
-def indexed_texts_of(documents: Sequence[tuple[str, str, Sequence[Chunk]]], titles: TitleMode) -> list[str]:
-    """The text each chunk of ``(title, title source, chunks)`` documents is indexed as (see build.indexed_texts)."""
-    texts: list[str] = []
-    for title, title_source, chunks in documents:
-        prefix = title_prefix(title, title_source, titles)
-        texts.extend(indexed_text(c.text, c.ordinal, prefix, titles) for c in chunks)
-    return texts
 
 
 def signature_fields(signature: tuple[bytes, Sequence[str]] | None) -> dict[str, Any]:

@@ -45,7 +45,6 @@ from semsearch.storage.milvus.rows import (
     chunk_row,
     document_row,
     dumps,
-    indexed_texts_of,
     jsonable,
     loads,
     term_row,
@@ -59,7 +58,14 @@ from semsearch.storage.milvus.schema import (
 )
 from semsearch.storage.milvus.split_bm25 import CorpusStats, document_weights
 from semsearch.text.analyzer import Analyzer
-from semsearch.text.titles import LEGACY_TITLE_MODE, TitleMode, check_title_mode, indexed_text, title_prefix
+from semsearch.text.titles import (
+    LEGACY_TITLE_MODE,
+    TitleMode,
+    check_title_mode,
+    indexed_text,
+    indexed_texts,
+    title_prefix,
+)
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +221,7 @@ class MilvusStore:
             check_text_size(entry.document.doc_id, "raw text", entry.document.text)
             check_text_size(entry.document.doc_id, "cleaned text", entry.clean.text)
         if terms is None:
-            texts = indexed_texts_of([(e.title, e.title_source, e.chunks) for e in prepared], self.titles)
+            texts = indexed_texts(prepared, self.titles)
             terms = [self.state.analyzer.tokens(t) for t in texts]
         term_lists = terms
         if len(term_lists) != len(chunks):

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 from semsearch.defaults import BM25_B, BM25_K1
 from semsearch.errors import IndexCorruptError
-from semsearch.pipeline.prepare import indexed_texts
 from semsearch.records import (
     Chunk,
     CleanText,
@@ -25,7 +24,7 @@ from semsearch.storage.base import Engine, IndexSpec, Parts
 from semsearch.storage.locations import Location, storage_for
 from semsearch.storage.manifest import Manifest
 from semsearch.text.dedup import DedupConfig
-from semsearch.text.titles import check_title_mode
+from semsearch.text.titles import check_title_mode, indexed_texts
 
 COPY_BATCH_CHUNKS = 4096  # chunks read and written at a time when the target engine takes any number
 
