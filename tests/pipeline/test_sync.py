@@ -98,7 +98,7 @@ def test_ctrl_c_during_a_change_lets_it_finish_whole(crawl):
     apply = engine.apply
 
     def interrupted(batch):
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives while the change is written
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C arrives while the change is written
         return apply(batch)
 
     engine.apply = interrupted
@@ -117,7 +117,7 @@ def test_deferred_interrupts_run_the_block_then_raise():
     done = []
     with pytest.raises(KeyboardInterrupt):
         with deferred_interrupts():
-            os.kill(os.getpid(), signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
             done.append("after")
     assert done == ["after"]
 
