@@ -8,7 +8,6 @@ import time
 import pytest
 
 from semsearch import Document, Index, InputError
-from semsearch.storage.interrupts import deferred_interrupts
 from tests.support.backends import build_on
 
 TEXTS = {
@@ -114,12 +113,24 @@ def test_ctrl_c_during_a_change_lets_it_finish_whole(crawl):
 
 
 def test_deferred_interrupts_run_the_block_then_raise():
-    done = []
-    with pytest.raises(KeyboardInterrupt):
-        with deferred_interrupts():
-            signal.raise_signal(signal.SIGINT)
-            done.append("after")
-    assert done == ["after"]
+    # In a child process: a real SIGINT late in a long test session (native libraries loaded) is not
+    # what this checks, and is not safe to send there.
+    import subprocess
+    import sys
+
+    code = (
+        "import signal\n"
+        "from semsearch.storage.interrupts import deferred_interrupts\n"
+        "done = []\n"
+        "try:\n"
+        "    with deferred_interrupts():\n"
+        "        signal.raise_signal(signal.SIGINT)\n"
+        "        done.append('after')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted after', done)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "interrupted after ['after']", result.stderr
 
 
 def test_sync_of_a_saved_index_survives_a_reload(crawl, tmp_path, backend):
