@@ -285,8 +285,8 @@ def tune_fusion(
     and each setting is measured as :func:`evaluate` measures it (the same candidate depths, fusion and
     one hit per document), from each side's rankings fetched once per depth. Every setting keeps the
     index's coverage threshold and feedback; queries the lexical side is silent on get the dense
-    ranking under each (measured without feedback, which moves them alike for all: the one place
-    tuning and evaluate may differ).
+    ranking under each; the query plan (coverage, feedback) is made once per query, as a search makes
+    it, since every setting tried keeps the index's.
     """
     _check_overlap(index, judgments)
     owner = {c.chunk_id: c.doc_id for c in index.chunks()}
@@ -301,21 +301,28 @@ def tune_fusion(
     texts = {qid: prepare_query(judgments.queries[qid], n) for n, qid in enumerate(qids)}
     vectors: dict[str, np.ndarray] = {}
     lists: dict[tuple[str, int], SideRankings] = {}
+    speaks: dict[str, bool] = {}
+
+    def planned(qid: str, depth: int) -> SideRankings:
+        found = searcher.sides([texts[qid]], depth, vectors[qid])[0]
+        return found._replace(speaks=speaks[qid])
+
     for first in range(0, len(qids), EVALUATION_BATCH):
         batch = qids[first : first + EVALUATION_BATCH]
         embedded = searcher.embed_queries([texts[q] for q in batch])
-        vectors.update((qid, embedded[row : row + 1]) for row, qid in enumerate(batch))
-        for depth in starts:
-            lists.update(
-                ((qid, depth), found)
-                for qid, found in zip(batch, searcher.sides([texts[q] for q in batch], depth, embedded))
-            )
+        for row, qid in enumerate(batch):  # the query plan a hybrid search makes: coverage, feedback
+            plan = searcher.plan(texts[qid], embedded[row : row + 1])
+            speaks[qid] = plan.speaks
+            vectors[qid] = embedded[row : row + 1] if plan.vector is None else plan.vector
+        for qid in batch:
+            for depth in starts:
+                lists[qid, depth] = planned(qid, depth)
         if progress is not None:
             progress(len(batch))
 
     def at(qid: str, depth: int) -> SideRankings:
         if (qid, depth) not in lists:  # a deeper search than any start: fetched as a search would
-            lists[qid, depth] = searcher.sides([texts[qid]], depth, vectors[qid])[0]
+            lists[qid, depth] = planned(qid, depth)
         return lists[qid, depth]
 
     def documents(qid: str, ranked_at: Callable[[int], list[Candidate]], start: int) -> list[str]:
