@@ -40,6 +40,7 @@ import uuid
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
+from tokenize import TokenError  # numpy parses a .npy header as Python: a damaged one may raise it
 from typing import IO, Any
 
 import numpy as np
@@ -349,7 +350,7 @@ class SegmentedEngine:
                 deleted = np.unpackbits(
                     np.load(path, allow_pickle=False), count=entry["rows"], bitorder="little"
                 ).astype(bool)
-            except (OSError, ValueError, EOFError) as exc:
+            except (OSError, ValueError, EOFError, TokenError) as exc:
                 raise IndexCorruptError(
                     f"{path} is not a readable deletion bitmap ({exc}); run `semsearch verify`"
                 ) from None

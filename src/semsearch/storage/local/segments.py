@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from tokenize import TokenError  # numpy parses a .npy header as Python: a damaged one may raise it
 from typing import Any
 
 import numpy as np
@@ -169,7 +170,7 @@ def _load_array(path: Path, dtype: str, ndim: int) -> np.ndarray:
         raise IndexCorruptError(
             f"{path} is missing; the index is incomplete. Run `semsearch verify`"
         ) from None
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, TokenError) as exc:
         raise IndexCorruptError(f"{path} is not a readable array ({exc}); run `semsearch verify`") from None
     if array.dtype != np.dtype(dtype) or array.ndim != ndim:
         raise IndexCorruptError(
