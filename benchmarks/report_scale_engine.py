@@ -353,9 +353,10 @@ def render_scale_engine(results: Results) -> str:
     cli = next((e["cli"] for e in (now.get("sizes") or {}).values() if "model" in (e.get("cli") or {})), None)
     if cli:
         notes.append(
-            f"cold CLI: both indexes built with `{cli['model'].split('|')[0]}` (a tiny random 1-layer BERT the CLI "
-            f"loads like any local model; the stand-in encoder cannot be named in a manifest), the small one "
-            f"{cli['chunks'].get('seeds-size')} chunks; median of {cli['repeats']} interleaved runs"
+            f"cold CLI: the stand-in's indexes with a manifest naming `{cli['model'].split('|')[0]}` (the "
+            f"stand-in encoder cannot be named in a manifest; the bundled model embeds the query, the "
+            f"stand-in's vectors are searched), the small one {cli['chunks'].get('seeds-size')} chunks; "
+            f"median of {cli['repeats']} interleaved runs"
         )
     churn = now.get("churn") or {}
     if "rss_growth_mib" in churn:

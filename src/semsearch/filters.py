@@ -16,6 +16,7 @@ numbers with numbers and strings with strings only. Values under ``date`` are re
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -28,6 +29,12 @@ OPERATORS: tuple[str, ...] = get_args(Operator)
 LOGICAL = ("$and", "$or")
 DOCUMENT_KEYS = ("doc_id", "origin", "title")  # the document's own fields; every other key is metadata
 Scalar = str | int | float | bool | None
+MAX_DEPTH = 32  # levels of $and/$or: deeper is a mistake, and Python's recursion would give out at ~1000
+MAX_CONDITIONS = 10_000  # values in one filter, over all its conditions and $in lists
+MAX_INT_BITS = 63  # integers as Milvus and SQLite hold them: beyond is not a value metadata can have
+RANGE_OPERATORS = ("$gt", "$gte", "$lt", "$lte")
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 3, 80, 80
 
 
 @dataclass(frozen=True)
@@ -91,11 +98,12 @@ def parse_where(where: Mapping[str, Any] | Filter | None) -> Filter | None:
         return where
     if not isinstance(where, Mapping):
         raise InputError(
-            f"where must be a mapping like {{'source': '新华社'}}, not {type(where).__name__}: {where!r}"
+            f"where must be a mapping like {{'source': '新华社'}}, not {type(where).__name__}: {_shown(where)}"
         )
     if not where:
         return None
-    return _parse(where, "where")
+    budget = [MAX_CONDITIONS]
+    return _parse(where, "where", 0, budget)
 
 
 def keys_of(where: Filter | None) -> set[str]:
@@ -121,55 +129,95 @@ def check_keys(where: Filter | None, metadata_keys: Iterable[str]) -> None:
         )
 
 
-def _parse(where: Mapping[str, Any], path: str) -> Filter:
+def _shown(value: object) -> str:
+    """``value`` for an error message, cut short (a filter may be nested deep or hold long values)."""
+    return _SHOWN.repr(value)
+
+
+def _parse(where: Mapping[str, Any], path: str, depth: int, budget: list[int]) -> Filter:
+    if depth > MAX_DEPTH:
+        raise InputError(
+            f"{path.split('[')[0]} is nested more than {MAX_DEPTH} levels deep ($and/$or); flatten it: "
+            "one $and or $or takes any number of filters"
+        )
     if not isinstance(where, Mapping) or not where:
-        raise InputError(f"{path} must be a non-empty mapping of keys to values, not {where!r}")
+        raise InputError(f"{path} must be a non-empty mapping of keys to values, not {_shown(where)}")
     parts: list[Filter] = []
     for key, value in where.items():
         if not isinstance(key, str) or not key:
-            raise InputError(f"{path} has a key {key!r}; keys are metadata names, doc_id, origin or title")
+            raise InputError(
+                f"{path} has a key {_shown(key)}; keys are metadata names, doc_id, origin or title"
+            )
         if key in LOGICAL:
             if not isinstance(value, (list, tuple)) or not value:
-                raise InputError(f"{path}.{key} takes a non-empty list of filters, not {value!r}")
-            inner = tuple(_parse(item, f"{path}.{key}[{i}]") for i, item in enumerate(value))
+                raise InputError(f"{path}.{key} takes a non-empty list of filters, not {_shown(value)}")
+            inner = tuple(
+                _parse(item, f"{path}.{key}[{i}]", depth + 1, budget) for i, item in enumerate(value)
+            )
             parts.append(AllOf(inner) if key == "$and" else AnyOf(inner))
         elif key.startswith("$"):
             raise InputError(
-                f"{path} has an unknown operator {key!r}; at this level only $and and $or, and under a key "
+                f"{path} has an unknown operator {_shown(key)}; at this level only $and and $or, and under a key "
                 f"{', '.join(OPERATORS)}"
             )
         elif isinstance(value, Mapping):
             if not value:
                 raise InputError(f"{path}.{key} is an empty mapping; give a value or {{'$op': value}}")
             for op, operand in value.items():
-                parts.append(_condition(key, op, operand, f"{path}.{key}"))
+                parts.append(_condition(key, op, operand, f"{path}.{key}", budget))
         else:
-            parts.append(_condition(key, "$eq", value, f"{path}.{key}"))
+            parts.append(_condition(key, "$eq", value, f"{path}.{key}", budget))
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
 
 
-def _condition(key: str, op: object, operand: object, path: str) -> Condition:
+def _condition(key: str, op: object, operand: object, path: str, budget: list[int]) -> Condition:
     if op not in OPERATORS:
-        raise InputError(f"{path} has an unknown operator {op!r}; use one of {', '.join(OPERATORS)}")
+        raise InputError(f"{path} has an unknown operator {_shown(op)}; use one of {', '.join(OPERATORS)}")
+    count = len(operand) if op in ("$in", "$nin") and isinstance(operand, (list, tuple)) else 1
+    budget[0] -= count
+    if budget[0] < 0:
+        raise InputError(
+            f"{path}: the filter holds more than {MAX_CONDITIONS} values; filter on fewer, or by a "
+            "metadata key the documents share"
+        )
     if op in ("$in", "$nin"):
         if not isinstance(operand, (list, tuple)):
-            raise InputError(f"{path}.{op} takes a list of values, not {operand!r}")
+            raise InputError(f"{path}.{op} takes a list of values, not {_shown(operand)}")
         return Condition(key, op, tuple(_scalar(key, v, f"{path}.{op}") for v in operand))  # type: ignore[arg-type]
-    value = _scalar(key, operand, f"{path}.{op}" if op != "$eq" else path)
-    if op in ("$gt", "$gte", "$lt", "$lte") and (value is None or isinstance(value, bool)):
-        raise InputError(f"{path}.{op} compares with a number or a string, not {operand!r}")
+    where = f"{path}.{op}" if op != "$eq" else path
+    value = _scalar(key, operand, where)
+    if op in RANGE_OPERATORS and (value is None or isinstance(value, bool)):
+        raise InputError(f"{where} compares with a number or a string, not {_shown(operand)}")
+    if op in RANGE_OPERATORS and key == DATE_KEY:
+        value = _day(value, where)
     return Condition(key, op, value)  # type: ignore[arg-type]
+
+
+def _day(value: Scalar, path: str) -> str:
+    """A date a range on ``date`` compares with, as ``YYYY-MM-DD`` (what --since and --until take)."""
+    day = normalize_date(value)
+    if day is None:
+        raise InputError(
+            f"{path}: {_shown(value)} is not a date; write it as YYYY-MM-DD, e.g. 2024-06-25 (dates are "
+            "compared as days)"
+        )
+    return day
 
 
 def _scalar(key: str, value: object, path: str) -> Scalar:
     if isinstance(value, float) and math.isnan(value):
         raise InputError(f"{path} is NaN, which equals nothing; give a number")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
+        raise InputError(
+            f"{path} is an integer outside the 64-bit range ({value.bit_length()} bits); metadata "
+            "integers are 64-bit: give a smaller one"
+        )
     if value is None or isinstance(value, (str, int, float, bool)):
         if key == DATE_KEY and isinstance(value, str):
             return normalize_date(value) or value
         return value
     raise InputError(
-        f"{path} is a {type(value).__name__} ({value!r}); give a string, number, true/false or null"
+        f"{path} is a {type(value).__name__} ({_shown(value)}); give a string, number, true/false or null"
         + (", or an operator mapping" if isinstance(value, (list, tuple)) else "")
     )
 

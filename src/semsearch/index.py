@@ -278,6 +278,8 @@ class Index(StoredDocuments):
                         self.manifest, self._engine.parts, self.fusion, touched=True
                     )
                 self.skipped.extend(plan.skipped)
+                gone = {*change.removed, *change.promoted}  # no longer folded: removed, or indexed now
+                self.duplicates = [d for d in self.duplicates if d.doc_id not in gone and d.of not in gone]
                 self.duplicates.extend(plan.duplicates)
             return change
 

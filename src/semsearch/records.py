@@ -44,6 +44,9 @@ SOURCE_KEY = "source"  # the metadata key naming the outlet (新华社, 人民�
 if TYPE_CHECKING:
     import numpy as np
 
+MAX_ID_BYTES = 8192
+"""The longest document id (UTF-8 bytes), on every engine alike: Milvus keeps ids in fields of this size."""
+
 
 def check_text(value: object, what: str) -> str:
     r"""``value`` if it is a string that UTF-8 can encode, else an InputError naming ``what``.
@@ -76,6 +79,24 @@ def day_of_metadata(metadata: Mapping[str, Any]) -> str | None:
     return normalize_date(value) if value is not None else None
 
 
+def check_doc_id(doc_id: object, what: str = "a document") -> str:
+    """``doc_id`` if it is a usable document id: text, not blank, at most :data:`MAX_ID_BYTES` bytes.
+
+    Every character but a lone surrogate is allowed (quotes, backslashes, control characters): both
+    engines store and find such ids alike. The same check refuses an id up front on both.
+    """
+    text = check_text(doc_id, f"{what}: doc_id")
+    if not text.strip():
+        raise InputError(f"{what} has an empty doc_id; give it an id")
+    size = len(text.encode("utf-8"))
+    if size > MAX_ID_BYTES:
+        raise InputError(
+            f"{what} has a doc_id of {size} bytes ({text[:40]!r}…); ids may be at most {MAX_ID_BYTES} "
+            "bytes of UTF-8: give it a shorter one"
+        )
+    return text
+
+
 @dataclass(frozen=True)
 class Document:
     """One article as read from a source, before cleaning.
@@ -94,11 +115,7 @@ class Document:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_text(self.doc_id, "Document doc_id")
-        if not self.doc_id.strip():
-            raise InputError(
-                f"Document has an empty doc_id (text starts {str(self.text)[:30]!r}); give it an id"
-            )
+        check_doc_id(self.doc_id, f"Document (text starts {str(self.text)[:30]!r})")
         check_text(self.text, f"Document {self.doc_id!r}: text")
         for name in ("title", "origin", "encoding"):
             check_text(getattr(self, name), f"Document {self.doc_id!r}: {name}")
@@ -423,18 +440,19 @@ class ChangeReport:
     waiting: tuple[
         str, ...
     ] = ()  # files a sync left for its next pass: modified moments ago (still being written)
+    promoted: tuple[str, ...] = ()  # folded duplicates indexed in place of a removed kept document
 
     @property
     def changed(self) -> bool:
         """Whether the index differs from before."""
-        return bool(self.added or self.updated or self.removed or self.duplicates)
+        return bool(self.added or self.updated or self.removed or self.duplicates or self.promoted)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``semsearch add/remove/sync --json``)."""
         return {
             **{
                 name: list(getattr(self, name))
-                for name in ("added", "updated", "unchanged", "removed", "duplicates", "waiting")
+                for name in ("added", "updated", "unchanged", "removed", "duplicates", "promoted", "waiting")
             },
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
@@ -453,6 +471,11 @@ class ChangeReport:
             + (
                 f"; {len(self.duplicates)} duplicates of stored documents, not indexed"
                 if self.duplicates
+                else ""
+            )
+            + (
+                f"; {len(self.promoted)} folded duplicates indexed in place of removed documents"
+                if self.promoted
                 else ""
             )
         )

@@ -37,3 +37,30 @@ def test_load_encoder_rejects_bad_arguments():
         load_encoder(42)
     with pytest.raises(InputError, match="no options"):
         load_encoder(None, batch_size=3)
+
+
+def test_a_hub_model_name_is_not_taken_for_a_folder_inside_the_index(tmp_path, monkeypatch):
+    """Issue 24, item 18: `BAAI/bge-small-zh` was refused as "a model inside the index" (resolved under the
+    index folder though nothing is there); a folder that is really there inside the index still is."""
+    import pytest
+
+    import semsearch.encoders.loading as loading
+    from semsearch.errors import EncoderError
+
+    loaded = []
+    monkeypatch.setattr(loading, "SentenceTransformerEncoder", lambda model, **kwargs: loaded.append(model))
+    monkeypatch.setattr(loading, "_torch_device", lambda device: None)
+    index = tmp_path / "idx"
+    index.mkdir()
+    spec = {"kind": "sentence-transformers", "model": "BAAI/bge-small-zh"}
+    encoder_from_spec(spec, index)
+    monkeypatch.chdir(index)  # run from inside the index: the name is still the hub's while nothing is there
+    encoder_from_spec(spec, index)
+    assert loaded == ["BAAI/bge-small-zh", "BAAI/bge-small-zh"]
+    (index / "BAAI" / "bge-small-zh").mkdir(parents=True)  # now the index ships a folder of that name
+    for where in (tmp_path, index):
+        monkeypatch.chdir(where)
+        with pytest.raises(EncoderError, match="names a model inside the index"):
+            encoder_from_spec(spec, index)
+    with pytest.raises(EncoderError, match="names a model inside the index"):
+        encoder_from_spec({**spec, "model": str(index / "BAAI" / "bge-small-zh")}, index)

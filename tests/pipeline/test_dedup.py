@@ -2,7 +2,7 @@
 
 import pytest
 
-from semsearch import Document, Index
+from semsearch import Document, Index, InputError
 from tests.support.backends import build_on
 from tests.support.corpora import REPRINT, STORY
 
@@ -59,5 +59,45 @@ def test_adding_a_reprint_records_it_and_survives_a_save(deduped, new_location):
         },
     )
     assert hit.to_dict()["duplicates"][0]["doc_id"] == "reprint"
-    again.remove(["story"])  # the kept one goes, and its duplicate records with it: the reprint is new again
-    assert again.add([reprint]).added == ("reprint",)
+    again.remove(["story"])  # the kept one goes: the reprint is indexed in its place (with the kept text)
+    assert again.doc_ids() == ["a", "reprint"] and again.duplicates == []
+    assert again.update([reprint]).updated == ("reprint",)
+
+
+@pytest.fixture
+def folded(backend, new_location):
+    """An index where "reprint" was folded into the kept "story" as its near-duplicate."""
+    index = build_on(backend, new_location, [Document("story", STORY, title="嫦娥六号")])
+    report = index.add(
+        [Document("reprint", REPRINT, title="月背样品", metadata={"source": "人民网", "page": 2})]
+    )
+    assert report.duplicates == ("reprint",)
+    return index
+
+
+def test_removing_the_kept_copy_keeps_the_folded_one_findable(folded):
+    """Issue 24, item 10: removing the kept copy lost its folded duplicate, and the report named only one."""
+    report = folded.remove(["story"])
+    assert report.removed == ("story",) and report.promoted == ("reprint",)
+    assert folded.doc_ids() == ["reprint"] and folded.duplicates == []
+    stored = folded.document("reprint")
+    assert (stored["title"], stored["metadata"].get("page")) == ("月背样品", 2)
+    [hit] = folded.search("嫦娥六号月球样品", k=1)
+    assert hit.doc_id == "reprint" and hit.duplicates == ()
+    assert folded.verify() == []
+
+
+def test_a_folded_duplicate_is_removed_by_its_own_id(folded):
+    report = folded.remove(["reprint"])
+    assert report.removed == ("reprint",) and report.changed
+    assert folded.duplicates == [] and folded.doc_ids() == ["story"]
+    [hit] = folded.search("嫦娥六号月球样品", k=1)
+    assert hit.doc_id == "story" and hit.duplicates == ()  # "also published as" no longer names it
+    with pytest.raises(InputError, match="no document 'nowhere'"):
+        folded.remove(["nowhere"])
+
+
+def test_removing_both_copies_leaves_neither(folded):
+    report = folded.remove(["story", "reprint"])
+    assert set(report.removed) == {"story", "reprint"} and report.promoted == ()
+    assert folded.doc_ids() == [] and folded.duplicates == []

@@ -46,3 +46,16 @@ def test_markdown_front_matter_is_metadata_not_text(tmp_path):
     [doc] = read_sources([tmp_path]).documents
     assert doc.title == "乡村振兴示范村" and "title:" not in doc.text and "---" not in doc.text
     assert doc.metadata == {"date": "2025-03-08", "source": "人民网", "date_raw": "2025/3/8"}
+
+
+def test_raw_script_and_style_bodies_in_markdown_are_not_article_text(tmp_path):
+    """Issue 24, item 17: a Markdown file's raw <script> body was indexed as article text."""
+    source = (
+        "# 标题\n\n<script>\nvar secret = '脚本正文';\n</script>\n\n正文开头 <script>inline_code()</script> 正文结尾\n\n"
+        "<div>保留 <style>p { color: red }</style> 文字</div>\n\n<SCRIPT type=x>\nunclosed_code()\n"
+    )
+    (tmp_path / "page.md").write_text(source, encoding="utf-8")
+    [doc] = read_sources([tmp_path]).documents
+    for code in ("脚本正文", "secret", "inline_code", "color", "unclosed_code"):
+        assert code not in doc.text, code
+    assert "正文开头" in doc.text and "正文结尾" in doc.text and "保留" in doc.text and "文字" in doc.text

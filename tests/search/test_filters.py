@@ -224,3 +224,57 @@ def test_origin_is_the_file_and_source_the_outlet(backend, new_location, tmp_pat
     [other] = index.search("乡村振兴", k=1, where={"origin": f"{feed}:2"})
     assert (other.doc_id, other.source) == ("w2", "")  # no outlet: never the file's name
     assert [d["doc_id"] for d in index.documents(where={"source": "新华社"})] == ["w1"]
+
+
+# ---------------------------------------------------------------------- limits and dates (issue 24)
+
+
+def _nested(depth):
+    where = {"page": 1}
+    for _ in range(depth):
+        where = {"$and": [where]}
+    return where
+
+
+def _cli_where(json_text):
+    from argparse import Namespace
+
+    from semsearch.cli.options import where
+
+    return where(Namespace(where_json=json_text, where=None, since=None, until=None))
+
+
+def test_a_filter_nested_too_deep_is_one_clear_error_not_a_recursion_error():
+    """Issue 24, item 13: 900 levels raised RecursionError in Python and a traceback from --where-json."""
+    from semsearch.filters import MAX_DEPTH
+
+    assert parse_where(_nested(MAX_DEPTH - 1)).matches({"page": 1})
+    for depth in (MAX_DEPTH + 1, 900, 5000):
+        with pytest.raises(InputError, match=f"nested more than {MAX_DEPTH} levels"):
+            parse_where(_nested(depth))
+    for depth in (900, 100_000):
+        text = '{"$and": [' * depth + '{"page": 1}' + "]}" * depth
+        with pytest.raises(InputError, match="--where-json"):
+            _cli_where(text)
+
+
+def test_a_filter_too_large_or_a_number_too_long_is_one_clear_error():
+    from semsearch.filters import MAX_CONDITIONS
+
+    with pytest.raises(InputError, match=f"more than {MAX_CONDITIONS} values"):
+        parse_where({"page": {"$in": list(range(MAX_CONDITIONS + 1))}})
+    with pytest.raises(InputError, match=r"where\.page is an integer outside the 64-bit range"):
+        parse_where({"page": 10**5000})
+    with pytest.raises(InputError, match="--where-json has a number"):
+        _cli_where('{"page": ' + "9" * 5000 + "}")
+    assert _cli_where('{"page": 9223372036854775807}') == {"page": 9223372036854775807}
+
+
+@pytest.mark.parametrize("operator", ["$gt", "$gte", "$lt", "$lte"])
+def test_a_date_compared_with_what_is_no_date_is_refused_as_since_is(operator):
+    """Issue 24, item 16: {"date": {"$gte": "yesterday"}} matched nothing, silently; --since refuses it."""
+    with pytest.raises(InputError, match=r"where\.date\.\$g?l?te?.*'yesterday' is not a date"):
+        parse_where({"date": {operator: "yesterday"}})
+    with pytest.raises(InputError, match="is not a date"):
+        parse_where({"$or": [{"page": 1}, {"date": {operator: "June"}}]})
+    assert parse_where({"date": {operator: "2024/6/5"}}) == Condition("date", operator, "2024-06-05")

@@ -33,9 +33,39 @@ def test_locations_parse_and_never_show_credentials(monkeypatch):
         ("milvus://host:19530#my__index", "may not contain '__'"),
         ("milvus-lite:news#seeds", "ending in .db"),
         ("milvus://#seeds", "no HOST"),
-        ("milvus://host:port#seeds", "invalid port"),
+        ("milvus://host:port#seeds", "port is not a number"),
     ],
 )
 def test_malformed_locations_are_clear_errors(value, message):
     with pytest.raises(InputError, match=message):
         parse_location(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "milvus://alice:s3cret@db.example:99999#news",  # a port out of range
+        "milvus://alice:s3cret@db.example:port#news",  # a port that is no number
+        "milvus://alice:s3cret@db.example:19530#9news",  # a bad collection
+        "milvus://alice:s3cret@db.example:19530",  # no collection
+        "milvus://alice:s3cret@db.example:19530/path#news",  # a path after the host
+        "milvus://alice:s3cret@:19530#news",  # an empty host
+        "milvus://alice:s3cret@[::1#news",  # a malformed IPv6 address
+        "milvus+https://alice:s3cret@[fe80::1%eth0#news",
+        "milvus://alice:s3#cret@db.example:19530#news",  # a password holding '#'
+        "milvus://alice:s3@cret@db.example:99999#news",  # and '@'
+    ],
+)
+def test_a_malformed_location_never_shows_its_password(value, monkeypatch):
+    """Issue 24, item 7: parse errors showed the whole URI, password included; bad IPv6 was a traceback."""
+    monkeypatch.delenv("SEMSEARCH_MILVUS_TOKEN", raising=False)
+    with pytest.raises(InputError) as caught:
+        parse_location(value)
+    message = str(caught.value)
+    assert "s3cret" not in message and "s3#cret" not in message and "cret@" not in message
+    assert "***@" in message or "collection" in message
+    assert "\n" not in message
+
+
+def test_a_well_formed_ipv6_location_parses():
+    assert parse_location("milvus://alice:s3cret@[::1]:19531#news").uri == "http://[::1]:19531"

@@ -73,6 +73,32 @@ def test_another_encoder_is_a_mismatch_naming_both_models():
         manifest.check_encoder(_Encoder(), "indexes/x")
 
 
+@pytest.mark.parametrize("version", range(1, FORMAT_VERSION + 1))
+@pytest.mark.parametrize("index_type", ["IVF9999999,PQ3", "HNSW100000", "IVF0,Flat", "Flat\n"])
+def test_an_index_type_no_index_could_have_is_corrupt(version, index_type):
+    """Issue 24, item 17: a manifest saying IVF9999999,PQ3 on a Flat index loaded, and info showed it."""
+    data = {**_fixture(version), "index_type": index_type}
+    with pytest.raises(IndexCorruptError, match="index_type"):
+        Manifest.from_dict(data)
+
+
+def test_a_user_word_with_a_line_break_in_a_manifest_is_corrupt():
+    data = _fixture()
+    data["lexical"] = {**data.get("lexical", {}), "user_words": ["五基\n三化"]}
+    with pytest.raises(IndexCorruptError, match="user_words"):
+        Manifest.from_dict(data)
+
+
+def test_a_build_asking_for_an_index_type_no_index_could_have_is_refused_up_front():
+    from semsearch import Document, Index, InputError
+    from tests.support.keyword_encoder import KeywordEncoder
+
+    with pytest.raises(InputError, match="9999999 inverted lists"):
+        Index.build(
+            [Document("a", "apple")], model=KeywordEncoder(), index_type="IVF9999999,PQ3", cache=False
+        )
+
+
 def test_recorded_query_time_fusion_settings_load():
     data = _fixture()
     data["fusion"] = {"method": "rrf", "rrf_k": 5.0, "depth": 20, "min_coverage": 0.3, "feedback": "on"}

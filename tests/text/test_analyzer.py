@@ -122,6 +122,14 @@ def test_preloading_jieba_in_the_background_gives_the_same_terms():
         assert analyzer.tokens(text) == expected  # waits for the thread, never a half-loaded dictionary
 
 
+@pytest.mark.parametrize("word", ["五基\n三化", "五基三化\r", "五基\u2028三化", "五基\x00三化", " "])
+def test_a_user_word_holding_a_line_break_or_control_is_refused(word):
+    """Issue 24, item 17: a user-dictionary word with a newline was accepted (and jieba read two entries)."""
+    with pytest.raises(InputError, match="user word"):
+        Analyzer(user_words=(word,))
+    assert Analyzer(user_words=("五基三化 10 nz",)).user_words == ("五基三化 10 nz",)
+
+
 def test_jieba_rs_analyzers_share_its_default_dictionary_and_keep_user_words_their_own():
     """jieba-rs's import already loads its dictionary; the shared tokenizer is that one, not a second copy."""
     text = "推进五基三化建设和百千万工程"

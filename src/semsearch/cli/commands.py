@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import os
 import shutil
 import sys
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
 
 from semsearch.cli import options, render
 from semsearch.cli.constants import EXIT_INTERRUPTED, EXIT_OK, INDEX_ROOT, RAY_LOCAL
+from semsearch.cli.terminal import safe, say, say_json
 
 
 def build(args: argparse.Namespace) -> int:
@@ -59,22 +59,16 @@ def build(args: argparse.Namespace) -> int:
         render.print_explain(index)
     counts = index.manifest.counts
     if args.json:
-        print(
-            json.dumps(
-                {"path": str(output), "seconds": round(seconds, 3), **index.info()},
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        say_json({"path": str(output), "seconds": round(seconds, 3), **index.info()}, indent=2)
         return EXIT_OK
     skipped = f", {counts.skipped_sources} skipped" if counts.skipped_sources else ""
     skipped += f", {counts.duplicates} duplicates" if counts.duplicates else ""
-    print(
+    say(
         f"built {output}: {counts.documents} docs, {counts.chunks} chunks{skipped}, "
         f"model {index.manifest.encoder_identity}, {index.manifest.index_type}, {seconds:.1f} s"
     )
     if index.skipped and not args.explain:
-        print(render.skipped_summary(index.skipped))
+        say(render.skipped_summary(index.skipped))
     return EXIT_OK
 
 
@@ -116,10 +110,10 @@ def change(args: argparse.Namespace, path: Location, apply: Any) -> int:
             "seconds": round(seconds, 3),
             "counts": dataclasses.asdict(index.manifest.counts),
         }
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        say_json(data, indent=2)
     else:
         counts = index.manifest.counts
-        print(
+        say(
             f"{path}: {report.summary()}; now {counts.documents} docs, {counts.chunks} chunks, {seconds:.1f} s"
         )
     return EXIT_OK
@@ -156,15 +150,12 @@ def sync(args: argparse.Namespace) -> int:
             seconds = time.perf_counter() - started
             counts = index.manifest.counts
             if args.json:
-                print(
-                    json.dumps({**report.to_dict(), "seconds": round(seconds, 3)}, ensure_ascii=False),
-                    flush=True,
-                )
+                say_json({**report.to_dict(), "seconds": round(seconds, 3)})
             else:
-                print(
-                    f"{path}: {report.summary()}; now {counts.documents} docs, {counts.chunks} chunks, {seconds:.1f} s",
-                    flush=True,
+                say(
+                    f"{path}: {report.summary()}; now {counts.documents} docs, {counts.chunks} chunks, {seconds:.1f} s"
                 )
+            sys.stdout.flush()  # --watch: each pass's line as it happens
             if args.watch is None:
                 return EXIT_OK
             time.sleep(args.watch)
@@ -192,22 +183,25 @@ def cache(args: argparse.Namespace) -> int:
         deleted = cache.clear(args.model)
         stats = cache.stats()
         data = {"path": str(stats.path), "deleted": deleted, "bytes": stats.bytes}
-        print(json.dumps(data) if args.json else f"cleared {deleted} vectors from {stats.path}")
+        if args.json:
+            say_json(data)
+        else:
+            say(f"cleared {deleted} vectors from {stats.path}")
         return EXIT_OK
     stats = cache.stats()
     if args.json:
         data = {"path": str(stats.path), "bytes": stats.bytes, "vectors": stats.vectors}
-        print(json.dumps({**data, "problem": stats.problem}, ensure_ascii=False))
+        say_json({**data, "problem": stats.problem})
         return EXIT_OK
     if stats.problem is not None:
-        print(
+        say(
             f"{stats.path}: unusable ({stats.problem}); builds run without a cache. "
             "`semsearch cache clear` resets it, or set SEMSEARCH_CACHE_DIR to a writable folder"
         )
         return EXIT_OK
-    print(f"{stats.path}: {stats.bytes / 2**20:.1f} MiB, {sum(stats.vectors.values())} vectors")
+    say(f"{stats.path}: {stats.bytes / 2**20:.1f} MiB, {sum(stats.vectors.values())} vectors")
     for identity, count in sorted(stats.vectors.items()):
-        print(f"  {count:>8}  {identity}")
+        say(f"  {count:>8}  {identity}")
     return EXIT_OK
 
 
@@ -267,7 +261,6 @@ def query(args: argparse.Namespace) -> int:
 
 def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) -> int:
     """Answer ``semsearch query`` from a loaded index: one query from argv, or one per line of stdin."""
-    from semsearch.cli.terminal import safe
     from semsearch.errors import InputError
 
     if fusion is not None:
@@ -297,7 +290,7 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
             )
         hits = index.search(query, k=args.k, **search_options)
         if args.json:
-            print(json.dumps([as_dict(index, h, args.context) for h in hits], ensure_ascii=False, indent=2))
+            say_json([as_dict(index, h, args.context) for h in hits], indent=2)
         else:
             show(hits, color, index, args.context)
         return EXIT_OK
@@ -313,17 +306,12 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
     for number, line in enumerate(lines, start=1):
         hits = next(results) if line else []
         if args.json:
-            print(
-                json.dumps(
-                    [{"query": line, **as_dict(index, h, args.context)} for h in hits],
-                    ensure_ascii=False,
-                )
-            )
+            say_json([{"query": line, **as_dict(index, h, args.context)} for h in hits])
         elif line:
-            print(f"## {safe(line)}")
+            say(f"## {safe(line)}")
             show(hits, color, index, args.context)
             if number < len(lines):
-                print()
+                say()
     return EXIT_OK
 
 
@@ -371,9 +359,9 @@ def evaluate(args: argparse.Namespace) -> int:
     with options.progress_bar(args, len(judgments) * len(modes), "questions") as progress:
         table = evaluate(index, judgments, modes, progress=progress)
     if args.json:
-        print(json.dumps({"queries": len(judgments), "modes": table}, indent=2))
+        say_json({"queries": len(judgments), "modes": table}, indent=2)
         return EXIT_OK
-    print(f"{len(judgments)} questions from {args.data}, {len(index)} chunks in {args.index}")
+    say(f"{len(judgments)} questions from {args.data}, {len(index)} chunks in {args.index}")
     render.print_metrics([(mode, metrics) for mode, metrics in table.items()])
     return EXIT_OK
 
@@ -396,26 +384,24 @@ def tune(args: argparse.Namespace) -> int:
             index.fusion = tuning.best
             index.save(path)
     if args.json:
-        print(
-            json.dumps({**tuning.to_dict(), "was": dataclasses.asdict(before), "saved": args.save}, indent=2)
-        )
+        say_json({**tuning.to_dict(), "was": dataclasses.asdict(before), "saved": args.save}, indent=2)
         return EXIT_OK
     rows = [("dense alone", tuning.sides["dense"]), ("lexical alone", tuning.sides["lexical"])]
     if current is not None:
         rows.append((f"now: {render.fusion_spec(before)}", current))
     rows.append((f"best: {render.fusion_spec(tuning.best)}", tuning.metrics))
-    print(f"{len(judgments)} questions from {args.data}, {len(tuning.trials)} settings tried on {path}")
+    say(f"{len(judgments)} questions from {args.data}, {len(tuning.trials)} settings tried on {path}")
     render.print_metrics(rows)
     if args.save:
-        print(
+        say(
             f"saved fusion {render.fusion_spec(tuning.best)} in {path}"
             if tuning.best != before
             else "unchanged"
         )
     elif tuning.best == before:
-        print("the index's fusion is already the best on these questions (ties go to it)")
+        say("the index's fusion is already the best on these questions (ties go to it)")
     else:
-        print(f"keep it: semsearch tune -i {args.index} --data {args.data} --save")
+        say(f"keep it: semsearch tune -i {args.index} --data {args.data} --save")
     return EXIT_OK
 
 
@@ -427,16 +413,16 @@ def docs(args: argparse.Namespace) -> int:
     documents = index.documents(where=options.where(args))
     if args.json:
         for doc in documents:
-            print(json.dumps(doc, ensure_ascii=False, default=str))
+            say_json(doc, default=str)
         return EXIT_OK
     width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 160))
-    id_width = min(30, max((len(d["doc_id"]) for d in documents), default=6))
-    for doc in documents:
+    id_width = min(30, max((len(safe(d["doc_id"])) for d in documents), default=6))
+    for doc in documents:  # ids, dates, sources and titles come from the sources: shown escaped
         source = doc["source"]  # the outlet
-        line = f"{render.clip(doc['doc_id'], id_width + 1):{id_width}}  {doc['date'] or '-':10}  {doc['chunks']:>4}  "
-        line += f"{render.clip(str(source), 18)}  {doc['title']}"
-        print(render.clip(line, width))
-    print(f"{len(documents)} of {len(index.doc_ids())} documents")
+        line = f"{render.clip(safe(doc['doc_id']), id_width + 1):{id_width}}  {safe(doc['date'] or '-'):10}  "
+        line += f"{doc['chunks']:>4}  {render.clip(safe(source), 18)}  {safe(doc['title'])}"
+        say(render.clip(line, width))
+    say(f"{len(documents)} of {len(index.doc_ids())} documents")
     return EXIT_OK
 
 
@@ -452,7 +438,7 @@ def timeline(args: argparse.Namespace) -> int:
     if args.plot:
         Path(args.plot).write_text(render.facets_svg(facets), encoding="utf-8")
     if args.json:
-        print(json.dumps(facets.to_dict(), ensure_ascii=False, indent=2))
+        say_json(facets.to_dict(), indent=2)
     else:
         render.print_facets(facets)
     return EXIT_OK
@@ -468,7 +454,7 @@ def similar(args: argparse.Namespace) -> int:
     index = Index.load(options.resolve_index_path(args.index))
     stories = index.similar(args.doc_id, args.k, mode=args.mode, where=options.where(args))
     if args.json:
-        print(json.dumps([render.story_dict(index, s, 0) for s in stories], ensure_ascii=False, indent=2))
+        say_json([render.story_dict(index, s, 0) for s in stories], indent=2)
     else:
         render.print_stories(stories, False, index, matched=False)
     return EXIT_OK
@@ -482,7 +468,7 @@ def export(args: argparse.Namespace) -> int:
     index = Index.load(options.resolve_index_path(args.index), verify=False)
     count = export_chunks(index, args.output, format=args.format, vectors=args.vectors)
     if args.output:
-        print(f"exported {count} chunks to {args.output}", file=sys.stderr)
+        say(f"exported {count} chunks to {args.output}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -492,7 +478,7 @@ def info(args: argparse.Namespace) -> int:
 
     info = Index.load(options.resolve_index_path(args.index), verify=False).info()
     if args.json:
-        print(json.dumps(info, ensure_ascii=False, indent=2))
+        say_json(info, indent=2)
         return EXIT_OK
     render.print_info(info)
     return EXIT_OK
@@ -513,14 +499,9 @@ def optimize(args: argparse.Namespace) -> int:
         after["layout"] = after.get("layout") or after.get("storage")
     seconds = time.perf_counter() - started
     if args.json:
-        print(
-            json.dumps(
-                {"before": before, "after": after["layout"], "seconds": round(seconds, 3)},
-                ensure_ascii=False,
-            )
-        )
+        say_json({"before": before, "after": after["layout"], "seconds": round(seconds, 3)})
         return EXIT_OK
-    print(
+    say(
         f"optimized {path}: {before} -> {after['layout']}, {after['counts']['chunks']} chunks, {seconds:.1f} s"
     )
     return EXIT_OK
@@ -529,16 +510,15 @@ def optimize(args: argparse.Namespace) -> int:
 def verify(args: argparse.Namespace) -> int:
     """``semsearch verify``: every file against the manifest and the store in full; exit 1 on a problem."""
     from semsearch.cli.constants import EXIT_ERROR
-    from semsearch.cli.terminal import safe
     from semsearch.index import Index
 
     path = options.resolve_index_path(args.index)
     problems = Index.load(path, verify=False).verify()
     if args.json:
-        print(json.dumps({"index": str(path), "problems": problems}, ensure_ascii=False))
+        say_json({"index": str(path), "problems": problems})
     elif problems:
         for problem in problems:
-            print(f"semsearch: problem: {safe(problem)}", file=sys.stderr)
+            say(f"semsearch: problem: {safe(problem)}", file=sys.stderr)
     else:
-        print(f"{path}: every file matches its manifest")
+        say(f"{path}: every file matches its manifest")
     return EXIT_ERROR if problems else EXIT_OK

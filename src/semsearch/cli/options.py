@@ -23,15 +23,20 @@ def runtime(args: argparse.Namespace) -> dict[str, Any]:
 def where(args: argparse.Namespace) -> dict[str, Any] | None:
     """The filter the options describe (all ANDed), or None."""
     from semsearch.errors import InputError
+    from semsearch.filters import MAX_DEPTH
     from semsearch.text.dates import parse_day
 
     parts: list[dict[str, Any]] = []
     if args.where_json:
         try:
-            parsed = json.loads(args.where_json)
+            parsed = json.loads(args.where_json, parse_int=_json_int)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f'--where-json is not valid JSON ({exc}); quote it: \'{{"source": "新华社"}}\''
+            ) from None
+        except RecursionError:
+            raise InputError(
+                f"--where-json is nested too deeply to read; a filter may nest $and/$or {MAX_DEPTH} levels"
             ) from None
         if not isinstance(parsed, dict):
             raise InputError(
@@ -55,6 +60,18 @@ def where(args: argparse.Namespace) -> dict[str, Any] | None:
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _json_int(text: str) -> int:
+    """A JSON integer of --where-json, refused in one line when longer than any 64-bit integer."""
+    from semsearch.errors import InputError
+
+    if len(text.lstrip("-")) > 19:
+        raise InputError(
+            f"--where-json has a number of {len(text.lstrip('-'))} digits; metadata integers are 64-bit "
+            "(at most 19 digits)"
+        )
+    return int(text)
 
 
 def cli_values(value: str) -> list[Any]:

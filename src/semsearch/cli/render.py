@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from semsearch.cli.terminal import safe, say
+
 if TYPE_CHECKING:
     from semsearch.index import Index
     from semsearch.records import Facets, FusionConfig, Hit, StoryHit
@@ -26,22 +28,20 @@ def skipped_summary(skipped: Sequence[Any]) -> str:
 
 def print_explain(index: Index) -> None:
     """What the cleaner dropped from each document, and which sources were skipped or duplicates."""
-    from semsearch.cli.terminal import safe
-
     for doc_id, drops in index.dropped().items():
-        print(f"{safe(doc_id)}: {len(drops)} dropped")
+        say(f"{safe(doc_id)}: {len(drops)} dropped")
         inline: dict[str, int] = {}
         for drop in drops:
             if drop.reason in ("pinyin reading", "repeated punctuation"):
                 inline[drop.reason] = inline.get(drop.reason, 0) + 1
                 continue
-            print(f"  line {drop.line:>4}  {drop.reason}: {safe(clip(drop.text, 60))}")
+            say(f"  line {drop.line:>4}  {drop.reason}: {safe(clip(drop.text, 60))}")
         for reason, count in inline.items():
-            print(f"  {count} × {reason}")
+            say(f"  {count} × {reason}")
     for skipped in index.skipped:
-        print(f"skipped {safe(skipped.origin)}: {safe(skipped.reason)}")
+        say(f"skipped {safe(skipped.origin)}: {safe(skipped.reason)}")
     for found in index.duplicates:
-        print(
+        say(
             f"duplicate {safe(found.doc_id)}: repeats {safe(found.of)} (similarity {found.similarity:.2f}); not indexed"
         )
 
@@ -62,9 +62,9 @@ def fusion_spec(config: Any) -> str:
 def print_metrics(rows: list[tuple[str, dict[str, float]]]) -> None:
     """A table of retrieval metrics, one row per name."""
     width = max(len(name) for name, _ in rows)
-    print(f"{'':{width}}  " + "  ".join(f"{c:>7}" for c in METRIC_COLUMNS))
+    say(f"{'':{width}}  " + "  ".join(f"{c:>7}" for c in METRIC_COLUMNS))
     for name, metrics in rows:
-        print(f"{name:{width}}  " + "  ".join(f"{metrics[c]:7.4f}" for c in METRIC_COLUMNS))
+        say(f"{name:{width}}  " + "  ".join(f"{metrics[c]:7.4f}" for c in METRIC_COLUMNS))
 
 
 def hit_dict(index: Index, hit: Hit, context: int) -> dict[str, Any]:
@@ -77,32 +77,30 @@ def hit_dict(index: Index, hit: Hit, context: int) -> dict[str, Any]:
 
 def print_hits(hits: list[Hit], color: bool, index: Index | None = None, context: int = 0) -> None:
     """Hits for a terminal: rank, score, title, place, metadata, snippet, matched terms."""
-    from semsearch.cli.terminal import safe
-
     if not hits:
-        print("(no hits)")
+        say("(no hits)")
         return
     width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
     for hit in hits:
         place = f"¶{hit.paragraph}" + (f" ({hit.piece}/{hit.pieces})" if hit.pieces > 1 else "")
         title = safe(clip(hit.title, width - 30))
         head = f"{hit.rank:>2}. {hit.score:.3f}  {title}  [{safe(hit.doc_id)} {place}]"
-        print(head)
+        say(head)
         about = short_metadata(hit.metadata, width - 4)
         if about:
-            print(f"    {about}")
-        print(f"    {snippet(hit, 2 * (width - 4), color)}")
+            say(f"    {about}")
+        say(f"    {snippet(hit, 2 * (width - 4), color)}", styled=True)  # snippet escapes the text itself
         if hit.duplicates:
             also = ", ".join(reprint(d) for d in hit.duplicates[:3])
             more = f" and {len(hit.duplicates) - 3} more" if len(hit.duplicates) > 3 else ""
-            print(f"    also published as: {clip(also, 2 * (width - 24))}{more}")
+            say(f"    also published as: {safe(clip(also, 2 * (width - 24)))}{more}")
         if hit.highlights and not color:
             terms = list(dict.fromkeys(hit.text[h.start : h.end] for h in hit.highlights))
-            print(f"    matched: {safe(', '.join(terms))}")
+            say(f"    matched: {safe(', '.join(terms))}")
         if context and index is not None:
             for para in index.context(hit, before=context, after=context):
                 mark = ">" if para.in_hit else " "
-                print(f"    {mark} ¶{para.paragraph}: {safe(clip(para.text, 2 * (width - 12)))}")
+                say(f"    {mark} ¶{para.paragraph}: {safe(clip(para.text, 2 * (width - 12)))}")
 
 
 def story_dict(index: Index, story: StoryHit, context: int) -> dict[str, Any]:
@@ -243,8 +241,6 @@ def snippet(hit: Hit, columns: int, color: bool) -> str:
 
     Control characters in the text are shown as escapes; only the highlight colours are real ones.
     """
-    from semsearch.cli.terminal import safe
-
     text = "".join(" " if ch.isspace() else ch for ch in hit.text)
     first = hit.highlights[0].start if hit.highlights else 0
     begin = max(0, first - 12) if width(text[:first]) > columns // 2 else 0
@@ -361,7 +357,6 @@ def print_info(info: dict[str, Any]) -> None:
         ("updated", info.get("updated_at")),
         ("size on disk", "not known (on a Milvus server)" if size is None else human_bytes(size)),
     ]
-    from semsearch.cli.terminal import safe
 
     for key, value in rows:
-        print(f"{key:>13}: {safe(value)}")
+        say(f"{key:>13}: {safe(value)}")

@@ -3,15 +3,19 @@ r"""Text from an index made safe to print on a terminal.
 Titles, ids and chunk texts come from whoever wrote the sources: an escape sequence in them could
 set the terminal's title, clear the screen or hide text, and a bidirectional override could make
 one file name read as another. The terminal view shows such characters as visible escapes
-(``\x1b``, ``\u202e``); ``--json`` output stays exact.
+(``\x1b``, ``\u202e``); ``--json`` output stays exact, with such characters as JSON escapes.
+
+Every line the command prints goes through :func:`say` or :func:`say_json` (the one place text
+reaches the terminal); the characters are defined once, in :mod:`semsearch.text.controls`.
 """
 
 from __future__ import annotations
 
-import unicodedata
+import json
+import sys
+from typing import Any, TextIO
 
-# Bidirectional embeddings, overrides and isolates (the "Trojan Source" characters) and marks.
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+from semsearch.text.controls import is_acting, json_safe
 
 
 def _escape(ch: str) -> str:
@@ -33,8 +37,22 @@ def safe(text: object, *, keep_newlines: bool = False) -> str:
             out.append(ch)
         elif ch == "\t":
             out.append(" ")
-        elif ch in _BIDI or unicodedata.category(ch) == "Cc":
+        elif is_acting(ch):
             out.append(_escape(ch))
         else:
             out.append(ch)
     return "".join(out)
+
+
+def say(text: object = "", *, file: TextIO | None = None, styled: bool = False) -> None:
+    """Print ``text`` as one or more lines, every control and bidirectional character shown as an escape.
+
+    ``styled``: ``text`` holds colour codes of its own, its data already passed through :func:`safe`.
+    """
+    line = str(text) if styled else safe(text, keep_newlines=True)
+    print(line, file=file if file is not None else sys.stdout)
+
+
+def say_json(data: Any, *, file: TextIO | None = None, **options: Any) -> None:
+    """Print ``data`` as JSON (``options`` as :func:`json.dumps` takes them), acting characters escaped."""
+    say(json_safe(json.dumps(data, ensure_ascii=False, **options)), file=file)

@@ -172,11 +172,18 @@ def encoder_from_spec(
 
 
 def _refuse_model_inside(model: str, index_path: Path) -> None:
-    """Raise EncoderError if ``model`` names a folder inside the index at ``index_path``."""
+    """Raise EncoderError if ``model`` names a folder inside the index at ``index_path``.
+
+    A name is a folder only where one exists (sentence-transformers otherwise reads it as a hub model
+    such as ``BAAI/bge-small-zh``), so only existing candidates count: the name as given, and under
+    the index.
+    """
     root = index_path.resolve()
     given = Path(model).expanduser()
     candidates = [given] if given.is_absolute() else [given, index_path / given]
     for candidate in candidates:
+        if not candidate.exists():
+            continue
         resolved = candidate.resolve()
         if resolved == root or root in resolved.parents:
             raise EncoderError(

@@ -41,6 +41,7 @@ class ChangePlan:
     skipped: tuple[Skipped, ...] = ()
     batch: WriteBatch = WriteBatch()
     embedded: int = 0
+    promoted: tuple[str, ...] = ()  # folded duplicates indexed in place of a removed kept document
 
     @property
     def duplicates(self) -> list[Duplicate]:
@@ -51,6 +52,8 @@ class ChangePlan:
 def check_known(chunks: DocumentStore, doc_ids: Sequence[str], change: Literal["update", "remove"]) -> None:
     """Raise InputError naming up to five of ``doc_ids`` that are not in the index (so nothing is changed)."""
     known = set(chunks.content_hashes(doc_ids))
+    if change == "remove":  # a folded near-duplicate is removed by its own id too
+        known |= chunks.duplicate_ids([d for d in doc_ids if d not in known])
     unknown = [d for d in doc_ids if d not in known]
     if unknown and change == "update":
         raise InputError(f"cannot update documents not in the index: {', '.join(unknown[:5])}; use add()")
@@ -73,9 +76,11 @@ def plan_change(
 
     ``encoder`` is called only if some document is new or changed (a removal never loads the model).
     """
-    hashes = parts.chunks.content_hashes([d.doc_id for d in report.documents])
+    promoted = _promoted(parts.chunks, removals, {d.doc_id for d in report.documents})
+    documents = [*report.documents, *promoted]
+    hashes = parts.chunks.content_hashes([d.doc_id for d in documents])
     added, updated, unchanged = [], [], []
-    for doc in report.documents:
+    for doc in documents:
         if doc.doc_id not in hashes:
             added.append(doc)
         elif hashes[doc.doc_id] != doc.content_hash:
@@ -88,6 +93,7 @@ def plan_change(
         unchanged=tuple(unchanged),
         removed=tuple(removals),
         skipped=tuple(report.skipped),
+        promoted=tuple(d.doc_id for d in promoted),
         batch=WriteBatch(
             removed=tuple(removals), vectors=np.zeros((0, manifest.dimension), dtype=np.float32)
         ),
@@ -124,9 +130,12 @@ def plan_change(
         if texts
         else np.zeros((0, manifest.dimension), dtype=np.float32)
     )
+    promoted_ids = set(plan.promoted)
     return dataclasses.replace(
         plan,
-        added=tuple(d for d in added if d.doc_id not in repeated and d.doc_id in kept),
+        added=tuple(
+            d for d in added if d.doc_id not in repeated and d.doc_id in kept and d.doc_id not in promoted_ids
+        ),
         updated=updated_kept,
         skipped=(*plan.skipped, *skipped),
         batch=WriteBatch(
@@ -157,6 +166,34 @@ def _recorded(parts: Parts, duplicates: Sequence[DuplicateOf]) -> set[str]:
     return found
 
 
+def _promoted(chunks: DocumentStore, removals: Sequence[str], given: set[str]) -> list[Document]:
+    """The folded near-duplicates of removed kept documents, as documents to index in their place.
+
+    A document that was added stays findable until it is removed by its own id: when the copy it was
+    folded into goes, it is indexed itself, under its own id, title, origin and metadata. Its own text
+    was never stored, so it gets the kept copy's (they were near-duplicates); a change that brings its
+    own text (``given``) or removes it too leaves it to that.
+    """
+    removing = set(removals)
+    out: list[Document] = []
+    for kept, records in chunks.duplicates_of(removals).items():
+        waiting = [r for r in records if r.doc_id not in removing and r.doc_id not in given]
+        stored = chunks.document(kept) if waiting else None
+        if stored is None:
+            continue
+        for record in waiting:
+            out.append(
+                Document(
+                    record.doc_id,
+                    stored.raw_text,
+                    title=record.title,
+                    origin=record.origin,
+                    metadata=dict(record.metadata),
+                )
+            )
+    return out
+
+
 def _deduplicator(parts: Parts, manifest: Manifest, exclude: set[str]) -> Deduplicator | None:
     """A Deduplicator knowing the stored documents (but ``exclude``); None if the index keeps every copy.
 
@@ -179,6 +216,7 @@ def _deduplicator(parts: Parts, manifest: Manifest, exclude: set[str]) -> Dedupl
 
 def report_of(plan: ChangePlan, removed_chunks: Sequence[int]) -> ChangeReport:
     """What a change did, once the engine applied its batch (``removed_chunks``: the chunk ids it removed)."""
+    indexed = {entry.document.doc_id for entry in plan.batch.documents}
     return ChangeReport(
         added=tuple(d.doc_id for d in plan.added),
         updated=tuple(d.doc_id for d in plan.updated),
@@ -189,6 +227,7 @@ def report_of(plan: ChangePlan, removed_chunks: Sequence[int]) -> ChangeReport:
         embedded=plan.embedded,
         duplicates=tuple(d.document.doc_id for d in plan.batch.duplicates),
         skipped=plan.skipped,
+        promoted=tuple(d for d in plan.promoted if d in indexed),
     )
 
 

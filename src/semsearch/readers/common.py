@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from semsearch.errors import InputError
-from semsearch.records import SOURCE_KEY, Document, Skipped
+from semsearch.records import SOURCE_KEY, Document, Skipped, check_doc_id
 from semsearch.text.dates import DATE_FIELDS, DATE_KEY, normalize_date
 
 log = logging.getLogger("semsearch.readers.ingest")
@@ -236,6 +236,10 @@ def record_to_document(
         log.warning("%s has no id field; using %r, which changes if records move", where, doc_id)
     else:
         doc_id = str(raw_id).strip()
+    try:
+        check_doc_id(doc_id, f"this {what}")
+    except InputError as exc:
+        return Skipped(where, str(exc))
     title = record.get(title_key) if title_key is not None else ""
     used = {text_key, title_key, id_key}
     metadata = normalize_metadata({k: v for k, v in record.items() if k not in used})

@@ -16,6 +16,12 @@ from semsearch.readers.common import decode_file, labelled_fields, normalize_met
 from semsearch.records import Document, Skipped
 
 _TAG = re.compile(r"<[^>]+>")
+# Raw HTML elements whose body is code or styling, never article text: dropped with what they hold (to
+# the end of the block when left open), as the HTML reader drops them.
+RAW_ELEMENTS = ("script", "style", "template", "noscript", "iframe", "object")
+_RAW = re.compile(rf"<({'|'.join(RAW_ELEMENTS)})\b[^>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+_RAW_OPEN = re.compile(rf"<({'|'.join(RAW_ELEMENTS)})\b", re.IGNORECASE)
+_RAW_CLOSE = re.compile(rf"</({'|'.join(RAW_ELEMENTS)})\s*>", re.IGNORECASE)
 _BREAK = "\x00"
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<body>.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _FIELD = re.compile(r"^\s*(?P<key>[\w\u4e00-\u9fff-]+)\s*:\s*(?P<value>.*?)\s*$")
@@ -87,7 +93,7 @@ def markdown_to_text(source: str) -> tuple[str, str]:
         elif token.type in ("fence", "code_block"):
             paragraphs.extend(line for line in token.content.splitlines() if line.strip())
         elif token.type == "html_block":
-            stripped = _TAG.sub("", token.content).strip()
+            stripped = _TAG.sub("", _RAW.sub("", token.content)).strip()
             if stripped:
                 paragraphs.append(stripped)
     return "\n\n".join(paragraphs), title
@@ -95,7 +101,15 @@ def markdown_to_text(source: str) -> tuple[str, str]:
 
 def _inline_text(children: list[Any]) -> str:
     parts: list[str] = []
+    inside = 0  # within an inline <script>…</script>: its text is not the article's
     for child in children:
+        if child.type == "html_inline":
+            if _RAW_OPEN.match(child.content):
+                inside += 1
+            elif _RAW_CLOSE.match(child.content):
+                inside = max(0, inside - 1)
+        if inside:
+            continue
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):

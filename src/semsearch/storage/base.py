@@ -20,6 +20,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
+from semsearch.errors import InputError
+from semsearch.storage.index_types import index_type_problem
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -190,6 +193,10 @@ class DocumentStore(Protocol):
         """Kept document id → the duplicates recorded for it."""
         ...
 
+    def duplicate_ids(self, doc_ids: Iterable[str]) -> set[str]:
+        """Those of ``doc_ids`` recorded as near-duplicates (folded into a kept document, not indexed)."""
+        ...
+
     def select(self, condition: Filter) -> Selection:
         """The chunks of the documents ``condition`` matches (a ``where`` filter), for both sides' searches."""
         ...
@@ -222,6 +229,13 @@ class IndexSpec:
     dedup: DedupConfig | None
     k1: float
     b: float
+
+    def __post_init__(self) -> None:
+        problem = index_type_problem(self.index_type)
+        if problem:
+            raise InputError(
+                f"index_type {str(self.index_type)[:60]!r} {problem}; try Flat, HNSW32, IVF256,Flat or IVF256,SQ8"
+            )
 
 
 class Engine(Protocol):

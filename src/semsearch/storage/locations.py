@@ -59,36 +59,6 @@ class MilvusLocation:
         scheme = "milvus+https" if self.uri.startswith("https://") else "milvus"
         return f"{scheme}://{self.uri.split('://', 1)[1]}#{self.collection}"
 
-    @property
-    def docs_collection(self) -> str:
-        """The collection of documents (content hashes, raw and cleaned text) beside the chunks."""
-        return f"{self.collection}__docs"
-
-    @property
-    def terms_collection(self) -> str:
-        """The collection of lexical terms: id and document frequency of every term."""
-        return f"{self.collection}__terms"
-
-    @property
-    def dups_collection(self) -> str:
-        """The collection of near-duplicates: documents not indexed because they repeat a stored one."""
-        return f"{self.collection}__dups"
-
-    @property
-    def bands_collection(self) -> str:
-        """The collection of near-duplicate LSH band keys: key → the documents whose MinHash has it."""
-        return f"{self.collection}__bands"
-
-    @property
-    def required_collections(self) -> tuple[str, str, str, str]:
-        """The collections every index has: chunks, documents, terms, duplicates (format 1 had only these)."""
-        return (self.collection, self.docs_collection, self.terms_collection, self.dups_collection)
-
-    @property
-    def collections(self) -> tuple[str, ...]:
-        """Every collection of the index: chunks, documents, terms, duplicates, band keys."""
-        return (*self.required_collections, self.bands_collection)
-
 
 Location = DirectoryLocation | MilvusLocation
 LocationLike = str | os.PathLike[str] | DirectoryLocation | MilvusLocation  # a location as users give it
@@ -112,10 +82,11 @@ def parse_location(value: LocationLike) -> Location:
 
 
 def _parse_milvus(value: str) -> MilvusLocation:
+    shown = redacted(value)  # what an error may show: never the password
     where, hash_, collection = value.partition("#")
     if not hash_ or not _COLLECTION.match(collection):
         raise InputError(
-            f"{value!r} names no valid collection after '#': use letters, digits and underscores, "
+            f"{shown!r} names no valid collection after '#': use letters, digits and underscores, "
             f"starting with a letter, e.g. {_EXAMPLES}"
         )
     if "__" in collection:
@@ -126,23 +97,44 @@ def _parse_milvus(value: str) -> MilvusLocation:
         path = where.removeprefix("milvus-lite:")
         if not path.endswith(".db"):
             raise InputError(
-                f"{value!r}: a milvus-lite database is a file ending in .db, e.g. milvus-lite:indexes/news.db#seeds"
+                f"{shown!r}: a milvus-lite database is a file ending in .db, e.g. milvus-lite:indexes/news.db#seeds"
             )
         return MilvusLocation(uri=str(Path(path).expanduser()), collection=collection, lite=True)
     secure = where.startswith("milvus+https://")
-    parts = urlsplit(where.replace("milvus+https://", "milvus://", 1))
-    if not parts.hostname or parts.path not in ("", "/"):
-        raise InputError(f"{value!r} has no HOST[:PORT] after milvus://; e.g. milvus://127.0.0.1:19530#news")
     try:
-        port = parts.port or 19530
-    except ValueError:
-        raise InputError(f"{value!r} has an invalid port") from None
+        parts = urlsplit(where.replace("milvus+https://", "milvus://", 1))
+        hostname, port = parts.hostname, parts.port or 19530
+    except ValueError as exc:  # a bracketed IPv6 address left open, a port that is not a number
+        raise InputError(
+            f"{shown!r} is not a valid address ({_reason(exc)}); e.g. milvus://127.0.0.1:19530#news "
+            "or milvus://[::1]:19530#news"
+        ) from None
+    if not hostname or parts.path not in ("", "/") or parts.query:
+        raise InputError(f"{shown!r} has no HOST[:PORT] after milvus://; e.g. milvus://127.0.0.1:19530#news")
     token = os.environ.get(TOKEN_ENV, "")
     if parts.username and not token:
         token = unquote(parts.username) + (f":{unquote(parts.password)}" if parts.password else "")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    host = f"[{hostname}]" if ":" in hostname else hostname
     uri = f"{'https' if secure else 'http'}://{host}:{port}"
     return MilvusLocation(uri=uri, collection=collection, lite=False, token=token)
+
+
+_USERINFO = re.compile(r"^(milvus(?:\+https)?://).*@")  # up to the last '@': a password may hold '#' or '@'
+
+
+def redacted(value: str) -> str:
+    """A Milvus location as text with any user and password replaced by ``***`` (for error messages)."""
+    return _USERINFO.sub(r"\1***@", value)
+
+
+def _reason(exc: ValueError) -> str:
+    """Why urlsplit refused an address, without echoing it (its messages may quote the whole address)."""
+    text = str(exc)
+    if "IPv6" in text:
+        return "a bracketed IPv6 address is malformed"
+    if "port" in text.lower():
+        return "the port is not a number from 0 to 65535"
+    return "it cannot be parsed as host and port"
 
 
 def storage_for(location: Location | None) -> Storage:

@@ -16,7 +16,8 @@ from typing import Any
 from semsearch.defaults import FEEDBACKS, METHODS, NORMS
 from semsearch.errors import IndexCorruptError, IndexFormatError
 from semsearch.records import FusionConfig
-from semsearch.text.analyzer import TERMS
+from semsearch.storage.index_types import index_type_problem
+from semsearch.text.analyzer import TERMS, user_word_problem
 
 FORMAT_NAME = "semsearch-index"
 FORMAT_VERSION = (
@@ -227,6 +228,11 @@ class _Schema:
         for key in ("semsearch_version", "created_at", "updated_at", "faiss_class"):
             self.string(data, key, "")
         self.string(data, "index_type", "", blank=False)
+        problem = index_type_problem(data.get("index_type", "Flat"))
+        if problem:
+            raise self.fail(
+                "'index_type'", f"{_show(data['index_type'])} {problem}; no index could have been built so"
+            )
         self.string(data, "metric", "", choices=(METRIC,))
         self.number(data, "build_seconds", "", 0, 1e12)
         self.integer(data, "dimension", "", 1, 65536)
@@ -291,9 +297,10 @@ class _Schema:
             self.number(lexical, "k1", "lexical.", 0, 1e6)
             self.number(lexical, "b", "lexical.", 0, 1)
             words = lexical.get("user_words", [])
-            if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            if not isinstance(words, list) or any(user_word_problem(w) for w in words):
                 raise self.fail(
-                    "lexical.user_words", f"must be a list of words (not blank), not {_show(words)}"
+                    "lexical.user_words",
+                    f"must be a list of one-line words (not blank), not {_show(words)}",
                 )
         if not files:  # kept in a server: nothing on disk to name
             if data["files"] != {}:

@@ -145,6 +145,10 @@ class Analyzer:
             raise InputError(f"unknown lexical terms {self.terms!r}; use one of {', '.join(TERMS)}")
         if self.segmenter not in SEGMENTERS:
             raise InputError(f"unknown word segmenter {self.segmenter!r}; use one of {', '.join(SEGMENTERS)}")
+        for line in self.user_words:
+            problem = user_word_problem(line)
+            if problem:
+                raise InputError(f"user word {line[:60]!r} {problem}; give one `word [freq] [tag]` per line")
 
     @classmethod
     def from_user_dict(
@@ -277,6 +281,19 @@ class Analyzer:
             Highlight(term=folded[start:end], start=origin[start], end=origin[end - 1] + 1)
             for start, end in merged
         )
+
+
+def user_word_problem(line: object) -> str | None:
+    """What is wrong with a user-dictionary line (``word [freq] [tag]``), or None if it is one.
+
+    A line is one line of printable text: a word holding a newline or another control character would
+    be a different entry to jieba (and to the manifest's reader) than the one given.
+    """
+    if not isinstance(line, str) or not line.strip():
+        return "is blank or not text"
+    if len(line.splitlines()) != 1 or any(unicodedata.category(ch) == "Cc" and ch != "\t" for ch in line):
+        return "holds a line break or a control character"
+    return None
 
 
 def _new_tokenizer(user_words: Sequence[str], segmenter: Segmenter) -> Any:

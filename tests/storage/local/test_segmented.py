@@ -347,3 +347,30 @@ def test_refresh_keeps_unsaved_changes_of_a_format_1_index(tmp_path):
         reader.refresh()
     fresh = _load(path)
     assert fresh.refresh() is False and "pear0" in fresh.doc_ids()
+
+
+def test_a_build_without_a_location_sweeps_the_folders_killed_builds_left(tmp_path, monkeypatch):
+    """A build not yet saved stages in the temporary directory; one killed with -9 cannot clean up, so
+    the next build removes the folders no live process holds (never a running build's)."""
+    import tempfile
+
+    from semsearch.storage.local import staging
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / "semsearch-build-deadbeef"
+    dead.mkdir()
+    (dead / staging.HELD).touch()  # marked, but nobody holds the mark
+    (dead / "vectors").write_bytes(b"x" * 100)
+    alive = tmp_path / "semsearch-build-alive123"
+    alive.mkdir()
+    handle = staging.hold(alive)
+    unmarked = tmp_path / "semsearch-build-justmade"
+    unmarked.mkdir()  # a build's first instant, before its mark: kept
+    other = tmp_path / "someone-elses-folder"
+    other.mkdir()
+    try:
+        index = Index.build(_docs(2), model=ENCODER, cache=False)
+        assert not dead.exists() and alive.exists() and unmarked.exists() and other.exists()
+        assert len(index.search("apple", k=2, mode="lexical")) == 2
+    finally:
+        handle.close()

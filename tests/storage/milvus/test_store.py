@@ -54,6 +54,7 @@ def written(location, seeds_dir):
     half = sum(len(e.chunks) for e in prepared[:2])
     store.write(prepared[:2], vectors[:half])  # two batches, as a streaming build writes them
     store.write(prepared[2:], vectors[half:])
+    store.publish()  # the new generation becomes the index at its location
     yield store, prepared, chunks, vectors
     store.close()
 

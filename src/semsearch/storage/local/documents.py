@@ -164,7 +164,7 @@ class ChunkStore:
                     part,
                 )
                 for row in cursor:
-                    out[row[0]] = ChunkRow(*row[:-1], metadata=_metadata(row[-1]))  # type: ignore[misc]
+                    out[row[0]] = ChunkRow(*row[:-1], metadata=_metadata(row[-1], self.path))  # type: ignore[misc]
         return out
 
     # ---------------------------------------------------------------- filters, listings, export
@@ -177,7 +177,7 @@ class ChunkStore:
                 "LEFT JOIN chunks c USING (doc_id) GROUP BY d.doc_id ORDER BY d.doc_id"
             ).fetchall()
         return [
-            DocumentSummary(doc_id, title, source, _metadata(meta), n)
+            DocumentSummary(doc_id, title, source, _metadata(meta, self.path), n)
             for doc_id, title, source, meta, n in rows
         ]
 
@@ -206,7 +206,7 @@ class ChunkStore:
                 "JOIN documents d USING (doc_id) ORDER BY c.doc_id, c.ordinal"
             ).fetchall()
         for row in rows:
-            yield ChunkRow(*row[:-1], metadata=_metadata(row[-1]))  # type: ignore[misc]
+            yield ChunkRow(*row[:-1], metadata=_metadata(row[-1], self.path))  # type: ignore[misc]
 
     def _table(self) -> FilterTable:
         table = self._filters
@@ -264,9 +264,25 @@ class ChunkStore:
                     f"WHERE of_doc_id IN ({marks}) ORDER BY of_doc_id, doc_id",
                     part,
                 ):
-                    record = DuplicateRecord(row[0], row[1], row[2], row[3], row[4], _metadata(row[5]))
+                    record = DuplicateRecord(
+                        row[0], row[1], row[2], row[3], row[4], _metadata(row[5], self.path)
+                    )
                     out.setdefault(record.of_doc_id, []).append(record)
         return out
+
+    def duplicate_ids(self, doc_ids: Iterable[str]) -> set[str]:
+        """Those of ``doc_ids`` recorded as near-duplicates (folded into a kept document)."""
+        wanted = list(dict.fromkeys(doc_ids))
+        found: set[str] = set()
+        with self._reading() as conn:
+            if not wanted or not self._has_dedup():
+                return found
+            for part, marks in _batches(wanted):
+                found.update(
+                    d
+                    for (d,) in conn.execute(f"SELECT doc_id FROM duplicates WHERE doc_id IN ({marks})", part)
+                )
+        return found
 
     def doc_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         """The document id of each chunk, by chunk id."""
@@ -370,13 +386,20 @@ class ChunkStore:
             self._conn.close()
 
 
-def _metadata(raw: str) -> dict[str, Any]:
-    """A document's stored metadata (a JSON object); anything else reads as no metadata."""
+def _metadata(raw: str, where: object) -> dict[str, Any]:
+    """A document's stored metadata; anything but a JSON object is damage, said as such (never ``{}``).
+
+    Read as no metadata, the document would silently drop out of every filter.
+    """
     try:
         value = json.loads(raw)
     except (TypeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
+        value = None
+    if not isinstance(value, dict):
+        raise IndexCorruptError(
+            f"{where or 'the chunk store'}: a document's metadata is not a JSON object; rebuild the index"
+        )
+    return value
 
 
 def _batches(ids: Iterable[T], size: int = 500) -> Iterator[tuple[list[T], str]]:

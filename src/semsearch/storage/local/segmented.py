@@ -34,7 +34,6 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import threading
 import uuid
 import weakref
@@ -298,8 +297,7 @@ class SegmentedEngine:
             folder.mkdir()
             held = staging.hold(folder)
         else:
-            folder = Path(tempfile.mkdtemp(prefix="semsearch-build-"))
-            held = None
+            folder, held = staging.new_temporary()
         engine = cls(folder, None, spec, location=location, staged=True, threads=threads)
         engine._held = held
         engine.store = VersionedStore.create(folder / store_name(engine.epoch), spec.dedup)

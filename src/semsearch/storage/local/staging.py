@@ -15,6 +15,9 @@ import fcntl
 import os
 import re
 import shutil
+import stat
+import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import IO
@@ -57,6 +60,40 @@ def _alive(folder: Path) -> bool:
         except BlockingIOError:
             return True
     return False
+
+
+TEMPORARY_PREFIX = "semsearch-build-"
+"""The temporary folders of builds not yet given a location (``tempfile.mkdtemp`` names them)."""
+_TEMPORARY = re.compile(rf"^{TEMPORARY_PREFIX}[A-Za-z0-9_]{{8}}$")
+_UNMARKED_AGE_S = 3600  # a folder without a mark this old is not a build's first instant
+
+
+def new_temporary() -> tuple[Path, IO[bytes]]:
+    """A held temporary folder for a build with no location yet, after sweeping those killed builds left.
+
+    A build killed with -9 cannot run its clean-up; its folder (gigabytes at archive scale) stays in the
+    temporary directory until a later build of this user's finds it unheld.
+    """
+    root = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for folder in root.iterdir():
+            if _TEMPORARY.match(folder.name) and _abandoned(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX))
+    return folder, hold(folder)
+
+
+def _abandoned(folder: Path) -> bool:
+    """Whether ``folder`` is a build folder of this user's that no live process holds (unmarked: an hour old)."""
+    try:
+        info = folder.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        return False
+    if not (folder / HELD).exists():
+        return time.time() - info.st_mtime > _UNMARKED_AGE_S
+    return not _alive(folder)
 
 
 def remove_killed(target: Path) -> None:

@@ -819,6 +819,19 @@ class VersionedStore:
                     out.setdefault(record.of_doc_id, []).append(record)
         return out
 
+    def duplicate_ids(self, doc_ids: Iterable[str]) -> set[str]:
+        """Those of ``doc_ids`` recorded as near-duplicates (folded into a kept document)."""
+        found: set[str] = set()
+        with self._reading() as conn:
+            for part, marks in _batches(doc_ids):
+                found.update(
+                    d
+                    for (d,) in conn.execute(
+                        f"SELECT doc_id FROM duplicates WHERE doc_id IN ({marks}) AND {self._visible()}", part
+                    )
+                )
+        return found
+
     def matching_docs(self, keep: Any) -> list[str]:
         """The visible documents whose filter fields ``keep(fields)`` accepts (read page by page)."""
         matched: list[str] = []

@@ -17,26 +17,34 @@ from typing import Any
 
 from semsearch.records import Fingerprint
 from semsearch.storage.locations import MilvusLocation
+from semsearch.storage.milvus.collections import Collections, Part
+from semsearch.storage.milvus.expressions import one_of
 from semsearch.storage.milvus.reads import LOOKUP_BATCH
 from semsearch.storage.milvus.schema import PLACEHOLDER_DIM, call
 from semsearch.text.dedup import DedupConfig, band_keys
 
-Getter = Callable[[str, Sequence[Any], list[str]], list[dict[str, Any]]]  # collection, ids, fields → rows
+Getter = Callable[[Part, Sequence[Any], list[str]], list[dict[str, Any]]]  # part, keys, fields → rows
 
 
 class MilvusBands:
     """The ``NAME__bands`` collection of one index: kept up to date by writes and removals, read by changes."""
 
     def __init__(
-        self, location: MilvusLocation, client: Any, dedup: Mapping[str, Any] | None, get: Getter
+        self,
+        location: MilvusLocation,
+        client: Any,
+        names: Collections,
+        dedup: Mapping[str, Any] | None,
+        get: Getter,
     ) -> None:
         self.location = location
+        self.names = names
         self._client = client
         self._get_rows = get  # the store's batched get by primary key
         self._config = DedupConfig(**dedup) if dedup else None
-        self.present = bool(call(location, client.has_collection, location.bands_collection))
+        self.present = bool(call(location, client.has_collection, names.bands))
         if self.present:
-            call(location, client.load_collection, location.bands_collection)
+            call(location, client.load_collection, names.bands)
 
     @property
     def active(self) -> bool:
@@ -61,12 +69,16 @@ class MilvusBands:
         if not self.active:
             return None
         doc_ids = sorted({d for ids in self._get(list(dict.fromkeys(keys))).values() for d in ids})
-        rows = self._get_rows(self.location.docs_collection, doc_ids, ["minhash", "numbers"])
+        rows = self._get_rows("docs", doc_ids, ["minhash", "numbers"])
         return [
             Fingerprint(r["doc_id"], base64.b64decode(r["minhash"]), list(r["numbers"] or []))
             for r in rows
             if r["minhash"]
         ]
+
+    def keys_of(self, minhashes: Mapping[str, bytes]) -> list[str]:
+        """The band keys of these documents' MinHashes (none when band keys are not kept)."""
+        return sorted(self._keys(minhashes)) if self.active else []
 
     def _keys(self, minhashes: Mapping[str, bytes]) -> dict[str, set[str]]:
         assert self._config is not None
@@ -78,7 +90,7 @@ class MilvusBands:
 
     def _get(self, keys: list[str]) -> dict[str, list[str]]:
         """Band key → document ids, for the keys that have any."""
-        rows = self._get_rows(self.location.bands_collection, keys, ["doc_ids"])
+        rows = self._get_rows("bands", keys, ["doc_ids"])
         return {r["key"]: list(r["doc_ids"]) for r in rows}
 
     def _change(self, by_key: dict[str, set[str]], *, add: bool) -> None:
@@ -91,8 +103,9 @@ class MilvusBands:
                 rows.append({"key": key, "doc_ids": sorted(after), "_placeholder": [0.0] * PLACEHOLDER_DIM})
             elif before:
                 emptied.append(key)
-        name = self.location.bands_collection
+        name = self.names.bands
         for first in range(0, len(rows), LOOKUP_BATCH):
             call(self.location, self._client.upsert, name, rows[first : first + LOOKUP_BATCH])
         for first in range(0, len(emptied), LOOKUP_BATCH):
-            call(self.location, self._client.delete, name, ids=emptied[first : first + LOOKUP_BATCH])
+            some = emptied[first : first + LOOKUP_BATCH]
+            call(self.location, self._client.delete, name, filter=one_of("key", some))

@@ -14,16 +14,19 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from semsearch.errors import InputError
+import numpy as np
+
+from semsearch.errors import IndexCorruptError, InputError
 from semsearch.records import SearchParams, WriteBatch
 from semsearch.storage.base import Durability, IndexSpec, Opened, Parts
 from semsearch.storage.locations import Location, MilvusLocation, parse_location
 from semsearch.storage.manifest import Manifest
 from semsearch.storage.manifest_schema import FILES_FORMAT
+from semsearch.storage.milvus.collections import FORMAT_NAME, INCOMPLETE, check_replaceable
 from semsearch.storage.milvus.parts import MilvusDocuments, MilvusLexical, MilvusVectors
-from semsearch.storage.milvus.schema import milvus_index_type
+from semsearch.storage.milvus.schema import connect, milvus_index_type
 from semsearch.storage.milvus.split_bm25 import CorpusStats, needs_reweighting
-from semsearch.storage.milvus.store import FORMAT_NAME, INCOMPLETE, MilvusStore
+from semsearch.storage.milvus.store import MilvusStore
 
 BUILD_BATCH_CHUNKS = 4096  # chunks a build embeds and writes at a time: one batch of vectors in memory
 
@@ -75,17 +78,23 @@ class MilvusEngine:
                 return []
             self._store = self._create()
         store = self._store
-        removed = store.remove(list(batch.removed)) if batch.removed else []
-        if batch.documents:
-            terms = [store.state.analyzer.tokens(text) for text in batch.texts]
-            signatures = {f.doc_id: (f.minhash, f.numbers) for f in batch.fingerprints}
-            store.write(list(batch.documents), batch.vectors, terms, signatures)  # type: ignore[arg-type]
-        if batch.duplicates:
-            store.add_duplicates([d.record() for d in batch.duplicates])
+        terms = [store.state.analyzer.tokens(text) for text in batch.texts]
+        signatures = {f.doc_id: (f.minhash, f.numbers) for f in batch.fingerprints}
+        vectors = batch.vectors if batch.vectors is not None else np.zeros((0, 1), dtype=np.float32)
+        try:
+            removed = store.apply(
+                list(batch.removed),
+                list(batch.documents),
+                vectors,
+                terms,
+                signatures,
+                [d.record() for d in batch.duplicates],
+            )
+        finally:
+            if self._parts is not None:
+                self._parts.chunks.changed()  # type: ignore[attr-defined]
         if not self._building:
             store.seal_if_many()
-        if self._parts is not None:
-            self._parts.chunks.changed()  # type: ignore[attr-defined]
         return removed
 
     def accepts(self, location: Location) -> bool:
@@ -104,10 +113,12 @@ class MilvusEngine:
             if needs_reweighting(self._store.state.stats):
                 self._store.reweight()
             self._store.seal(everything=True)
-            self._building = False
         # Milvus keeps no files: neither a directory's file list nor a segmented layout applies here.
         written = manifest.replace(generation=None, files={}, format_version=FILES_FORMAT, layout={})
         self._store.write_manifest(written.to_dict())
+        if self._building:  # the new generation is whole: now it becomes the index, in one step
+            self._store.publish()
+            self._building = False
         return written
 
     def describe(self) -> dict[str, Any]:
@@ -138,10 +149,15 @@ class MilvusEngine:
             return []
         reads = self._store.reads
         problems = []
-        stored = sum(1 for _ in reads.iterate(self._location.collection, ["chunk_id"]))
+        stored = sum(1 for _ in reads.scan("chunks", []))
         if stored != len(reads):
             problems.append(f"{self._location}: {stored} chunk rows, the statistics say {len(reads)}")
-        documents = sum(1 for _ in reads.iterate(self._location.docs_collection, ["doc_id"]))
+        try:
+            for _ in reads.summaries():
+                pass
+        except IndexCorruptError as exc:
+            problems.append(str(exc))
+        documents = sum(1 for _ in reads.scan("docs", []))
         if documents != reads.state.totals.get("documents", documents):
             problems.append(
                 f"{self._location}: {documents} documents, the totals say {reads.state.totals['documents']}"
@@ -196,7 +212,13 @@ class MilvusStorage:
                 "an index in Milvus needs a location: milvus://HOST:PORT#NAME or milvus-lite:PATH.db#NAME"
             )
         milvus_index_type(spec.index_type)
-        return MilvusEngine(_milvus(location), None, spec=spec)
+        where = _milvus(location)
+        client = connect(where)  # refuse a place that is not semsearch's before anything is embedded
+        try:
+            check_replaceable(where, client)
+        finally:
+            client.close()
+        return MilvusEngine(where, None, spec=spec)
 
     def peek(self, location: Location) -> Manifest | None:
         """None: reading it means connecting to the server, which opening the index does anyway."""

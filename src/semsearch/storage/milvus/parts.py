@@ -199,6 +199,10 @@ class MilvusDocuments:
         """Kept document id → the duplicates recorded for it."""
         return self._reads.duplicates_of(list(doc_ids))
 
+    def duplicate_ids(self, doc_ids: Iterable[str]) -> set[str]:
+        """Those of ``doc_ids`` recorded as near-duplicates (folded into a kept document)."""
+        return {r["doc_id"] for r in self._reads.get("dups", list(dict.fromkeys(doc_ids)), [])}
+
 
 def among(allowed: np.ndarray | None) -> str:
     """A Milvus filter expression keeping only the ``allowed`` chunk ids ("" for no filter).

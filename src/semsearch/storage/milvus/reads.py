@@ -7,15 +7,14 @@ and counts, read from the three collections described in :mod:`semsearch.storage
 from __future__ import annotations
 
 import base64
-import json
-import logging
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from semsearch.errors import InputError
+from semsearch.errors import BackendError, IndexCorruptError, InputError
 from semsearch.records import (
     Chunk,
     ChunkRow,
@@ -26,12 +25,15 @@ from semsearch.records import (
     StoredDocument,
 )
 from semsearch.storage.locations import MilvusLocation
-from semsearch.storage.milvus.schema import CHUNK_INT_FIELDS, MilvusIndexType, call
+from semsearch.storage.milvus.collections import Collections, Part
+from semsearch.storage.milvus.expressions import after, both, one_of
+from semsearch.storage.milvus.schema import CHUNK_INT_FIELDS, PRIMARY_KEYS, TERM_BYTES, MilvusIndexType, call
 from semsearch.storage.milvus.split_bm25 import CorpusStats, query_weights
 from semsearch.text.analyzer import Analyzer
 
 MAX_LIMIT = 16384  # Milvus's largest top-k
 LOOKUP_BATCH = 1000
+SCAN_BATCH = 1000  # rows a scan reads per query
 # A chunk's row as read back: the schema's integer fields (less n_terms, read only where needed).
 CHUNK_FIELDS = (
     "chunk_id",
@@ -63,11 +65,17 @@ class StoreState:
 
 
 class MilvusReads:
-    """Searches and reads of one index in Milvus (the :class:`~semsearch.storage.milvus.store.MilvusStore` writes)."""
+    """Searches and reads of one index in Milvus (the :class:`~semsearch.storage.milvus.store.MilvusStore` writes).
 
-    def __init__(self, location: MilvusLocation, client: Any, state: StoreState) -> None:
+    Rows are found by key with :meth:`get` and read in pages with :meth:`scan`, both through filter
+    expressions built by :mod:`~semsearch.storage.milvus.expressions` (pymilvus's ``get`` and
+    ``query_iterator`` quote string keys without escaping them).
+    """
+
+    def __init__(self, location: MilvusLocation, client: Any, state: StoreState, names: Collections) -> None:
         self.location = location
         self.state = state
+        self.names = names
         self._client = client
 
     def __len__(self) -> int:
@@ -88,7 +96,7 @@ class MilvusReads:
         result = call(
             self.location,
             self._client.search,
-            self.location.collection,
+            self.names.chunks,
             data=np.asarray(vectors, dtype=np.float32).tolist(),
             anns_field="dense",
             limit=limit,
@@ -111,7 +119,7 @@ class MilvusReads:
         result = call(
             self.location,
             self._client.search,
-            self.location.collection,
+            self.names.chunks,
             data=[vector],
             anns_field="sparse",
             limit=max(1, min(depth, MAX_LIMIT, len(self))),
@@ -124,19 +132,13 @@ class MilvusReads:
     def fetch(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunk rows by id, as the local chunk store gives them (unknown ids left out)."""
         unique = list(dict.fromkeys(int(i) for i in chunk_ids))
-        rows = self.get(self.location.collection, unique, [*CHUNK_FIELDS, "metadata"])
-        return {int(r["chunk_id"]): chunk_record(r) for r in rows}
+        rows = self.get("chunks", unique, [*CHUNK_FIELDS, "metadata"])
+        return {int(r["chunk_id"]): chunk_record(r, self.location) for r in rows}
 
     def vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
         """The stored dense vectors of chunks by id, in the order asked; an unknown id is an InputError."""
         ids = [int(i) for i in chunk_ids]
-        found: dict[int, list[float]] = {}
-        for first in range(0, len(ids), LOOKUP_BATCH):
-            part = ids[first : first + LOOKUP_BATCH]
-            rows = call(
-                self.location, self._client.get, self.location.collection, ids=part, output_fields=["dense"]
-            )
-            found.update({int(r["chunk_id"]): r["dense"] for r in rows})
+        found = {int(r["chunk_id"]): r["dense"] for r in self.get("chunks", ids, ["dense"])}
         missing = [i for i in ids if i not in found]
         if missing:
             raise InputError(f"no chunk {missing[0]} in {self.location}")
@@ -144,7 +146,7 @@ class MilvusReads:
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every chunk, by document id and reading order."""
-        rows = list(self.iterate(self.location.collection, list(CHUNK_FIELDS)))
+        rows = list(self.scan("chunks", list(CHUNK_FIELDS)))
         rows.sort(key=lambda r: (r["doc_id"], r["ordinal"]))
         for r in rows:
             yield Chunk(
@@ -164,22 +166,9 @@ class MilvusReads:
     def content_hashes(self, doc_ids: Sequence[str] | None = None) -> dict[str, str]:
         """Document id → content hash (of ``doc_ids`` only, when given: O(those), not O(index))."""
         if doc_ids is not None:
-            ids = list(dict.fromkeys(doc_ids))
-            found: dict[str, str] = {}
-            for first in range(0, len(ids), LOOKUP_BATCH):
-                rows = call(
-                    self.location,
-                    self._client.get,
-                    self.location.docs_collection,
-                    ids=ids[first : first + LOOKUP_BATCH],
-                    output_fields=["content_hash"],
-                )
-                found.update({r["doc_id"]: r["content_hash"] for r in rows})
-            return found
-        return {
-            r["doc_id"]: r["content_hash"]
-            for r in self.iterate(self.location.docs_collection, ["doc_id", "content_hash"])
-        }
+            rows = self.get("docs", list(dict.fromkeys(doc_ids)), ["content_hash"])
+            return {r["doc_id"]: r["content_hash"] for r in rows}
+        return {r["doc_id"]: r["content_hash"] for r in self.scan("docs", ["content_hash"])}
 
     def doc_ids(self) -> list[str]:
         """All document ids, sorted."""
@@ -187,59 +176,54 @@ class MilvusReads:
 
     def document(self, doc_id: str) -> StoredDocument | None:
         """One document's stored record, as the local chunk store gives it, or None."""
-        rows = call(
-            self.location,
-            self._client.get,
-            self.location.docs_collection,
-            ids=[doc_id],
-            output_fields=[
-                "doc_id",
-                "title",
-                "title_source",
-                "source",
-                "encoding",
-                "content_hash",
-                "raw_text",
-                "clean_text",
-                "metadata",
-                "dropped",
-            ],
-        )
+        fields = ["title", "title_source", "source", "encoding", "content_hash", "raw_text", "clean_text"]
+        rows = self.get("docs", [doc_id], [*fields, "metadata", "dropped"])
         if not rows:
             return None
-        record = {k: v for k, v in dict(rows[0]).items() if k != "_placeholder"}
-        record["dropped"] = [Dropped(*d) for d in record["dropped"]]
-        record["origin"] = record.pop("source")
-        return StoredDocument(**record)
+        row = rows[0]
+        try:
+            dropped = [Dropped(int(d[0]), str(d[1]), str(d[2])) for d in row["dropped"]]
+        except (TypeError, ValueError, IndexError, KeyError):
+            raise IndexCorruptError(
+                f"{self.location}: document {doc_id!r} has damaged drops; rebuild the index"
+            ) from None
+        return StoredDocument(
+            doc_id=row["doc_id"],
+            **{
+                ("origin" if name == "source" else name): row[name] for name in fields
+            },  # the column keeps its name
+            metadata=metadata_of(row.get("metadata"), self.location),
+            dropped=dropped,
+        )
 
     def chunk_ids_by_doc(self) -> dict[str, list[int]]:
         """Document id → its chunk ids in reading order."""
-        return {
-            r["doc_id"]: [int(c) for c in r["chunk_ids"]]
-            for r in self.iterate(self.location.docs_collection, ["doc_id", "chunk_ids"])
-        }
+        return {r["doc_id"]: [int(c) for c in r["chunk_ids"]] for r in self.scan("docs", ["chunk_ids"])}
 
     def summaries(self) -> list[DocumentSummary]:
         """Every document's id, title, source, metadata and chunk count, by id."""
-        fields = ["doc_id", "title", "source", "metadata", "chunk_ids"]
-        rows = sorted(self.iterate(self.location.docs_collection, fields), key=lambda r: r["doc_id"])
+        rows = self.scan("docs", ["title", "source", "metadata", "chunk_ids"])
         return [
             DocumentSummary(
-                r["doc_id"], r["title"], r["source"], dict(r["metadata"] or {}), len(r["chunk_ids"])
+                r["doc_id"],
+                r["title"],
+                r["source"],
+                metadata_of(r["metadata"], self.location),
+                len(r["chunk_ids"]),
             )
-            for r in rows
+            for r in sorted(rows, key=lambda r: r["doc_id"])
         ]
 
     def iter_chunk_rows(self) -> Iterator[ChunkRow]:
         """Every chunk with its document's title, source and metadata, in document and reading order."""
-        rows = list(self.iterate(self.location.collection, [*CHUNK_FIELDS, "metadata"]))
+        rows = list(self.scan("chunks", [*CHUNK_FIELDS, "metadata"]))
         rows.sort(key=lambda r: (r["doc_id"], r["ordinal"]))
         for r in rows:
-            yield chunk_record(r)
+            yield chunk_record(r, self.location)
 
     def signatures(self) -> Iterator[Fingerprint]:
         """Every kept document's near-duplicate signature; none for documents written without one."""
-        for r in self.iterate(self.location.docs_collection, ["doc_id", "minhash", "numbers"]):
+        for r in self.scan("docs", ["minhash", "numbers"]):
             if r["minhash"]:
                 yield Fingerprint(r["doc_id"], base64.b64decode(r["minhash"]), list(r["numbers"] or []))
 
@@ -249,11 +233,8 @@ class MilvusReads:
         found: list[dict[str, Any]] = []
         for first in range(0, len(wanted), LOOKUP_BATCH):
             part = wanted[first : first + LOOKUP_BATCH]
-            found += self.query(
-                self.location.dups_collection,
-                f"of_doc_id in {filter_list(part)}",
-                ["doc_id", "of_doc_id", "source", "title", "similarity", "metadata"],
-            )
+            fields = ["of_doc_id", "source", "title", "similarity", "metadata"]
+            found += self.scan("dups", fields, where=one_of("of_doc_id", part))
         out: dict[str, list[DuplicateRecord]] = {}
         for r in sorted(found, key=lambda r: (r["of_doc_id"], r["doc_id"])):
             record = DuplicateRecord(
@@ -262,7 +243,7 @@ class MilvusReads:
                 r["source"],
                 r["title"],
                 float(r["similarity"]),
-                dict(r["metadata"] or {}),
+                metadata_of(r["metadata"], self.location),
             )
             out.setdefault(record.of_doc_id, []).append(record)
         return out
@@ -272,66 +253,62 @@ class MilvusReads:
         found = call(
             self.location,
             self._client.query,
-            self.location.dups_collection,
+            self.names.dups,
             filter="",
             output_fields=["count(*)"],
         )
         duplicates = int(found[0]["count(*)"]) if found else 0
         return {**self.state.totals, "chunks": self.state.stats.chunks, "duplicates": duplicates}
 
-    def get(self, collection: str, ids: Sequence[Any], fields: list[str]) -> list[dict[str, Any]]:
-        """Rows of ``collection`` by primary key, in batches."""
+    def get(self, part: Part, ids: Sequence[Any], fields: list[str]) -> list[dict[str, Any]]:
+        """Rows of one of the index's collections by primary key, in batches (its key always included)."""
+        key = PRIMARY_KEYS[part]
+        name = self.names.named()[part]
         rows: list[dict[str, Any]] = []
         for first in range(0, len(ids), LOOKUP_BATCH):
+            some = list(ids[first : first + LOOKUP_BATCH])
             rows += call(
                 self.location,
-                self._client.get,
-                collection,
-                ids=list(ids[first : first + LOOKUP_BATCH]),
-                output_fields=fields,
+                self._client.query,
+                name,
+                filter=one_of(key, some),
+                output_fields=list(dict.fromkeys([key, *fields])),
+                limit=len(some),
             )
         return rows
 
     def term_rows(self, terms: set[str]) -> dict[str, TermRow]:
         """The stored rows of ``terms`` (unknown terms left out)."""
+        keys = {term_key(t): t for t in terms}
         found: dict[str, TermRow] = {}
-        for row in self.get(self.location.terms_collection, sorted(terms), ["term", "term_id", "df"]):
-            found[row["term"]] = TermRow(int(row["term_id"]), int(row["df"]))
+        for row in self.get("terms", sorted(keys), ["term_id", "df"]):
+            found[keys[row["term"]]] = TermRow(int(row["term_id"]), int(row["df"]))
         return found
 
-    def query(self, collection: str, filter: str, fields: list[str]) -> list[dict[str, Any]]:
-        """Rows of ``collection`` matching a filter expression."""
-        return list(
-            call(
+    def scan(self, part: Part, fields: list[str], *, where: str = "") -> Iterator[dict[str, Any]]:
+        """Every row of one of the index's collections (matching ``where``), page by page in key order."""
+        key = PRIMARY_KEYS[part]
+        name = self.names.named()[part]
+        last: Any = None
+        while True:
+            condition = both(where, after(key, last) if last is not None else "")
+            rows = call(
                 self.location,
                 self._client.query,
-                collection,
-                filter=filter,
-                output_fields=fields,
-                limit=MAX_LIMIT,
+                name,
+                filter=condition,
+                output_fields=list(dict.fromkeys([key, *fields])),
+                limit=SCAN_BATCH,
+                iterator="True",  # pages in key order, as pymilvus's query iterator asks for them
+                reduce_stop_for_best="True",
             )
-        )
-
-    def iterate(self, collection: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-        """Every row of ``collection``, batch by batch."""
-        # pymilvus's iterator asks milvus-lite for a timestamp it does not implement, and warns.
-        logging.getLogger("pymilvus").setLevel(logging.ERROR)
-        iterator = call(
-            self.location,
-            self._client.query_iterator,
-            collection,
-            batch_size=1000,
-            filter="",
-            output_fields=fields,
-        )
-        try:
-            while True:
-                batch = iterator.next()
-                if not batch:
-                    return
-                yield from (dict(row) for row in batch)
-        finally:
-            iterator.close()
+            yield from (dict(row) for row in rows)
+            if len(rows) < SCAN_BATCH:
+                return
+            newest = max(row[key] for row in rows)
+            if last is not None and newest <= last:
+                raise BackendError(f"Milvus at {self.location} returned a page out of key order; try again")
+            last = newest
 
 
 def ranked(hits: Any) -> list[tuple[int, float]]:
@@ -348,12 +325,22 @@ def sparse_keys(vector: Any) -> list[int]:
     return [int(k) for k in getattr(vector, "indices", [])]
 
 
-def filter_list(values: Sequence[str]) -> str:
-    """``values`` as a list in a Milvus filter expression (``doc_id in [...]``)."""
-    return json.dumps(list(values), ensure_ascii=False)
+def term_key(term: str) -> str:
+    """A term's key in the terms collection: the term, or a digest of one longer than the key holds."""
+    data = term.encode("utf-8")
+    return term if len(data) <= TERM_BYTES else "\x01sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def chunk_record(row: Mapping[str, Any]) -> ChunkRow:
+def metadata_of(value: Any, location: MilvusLocation) -> dict[str, Any]:
+    """A row's metadata (a JSON object); anything else is damage, said as such (never read as no metadata)."""
+    if not isinstance(value, dict):
+        raise IndexCorruptError(
+            f"{location}: a document's metadata is {type(value).__name__}, not a JSON object; rebuild the index"
+        )
+    return value
+
+
+def chunk_record(row: Mapping[str, Any], location: MilvusLocation) -> ChunkRow:
     """A chunk row as Milvus returns it (``span_start``/``span_end``, JSON metadata) as a :class:`ChunkRow`."""
     return ChunkRow(
         chunk_id=int(row["chunk_id"]),
@@ -368,5 +355,5 @@ def chunk_record(row: Mapping[str, Any]) -> ChunkRow:
         text=row["text"],
         title=row["title"],
         origin=row["source"],
-        metadata=dict(row.get("metadata") or {}),
+        metadata=metadata_of(row.get("metadata"), location),
     )

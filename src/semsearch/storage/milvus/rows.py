@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from semsearch.errors import IndexCorruptError, InputError
-from semsearch.records import Chunk, PreparedDocument
+from semsearch.records import Chunk, DuplicateRecord, PreparedDocument
 from semsearch.storage.locations import MilvusLocation
-from semsearch.storage.milvus.schema import MAX_TEXT_BYTES, PLACEHOLDER_DIM
+from semsearch.storage.milvus.schema import MAX_TEXT_BYTES, PLACEHOLDER_DIM, SHORT_BYTES, SOURCE_BYTES
 
 
 def chunk_row(
@@ -45,10 +45,8 @@ def chunk_row(
 
 
 def document_row(entry: PreparedDocument, signature: tuple[bytes, Sequence[str]] | None) -> dict[str, Any]:
-    """A document's row: raw and cleaned text (each checked against Milvus's field size), drops, chunks."""
+    """A document's row: raw and cleaned text, drops, chunks (sizes checked by :func:`check_rows`)."""
     doc = entry.document
-    check_text_size(doc.doc_id, "raw text", doc.text)
-    check_text_size(doc.doc_id, "cleaned text", entry.clean.text)
     return {
         "doc_id": doc.doc_id,
         "title": entry.title,
@@ -103,11 +101,58 @@ def jsonable(metadata: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dict(metadata), ensure_ascii=False, default=str))
 
 
-def check_text_size(doc_id: str, what: str, text: str) -> None:
+def check_text_size(doc_id: str, what: str, text: str, limit: int = MAX_TEXT_BYTES) -> None:
     """InputError if ``text`` is larger than a Milvus text field holds."""
     size = len(text.encode("utf-8"))
-    if size > MAX_TEXT_BYTES:
+    if size > limit:
         raise InputError(
-            f"document {doc_id!r}: its {what} is {size} bytes, more than Milvus stores in one field "
-            f"({MAX_TEXT_BYTES}); split the article into parts or use a local index"
+            f"document {doc_id!r}: its {what} is {size} bytes, more than Milvus stores in its field "
+            f"({limit}); shorten it, split the article into parts, or use a local index"
+        )
+
+
+def check_rows(
+    prepared: Sequence[PreparedDocument],
+    vectors: np.ndarray,
+    duplicates: Sequence[DuplicateRecord],
+    id_bytes: int,
+) -> None:
+    """InputError naming the first value Milvus would refuse, before anything of a change is written.
+
+    Ids longer than ``id_bytes`` (the index's id fields; indexes written before format 3 hold 1024
+    bytes), texts and titles longer than a text field, sources and metadata too large.
+    """
+    chunks = sum(len(e.chunks) for e in prepared)
+    if chunks != len(vectors):
+        raise InputError(f"{chunks} chunks but {len(vectors)} vectors to write")
+    for entry in prepared:
+        doc = entry.document
+        check_id(doc.doc_id, id_bytes)
+        check_text_size(doc.doc_id, "raw text", doc.text)
+        check_text_size(doc.doc_id, "cleaned text", entry.clean.text)
+        check_text_size(doc.doc_id, "title", entry.title)
+        check_text_size(doc.doc_id, "origin", doc.origin, SOURCE_BYTES)
+        check_text_size(doc.doc_id, "encoding", doc.encoding, SHORT_BYTES)
+        check_text_size(
+            doc.doc_id, "metadata (as JSON)", json.dumps(jsonable(doc.metadata), ensure_ascii=False)
+        )
+        for chunk in entry.chunks:
+            check_text_size(doc.doc_id, "chunk text", chunk.text)
+    for record in duplicates:
+        check_id(record.doc_id, id_bytes)
+        check_id(record.of_doc_id, id_bytes)
+        check_text_size(record.doc_id, "title", record.title)
+        check_text_size(record.doc_id, "origin", record.origin, SOURCE_BYTES)
+        check_text_size(
+            record.doc_id, "metadata (as JSON)", json.dumps(jsonable(record.metadata), ensure_ascii=False)
+        )
+
+
+def check_id(doc_id: str, id_bytes: int) -> None:
+    """InputError if ``doc_id`` is longer than this index's id fields hold (only older indexes hold less)."""
+    size = len(doc_id.encode("utf-8"))
+    if size > id_bytes:
+        raise InputError(
+            f"document id {doc_id[:40]!r}… is {size} bytes; this Milvus index, written by an older semsearch, "
+            f"holds ids of up to {id_bytes} bytes: give it a shorter id, or rebuild the index to hold longer ones"
         )

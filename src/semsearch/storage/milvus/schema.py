@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from semsearch.errors import BackendError, InputError
+from semsearch.records import MAX_ID_BYTES
 from semsearch.storage.locations import EXTRA_HINT, MilvusLocation
+
+if TYPE_CHECKING:
+    from semsearch.storage.milvus.collections import Collections
 
 log = logging.getLogger(__name__)
 
@@ -85,40 +88,45 @@ def milvus_index_type(index_type: str) -> MilvusIndexType:
 
 # ---------------------------------------------------------------------- connecting
 
-CONNECT_ATTEMPTS = 3  # to a server; milvus-lite embedded runs in this process and is tried once
+# gRPC keep-alive as every server accepts it: a gRPC server's default policy counts a ping sent without
+# a call in flight, or sooner than 5 minutes after the last, as abuse, and after two it closes the
+# connection (GOAWAY "too_many_pings"). milvus-lite, embedded or as a server, keeps that policy, while
+# pymilvus pings every 10 s even when idle; so the client pings only during calls, and at most every 6
+# minutes (a call that long is still watched; an idle connection is simply reopened by gRPC).
+KEEPALIVE = {"grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0}
 
 
 def connect(location: MilvusLocation) -> Any:
-    """A MilvusClient for ``location``; an unreachable server is a BackendError naming it."""
+    """A MilvusClient for ``location``; an unreachable server, or a database in use, is one clear error."""
     client_class = pymilvus().MilvusClient
     if location.lite:
-        try:
-            import milvus_lite  # noqa: F401
-        except ImportError:
-            raise InputError(f"milvus-lite: locations need the milvus-lite package: {EXTRA_HINT}") from None
+        from semsearch.storage.milvus import lite
+
+        lite.check_database(location)
         Path(location.uri).parent.mkdir(parents=True, exist_ok=True)
         # Embedded milvus-lite serves gRPC in this process and logs every call it does not implement
-        # (AllocTimestamp, which pymilvus asks for and then does without) as an error with a traceback.
-        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-        logging.getLogger("pymilvus").setLevel(logging.ERROR)
+        # (AllocTimestamp, which pymilvus asks for and then does without) as an error with a traceback,
+        # and a database it cannot open with the whole traceback: semsearch says why in one line.
+        for name in ("grpc._server", "milvus_lite"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
         kwargs: dict[str, Any] = {"uri": location.uri}
     else:
+        logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # its own traceback of what we report
         kwargs = {"uri": location.uri, "timeout": 10}
         if location.token:
             kwargs["token"] = location.token
-    for attempt in range(CONNECT_ATTEMPTS):
-        try:
-            return client_class(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - pymilvus raises several types for one cause
-            if location.lite or attempt + 1 == CONNECT_ATTEMPTS:
-                raise BackendError(
-                    f"cannot connect to Milvus at {location} ({first_line(exc)}); is the server running and "
-                    "the address right? Credentials go in $SEMSEARCH_MILVUS_TOKEN"
-                ) from None
-            # A server that just dropped this process's channel (gRPC GOAWAY, e.g. "too_many_pings"
-            # after idle keep-alives) accepts the next connection: wait a moment and try again.
-            time.sleep(0.5 * (attempt + 1))
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        return client_class(**kwargs, grpc_options=dict(KEEPALIVE))
+    except Exception as exc:  # noqa: BLE001 - pymilvus raises several types for one cause
+        if location.lite:
+            from semsearch.storage.milvus import lite
+
+            raise lite.cannot_open(location, exc) from None
+        raise BackendError(
+            f"cannot connect to Milvus at {location} ({first_line(exc)}); is the server running and "
+            "the address right? Credentials go in $SEMSEARCH_MILVUS_TOKEN"
+        ) from None
 
 
 def first_line(exc: BaseException) -> str:
@@ -126,23 +134,66 @@ def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
+def is_missing(exc: BaseException) -> bool:
+    """Whether a Milvus error says a collection or alias does not exist."""
+    text = str(exc).lower()
+    return "not exist" in text or "not found" in text or "can't find" in text
+
+
+# ---------------------------------------------------------------------- collections
+
+PART_PROPERTY = "semsearch.part"  # which part of an index a collection is (Milvus format 3)
+PRIMARY_KEYS = {"chunks": "chunk_id", "docs": "doc_id", "terms": "term", "dups": "doc_id", "bands": "key"}
+TERM_BYTES = 1024  # the terms collection's key: longer terms are stored under a digest (MilvusReads.term_key)
+# The fields of each collection but the chunks' (how a collection written before the part marks is known).
+PART_FIELDS = {
+    "docs": {
+        "doc_id",
+        "title",
+        "title_source",
+        "source",
+        "encoding",
+        "content_hash",
+        "raw_text",
+        "clean_text",
+        "minhash",
+        "metadata",
+        "dropped",
+        "chunk_ids",
+        "numbers",
+        "tokens",
+        "_placeholder",
+    },
+    "terms": {"term", "term_id", "df", "_placeholder"},
+    "dups": {"doc_id", "of_doc_id", "source", "title", "similarity", "metadata", "_placeholder"},
+    "bands": {"key", "doc_ids", "_placeholder"},
+}
+SOURCE_BYTES = 4096
+SHORT_BYTES = 64  # title_source, encoding, content hash
+
+
 def create_collections(
-    location: MilvusLocation, client: Any, dim: int, kind: MilvusIndexType, properties: dict[str, str]
+    location: MilvusLocation,
+    client: Any,
+    names: Collections,
+    dim: int,
+    kind: MilvusIndexType,
+    properties: dict[str, str],
 ) -> None:
-    """Create the chunk, document, term, duplicate and band collections of a new index (replacing any there)."""
-    for name in location.collections:
-        if call(location, client.has_collection, name):
-            log.warning("replacing the index in collection %s of %s", name, location)
-            call(location, client.drop_collection, name)
+    """Create the chunk, document, term, duplicate and band collections ``names`` (a new generation's).
+
+    Each is marked as its part of a semsearch index (``semsearch.part``), so it is known as semsearch's
+    before anything of it is replaced. Document ids take up to :data:`~semsearch.records.MAX_ID_BYTES`.
+    """
     types = pymilvus().DataType
     chunks = client.create_schema(auto_id=False, enable_dynamic_field=False)
     chunks.add_field("chunk_id", types.INT64, is_primary=True)
-    chunks.add_field("doc_id", types.VARCHAR, max_length=1024)
+    chunks.add_field("doc_id", types.VARCHAR, max_length=MAX_ID_BYTES)
     for name in CHUNK_INT_FIELDS:
         chunks.add_field(name, types.INT64)
     chunks.add_field("text", types.VARCHAR, max_length=MAX_TEXT_BYTES)
     chunks.add_field("title", types.VARCHAR, max_length=MAX_TEXT_BYTES)
-    chunks.add_field("source", types.VARCHAR, max_length=4096)
+    chunks.add_field("source", types.VARCHAR, max_length=SOURCE_BYTES)
     chunks.add_field("metadata", types.JSON)
     chunks.add_field("dense", types.FLOAT_VECTOR, dim=dim)
     chunks.add_field("sparse", types.SPARSE_FLOAT_VECTOR)
@@ -152,21 +203,21 @@ def create_collections(
     call(
         location,
         client.create_collection,
-        location.collection,
+        names.chunks,
         schema=chunks,
         index_params=params,
         consistency_level="Strong",
-        properties=properties,
+        properties={**properties, PART_PROPERTY: "chunks"},
     )
 
     docs = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    docs.add_field("doc_id", types.VARCHAR, max_length=1024, is_primary=True)
+    docs.add_field("doc_id", types.VARCHAR, max_length=MAX_ID_BYTES, is_primary=True)
     for name, size in (
         ("title", MAX_TEXT_BYTES),
-        ("title_source", 64),
-        ("source", 4096),
-        ("encoding", 64),
-        ("content_hash", 64),
+        ("title_source", SHORT_BYTES),
+        ("source", SOURCE_BYTES),
+        ("encoding", SHORT_BYTES),
+        ("content_hash", SHORT_BYTES),
         ("raw_text", MAX_TEXT_BYTES),
         ("clean_text", MAX_TEXT_BYTES),
         ("minhash", MAX_TEXT_BYTES),  # base64 of the near-duplicate MinHash ("" when dedup is off)
@@ -175,30 +226,32 @@ def create_collections(
     for name in ("metadata", "dropped", "chunk_ids", "numbers"):
         docs.add_field(name, types.JSON)
     docs.add_field("tokens", types.INT64)
-    _create_plain(location, client, types, location.docs_collection, docs)
+    _create_plain(location, client, types, names.docs, docs, "docs")
 
     terms = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    terms.add_field("term", types.VARCHAR, max_length=1024, is_primary=True)
+    terms.add_field("term", types.VARCHAR, max_length=TERM_BYTES, is_primary=True)
     terms.add_field("term_id", types.INT64)
     terms.add_field("df", types.INT64)
-    _create_plain(location, client, types, location.terms_collection, terms)
+    _create_plain(location, client, types, names.terms, terms, "terms")
 
     dups = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    dups.add_field("doc_id", types.VARCHAR, max_length=1024, is_primary=True)
-    dups.add_field("of_doc_id", types.VARCHAR, max_length=1024)
-    dups.add_field("source", types.VARCHAR, max_length=4096)
+    dups.add_field("doc_id", types.VARCHAR, max_length=MAX_ID_BYTES, is_primary=True)
+    dups.add_field("of_doc_id", types.VARCHAR, max_length=MAX_ID_BYTES)
+    dups.add_field("source", types.VARCHAR, max_length=SOURCE_BYTES)
     dups.add_field("title", types.VARCHAR, max_length=MAX_TEXT_BYTES)
     dups.add_field("similarity", types.DOUBLE)
     dups.add_field("metadata", types.JSON)
-    _create_plain(location, client, types, location.dups_collection, dups)
+    _create_plain(location, client, types, names.dups, dups, "dups")
 
     bands = client.create_schema(auto_id=False, enable_dynamic_field=False)
     bands.add_field("key", types.VARCHAR, max_length=64, is_primary=True)  # "BAND.HASH", milvus_bands
     bands.add_field("doc_ids", types.JSON)
-    _create_plain(location, client, types, location.bands_collection, bands)
+    _create_plain(location, client, types, names.bands, bands, "bands")
 
 
-def _create_plain(location: MilvusLocation, client: Any, types: Any, name: str, schema: Any) -> None:
+def _create_plain(
+    location: MilvusLocation, client: Any, types: Any, name: str, schema: Any, part: str
+) -> None:
     """Create a collection searched by no vector (documents, terms, duplicates): a placeholder one is required."""
     add_placeholder(schema, types)
     call(
@@ -208,6 +261,7 @@ def _create_plain(location: MilvusLocation, client: Any, types: Any, name: str, 
         schema=schema,
         index_params=placeholder_index(client),
         consistency_level="Strong",
+        properties={PART_PROPERTY: part},
     )
 
 
