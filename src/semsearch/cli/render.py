@@ -135,7 +135,7 @@ def print_stories(
         )
         about = short_metadata(story.metadata, width - 4)
         if about:
-            print(f"    {about}")
+            print(f"    {safe(about)}")
         shown: set[int] = set()
         for hit in story.passages:
             place = f"¶{hit.paragraph}" + (f" ({hit.piece}/{hit.pieces})" if hit.pieces > 1 else "")
