@@ -374,3 +374,15 @@ def test_a_build_without_a_location_sweeps_the_folders_killed_builds_left(tmp_pa
         assert len(index.search("apple", k=2, mode="lexical")) == 2
     finally:
         handle.close()
+
+
+def test_a_segment_array_whose_header_does_not_parse_is_corrupt_not_a_syntax_error(saved):
+    """numpy parses an .npy header with tokenize and ast: a flipped byte there raised SyntaxError."""
+    folder = saved / f"segments.{_layout(saved)['epoch']}"
+    [ids] = folder.glob("*.ids.npy")
+    data = bytearray(ids.read_bytes())
+    close = data.index(b")", data.index(b"'shape': ("))
+    data[close : close + 1] = b"("  # same size: only parsing the header can tell
+    ids.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match=f"{ids.name} is not a readable array"):
+        _load(saved)

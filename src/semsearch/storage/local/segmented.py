@@ -39,7 +39,6 @@ import uuid
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from tokenize import TokenError  # numpy parses a .npy header as Python: a damaged one may raise it
 from typing import IO, Any
 
 import numpy as np
@@ -51,6 +50,7 @@ from semsearch.storage.base import Durability, IndexSpec, Opened, Parts
 from semsearch.storage.local import staging
 from semsearch.storage.local.files import MANIFEST, WRITE_FAILURES, raise_write_failure, read_manifest
 from semsearch.storage.local.segments import (
+    ARRAY_READ_ERRORS,
     EXACT_ROWS,
     Segment,
     SegmentFiles,
@@ -348,7 +348,7 @@ class SegmentedEngine:
                 deleted = np.unpackbits(
                     np.load(path, allow_pickle=False), count=entry["rows"], bitorder="little"
                 ).astype(bool)
-            except (OSError, ValueError, EOFError, TokenError) as exc:
+            except ARRAY_READ_ERRORS as exc:
                 raise IndexCorruptError(
                     f"{path} is not a readable deletion bitmap ({exc}); run `semsearch verify`"
                 ) from None

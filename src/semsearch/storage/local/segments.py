@@ -21,10 +21,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tokenize
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from tokenize import TokenError  # numpy parses a .npy header as Python: a damaged one may raise it
 from typing import Any
 
 import numpy as np
@@ -162,6 +162,10 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+ARRAY_READ_ERRORS = (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError)
+"""What ``np.load`` raises on a damaged file: numpy parses the header with ``tokenize`` and ``ast``."""
+
+
 def _load_array(path: Path, dtype: str, ndim: int) -> np.ndarray:
     """A memory-mapped array of a segment file, checked for type and shape (never unpickled)."""
     try:
@@ -170,7 +174,7 @@ def _load_array(path: Path, dtype: str, ndim: int) -> np.ndarray:
         raise IndexCorruptError(
             f"{path} is missing; the index is incomplete. Run `semsearch verify`"
         ) from None
-    except (OSError, ValueError, EOFError, TokenError) as exc:
+    except ARRAY_READ_ERRORS as exc:
         raise IndexCorruptError(f"{path} is not a readable array ({exc}); run `semsearch verify`") from None
     if array.dtype != np.dtype(dtype) or array.ndim != ndim:
         raise IndexCorruptError(
