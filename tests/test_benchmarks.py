@@ -544,3 +544,13 @@ def test_the_scale_engine_section_renders_sizes_failures_lancedb_and_before_afte
     before = _scale_engine_result("20261206T000000Z", 1800.0)
     text = _render(tmp_path / "both", monkeypatch, scale_engine=now, **{"scale_engine-before": before})
     assert "1,800 → 900" in text and "Before: commit" in text
+
+
+def test_newsroom_sync_pass_changes_exactly_what_the_folder_did():
+    from benchmarks import newsroom
+
+    found = newsroom.measure_sync(40, pool=_seed_pool())
+    assert found["unchanged_pass"].startswith("0 added, 0 updated, 40 unchanged, 0 removed")
+    assert found["change_pass"].startswith("10 added, 5 updated, 30 unchanged, 5 removed")
+    text = newsroom.render({"newsroom": {"encoder": "HashEncoder (stand-in)", "sync": found}})
+    assert "Sync of a folder of 40 story files" in text and "10 new, 5 changed, 5 deleted" in text

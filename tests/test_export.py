@@ -23,7 +23,7 @@ def saved(tmp_path):
 def test_an_export_into_an_index_is_refused_and_the_index_still_loads(saved, tmp_path):
     manifest = tmp_path / "idx" / "manifest.json"
     before = manifest.read_bytes()
-    other = Index.build([Document("c", "mountain")], model=KeywordEncoder(), cache=False)
+    other = Index.build([Document("c", "mountain valley")], model=KeywordEncoder(), cache=False)
     other.save(tmp_path / "other")
     for target in (
         manifest,

@@ -23,6 +23,9 @@ DEFAULT_TOKENIZER: TokenizerMode = "search"
 
 DEFAULT_INDEX_TYPE = "Flat"  # a FAISS factory string: exact search
 DEFAULT_MIN_CHARS = 30  # paragraphs shorter than this are merged with a neighbour
+# A whole document with less text than this after cleaning is no story ("undefined", "null", a lone
+# caption) and is skipped with the reason. Not min_chars: a 24-character 快讯 is a story.
+MIN_DOCUMENT_CHARS = 10
 DEFAULT_BATCH_SIZE = 16  # texts per encoder call
 BM25_K1 = 1.2  # Lucene's BM25 defaults, on both engines
 BM25_B = 0.75
@@ -97,3 +100,27 @@ DEFAULT_EF_SEARCH = 64
 
 
 DEFAULT_NPROBE = 16
+
+
+# ---------------------------------------------------------------------- what a newsroom asks (issue 25)
+
+Group = Literal["document"]  # search(group=...): one result per story (document) with its best passages
+GROUPS: tuple[Group, ...] = get_args(Group)
+PASSAGES_PER_STORY = 3  # best passages a grouped result shows per story (max_per_doc overrides)
+
+Sort = Literal["relevance", "date"]  # search(sort=...): best first, or newest first among the relevant
+SORTS: tuple[Sort, ...] = get_args(Sort)
+DEFAULT_SORT: Sort = "relevance"
+# Date order and a recency preference reorder this many of the most relevant results (stories when
+# grouped, passages otherwise; at least k): "the latest on X" is the newest of what is about X.
+RERANK_DEPTH = 100
+
+DATE_FACETS = (
+    "date:day",
+    "date:month",
+    "date:year",
+)  # facets(by=...): periods of the date; any other: a metadata key
+DEFAULT_FACET = "date:month"
+FACET_TOP = 100  # facets(query=...): the stories counted are this many most relevant ones (or min_score)
+
+SETTLE_SECONDS = 5.0  # sync: a file modified more recently than this is still being written; next pass

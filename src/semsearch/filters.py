@@ -5,9 +5,9 @@
 True
 
 A filter is a mapping of key → value (equality) or key → ``{operator: value, …}`` (all must hold), or
-``{"$and": [filter, …]}`` / ``{"$or": [filter, …]}``. Keys are a document's metadata keys plus
-``doc_id``, ``source`` and ``title`` (a metadata ``source``, the publisher in a feed, is what ``source``
-means when there is one; otherwise the file the document came from). Operators: ``$eq $ne $gt $gte $lt $lte $in $nin``. As in MongoDB,
+``{"$and": [filter, …]}`` / ``{"$or": [filter, …]}``. Keys are a document's metadata keys (``source`` is
+the outlet, ``date`` the day…) plus ``doc_id``, ``origin`` (the file it came from) and ``title``; a key
+no document has is an error listing the keys there are (:func:`check_keys`). Operators: ``$eq $ne $gt $gte $lt $lte $in $nin``. As in MongoDB,
 a list value matches when any element does, ``$ne``/``$nin`` hold for a missing key, and ``$gt``… compare
 numbers with numbers and strings with strings only. Values under ``date`` are read as dates
 (``2024/6/5`` means ``2024-06-05``). Anything malformed is an :class:`~semsearch.InputError` naming it.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -27,7 +27,7 @@ from semsearch.text.dates import DATE_KEY, next_day, normalize_date, previous_da
 Operator = Literal["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin"]
 OPERATORS: tuple[str, ...] = get_args(Operator)
 LOGICAL = ("$and", "$or")
-DOCUMENT_KEYS = ("doc_id", "source", "title")  # the document's own fields; every other key is metadata
+DOCUMENT_KEYS = ("doc_id", "origin", "title")  # the document's own fields; every other key is metadata
 Scalar = str | int | float | bool | None
 MAX_DEPTH = 32  # levels of $and/$or: deeper is a mistake, and Python's recursion would give out at ~1000
 MAX_CONDITIONS = 10_000  # values in one filter, over all its conditions and $in lists
@@ -115,6 +115,20 @@ def keys_of(where: Filter | None) -> set[str]:
     return set().union(*(keys_of(part) for part in where.parts))
 
 
+def check_keys(where: Filter | None, metadata_keys: Iterable[str]) -> None:
+    """Raise InputError when ``where`` reads a key no document has (a typo would match nothing, silently).
+
+    ``metadata_keys``: every metadata key of the index's documents; the document keys always exist.
+    """
+    known = set(metadata_keys) | set(DOCUMENT_KEYS)
+    unknown = sorted(keys_of(where) - known)
+    if unknown:
+        listed = ", ".join(sorted(known))
+        raise InputError(
+            f"no document has the key {', '.join(map(repr, unknown))}; filter on one of: {listed}"
+        )
+
+
 def _shown(value: object) -> str:
     """``value`` for an error message, cut short (a filter may be nested deep or hold long values)."""
     return _SHOWN.repr(value)
@@ -132,7 +146,7 @@ def _parse(where: Mapping[str, Any], path: str, depth: int, budget: list[int]) -
     for key, value in where.items():
         if not isinstance(key, str) or not key:
             raise InputError(
-                f"{path} has a key {_shown(key)}; keys are metadata names, doc_id, source or title"
+                f"{path} has a key {_shown(key)}; keys are metadata names, doc_id, origin or title"
             )
         if key in LOGICAL:
             if not isinstance(value, (list, tuple)) or not value:

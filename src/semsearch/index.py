@@ -9,19 +9,27 @@ the pipeline (build, changes), search and an engine behind :mod:`semsearch.stora
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from semsearch.defaults import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_FACET,
     DEFAULT_INDEX_TYPE,
     DEFAULT_MIN_CHARS,
+    DEFAULT_SORT,
     DEFAULT_TOKENIZER,
+    FACET_TOP,
+    RERANK_DEPTH,
+    SETTLE_SECONDS,
     Feedback,
+    Group,
     Mode,
+    Sort,
 )
 from semsearch.encoders.base import Encoder, embed_queries
 from semsearch.encoders.cache import EmbeddingCache
@@ -29,16 +37,30 @@ from semsearch.encoders.embedding import EmbedOptions, ProgressCallback
 from semsearch.encoders.loading import EncoderSlot, load_encoder
 from semsearch.encoders.runtime import threads_setting
 from semsearch.errors import InputError
-from semsearch.filters import parse_where
+from semsearch.filters import DOCUMENT_KEYS, check_keys, parse_where
 from semsearch.pipeline.build import BuildOptions, build_index
 from semsearch.pipeline.changes import check_known, current_manifest, plan_change, report_of
 from semsearch.pipeline.prepare import dedup_config
+from semsearch.pipeline.sync import removals_of, scan_sources
 from semsearch.readers.ingest import FieldNames, IngestReport, Source, read_sources
 from semsearch.reading import StoredDocuments, Where
-from semsearch.records import ChangeReport, Document, FusionConfig, Hit, SearchParams, Skipped
+from semsearch.records import (
+    ChangeReport,
+    Document,
+    Facets,
+    FusionConfig,
+    Hit,
+    SearchParams,
+    Skipped,
+    StoryHit,
+)
+from semsearch.search.facets import check_facet, facet_key, facets_of, story_counts
+from semsearch.search.ordering import HalfLife, check_sort, half_life_days, reorder
 from semsearch.search.searcher import DEFAULT_MODE, Searcher, SearchOptions, prepare_queries
+from semsearch.search.similar import similar_query
 from semsearch.storage.base import Engine
 from semsearch.storage.copy import copy_index
+from semsearch.storage.interrupts import deferred_interrupts
 from semsearch.storage.locations import (
     DirectoryLocation,
     Executor,
@@ -211,13 +233,43 @@ class Index(StoredDocuments):
         check_known(self._engine.parts.chunks, ids, "remove")
         return self._change(IngestReport(documents=[], skipped=[]), ids, EmbedOptions())
 
+    def sync(
+        self,
+        sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        *,
+        fields: FieldNames | None = None,
+        settle: float = SETTLE_SECONDS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        cache: EmbeddingCache | bool | None = True,
+        progress: bool | ProgressCallback = False,
+    ) -> ChangeReport:
+        """Make the index hold what the files and folders ``sources`` hold now; call :meth:`save`.
+
+        New files and records are added, changed ones replaced (compared by content hash), and
+        documents that came from these sources (their ``origin`` lies in one of them) but whose file
+        is gone, or no longer yields them, are removed; documents from anywhere else are left alone.
+        A file modified less than ``settle`` seconds ago is still being written: it and its
+        documents wait for the next sync (``ChangeReport.waiting``). A source path that does not
+        exist is an InputError and nothing changes (an unmounted folder never empties the index).
+        """
+        with self._write_lock:
+            scan = scan_sources(sources, fields=fields, settle=settle)
+            with self._rw.reading():
+                origins = self._engine.parts.chunks.origins()
+            change = self._change(
+                IngestReport(documents=scan.documents, skipped=scan.skipped),
+                removals_of(scan, origins),
+                EmbedOptions(batch_size, cache, progress, self.embed_script),
+            )
+        return dataclasses.replace(change, waiting=tuple(scan.waiting))
+
     def _change(self, report: IngestReport, removals: Sequence[str], embedding: EmbedOptions) -> ChangeReport:
         with self._write_lock:
             plan = plan_change(
                 self._engine.parts, self.manifest, report, removals, lambda: self.encoder, embedding
             )
             # Everything that can fail or take long has run: now change the index.
-            with self._rw.writing():
+            with self._rw.writing(), deferred_interrupts():  # Ctrl-C: the change is written whole first
                 removed = self._engine.apply(plan.batch) if not plan.batch.empty else []
                 change = report_of(plan, removed)
                 if change.changed:
@@ -241,7 +293,7 @@ class Index(StoredDocuments):
         target = parse_location(path) if path is not None else self._engine.location
         if target is None:
             raise InputError("this index was never saved; pass a path: index.save('indexes/NAME')")
-        with self._write_lock, self._rw.reading():  # saves take turns: each sees the one before
+        with self._write_lock, self._rw.reading(), deferred_interrupts():  # saves take turns
             manifest = current_manifest(self.manifest, self._engine.parts, self.fusion)
             if self._engine.accepts(target):
                 here = same_location(self._engine.location, target)
@@ -364,6 +416,7 @@ class Index(StoredDocuments):
         """What the encoder is given: text converted to "simplified", or "as-written" (older indexes)."""
         return check_embed_script(self.manifest.encoder.get("embed_script", LEGACY_EMBED_SCRIPT))
 
+    @overload
     def search(
         self,
         query: str,
@@ -374,7 +427,41 @@ class Index(StoredDocuments):
         max_per_doc: int | None = None,
         where: Where = None,
         feedback: Feedback | None = None,
-    ) -> list[Hit]:
+        group: None = None,
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[Hit]: ...
+
+    @overload
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        min_score: float | None = None,
+        max_per_doc: int | None = None,
+        where: Where = None,
+        feedback: Feedback | None = None,
+        group: Literal["document"],
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[StoryHit]: ...
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        min_score: float | None = None,
+        max_per_doc: int | None = None,
+        where: Where = None,
+        feedback: Feedback | None = None,
+        group: Group | None = None,
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[Hit] | list[StoryHit]:
         """The ``k`` best chunks for ``query``, best first (modes and scores: :class:`~semsearch.search.searcher.SearchOptions`).
 
         ``Hit.scores`` holds each side's score and rank, ``Hit.highlights`` where the query's words
@@ -385,8 +472,15 @@ class Index(StoredDocuments):
         only): "on" re-queries the dense side from its best passages, "auto" only when the query's terms
         mostly do not occur in the index (an English question over Chinese text), "off" never; default:
         the index's ``fusion.feedback`` (:mod:`semsearch.search.feedback`).
+
+        ``group="document"``: the ``k`` best stories instead, each a :class:`~semsearch.records.StoryHit`
+        with up to ``max_per_doc`` (default 3) of its best passages (:mod:`semsearch.search.grouping`).
+        ``sort="date"``: the newest first among the 100 most relevant results; ``recency="30d"``:
+        relevance times 0.5 per half-life of age (:mod:`semsearch.search.ordering`).
+
+        >>> index.search("嫦娥六号", k=5, group="document", sort="date")[0].date
         """
-        return self.search_batch(
+        return self._search_batch(
             [query],
             k,
             mode=mode,
@@ -394,7 +488,42 @@ class Index(StoredDocuments):
             max_per_doc=max_per_doc,
             where=where,
             feedback=feedback,
+            group=group,
+            sort=sort,
+            recency=recency,
         )[0]
+
+    @overload
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        min_score: float | None = None,
+        max_per_doc: int | None = None,
+        where: Where = None,
+        feedback: Feedback | None = None,
+        group: None = None,
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[list[Hit]]: ...
+
+    @overload
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        min_score: float | None = None,
+        max_per_doc: int | None = None,
+        where: Where = None,
+        feedback: Feedback | None = None,
+        group: Literal["document"],
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[list[StoryHit]]: ...
 
     def search_batch(
         self,
@@ -406,16 +535,121 @@ class Index(StoredDocuments):
         max_per_doc: int | None = None,
         where: Where = None,
         feedback: Feedback | None = None,
-    ) -> list[list[Hit]]:
+        group: Group | None = None,
+        sort: Sort = DEFAULT_SORT,
+        recency: HalfLife = None,
+    ) -> list[list[Hit]] | list[list[StoryHit]]:
         """:meth:`search` for many queries at once (queries are embedded together); one list per query."""
-        texts = prepare_queries(queries)
-        options = SearchOptions(
-            k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, feedback=feedback
+        return self._search_batch(
+            queries,
+            k,
+            mode=mode,
+            min_score=min_score,
+            max_per_doc=max_per_doc,
+            where=where,
+            feedback=feedback,
+            group=group,
+            sort=sort,
+            recency=recency,
         )
-        condition = parse_where(where)
+
+    def _search_batch(
+        self,
+        queries: Sequence[str],
+        k: int,
+        *,
+        mode: Mode,
+        min_score: float | None,
+        max_per_doc: int | None,
+        where: Where,
+        feedback: Feedback | None,
+        group: Group | None,
+        sort: Sort,
+        recency: HalfLife,
+    ) -> list[list[Any]]:
+        texts = prepare_queries(queries)
+        sort = check_sort(sort)
+        half_life = half_life_days(recency)
+        reordered = sort != "relevance" or half_life is not None
+        options = SearchOptions(
+            k=k, mode=mode, min_score=min_score, max_per_doc=max_per_doc, group=group, feedback=feedback
+        )
+        if reordered:  # the most relevant results, reordered by date or recency, then cut to k
+            options = dataclasses.replace(options, k=max(k, RERANK_DEPTH))
         with self._rw.reading():
+            condition = self._condition(where)
             allowed = None if condition is None else self._engine.parts.chunks.select(condition)
-            return self.searcher().search(texts, options, allowed=allowed)
+            searcher = self.searcher()
+            found: list[list[Any]] = (
+                searcher.search(texts, options, allowed=allowed)
+                if group is None
+                else searcher.stories(texts, options, allowed=allowed)
+            )
+        if reordered:
+            found = [reorder(results, sort, half_life, k) for results in found]
+        return found
+
+    def similar(
+        self,
+        doc_id: str,
+        k: int = 10,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        where: Where = None,
+        max_per_doc: int | None = None,
+    ) -> list[StoryHit]:
+        """The ``k`` stories most like the stored story ``doc_id``, best first (itself and its duplicates left out).
+
+        The story's own passages are the query: the mean of their vectors on the dense side, its title
+        and opening (:data:`~semsearch.search.similar.SIMILAR_QUERY_CHARS` characters) on the lexical
+        side, fused as a search is. ``where`` filters as in :meth:`search`.
+        """
+        with self._rw.reading():
+            query = similar_query(self._engine.parts, doc_id)
+            condition = self._condition(where)
+            allowed = None if condition is None else self._engine.parts.chunks.select(condition)
+            options = SearchOptions(k=k, mode=mode, max_per_doc=max_per_doc, group="document")
+            return self.searcher().stories(
+                [query.text],
+                options,
+                keep=query.keep,
+                allowed=allowed,
+                vectors=query.vector if mode != "lexical" else None,
+            )[0]
+
+    def facets(
+        self,
+        query: str | None = None,
+        *,
+        by: str = DEFAULT_FACET,
+        where: Where = None,
+        mode: Mode = DEFAULT_MODE,
+        top: int = FACET_TOP,
+        min_score: float | None = None,
+    ) -> Facets:
+        """How many stories there are per month (``by="date:month"``; or ``date:day``, ``date:year``, a metadata key).
+
+        Which stories count: without ``query``, every story ``where`` lets through (all of them
+        without a filter); with ``query``, the ``top`` most relevant stories for it (a grouped
+        search in ``mode``), only those whose best passage scores at least ``min_score`` when given.
+        A story counts once per value (a list of authors counts for each). Date facets come in time
+        order with empty periods as 0; others most frequent first.
+
+        >>> [(c.value, c.count) for c in index.facets("嫦娥六号", by="date:month").counts]
+        """
+        check_facet(by)
+        key = facet_key(by)
+        with self._rw.reading():
+            condition = self._condition(where)
+            if key == by and key not in DOCUMENT_KEYS:  # a metadata key: a typo would count none, silently
+                check_keys(parse_where({key: {"$ne": None}}), self._engine.parts.chunks.metadata_keys())
+            if query is None:
+                counts = self._engine.parts.chunks.count_values(key, condition)
+                return facets_of(counts, by)
+        if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+            raise InputError(f"top must be a positive number of stories, not {top!r}")
+        stories = self.search(query, top, mode=mode, where=where, min_score=min_score, group="document")
+        return facets_of(story_counts(stories, key), by, query=query, top=top, min_score=min_score)
 
     def __repr__(self) -> str:
         where = f" at {self.location}" if self.location else ""

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from semsearch.errors import InputError
-from semsearch.filters import Filter, parse_where
+from semsearch.filters import Filter, check_keys, keys_of, parse_where
 from semsearch.records import Chunk, ContextParagraph, Dropped, Hit
 from semsearch.storage.base import Engine, Parts
 from semsearch.storage.locks import ReadWriteLock
@@ -21,7 +21,8 @@ Where = Mapping[str, Any] | Filter | None
 """A metadata filter in the Chroma/MongoDB convention (:mod:`semsearch.filters`).
 
 ``{"source": "新华社"}``, ``{"date": {"$gte": "2024-01-01", "$lt": "2024-07-01"}}``; operators ``$in $nin
-$ne $gt $gte $lt $lte``, ``$and``/``$or``; keys are metadata keys plus ``doc_id``, ``source`` and ``title``.
+$ne $gt $gte $lt $lte``, ``$and``/``$or``; keys are metadata keys (``source``: the outlet) plus ``doc_id``,
+``origin`` (the file) and ``title``; a key no document has is an InputError listing those there are.
 """
 
 
@@ -38,6 +39,13 @@ class StoredDocuments:
 
     def __len__(self) -> int:
         return len(self._parts.vectors)
+
+    def _condition(self, where: Where) -> Filter | None:
+        """``where`` parsed, its keys checked against the documents' (a typo is an error, not zero hits)."""
+        condition = parse_where(where)
+        if condition is not None and keys_of(condition) - {"doc_id", "origin", "title"}:
+            check_keys(condition, self._parts.chunks.metadata_keys())
+        return condition
 
     def info(self) -> dict[str, Any]:
         """The manifest plus the index's location and size on disk, and whether BM25 needs re-weighting."""
@@ -79,14 +87,14 @@ class StoredDocuments:
         ]
 
     def documents(self, where: Where = None) -> list[dict[str, Any]]:
-        """Every document (or those matching ``where``): doc_id, title, source, date, chunks, metadata."""
-        condition = parse_where(where)
+        """Every document (or those matching ``where``): doc_id, title, origin, source (outlet), date, chunks, metadata."""
         with self._rw.reading():
+            condition = self._condition(where)
             summaries = self._parts.chunks.summaries()
         return [s.to_dict() for s in summaries if condition is None or condition.matches(s.fields())]
 
     def export_rows(self, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
-        """Every chunk as a flat record (ids, place, text, title, source, metadata; ``vector`` if asked)."""
+        """Every chunk as a flat record (ids, place, text, title, origin, source, metadata; ``vector`` if asked)."""
         with self._rw.reading():
             rows = list(self._parts.chunks.iter_chunk_rows())
             found = self._parts.vectors.reconstruct([r.chunk_id for r in rows]) if vectors and rows else None
@@ -101,7 +109,7 @@ class StoredDocuments:
         return self._parts.chunks.iter_chunks()
 
     def document(self, doc_id: str) -> dict[str, Any]:
-        """A stored document: title, source, raw and cleaned text, metadata, and what the cleaner dropped."""
+        """A stored document: title, origin, source (outlet), raw and cleaned text, metadata, what the cleaner dropped."""
         record = self._parts.chunks.document(doc_id)
         if record is None:
             raise InputError(f"no document {doc_id!r} in this index")

@@ -5,7 +5,8 @@ code: sources give :class:`Document` (or :class:`Skipped`), cleaning :class:`Cle
 :class:`Chunk`, preparation :class:`PreparedDocument`; a change reaches an engine as one
 :class:`WriteBatch`; an engine answers with :class:`ChunkRow`, :class:`StoredDocument`,
 :class:`DocumentSummary`, :class:`DuplicateRecord`, :class:`Fingerprint`, :class:`Scored` and
-:class:`VectorHits`; a search gives :class:`Hit`; a change reports :class:`ChangeReport`.
+:class:`VectorHits`; a search gives :class:`Hit` (or, grouped by story, :class:`StoryHit`), coverage counts
+:class:`Facets`; a change or a sync reports :class:`ChangeReport`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from semsearch.defaults import (
     Norm,
 )
 from semsearch.errors import InputError
+from semsearch.text.dates import DATE_KEY, normalize_date
+
+SOURCE_KEY = "source"  # the metadata key naming the outlet (新华社, 人民网…); the file is ``origin``
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,6 +67,18 @@ def check_text(value: object, what: str) -> str:
     return value
 
 
+def outlet(metadata: Mapping[str, Any]) -> str:
+    """The outlet a document's metadata names under ``source`` (the publisher: 新华社…), or ""."""
+    value = metadata.get(SOURCE_KEY)
+    return value if isinstance(value, str) else ""
+
+
+def day_of_metadata(metadata: Mapping[str, Any]) -> str | None:
+    """The ``date`` of a document's metadata as ``YYYY-MM-DD``, or None when it has none that reads as a day."""
+    value = metadata.get(DATE_KEY)
+    return normalize_date(value) if value is not None else None
+
+
 def check_doc_id(doc_id: object, what: str = "a document") -> str:
     """``doc_id`` if it is a usable document id: text, not blank, at most :data:`MAX_ID_BYTES` bytes.
 
@@ -87,25 +103,31 @@ class Document:
 
     ``text`` is the decoded text exactly as written; cleaning never changes it.
     ``title`` is the title given by the source (a JSONL ``title`` field), or "" when the
-    cleaner should look for a headline in the text.
+    cleaner should look for a headline in the text. ``origin`` is the file (or ``file:line`` of a
+    feed) it was read from; the outlet that published it is ``metadata["source"]`` (:attr:`source`).
     """
 
     doc_id: str
     text: str
     title: str = ""
-    source: str = ""
+    origin: str = ""
     encoding: str = "utf-8"
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_doc_id(self.doc_id, f"Document (text starts {str(self.text)[:30]!r})")
         check_text(self.text, f"Document {self.doc_id!r}: text")
-        for name in ("title", "source", "encoding"):
+        for name in ("title", "origin", "encoding"):
             check_text(getattr(self, name), f"Document {self.doc_id!r}: {name}")
         if not isinstance(self.metadata, Mapping):
             raise InputError(
                 f"Document {self.doc_id!r}: metadata must be a mapping (a dict), not {type(self.metadata).__name__}"
             )
+
+    @property
+    def source(self) -> str:
+        """The outlet that published the document (``metadata["source"]``), or ""."""
+        return outlet(self.metadata)
 
     @property
     def content_hash(self) -> str:
@@ -167,12 +189,18 @@ class ChunkRow:
     n_tokens: int
     text: str
     title: str
-    source: str
+    origin: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        """The outlet that published the chunk's document (``metadata["source"]``), or ""."""
+        return outlet(self.metadata)
 
     def to_dict(self) -> dict[str, Any]:
         """The row as a flat JSON-ready dict (what ``semsearch export`` writes per chunk)."""
         row = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        row["source"] = self.source
         row["metadata"] = dict(self.metadata)
         return row
 
@@ -184,7 +212,7 @@ class StoredDocument:
     doc_id: str
     title: str
     title_source: str
-    source: str
+    origin: str
     encoding: str
     content_hash: str
     raw_text: str
@@ -192,9 +220,14 @@ class StoredDocument:
     metadata: Mapping[str, Any]
     dropped: list[Dropped]
 
+    @property
+    def source(self) -> str:
+        """The outlet that published the document (``metadata["source"]``), or ""."""
+        return outlet(self.metadata)
+
     def to_dict(self) -> dict[str, Any]:
-        """The record as a dict (what :meth:`Index.document` returns)."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """The record as a dict (what :meth:`Index.document` returns), with the outlet as ``source``."""
+        return {**{name: getattr(self, name) for name in self.__dataclass_fields__}, "source": self.source}
 
 
 class Scored(NamedTuple):
@@ -231,7 +264,7 @@ class Hit:
     pieces: int
     start: int
     end: int
-    source: str
+    origin: str
     rank: int
     scores: Mapping[str, float] = field(default_factory=dict)
     highlighter: Callable[[], tuple[Highlight, ...]] | None = field(default=None, repr=False, compare=False)
@@ -242,6 +275,16 @@ class Hit:
     def highlights(self) -> tuple[Highlight, ...]:
         """The query's terms found in ``text``, as spans of the text as written, by position."""
         return self.highlighter() if self.highlighter is not None else ()
+
+    @property
+    def source(self) -> str:
+        """The outlet that published the hit's document (``metadata["source"]``), or ""; the file is ``origin``."""
+        return outlet(self.metadata)
+
+    @property
+    def date(self) -> str | None:
+        """The document's day (``YYYY-MM-DD``) when its metadata has one."""
+        return day_of_metadata(self.metadata)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (used by ``semsearch query --json``)."""
@@ -256,12 +299,103 @@ class Hit:
             "pieces": self.pieces,
             "start": self.start,
             "end": self.end,
+            "origin": self.origin,
             "source": self.source,
             "text": self.text,
             "highlights": [{"term": h.term, "start": h.start, "end": h.end} for h in self.highlights],
             "scores": {k: round(float(v), 6) for k, v in self.scores.items()},
             "metadata": dict(self.metadata),
             "duplicates": [dict(d) for d in self.duplicates],
+        }
+
+
+@dataclass(frozen=True)
+class StoryHit:
+    """One story (document) of a grouped search, best first: its score and its best passages.
+
+    ``score`` combines the scores of the story's passages the search found (how: :mod:`semsearch.search.grouping`);
+    ``passages`` are those passages as :class:`Hit`, best first, with their highlights and spans.
+    ``scores`` holds the story score's parts (``best``: its best passage's score; ``relevance`` and
+    ``recency`` when a recency preference reweighted it).
+    """
+
+    rank: int
+    score: float
+    doc_id: str
+    title: str
+    origin: str
+    passages: tuple[Hit, ...]
+    scores: Mapping[str, float] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    duplicates: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def source(self) -> str:
+        """The outlet that published the story (``metadata["source"]``), or ""; the file is ``origin``."""
+        return outlet(self.metadata)
+
+    @property
+    def date(self) -> str | None:
+        """The story's day (``YYYY-MM-DD``) when its metadata has one."""
+        return day_of_metadata(self.metadata)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``semsearch query --group document --json``); passages as :meth:`Hit.to_dict`."""
+        return {
+            "rank": self.rank,
+            "score": round(float(self.score), 6),
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "origin": self.origin,
+            "source": self.source,
+            "date": self.date,
+            "scores": {k: round(float(v), 6) for k, v in self.scores.items()},
+            "metadata": dict(self.metadata),
+            "duplicates": [dict(d) for d in self.duplicates],
+            "passages": [p.to_dict() for p in self.passages],
+        }
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    """How many stories have ``value`` (a day, month or year for date facets; a metadata value otherwise)."""
+
+    value: str
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"value": self.value, "count": self.count}
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Counts of stories per value of ``by``: what :meth:`semsearch.Index.facets` and ``semsearch timeline`` give.
+
+    ``counts``: date facets in time order with empty periods between the first and last as 0;
+    other keys most frequent first. ``stories``: how many stories were counted; ``missing``: how many
+    of them have no value for ``by``. ``query``, ``top`` and ``min_score`` say which stories matched
+    (all stories the filter lets through when ``query`` is None).
+    """
+
+    by: str
+    counts: tuple[FacetCount, ...]
+    stories: int
+    missing: int = 0
+    query: str | None = None
+    top: int | None = None
+    min_score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``semsearch timeline --json``)."""
+        return {
+            "by": self.by,
+            "query": self.query,
+            "top": self.top,
+            "min_score": self.min_score,
+            "stories": self.stories,
+            "missing": self.missing,
+            "counts": [c.to_dict() for c in self.counts],
         }
 
 
@@ -303,6 +437,9 @@ class ChangeReport:
     embedded: int = 0
     duplicates: tuple[str, ...] = ()  # ids not indexed: each repeats a stored document (Index.duplicates)
     skipped: tuple[Skipped, ...] = ()
+    waiting: tuple[
+        str, ...
+    ] = ()  # files a sync left for its next pass: modified moments ago (still being written)
     promoted: tuple[str, ...] = ()  # folded duplicates indexed in place of a removed kept document
 
     @property
@@ -310,9 +447,23 @@ class ChangeReport:
         """Whether the index differs from before."""
         return bool(self.added or self.updated or self.removed or self.duplicates or self.promoted)
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``semsearch add/remove/sync --json``)."""
+        return {
+            **{
+                name: list(getattr(self, name))
+                for name in ("added", "updated", "unchanged", "removed", "duplicates", "promoted", "waiting")
+            },
+            "chunks_added": self.chunks_added,
+            "chunks_removed": self.chunks_removed,
+            "embedded": self.embedded,
+            "skipped": [{"origin": s.origin, "reason": s.reason} for s in self.skipped],
+        }
+
     def summary(self) -> str:
         """One line for people: counts of each kind of change."""
         skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
+        skipped += f", {len(self.waiting)} files still being written (next pass)" if self.waiting else ""
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
             f"{len(self.removed)} removed{skipped}; {self.chunks_added} chunks in ({self.embedded} embedded), "
@@ -366,9 +517,9 @@ class CleanText:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A source, or one line of a JSONL source, that was not indexed, and why."""
+    """A file, or one line of a feed (``origin``: ``feed.jsonl:7``), that was not indexed, and why."""
 
-    source: str
+    origin: str
     reason: str
 
 
@@ -408,6 +559,14 @@ class VectorHits(NamedTuple):
     def ranking(self, row: int) -> list[Scored]:
         """Query ``row``'s hits as a best-first list, padding left out."""
         return [Scored(int(i), float(s)) for s, i in zip(self.scores[row], self.ids[row]) if i >= 0]
+
+
+class ValueCounts(NamedTuple):
+    """What a store counted for a facet: documents per value of a key, documents counted, those without a value."""
+
+    counts: dict[str, int]
+    documents: int
+    missing: int
 
 
 class Fingerprint(NamedTuple):
@@ -548,32 +707,38 @@ _SPEC_KEYS = {
 
 @dataclass(frozen=True)
 class DocumentSummary:
-    """A stored document as listings and filters see it: id, title, source, metadata, chunk count."""
+    """A stored document as listings and filters see it: id, title, origin (its file), metadata, chunk count."""
 
     doc_id: str
     title: str
-    source: str
+    origin: str
     metadata: Mapping[str, Any]
     chunks: int = 0
 
-    def fields(self) -> dict[str, Any]:
-        """What a ``where`` filter reads: the metadata plus ``title``, ``source`` and ``doc_id``.
+    @property
+    def source(self) -> str:
+        """The outlet that published the document (``metadata["source"]``), or ""."""
+        return outlet(self.metadata)
 
-        A metadata ``source`` (the outlet, in a feed) is what a filter on ``source`` means; the
-        document's own source (its file) answers only when the metadata has none. ``doc_id`` always
-        names the document.
+    def fields(self) -> dict[str, Any]:
+        """What a ``where`` filter reads: the metadata plus ``title``, ``origin`` and ``doc_id``.
+
+        ``source`` is the outlet, a metadata key like any other (a document without one has no
+        ``source``); the file a document came from is ``origin``. ``doc_id``, ``origin`` and ``title``
+        always name the document's own, whatever its metadata holds under those keys.
         """
-        return {"title": self.title, "source": self.source, **self.metadata, "doc_id": self.doc_id}
+        return {**self.metadata, "title": self.title, "origin": self.origin, "doc_id": self.doc_id}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``semsearch docs --json``, :meth:`Index.documents`)."""
         return {
             "doc_id": self.doc_id,
             "title": self.title,
+            "origin": self.origin,
             "source": self.source,
             "metadata": dict(self.metadata),
             "chunks": self.chunks,
-            "date": self.metadata.get("date"),
+            "date": self.metadata.get(DATE_KEY),
         }
 
 
@@ -583,21 +748,22 @@ class DuplicateRecord:
 
     doc_id: str
     of_doc_id: str
-    source: str
+    origin: str
     title: str
     similarity: float
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """What ``Hit.duplicates`` holds: doc_id, source, title, similarity and the date when known."""
+        """What ``Hit.duplicates`` holds: doc_id, origin, outlet (``source``), title, similarity, date when known."""
         entry: dict[str, Any] = {
             "doc_id": self.doc_id,
-            "source": self.source,
+            "origin": self.origin,
+            "source": outlet(self.metadata),
             "title": self.title,
             "similarity": self.similarity,
         }
-        if self.metadata.get("date") is not None:
-            entry["date"] = self.metadata["date"]
+        if self.metadata.get(DATE_KEY) is not None:
+            entry["date"] = self.metadata[DATE_KEY]
         return entry
 
 
@@ -612,7 +778,7 @@ class DuplicateOf:
     def record(self) -> DuplicateRecord:
         """The record an engine keeps of it."""
         doc = self.document
-        return DuplicateRecord(doc.doc_id, self.of, doc.source, doc.title, self.similarity, doc.metadata)
+        return DuplicateRecord(doc.doc_id, self.of, doc.origin, doc.title, self.similarity, doc.metadata)
 
 
 @dataclass(frozen=True)

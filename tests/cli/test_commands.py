@@ -162,3 +162,19 @@ def test_cache_clear_of_an_unknown_model_says_so(tmp_path, monkeypatch):
     result = run("cache", "clear", "--model", "no-such-model")
     assert result.returncode == 2
     assert "the cache holds no vectors of 'no-such-model'" in result.stderr
+
+
+def test_bench_without_a_name_asks_for_one_not_for_its_arguments():
+    # Issue 25: `semsearch bench` said "the following arguments are required: name, args".
+    result = run("bench")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "bench needs the NAME of a benchmark (quality, hybrid, latency" in result.stderr
+    assert "args" not in result.stderr.split("error:")[1].split("(")[0]
+
+
+def test_bench_says_what_it_runs_before_it_starts():
+    # Issue 25: `semsearch bench` printed nothing for minutes, then a JSON blob.
+    result = run("bench", "report", "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("running python -m benchmarks.report --help in ")
+    assert "results go to benchmarks/results/" in result.stderr and "usage:" in result.stdout

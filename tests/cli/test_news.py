@@ -133,6 +133,16 @@ def test_terminal_view_shows_short_metadata(dated_index):
     assert "date 2024-04-15 · source 新华社 · pub_date 2024-04-15 08:00 · page 3" in result.stdout
 
 
+def test_terminal_view_hides_the_raw_date(tmp_path):
+    # Issue 25: `date_raw` (the date as written) was printed under every hit beside the normalised date.
+    feed = tmp_path / "feed.jsonl"
+    row = {"id": "d1", "text": "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解。", "date": "2024年3月8日"}
+    feed.write_text(json.dumps(row, ensure_ascii=False), encoding="utf-8")
+    assert run("build", str(feed), "-o", str(tmp_path / "idx"), "--no-progress").returncode == 0
+    shown = run("query", "-i", str(tmp_path / "idx"), "网格员").stdout
+    assert "date 2024-03-08" in shown and "date_raw" not in shown
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -142,6 +152,11 @@ def test_terminal_view_shows_short_metadata(dated_index):
         (["--where-json", "{source: 1}"], "--where-json is not valid JSON"),
         (["--where-json", "[1]"], "--where-json must be a JSON object"),
         (["--where-json", '{"page": {"$regex": "1"}}'], "unknown operator '$regex'"),
+        # a typo in a key matched nothing, silently, exit 0 (issue 25)
+        (
+            ["--where", "sorce=新华社"],
+            "no document has the key 'sorce'; filter on one of: date, doc_id, origin",
+        ),
     ],
 )
 def test_bad_filters_are_one_line_and_exit_2(dated_index, args, message):
@@ -180,3 +195,127 @@ def test_export_jsonl_and_parquet_with_vectors(dated_index, tmp_path):
     assert json.loads(table[3]["metadata"])["page"] == 3
     missing = run("export", "-i", str(dated_index), "--format", "parquet")
     assert missing.returncode == 2 and "needs a file" in missing.stderr
+
+
+def test_metadata_fields_and_drop_fields_choose_what_is_kept(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    record = {
+        "guid": "https://news.example/2024/1.html",  # RSS's item id
+        "title": "基层治理",
+        "text": "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解，社区经验在全市推广。",
+        "date": "2024-03-08",
+        "source": "新华社",
+        "paragraphs": ["网格员走村入户收集群众诉求，", "推动矛盾纠纷就地化解。"],
+        "date_raw": "2024年03月08日 08:00",
+    }
+    feed.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def exported(*args):
+        out = tmp_path / f"idx{len(args)}"
+        result = run("build", str(feed), "-o", str(out), "--no-progress", *args)
+        assert result.returncode == 0, result.stderr
+        [row] = [json.loads(line) for line in run("export", "-i", str(out)).stdout.splitlines()]
+        return row
+
+    row = exported("--drop-fields", "paragraphs,date_raw")
+    assert row["doc_id"] == "https://news.example/2024/1.html"
+    assert row["metadata"] == {"date": "2024-03-08", "source": "新华社"}
+    assert row["source"] == "新华社" and row["origin"].endswith("feed.jsonl:1")
+    assert exported("--metadata-fields", "source")["metadata"] == {"source": "新华社"}
+
+
+def test_query_shows_stories_to_people_and_sorts_by_date(dated_index):
+    shown = run("query", "-i", str(dated_index), "-k", "2", "--where", "doc_id=n03", "网格员")
+    assert shown.returncode == 0, shown.stderr
+    assert "[n03, 1 passage]" in shown.stdout and "¶1: " in shown.stdout  # a story, then its passages
+    passages = json.loads(run("query", "-i", str(dated_index), "--json", "-k", "3", "网格员").stdout)
+    assert "passages" not in passages[0] and "paragraph" in passages[0]  # JSON keeps passages by default
+    newest = run(
+        "query", "-i", str(dated_index), "--json", "-k", "3", "--group", "document", "--mode", "lexical",
+        "--sort", "date", "网格员",
+    )  # fmt: skip
+    assert newest.returncode == 0, newest.stderr
+    stories = json.loads(newest.stdout)
+    assert [s["date"] for s in stories] == ["2024-06-15"] * 2 + ["2024-05-15"]
+    assert stories[0]["passages"][0]["doc_id"] == stories[0]["doc_id"]
+    recent = run(
+        "query", "-i", str(dated_index), "--json", "-k", "12", "--group", "document", "--recency", "30d", "网格员",
+    )  # fmt: skip
+    assert {s["doc_id"] for s in json.loads(recent.stdout)[:2]} == {"n05", "n11"}  # the June stories
+    bad = run("query", "-i", str(dated_index), "--recency", "soon", "网格员")
+    assert bad.returncode == 2 and "recency must be a half-life" in bad.stderr
+
+
+def test_timeline_prints_bars_json_and_an_svg(dated_index, tmp_path):
+    shown = run("timeline", "-i", str(dated_index), "--by", "date:month")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "date:month: 12 stories"
+    assert lines[1].startswith("2024-01  ") and lines[1].endswith(" 2") and "█" in lines[1]
+    assert len(lines) == 7
+    plot = tmp_path / "coverage.svg"
+    data = run(
+        "timeline", "-i", str(dated_index), "--by", "source", "--json", "--plot", str(plot),
+        "--since", "2024-06-01", "网格员",
+    )  # fmt: skip
+    assert data.returncode == 0, data.stderr
+    facets = json.loads(data.stdout)
+    assert facets["query"] == "网格员" and facets["counts"] == [{"value": "新华社", "count": 2}]
+    assert plot.read_text(encoding="utf-8").startswith("<svg") and "新华社" in plot.read_text(
+        encoding="utf-8"
+    )
+    bad = run("timeline", "-i", str(dated_index), "--by", "date:week")
+    assert bad.returncode == 2 and "unknown date facet 'date:week'" in bad.stderr
+
+
+def test_similar_lists_related_stories(dated_index):
+    result = run("similar", "-i", str(dated_index), "n03", "-k", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    stories = json.loads(result.stdout)
+    assert len(stories) == 3 and "n03" not in [s["doc_id"] for s in stories]
+    shown = run("similar", "-i", str(dated_index), "n03", "-k", "2")
+    assert shown.returncode == 0 and " 1. " in shown.stdout and "passage" in shown.stdout
+    missing = run("similar", "-i", str(dated_index), "nope")
+    assert missing.returncode == 2 and "no document 'nope'" in missing.stderr
+
+
+def test_sync_prints_one_line_per_pass_and_watch_stops_on_ctrl_c(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    old = time.time() - 60
+    for name, text in (
+        ("a", "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解，社区经验在全市推广。"),
+        ("b", "今年早稻收割基本结束，全省粮食产量稳中有增，农民收入持续增长。"),
+    ):
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+        os.utime(folder / f"{name}.txt", (old, old))
+    out = tmp_path / "idx"
+    assert run("build", str(folder), "-o", str(out), "--no-progress").returncode == 0
+    (folder / "b.txt").unlink()
+    (folder / "c.txt").write_text(
+        "嫦娥六号完成月球背面采样，返回器在内蒙古四子王旗着陆场安全着陆。", encoding="utf-8"
+    )
+    os.utime(folder / "c.txt", (old, old))
+    result = run("sync", "-i", str(out), str(folder), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()
+    assert "1 added, 0 updated, 1 unchanged, 1 removed" in line and "now 2 docs" in line
+    again = json.loads(run("sync", "-i", str(out), str(folder), "--json").stdout)
+    assert again["unchanged"] == ["a", "c"] and again["added"] == [] and again["removed"] == []
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "semsearch", "sync", "-i", str(out), str(folder), "--watch", "0.5", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    first = watch.stdout.readline()  # the first pass is done
+    assert json.loads(first)["unchanged"] == ["a", "c"]
+    watch.send_signal(signal.SIGINT)
+    _, err = watch.communicate(timeout=60)
+    assert watch.returncode == 130 and b"sync stopped" in err and b"Traceback" not in err

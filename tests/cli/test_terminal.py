@@ -25,7 +25,7 @@ def evil_index(tmp_path_factory):
     path = tmp_path_factory.mktemp("evil") / "idx"
     docs = [
         Document(EVIL_ID, TEXT, title=EVIL_TITLE, metadata={"source": EVIL_SOURCE, "date": "2024-01-02"}),
-        Document(EVIL_DUP, TEXT, title="copy", source="dup\u202e.txt"),  # folded into EVIL_ID as a duplicate
+        Document(EVIL_DUP, TEXT, title="copy", origin="dup\u202e.txt"),  # folded into EVIL_ID as a duplicate
         Document("plain", "乡村振兴示范村建设带动农民增收。", title="plain"),
     ]
     Index.build(docs).save(path)

@@ -36,3 +36,16 @@ def test_a_bm25_number_type_damaged_in_its_parameters_is_a_corrupt_index(format1
     params.write_text(text.replace('"int32"', '"iot32"'), encoding="utf-8")  # one bit, same size
     with pytest.raises(semsearch.IndexCorruptError, match="malformed"):
         semsearch.Index.load(index_copy, verify=False).search("网格员", mode="lexical")
+
+
+def test_a_segment_array_with_a_damaged_header_is_a_corrupt_index(index_copy):
+    # Found by the test above: numpy reads a .npy header as Python, so a flipped bit there raised
+    # tokenize.TokenError instead of IndexCorruptError.
+    from semsearch import IndexCorruptError
+
+    [ids] = sorted(index_copy.glob("segments.*/*.ids.npy"))
+    data = bytearray(ids.read_bytes())
+    data[int(0.125 * len(data))] ^= 1 << 3
+    ids.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match="is not a readable array"):
+        semsearch.Index.load(index_copy).search("网格员", k=1)

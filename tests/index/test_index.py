@@ -30,7 +30,7 @@ def test_search_returns_ranked_hits_with_their_place(seeds_index):
     assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
     for hit in hits:
         assert hit.text and hit.title and hit.doc_id and hit.paragraph >= 1
-        assert hit.source.endswith(f"{hit.doc_id}.txt")
+        assert hit.origin.endswith(f"{hit.doc_id}.txt")
         assert seeds_index.document(hit.doc_id)["clean_text"][hit.start : hit.end] == hit.text
     assert set(hits[0].to_dict()) >= {
         "score",

@@ -34,7 +34,14 @@ def test_adding_a_reprint_records_it_and_survives_a_save(deduped, new_location):
     _, index = deduped
     target = index.save(new_location())
     loaded = Index.load(target)
-    report = loaded.add([Document("reprint", REPRINT, title="月背样品", source="人民网")])
+    reprint = Document(
+        "reprint",
+        REPRINT,
+        title="月背样品",
+        origin="feed.jsonl:7",
+        metadata={"source": "人民网", "date": "2024-06-26"},
+    )
+    report = loaded.add([reprint])
     assert report.added == () and report.duplicates == ("reprint",) and report.changed
     assert "1 duplicates of stored documents" in report.summary()
     loaded.save()
@@ -44,17 +51,17 @@ def test_adding_a_reprint_records_it_and_survives_a_save(deduped, new_location):
     assert hit.duplicates == (
         {
             "doc_id": "reprint",
-            "source": "人民网",
+            "origin": "feed.jsonl:7",  # the file (line) it came from
+            "source": "人民网",  # the outlet that reprinted it
             "title": "月背样品",
             "similarity": pytest.approx(1.0, abs=0.2),
+            "date": "2024-06-26",
         },
     )
     assert hit.to_dict()["duplicates"][0]["doc_id"] == "reprint"
     again.remove(["story"])  # the kept one goes: the reprint is indexed in its place (with the kept text)
     assert again.doc_ids() == ["a", "reprint"] and again.duplicates == []
-    assert again.update([Document("reprint", REPRINT, title="月背样品", source="人民网")]).updated == (
-        "reprint",
-    )
+    assert again.update([reprint]).updated == ("reprint",)
 
 
 @pytest.fixture
@@ -62,7 +69,7 @@ def folded(backend, new_location):
     """An index where "reprint" was folded into the kept "story" as its near-duplicate."""
     index = build_on(backend, new_location, [Document("story", STORY, title="嫦娥六号")])
     report = index.add(
-        [Document("reprint", REPRINT, title="月背样品", source="人民网", metadata={"page": 2})]
+        [Document("reprint", REPRINT, title="月背样品", metadata={"source": "人民网", "page": 2})]
     )
     assert report.duplicates == ("reprint",)
     return index

@@ -55,7 +55,7 @@ def test_undecodable_and_binary_files_are_skipped_with_a_warning_naming_them(tmp
     with caplog.at_level(logging.WARNING):
         report = read_sources([tmp_path])
     assert [d.doc_id for d in report.documents] == ["good"]
-    reasons = {Path(s.source).name: s.reason for s in report.skipped}
+    reasons = {Path(s.origin).name: s.reason for s in report.skipped}
     assert set(reasons) == {"latin.txt", "binary.txt", "empty.txt"}
     assert "not valid UTF-8, GB18030/GBK or Big5" in reasons["latin.txt"]
     assert "binary" in reasons["binary.txt"]
@@ -103,7 +103,7 @@ def test_a_fifo_named_txt_is_skipped_not_waited_on(tmp_path):
     (tmp_path / "real.txt").write_text("正文。", encoding="utf-8")
     report = _with_timeout(lambda: read_sources([tmp_path]))
     assert [d.doc_id for d in report.documents] == ["real"]
-    assert {os.path.basename(s.source): s.reason for s in report.skipped} == {
+    assert {os.path.basename(s.origin): s.reason for s in report.skipped} == {
         "pipe.txt": "not a regular file (a FIFO); only files are read",
         "pipe.jsonl": "not a regular file (a FIFO); only files are read",
     }

@@ -15,7 +15,7 @@ def test_csv_with_named_columns(tmp_path):
     assert (first.doc_id, first.title, first.text) == ("a1", "标题一", "正文一，含逗号。")
     assert first.metadata == {"pub_date": "2024/06/25 08:00", "date": "2024-06-25", "source": "新华社"}
     assert second.metadata["date"] == "2024-06-26"
-    assert first.source.endswith("news.csv:2")
+    assert first.origin.endswith("news.csv:2") and first.source == "新华社"  # the file, the outlet
 
 
 def test_csv_text_column_guessed_as_the_longest_and_fields_named(tmp_path):

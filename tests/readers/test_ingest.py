@@ -63,7 +63,7 @@ def test_other_files_in_a_folder_are_counted_as_skipped_with_their_reason(tmp_pa
     (tmp_path / ".hidden.txt").write_text("隐藏。", encoding="utf-8")
     report = read_sources([tmp_path])
     assert [d.doc_id for d in report.documents] == ["a"]
-    reasons = {os.path.basename(s.source): s.reason for s in report.skipped}
+    reasons = {os.path.basename(s.origin): s.reason for s in report.skipped}
     assert set(reasons) == {"scan.pdf", "old.doc", "photo.png", "broken.docx"}
     assert "PDF is not read" in reasons["scan.pdf"] and "pdftotext" in reasons["scan.pdf"]
     assert "save it as .docx" in reasons["old.doc"]

@@ -25,7 +25,7 @@ def test_jsonl_keeps_id_title_text_and_other_keys_as_metadata(tmp_path, caplog):
     assert (first.doc_id, first.title, first.text) == ("n1", "标题一", "正文一。")
     assert first.metadata == {"date": "2024-01-01", "url": "http://x/1"}
     assert second.doc_id == "n2"
-    skipped = {s.source.rsplit(":", 1)[1]: s.reason for s in report.skipped}
+    skipped = {s.origin.rsplit(":", 1)[1]: s.reason for s in report.skipped}
     assert set(skipped) == {"3", "4", "5"}  # line numbers of the bad lines
     assert "invalid JSON" in skipped["3"]
     assert "'text'" in skipped["5"]
@@ -54,7 +54,7 @@ def test_jsonl_line_with_a_lone_surrogate_is_skipped_with_its_number(tmp_path):
     report = read_sources([tmp_path])
     assert [d.doc_id for d in report.documents] == ["ok", "ok2"]
     [skipped] = report.skipped
-    assert skipped.source.endswith("f.jsonl:2") and "lone surrogate" in skipped.reason
+    assert skipped.origin.endswith("f.jsonl:2") and "lone surrogate" in skipped.reason
     with pytest.raises(InputError, match="lone surrogate"):
         read_sources([Document("d", "坏\ud800")])
 
@@ -69,3 +69,16 @@ def test_gzipped_jsonl_cut_short_keeps_what_was_read_and_says_where_it_broke(tmp
     report = read_sources([tmp_path])
     assert report.documents  # the lines before the cut
     assert "cannot be read from here on" in report.skipped[-1].reason
+
+
+def test_guid_is_an_id_field_and_fields_choose_the_metadata(tmp_path):
+    row = {"guid": "g-1", "title": "标题", "text": "正文。", "date": "2024-01-01", "paragraphs": ["正文。"]}
+    (tmp_path / "feed.jsonl").write_text(json.dumps(row, ensure_ascii=False), encoding="utf-8")
+    [doc] = read_sources([tmp_path / "feed.jsonl"]).documents
+    assert doc.doc_id == "g-1" and doc.metadata == {"date": "2024-01-01", "paragraphs": ["正文。"]}
+    [kept] = read_sources([tmp_path / "feed.jsonl"], fields=FieldNames(metadata=["date"])).documents
+    assert kept.metadata == {"date": "2024-01-01"}
+    [rest] = read_sources([tmp_path / "feed.jsonl"], fields=FieldNames(drop=["paragraphs"])).documents
+    assert rest.metadata == {"date": "2024-01-01"}
+    with pytest.raises(InputError, match="metadata must be a list of field names"):
+        FieldNames(metadata="date")

@@ -26,6 +26,28 @@ def test_markdown_wrapped_lines_join_without_space_between_chinese_characters():
     assert title == ""
 
 
+def test_markdown_date_outlet_and_author_lines_become_metadata(tmp_path):
+    # Issue 25: `*发布时间：2026-01-16*` was not recognised; the document had no date.
+    (tmp_path / "page.md").write_text(
+        "# 智慧网格平台上线\n\n*发布时间：2026-01-16 08:30　来源：新华社*\n\n作者：李华\n\n"
+        "梧州市上线智慧网格平台，网格员可以用手机上报安全隐患。时间：不是日期的说法。\n",
+        encoding="utf-8",
+    )
+    [doc] = read_sources([tmp_path]).documents
+    assert doc.metadata == {"date": "2026-01-16", "source": "新华社", "author": "李华"}
+    assert doc.title == "智慧网格平台上线" and doc.source == "新华社"
+
+
+def test_markdown_front_matter_is_metadata_not_text(tmp_path):
+    (tmp_path / "post.md").write_text(
+        '---\ntitle: "乡村振兴示范村"\ndate: 2025/3/8\nsource: 人民网\n---\n\n示范村建设带动了农民增收。\n\n发布时间：2024-01-01\n',
+        encoding="utf-8",
+    )
+    [doc] = read_sources([tmp_path]).documents
+    assert doc.title == "乡村振兴示范村" and "title:" not in doc.text and "---" not in doc.text
+    assert doc.metadata == {"date": "2025-03-08", "source": "人民网", "date_raw": "2025/3/8"}
+
+
 def test_raw_script_and_style_bodies_in_markdown_are_not_article_text(tmp_path):
     """Issue 24, item 17: a Markdown file's raw <script> body was indexed as article text."""
     source = (

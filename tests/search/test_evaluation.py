@@ -110,3 +110,32 @@ def test_evaluate_and_tune_report_progress(seeds_index):
     seen.clear()
     tune_fusion(seeds_index, judgments, progress=seen.append)
     assert sum(seen) == len(judgments)
+
+
+@pytest.fixture(scope="module")
+def seeds_tuning(seeds_index, paraphrase_folder):
+    judgments = read_judgments(paraphrase_folder)
+    return judgments, dict(tune_fusion(seeds_index, judgments).trials)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        FusionConfig(),
+        FusionConfig("weighted", weight=0.0, depth=10, norm="top"),
+        FusionConfig("weighted", weight=0.0, depth=50, norm="top"),
+        FusionConfig("weighted", weight=0.7, depth=20, norm="top"),
+        FusionConfig("rrf", rrf_k=5.0, depth=10),
+    ],
+)
+def test_evaluate_and_tune_report_the_same_figures_for_one_fusion(seeds_index, seeds_tuning, config):
+    # Issue 25: evaluate fused deeper lists than tune whenever one hit per document needed more
+    # candidates (the seeds have 5 documents: always), so the two disagreed on the same setting.
+    judgments, trials = seeds_tuning
+    before = seeds_index.fusion
+    seeds_index.fusion = config
+    try:
+        measured = evaluate(seeds_index, judgments, ["hybrid"])["hybrid"]
+    finally:
+        seeds_index.fusion = before
+    assert measured == trials[config]

@@ -198,6 +198,34 @@ def test_a_change_is_seen_by_the_next_filtered_search(backend, new_location):
     assert index.search("网格员", k=3, where={"source": "央视"}) == []
 
 
+def test_a_filter_key_no_document_has_is_an_error_listing_the_keys(news_index):
+    # Issue 25: `--where sorce=新华社` (a typo) silently gave no hits.
+    with pytest.raises(
+        InputError,
+        match=r"no document has the key 'sorce'; filter on one of: date, doc_id, origin, page, pub_date, source, title",
+    ):
+        news_index.search("网格员", where={"sorce": "新华社"})
+    with pytest.raises(InputError, match="'sorce'"):
+        news_index.documents(where={"$or": [{"source": "新华社"}, {"sorce": "新华社"}]})
+    assert news_index.search("网格员", k=3, where={"source": "央视"}) == []  # a known key, no match: fine
+
+
+def test_origin_is_the_file_and_source_the_outlet(backend, new_location, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    rows = [
+        {"id": "w1", "text": "网格员走村入户收集群众诉求，推动矛盾纠纷就地化解。", "source": "新华社"},
+        {"id": "w2", "text": "乡村振兴示范村建设带动了农民增收，村集体经济年收入突破百万元。"},
+    ]
+    feed.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    index = build_on(backend, new_location, [feed])
+    [hit] = index.search("网格员", k=1, where={"source": "新华社"})
+    assert (hit.doc_id, hit.source, hit.origin) == ("w1", "新华社", f"{feed}:1")
+    assert hit.to_dict()["origin"] == f"{feed}:1" and hit.to_dict()["source"] == "新华社"
+    [other] = index.search("乡村振兴", k=1, where={"origin": f"{feed}:2"})
+    assert (other.doc_id, other.source) == ("w2", "")  # no outlet: never the file's name
+    assert [d["doc_id"] for d in index.documents(where={"source": "新华社"})] == ["w1"]
+
+
 # ---------------------------------------------------------------------- limits and dates (issue 24)
 
 

@@ -120,13 +120,13 @@ def test_removing_and_storing_one_id_in_a_batch_is_an_update(new_engine):
 
 def test_duplicates_are_recorded_for_the_kept_document_and_go_with_it(new_engine):
     engine = new_engine()
-    copy = Document("coast-copy", DOCS[1].text, title="Coast", source="wire")
+    copy = Document("coast-copy", DOCS[1].text, title="Coast", origin="wire.jsonl:3")
     engine.apply(WriteBatch(duplicates=(DuplicateOf(copy, "coast", 1.0),)))
     [record] = engine.parts.chunks.duplicates_of(["coast"])["coast"]
-    assert (record.doc_id, record.of_doc_id, record.source, record.similarity) == (
+    assert (record.doc_id, record.of_doc_id, record.origin, record.similarity) == (
         "coast-copy",
         "coast",
-        "wire",
+        "wire.jsonl:3",
         1.0,
     )
     assert engine.parts.chunks.counts().duplicates == 1 and "coast-copy" not in engine.parts.chunks.doc_ids()

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from semsearch.storage.locations import Location
 
 from semsearch.cli import options, render
-from semsearch.cli.constants import EXIT_OK, INDEX_ROOT, RAY_LOCAL
+from semsearch.cli.constants import EXIT_INTERRUPTED, EXIT_OK, INDEX_ROOT, RAY_LOCAL
 from semsearch.cli.terminal import safe, say, say_json
 
 
@@ -119,6 +119,51 @@ def change(args: argparse.Namespace, path: Location, apply: Any) -> int:
     return EXIT_OK
 
 
+def sync(args: argparse.Namespace) -> int:
+    """``semsearch sync``: make an index hold what its source folders hold now; ``--watch`` repeats.
+
+    Each pass runs under the index's writer lock (it first moves on to what other writers saved) and
+    prints one summary line; Ctrl-C between passes stops, and one during a change lets it finish first.
+    """
+    from semsearch.errors import InputError
+    from semsearch.index import Index
+    from semsearch.storage.locations import writer_lock
+
+    if args.watch is not None and not args.watch > 0:
+        raise InputError(f"--watch takes a positive number of seconds between passes, not {args.watch}")
+    path = options.resolve_index_path(args.index)
+    index = Index.load(path, **options.runtime(args))
+    try:
+        while True:
+            started = time.perf_counter()
+            with writer_lock(path):
+                index.refresh()
+                report = index.sync(
+                    args.sources,
+                    fields=options.fields(args),
+                    settle=args.settle,
+                    cache=not args.no_cache,
+                    progress=not args.no_progress and sys.stderr.isatty(),
+                )
+                if report.changed:
+                    index.save(path)
+            seconds = time.perf_counter() - started
+            counts = index.manifest.counts
+            if args.json:
+                say_json({**report.to_dict(), "seconds": round(seconds, 3)})
+            else:
+                say(
+                    f"{path}: {report.summary()}; now {counts.documents} docs, {counts.chunks} chunks, {seconds:.1f} s"
+                )
+            sys.stdout.flush()  # --watch: each pass's line as it happens
+            if args.watch is None:
+                return EXIT_OK
+            time.sleep(args.watch)
+    except KeyboardInterrupt:
+        print("sync stopped; the index holds every change that was reported", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
 def cache(args: argparse.Namespace) -> int:
     """``semsearch cache info|clear``: the embedding cache's size and contents, or empty it."""
     from semsearch.encoders.cache import EmbeddingCache
@@ -164,8 +209,14 @@ def bench(args: argparse.Namespace) -> int:
     """``semsearch bench NAME``: run ``python -m benchmarks.NAME`` from a source checkout."""
     import subprocess
 
+    from semsearch.cli.constants import BENCHMARKS
     from semsearch.errors import InputError
 
+    if args.name is None:
+        raise InputError(
+            f"bench needs the NAME of a benchmark ({', '.join(BENCHMARKS)}); its own arguments are optional: "
+            "semsearch bench latency"
+        )
     roots = [Path.cwd(), Path(__file__).resolve().parents[3]]
     root = next((r for r in roots if (r / "benchmarks" / "__init__.py").exists()), None)
     if root is None:
@@ -179,6 +230,12 @@ def bench(args: argparse.Namespace) -> int:
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
     }
+    print(
+        f"running python -m benchmarks.{args.name} {' '.join(args.args)}".rstrip()
+        + f" in {root}; results go to benchmarks/results/ (a full run can take minutes)",
+        file=sys.stderr,
+        flush=True,
+    )
     return subprocess.call([sys.executable, "-m", f"benchmarks.{args.name}", *args.args], cwd=root, env=env)
 
 
@@ -208,13 +265,20 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
 
     if fusion is not None:
         index.fusion = fusion
+    # A person reads stories (one result per document); a program gets passages unless it asks.
+    group = args.group or (None if args.json else "document")
     search_options = {
         "min_score": args.min_score,
         "max_per_doc": args.max_per_doc,
         "mode": args.mode,
         "where": options.where(args),
+        "group": None if group == "none" else group,
+        "sort": args.sort,
+        "recency": args.recency,
         "feedback": args.feedback,
     }
+    as_dict = render.hit_dict if search_options["group"] is None else render.story_dict
+    show = render.print_hits if search_options["group"] is None else render.print_stories
     color = args.color == "always" or (
         args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     )
@@ -226,9 +290,9 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
             )
         hits = index.search(query, k=args.k, **search_options)
         if args.json:
-            say_json([render.hit_dict(index, h, args.context) for h in hits], indent=2)
+            say_json([as_dict(index, h, args.context) for h in hits], indent=2)
         else:
-            render.print_hits(hits, color, index, args.context)
+            show(hits, color, index, args.context)
         return EXIT_OK
     if sys.stdin.isatty():
         raise InputError("no query given: pass one as an argument, or pipe one query per line into stdin")
@@ -242,10 +306,10 @@ def answer(args: argparse.Namespace, index: Index, fusion: FusionConfig | None) 
     for number, line in enumerate(lines, start=1):
         hits = next(results) if line else []
         if args.json:
-            say_json([{"query": line, **render.hit_dict(index, h, args.context)} for h in hits])
+            say_json([{"query": line, **as_dict(index, h, args.context)} for h in hits])
         elif line:
             say(f"## {safe(line)}")
-            render.print_hits(hits, color, index, args.context)
+            show(hits, color, index, args.context)
             if number < len(lines):
                 say()
     return EXIT_OK
@@ -354,11 +418,45 @@ def docs(args: argparse.Namespace) -> int:
     width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 160))
     id_width = min(30, max((len(safe(d["doc_id"])) for d in documents), default=6))
     for doc in documents:  # ids, dates, sources and titles come from the sources: shown escaped
-        source = doc["metadata"].get("source", doc["source"])
+        source = doc["source"]  # the outlet
         line = f"{render.clip(safe(doc['doc_id']), id_width + 1):{id_width}}  {safe(doc['date'] or '-'):10}  "
         line += f"{doc['chunks']:>4}  {render.clip(safe(source), 18)}  {safe(doc['title'])}"
         say(render.clip(line, width))
     say(f"{len(documents)} of {len(index.doc_ids())} documents")
+    return EXIT_OK
+
+
+def timeline(args: argparse.Namespace) -> int:
+    """``semsearch timeline``: stories per period (or metadata value) as terminal bars, JSON or an SVG."""
+    from semsearch.index import Index
+
+    index = Index.load(options.resolve_index_path(args.index), verify=False)
+    query = " ".join(args.query) or None
+    facets = index.facets(
+        query, by=args.by, where=options.where(args), mode=args.mode, top=args.top, min_score=args.min_score
+    )
+    if args.plot:
+        Path(args.plot).write_text(render.facets_svg(facets), encoding="utf-8")
+    if args.json:
+        say_json(facets.to_dict(), indent=2)
+    else:
+        render.print_facets(facets)
+    return EXIT_OK
+
+
+def similar(args: argparse.Namespace) -> int:
+    """``semsearch similar``: the stories most like a stored one."""
+    from semsearch.errors import InputError
+    from semsearch.index import Index
+
+    if args.k < 1:
+        raise InputError(f"-k must be at least 1, not {args.k}")
+    index = Index.load(options.resolve_index_path(args.index))
+    stories = index.similar(args.doc_id, args.k, mode=args.mode, where=options.where(args))
+    if args.json:
+        say_json([render.story_dict(index, s, 0) for s in stories], indent=2)
+    else:
+        render.print_stories(stories, False, index, matched=False)
     return EXIT_OK
 
 

@@ -87,10 +87,23 @@ def cli_values(value: str) -> list[Any]:
 
 
 def fields(args: argparse.Namespace) -> Any:
-    """Which JSONL field / CSV column holds the text, title and id."""
+    """Which JSONL field / CSV column holds the text, title and id, and which metadata to keep."""
     from semsearch.readers.ingest import FieldNames
 
-    return FieldNames(text=args.text_field, title=args.title_field, id=args.id_field)
+    kept = getattr(args, "metadata_fields", None)
+    dropped = getattr(args, "drop_fields", None)
+    return FieldNames(
+        text=args.text_field,
+        title=args.title_field,
+        id=args.id_field,
+        metadata=_names(kept) if kept is not None else None,
+        drop=_names(dropped) if dropped is not None else (),
+    )
+
+
+def _names(value: str) -> list[str]:
+    """Field names given as ``date,source`` (commas or spaces)."""
+    return [name for name in value.replace(",", " ").split() if name]
 
 
 def fusion(spec: str | None) -> Any:

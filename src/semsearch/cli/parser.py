@@ -7,18 +7,28 @@ import argparse
 from semsearch.cli import commands
 from semsearch.cli.constants import BENCHMARKS, CACHE_ACTIONS, COLORS, DEFAULT_COLOR, DEFAULT_HITS, RAY_LOCAL
 from semsearch.defaults import (
+    DATE_FACETS,
     DEFAULT_BATCH_SIZE,
+    DEFAULT_FACET,
     DEFAULT_INDEX_TYPE,
     DEFAULT_MIN_CHARS,
     DEFAULT_MODE,
+    DEFAULT_SORT,
     DEFAULT_TOKENIZER,
     DEVICES,
     EVALUATED_MODES,
+    FACET_TOP,
     FEEDBACKS,
+    GROUPS,
     MODES,
+    RERANK_DEPTH,
+    SETTLE_SECONDS,
+    SORTS,
     TOKENIZER_MODES,
 )
 from semsearch.export import EXPORT_FORMATS
+
+GROUP_CHOICES = (*GROUPS, "none")  # `query --group`
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,7 +148,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="highlight matched words with colour (auto: when writing to a terminal and NO_COLOR is unset)",
     )
     query.add_argument("--min-score", type=float, help="drop hits scoring below this (on the mode's scale)")
-    query.add_argument("--max-per-doc", type=int, help="at most this many hits from one document")
+    query.add_argument(
+        "--max-per-doc",
+        type=int,
+        help="at most this many hits from one document (grouped: passages per story)",
+    )
+    query.add_argument(
+        "--group",
+        choices=GROUP_CHOICES,
+        help="document: one result per story with its best passages (the default for text output); "
+        "none: one per passage (the default with --json)",
+    )
+    query.add_argument(
+        "--sort",
+        choices=SORTS,
+        default=DEFAULT_SORT,
+        help=f"relevance (default), or date: the newest first among the {RERANK_DEPTH} most relevant",
+    )
+    query.add_argument(
+        "--recency",
+        metavar="HALF_LIFE",
+        help="prefer recent stories: relevance halves per HALF_LIFE of age before the newest result (30d, 2w, 6m, 1y)",
+    )
     _filter_options(query)
     query.add_argument(
         "--context",
@@ -199,6 +230,30 @@ def build_parser() -> argparse.ArgumentParser:
     _runtime_options(add)
     add.set_defaults(func=commands.add)
 
+    sync = subcommands.add_parser(
+        "sync",
+        help="keep an index in step with folders of articles",
+        description="Add new files and records, replace changed ones (content hash), remove documents whose file "
+        "is gone: only documents that came from the SOURCES given. Files modified in the last --settle seconds "
+        "are still being written and wait for the next pass. One summary line per pass.",
+    )
+    _index_option(sync)
+    sync.add_argument("sources", nargs="+", help="files or folders of articles (as given to build)")
+    sync.add_argument("--watch", type=float, metavar="SECONDS", help="repeat every SECONDS until Ctrl-C")
+    sync.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE_SECONDS,
+        metavar="SECONDS",
+        help=f"a file modified more recently than this waits for the next pass (default {SETTLE_SECONDS:g})",
+    )
+    sync.add_argument("--no-cache", action="store_true", help="don't reuse or store cached embeddings")
+    sync.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sync.add_argument("--json", action="store_true", help="one JSON line per pass: what changed")
+    _field_options(sync)
+    _runtime_options(sync)
+    sync.set_defaults(func=commands.sync)
+
     remove = subcommands.add_parser(
         "remove", help="remove articles from an index", description="Remove documents by id from an index."
     )
@@ -221,9 +276,59 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Run python -m benchmarks.NAME ARGS from a source checkout ({', '.join(BENCHMARKS)}); "
         "see benchmarks/README.md.",
     )
-    bench.add_argument("name", help=f"{', '.join(BENCHMARKS[:-1])} or {BENCHMARKS[-1]}")
-    bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for that benchmark (see its --help)")
+    bench.add_argument("name", nargs="?", help=f"{', '.join(BENCHMARKS[:-1])} or {BENCHMARKS[-1]}")
+    bench.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="optional arguments for that benchmark (see its --help)",
+    )
     bench.set_defaults(func=commands.bench)
+
+    timeline = subcommands.add_parser(
+        "timeline",
+        help="how many stories per month (day, year, or metadata value), as a bar chart",
+        description="Coverage counts: stories per period or per metadata value. With a QUERY, the --top most "
+        "relevant stories for it (at least --min-score); without one, every story the filters let through.",
+    )
+    _index_option(timeline)
+    timeline.add_argument(
+        "query", nargs="*", help="count the stories about this (words are joined); omit for all"
+    )
+    timeline.add_argument(
+        "--by",
+        default=DEFAULT_FACET,
+        help=f"{', '.join(DATE_FACETS)} or a metadata key such as source (default {DEFAULT_FACET})",
+    )
+    timeline.add_argument(
+        "--top",
+        type=int,
+        default=FACET_TOP,
+        help=f"with a query: count its N most relevant stories (default {FACET_TOP})",
+    )
+    timeline.add_argument("--min-score", type=float, help="with a query: only stories scoring at least this")
+    timeline.add_argument("--mode", choices=MODES, default=DEFAULT_MODE, help="with a query: how to search")
+    _filter_options(timeline)
+    timeline.add_argument("--json", action="store_true", help="print the counts as JSON")
+    timeline.add_argument("--plot", metavar="FILE.svg", help="also write the counts as an SVG bar chart")
+    timeline.set_defaults(func=commands.timeline)
+
+    similar = subcommands.add_parser(
+        "similar",
+        help="stories like a stored one",
+        description="The stories most like a stored one (its passages as the query; itself and its duplicates left out).",
+    )
+    _index_option(similar)
+    similar.add_argument("doc_id", metavar="DOC_ID", help="the story's document id (see `semsearch docs`)")
+    similar.add_argument(
+        "-k", type=int, default=DEFAULT_HITS, help=f"number of stories (default {DEFAULT_HITS})"
+    )
+    similar.add_argument(
+        "--mode", choices=MODES, default=DEFAULT_MODE, help="hybrid (default), dense or lexical"
+    )
+    _filter_options(similar)
+    similar.add_argument("--json", action="store_true", help="JSON output: a list of stories")
+    similar.set_defaults(func=commands.similar)
 
     docs = subcommands.add_parser(
         "docs",
@@ -320,7 +425,8 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
         "--where",
         action="append",
         metavar="KEY=VALUE",
-        help="only documents whose metadata KEY (or doc_id, source, title) equals VALUE; repeatable (all must hold)",
+        help="only documents whose metadata KEY (source: the outlet; or doc_id, origin: the file, title) equals VALUE; "
+        "repeatable (all must hold); a KEY no document has is an error listing the keys",
     )
     parser.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE (YYYY-MM-DD)")
     parser.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE (inclusive)")
@@ -338,6 +444,16 @@ def _field_options(parser: argparse.ArgumentParser) -> None:
             metavar="NAME",
             help=f"the JSONL field / CSV column holding each article's {part} (default: found among {examples}…)",
         )
+    parser.add_argument(
+        "--metadata-fields",
+        metavar="NAMES",
+        help="keep only these metadata keys, comma-separated (e.g. date,source,author); default: every other field",
+    )
+    parser.add_argument(
+        "--drop-fields",
+        metavar="NAMES",
+        help="metadata keys not to keep, comma-separated (e.g. paragraphs,date_raw)",
+    )
 
 
 def _questions_input(parser: argparse.ArgumentParser) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import shutil
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from semsearch.cli.terminal import safe, say
 
 if TYPE_CHECKING:
     from semsearch.index import Index
-    from semsearch.records import FusionConfig, Hit
+    from semsearch.records import Facets, FusionConfig, Hit, StoryHit
 
 
 def skipped_summary(skipped: Sequence[Any]) -> str:
@@ -39,7 +39,7 @@ def print_explain(index: Index) -> None:
         for reason, count in inline.items():
             say(f"  {count} × {reason}")
     for skipped in index.skipped:
-        say(f"skipped {safe(skipped.source)}: {safe(skipped.reason)}")
+        say(f"skipped {safe(skipped.origin)}: {safe(skipped.reason)}")
     for found in index.duplicates:
         say(
             f"duplicate {safe(found.doc_id)}: repeats {safe(found.of)} (similarity {found.similarity:.2f}); not indexed"
@@ -91,9 +91,7 @@ def print_hits(hits: list[Hit], color: bool, index: Index | None = None, context
             say(f"    {about}")
         say(f"    {snippet(hit, 2 * (width - 4), color)}", styled=True)  # snippet escapes the text itself
         if hit.duplicates:
-            also = ", ".join(
-                d["doc_id"] + (f" ({d['source']})" if d.get("source") else "") for d in hit.duplicates[:3]
-            )
+            also = ", ".join(reprint(d) for d in hit.duplicates[:3])
             more = f" and {len(hit.duplicates) - 3} more" if len(hit.duplicates) > 3 else ""
             say(f"    also published as: {safe(clip(also, 2 * (width - 24)))}{more}")
         if hit.highlights and not color:
@@ -105,15 +103,129 @@ def print_hits(hits: list[Hit], color: bool, index: Index | None = None, context
                 say(f"    {mark} ¶{para.paragraph}: {safe(clip(para.text, 2 * (width - 12)))}")
 
 
+def story_dict(index: Index, story: StoryHit, context: int) -> dict[str, Any]:
+    """A story as JSON, its passages with their context paragraphs when asked."""
+    data = story.to_dict()
+    data["passages"] = [hit_dict(index, p, context) for p in story.passages]
+    return data
+
+
+def print_stories(
+    stories: list[StoryHit],
+    color: bool,
+    index: Index | None = None,
+    context: int = 0,
+    *,
+    matched: bool = True,
+) -> None:
+    """Stories for a terminal: rank, score, title, id, metadata, then each passage found (or its context).
+
+    ``matched``: also list the query's words found (not for ``similar``, whose query is a whole story).
+    """
+    from semsearch.cli.terminal import safe
+
+    if not stories:
+        print("(no hits)")
+        return
+    width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
+    for story in stories:
+        found = f"{len(story.passages)} passages" if len(story.passages) > 1 else "1 passage"
+        print(
+            f"{story.rank:>2}. {story.score:.3f}  {safe(clip(story.title, width - 30))}  [{safe(story.doc_id)}, {found}]"
+        )
+        about = short_metadata(story.metadata, width - 4)
+        if about:
+            print(f"    {safe(about)}")
+        shown: set[int] = set()
+        for hit in story.passages:
+            place = f"¶{hit.paragraph}" + (f" ({hit.piece}/{hit.pieces})" if hit.pieces > 1 else "")
+            if not (context and index is not None):
+                print(f"    {place}: {snippet(hit, 2 * (width - 10), color)}")
+                continue
+            for para in index.context(hit, before=context, after=context):
+                if para.paragraph not in shown:
+                    shown.add(para.paragraph)
+                    mark = ">" if para.in_hit else " "
+                    print(f"    {mark} ¶{para.paragraph}: {safe(clip(para.text, 2 * (width - 12)))}")
+        if story.duplicates:
+            also = ", ".join(reprint(d) for d in story.duplicates[:3])
+            more = f" and {len(story.duplicates) - 3} more" if len(story.duplicates) > 3 else ""
+            print(f"    also published as: {clip(also, 2 * (width - 24))}{more}")
+        terms = list(dict.fromkeys(h.text[x.start : x.end] for h in story.passages for x in h.highlights))
+        if terms and matched and not color:
+            print(f"    matched: {safe(', '.join(terms))}")
+
+
+BAR_COLUMNS = 50  # the longest bar of a terminal timeline
+
+
+def print_facets(facets: Facets) -> None:
+    """Counts as a bar chart for a terminal: one line per value, bars scaled to the largest count."""
+    from semsearch.cli.terminal import safe
+    from semsearch.defaults import DATE_FACETS
+
+    about = f"{facets.stories} stories"
+    if facets.query is not None:
+        about += f" among the {facets.top} most relevant for {facets.query!r}"
+    if facets.missing:
+        about += f", {facets.missing} without {'a date' if facets.by in DATE_FACETS else repr(facets.by)}"
+    print(safe(f"{facets.by}: {about}"))
+    if not facets.counts:
+        print("(no stories)")
+        return
+    pad = max(width(safe(c.value)) for c in facets.counts)
+    most = max(c.count for c in facets.counts) or 1
+    for item in facets.counts:
+        bar = "█" * round(BAR_COLUMNS * item.count / most)
+        value = safe(item.value)
+        print(f"{value}{' ' * (pad - width(value))}  {bar} {item.count}")
+
+
+def facets_svg(facets: Facets) -> str:
+    """Counts as a standalone SVG bar chart (no library: rectangles and text)."""
+    from xml.sax.saxutils import escape
+
+    bar, gap, height, left, top = 18, 4, 160, 40, 20
+    most = max((c.count for c in facets.counts), default=0) or 1
+    width = left + len(facets.counts) * (bar + gap) + 20
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + top + 70}" '
+        'font-family="sans-serif" font-size="10">',
+        f'<text x="{left}" y="14">{escape(facets.by)}: {facets.stories} stories</text>',
+    ]
+    for n, item in enumerate(facets.counts):
+        x, h = left + n * (bar + gap), height * item.count / most
+        y = top + height - h
+        parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{h:.1f}" fill="#4477aa"/>')
+        parts.append(f'<text x="{x + bar / 2}" y="{y - 2:.1f}" text-anchor="middle">{item.count}</text>')
+        label_y = top + height + 12
+        parts.append(
+            f'<text x="{x + bar / 2}" y="{label_y}" transform="rotate(60 {x + bar / 2} {label_y})">'
+            f"{escape(item.value)}</text>"
+        )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
 BOLD_YELLOW, RESET = "\033[1;33m", "\033[0m"
 
 
+def reprint(duplicate: Mapping[str, Any]) -> str:
+    """A duplicate as "also published as" names it: its id, then the outlet and date when known."""
+    from semsearch.cli.terminal import safe
+
+    about = ", ".join(str(duplicate[key]) for key in ("source", "date") if duplicate.get(key))
+    return safe(duplicate["doc_id"] + (f" ({about})" if about else ""))
+
+
 SHOWN_METADATA = ("date", "source", "site", "author")  # shown first, when short
+HIDDEN_METADATA = ("date_raw",)  # the date as written, when ``date`` shows it normalised
 
 
 def short_metadata(metadata: Any, columns: int) -> str:
     """The hit's short metadata values on one line (date and source first); long values are left out."""
-    keys = [k for k in SHOWN_METADATA if k in metadata] + [k for k in metadata if k not in SHOWN_METADATA]
+    keys = [k for k in SHOWN_METADATA if k in metadata]
+    keys += [k for k in metadata if k not in SHOWN_METADATA and k not in HIDDEN_METADATA]
     shown = []
     for key in keys:
         value = metadata[key]

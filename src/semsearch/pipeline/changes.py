@@ -20,7 +20,7 @@ from semsearch.encoders.embedding import EmbedOptions, embed_chunks
 from semsearch.errors import InputError
 from semsearch.pipeline.prepare import prepare_all
 from semsearch.readers.ingest import IngestReport
-from semsearch.records import ChangeReport, Document, FusionConfig, Skipped, WriteBatch
+from semsearch.records import ChangeReport, Document, DuplicateOf, FusionConfig, Skipped, WriteBatch
 from semsearch.storage.base import DocumentStore, Parts
 from semsearch.storage.manifest import Manifest
 from semsearch.text.dedup import DedupConfig, Deduplicator, Duplicate
@@ -104,13 +104,22 @@ def plan_change(
     titles = manifest.chunking.titles
     deduplicator = _deduplicator(parts, manifest, exclude={d.doc_id for d in updated} | set(removals))
     prepared = prepare_all([*added, *updated], model, manifest.chunking.config(), deduplicator, titles)  # type: ignore[arg-type]
+    # A document already recorded as the same duplicate of the same stored one is unchanged: a sync
+    # reads it again at every pass and must not rewrite the index for it.
+    known = _recorded(parts, prepared.duplicates)
+    prepared = dataclasses.replace(
+        prepared, duplicates=[d for d in prepared.duplicates if d.document.doc_id not in known]
+    )
+    unchanged += sorted(known)
+    plan = dataclasses.replace(plan, unchanged=tuple(unchanged))
+    added = [d for d in added if d.doc_id not in known]
     repeated = {d.document.doc_id for d in prepared.duplicates}
     # A document that cleans to nothing is skipped, not added; as an update it would delete the
     # indexed version, so that version is kept (and the report says so).
     kept = {entry.document.doc_id for entry in prepared.documents} | repeated
-    emptied = {d.source or d.doc_id for d in updated if d.doc_id not in kept}
+    emptied = {d.origin or d.doc_id for d in updated if d.doc_id not in kept}
     skipped = [
-        Skipped(s.source, f"{s.reason}; the indexed version is kept" if s.source in emptied else s.reason)
+        Skipped(s.origin, f"{s.reason}; the indexed version is kept" if s.origin in emptied else s.reason)
         for s in prepared.skipped
     ]
     updated_kept = tuple(d for d in updated if d.doc_id not in repeated and d.doc_id in kept)
@@ -141,11 +150,27 @@ def plan_change(
     )
 
 
+def _recorded(parts: Parts, duplicates: Sequence[DuplicateOf]) -> set[str]:
+    """The ids among ``duplicates`` recorded already, as duplicates of the same document with the same record."""
+    stored = parts.chunks.duplicates_of({d.of for d in duplicates})
+    found = set()
+    for duplicate in duplicates:
+        doc = duplicate.document
+        for record in stored.get(duplicate.of, []):
+            if (record.doc_id, record.title, dict(record.metadata)) == (
+                doc.doc_id,
+                doc.title,
+                dict(doc.metadata),
+            ):
+                found.add(doc.doc_id)
+    return found
+
+
 def _promoted(chunks: DocumentStore, removals: Sequence[str], given: set[str]) -> list[Document]:
     """The folded near-duplicates of removed kept documents, as documents to index in their place.
 
     A document that was added stays findable until it is removed by its own id: when the copy it was
-    folded into goes, it is indexed itself, under its own id, title, source and metadata. Its own text
+    folded into goes, it is indexed itself, under its own id, title, origin and metadata. Its own text
     was never stored, so it gets the kept copy's (they were near-duplicates); a change that brings its
     own text (``given``) or removes it too leaves it to that.
     """
@@ -162,7 +187,7 @@ def _promoted(chunks: DocumentStore, removals: Sequence[str], given: set[str]) -
                     record.doc_id,
                     stored.raw_text,
                     title=record.title,
-                    source=record.source,
+                    origin=record.origin,
                     metadata=dict(record.metadata),
                 )
             )

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from semsearch.defaults import on_off
+from semsearch.defaults import MIN_DOCUMENT_CHARS, on_off
 from semsearch.encoders.base import Encoder
 from semsearch.errors import InputError
 from semsearch.readers.ingest import IngestReport
@@ -90,9 +90,10 @@ def prepare_all(
     duplicates: list[DuplicateOf] = []
     for doc in documents:
         clean = clean_text(doc.text)
-        if not clean.paragraphs:
-            skipped.append(Skipped(doc.source or doc.doc_id, "no text left after cleaning"))
-            log.warning("skipped %s: no text left after cleaning", doc.source or doc.doc_id)
+        reason = too_short(clean)
+        if reason:
+            skipped.append(Skipped(doc.origin or doc.doc_id, reason))
+            log.warning("skipped %s: %s", doc.origin or doc.doc_id, reason)
             continue
         if deduplicator is not None:
             found = deduplicator.check(doc.doc_id, clean.text)
@@ -123,6 +124,20 @@ def prepare_all(
     return Prepared(prepared, skipped, duplicates, fingerprints)
 
 
+def too_short(clean: CleanText) -> str:
+    """Why a cleaned document is not indexed ("" when it is): no text left, or too little to be a story.
+
+    >>> too_short(clean_text("undefined"))
+    'only 9 characters after cleaning (fewer than 10): not an article'
+    """
+    if not clean.paragraphs:
+        return "no text left after cleaning"
+    length = len("".join(clean.text.split()))
+    if length < MIN_DOCUMENT_CHARS:
+        return f"only {length} characters after cleaning (fewer than {MIN_DOCUMENT_CHARS}): not an article"
+    return ""
+
+
 def dedup_config(dedup: DedupConfig | bool | None) -> DedupConfig | None:
     """The DedupConfig ``dedup`` asks for: True the default, False or None none."""
     return on_off(dedup, DedupConfig, "dedup")
@@ -141,7 +156,7 @@ def empty_corpus_message(sources: object, report: IngestReport, skipped: Sequenc
     """Why nothing could be indexed from ``sources``: no documents at all, or every one skipped and why."""
     names = sources if isinstance(sources, (str, os.PathLike)) else ", ".join(map(str, sources))  # type: ignore[call-overload]
     reasons = [*report.skipped, *skipped]
-    detail = "; ".join(f"{s.source}: {s.reason}" for s in reasons[:5])
+    detail = "; ".join(f"{s.origin}: {s.reason}" for s in reasons[:5])
     more = f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else ""
     if not reasons:
         return (

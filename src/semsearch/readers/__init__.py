@@ -88,7 +88,15 @@ def unsupported_reason(path: Path) -> str:
 
 
 def read_file(path: Path, doc_id: str, fields: FieldNames) -> Iterator[Document | Skipped]:
-    """Documents from one file of a format semsearch reads; what cannot be read is Skipped with why."""
+    """Documents from one file of a format semsearch reads; what cannot be read is Skipped with why.
+
+    Each document keeps the metadata ``fields`` chooses (:meth:`FieldNames.choose`).
+    """
+    for item in _read_file(path, doc_id, fields):
+        yield fields.choose(item) if isinstance(item, Document) else item
+
+
+def _read_file(path: Path, doc_id: str, fields: FieldNames) -> Iterator[Document | Skipped]:
     kind = format_of(path)
     if kind is None:
         yield Skipped(str(path), unsupported_reason(path))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import codecs
 import logging
 import os
+import re
 import stat
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from semsearch.errors import InputError
-from semsearch.records import Document, Skipped, check_doc_id
+from semsearch.records import SOURCE_KEY, Document, Skipped, check_doc_id
 from semsearch.text.dates import DATE_FIELDS, DATE_KEY, normalize_date
 
 log = logging.getLogger("semsearch.readers.ingest")
@@ -24,7 +25,7 @@ _BINARY_SNIFF_BYTES = 8192
 # Where records (JSONL lines, CSV rows) keep an article's parts when the user names no field.
 TEXT_FIELDS = ("text", "content", "body", "article", "contents", "正文", "内容")
 TITLE_FIELDS = ("title", "headline", "name", "标题")
-ID_FIELDS = ("id", "_id", "doc_id", "docid", "uuid", "编号")
+ID_FIELDS = ("id", "_id", "doc_id", "docid", "guid", "uuid", "编号")  # guid: RSS's item id
 
 
 @dataclass(frozen=True)
@@ -32,18 +33,43 @@ class FieldNames:
     """Which field of a record (JSONL line, CSV row) holds the text, title and id; None: look for one.
 
     Looked for among common names (``text``, ``content``, ``body``…; ``title``, ``headline``…;
-    ``id``, ``_id``…). A named field that a record lacks makes that record skipped, with the reason.
+    ``id``, ``_id``, ``guid``…). A named field that a record lacks makes that record skipped, with the reason.
+    Every other field (and what a page says of itself: date, author, outlet) is metadata;
+    ``metadata=["date", "source"]`` keeps only those keys, ``drop=["paragraphs"]`` keeps all but those
+    (in any format read from files).
     """
 
     text: str | None = None
     title: str | None = None
     id: str | None = None
+    metadata: Sequence[str] | None = None
+    drop: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         for name in ("text", "title", "id"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise InputError(f"the {name} field name must be a non-empty string, not {value!r}")
+        for name in ("metadata", "drop"):
+            value = getattr(self, name)
+            if value is None and name == "metadata":
+                continue
+            if isinstance(value, str) or not all(isinstance(v, str) and v.strip() for v in value):
+                raise InputError(
+                    f"{name} must be a list of field names, like {name}=['date', 'source'], not {value!r}"
+                )
+            object.__setattr__(self, name, tuple(v.strip() for v in value))
+
+    def choose(self, doc: Document) -> Document:
+        """``doc`` with only the metadata these names keep (itself when they keep everything)."""
+        if self.metadata is None and not self.drop:
+            return doc
+        kept = {
+            key: value
+            for key, value in doc.metadata.items()
+            if (self.metadata is None or key in self.metadata) and key not in self.drop
+        }
+        return doc if kept == dict(doc.metadata) else replace(doc, metadata=kept)
 
 
 class UndecodableError(InputError):
@@ -221,7 +247,7 @@ def record_to_document(
         doc_id=doc_id,
         text=text,
         title=str(title or "").strip(),
-        source=where,
+        origin=where,
         encoding="utf-8",
         metadata=metadata,
     )
@@ -248,3 +274,32 @@ def normalize_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
 def _date_keys(metadata: Mapping[str, Any]) -> list[str]:
     lower = {k.lower(): k for k in metadata if isinstance(k, str)}
     return [lower[name] for name in DATE_FIELDS if name in lower]
+
+
+# Labelled lines of a news page, e.g. 发布时间：2026-01-16 08:00 | 来源：新华社 | 作者：李华 — in the first blocks of a page
+_LINE_FIELDS = {"发布时间": DATE_KEY, "发布日期": DATE_KEY, "日期": DATE_KEY, "时间": DATE_KEY}
+_LINE_FIELDS |= {"来源": SOURCE_KEY, "作者": "author"}
+_LABELLED = re.compile(
+    r"(?P<label>" + "|".join(_LINE_FIELDS) + r")\s*[:：]\s*"
+    r"(?P<value>\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?|[^\s|｜丨/，,]+)"
+)
+HEAD_BLOCKS = 5  # date and outlet lines are looked for in this many first blocks
+
+
+def labelled_fields(text: str) -> dict[str, str]:
+    r"""Date, outlet and author from labelled lines among the first blocks (``发布时间：2026-01-16``).
+
+    >>> labelled_fields("标题\n\n发布时间：2026-01-16 来源：新华社\n\n正文")
+    {'date': '2026-01-16', 'source': '新华社'}
+    """
+    fields: dict[str, str] = {}
+    for block in text.split("\n\n")[:HEAD_BLOCKS]:
+        if len(block) > 80:  # a paragraph of the story, not a dateline
+            continue
+        for found in _LABELLED.finditer(block):
+            key, value = _LINE_FIELDS[found["label"]], found["value"].strip()
+            if key == DATE_KEY:
+                value = normalize_date(value) or ""
+            if value:
+                fields.setdefault(key, value)
+    return fields

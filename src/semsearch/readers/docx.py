@@ -51,7 +51,7 @@ def read_docx(path: Path, doc_id: str, data: bytes) -> Iterator[Document | Skipp
         doc_id=doc_id,
         text="\n\n".join(paragraphs),
         title=title,
-        source=str(path),
+        origin=str(path),
         metadata=normalize_metadata(properties),
     )
 

@@ -37,6 +37,7 @@ __all__ = [
     "decode_bytes",
     "iter_sources",
     "read_sources",
+    "source_files",
 ]
 
 log = logging.getLogger(__name__)
@@ -84,15 +85,15 @@ def iter_sources(
     for source in sources:
         for item in _read_one_source(source, fields):
             if isinstance(item, Skipped):
-                log.warning("skipped %s: %s", item.source, item.reason)
+                log.warning("skipped %s: %s", item.origin, item.reason)
                 yield item
                 continue
             if item.doc_id in seen:
                 raise DuplicateDocumentError(
                     f"document id {item.doc_id!r} is given twice: by {seen[item.doc_id]} and by "
-                    f"{item.source or '(a Document object)'}; give each document its own id"
+                    f"{item.origin or '(a Document object)'}; give each document its own id"
                 )
-            seen[item.doc_id] = item.source or "(a Document object)"
+            seen[item.doc_id] = item.origin or "(a Document object)"
             yield item
 
 
@@ -102,16 +103,24 @@ def _read_one_source(source: Source, fields: FieldNames) -> Iterator[Document | 
         return
     if not isinstance(source, (str, os.PathLike)):
         raise InputError(f"cannot read {source!r}: give a file or folder path, or a semsearch.Document")
-    path = Path(source)
+    for file, doc_id in source_files(Path(source)):
+        yield from read_file(file, doc_id, fields)
+
+
+def source_files(path: Path) -> list[tuple[Path, str]]:
+    """The files a source path stands for, each with the document id (or id stem) its documents get.
+
+    A folder: every visible file under it, sorted, id = its path relative to the folder without the
+    suffix. A file: itself, id = its name without the suffix. A missing path or a file of a type
+    semsearch does not read is an InputError.
+    """
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     if path.is_dir():
-        for file in _walk(path):
-            yield from read_file(file, strip_suffix(file.relative_to(path).as_posix()), fields)
-        return
+        return [(file, strip_suffix(file.relative_to(path).as_posix())) for file in _walk(path)]
     if format_of(path) is None:
         raise InputError(f"{path}: {unsupported_reason(path)}")
-    yield from read_file(path, strip_suffix(path.name), fields)
+    return [(path, strip_suffix(path.name))]
 
 
 def _walk(folder: Path) -> Iterator[Path]:

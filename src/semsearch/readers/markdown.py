@@ -1,4 +1,9 @@
-"""Markdown files (``.md``, ``.markdown``): the text without markup, the first heading as the title."""
+"""Markdown files (``.md``, ``.markdown``): the text without markup, the first heading as the title.
+
+Metadata comes from a front matter block (``---`` lines around ``key: value`` lines, as static-site
+generators write it) and from the date, outlet and author lines news pages carry near the top
+(``*发布时间：2026-01-16*``, ``来源：新华社``, ``作者：李华``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from semsearch.readers.common import decode_file
+from semsearch.readers.common import decode_file, labelled_fields, normalize_metadata
 from semsearch.records import Document, Skipped
 
 _TAG = re.compile(r"<[^>]+>")
@@ -18,6 +23,8 @@ _RAW = re.compile(rf"<({'|'.join(RAW_ELEMENTS)})\b[^>]*>.*?(?:</\1\s*>|\Z)", re.
 _RAW_OPEN = re.compile(rf"<({'|'.join(RAW_ELEMENTS)})\b", re.IGNORECASE)
 _RAW_CLOSE = re.compile(rf"</({'|'.join(RAW_ELEMENTS)})\s*>", re.IGNORECASE)
 _BREAK = "\x00"
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<body>.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_FIELD = re.compile(r"^\s*(?P<key>[\w\u4e00-\u9fff-]+)\s*:\s*(?P<value>.*?)\s*$")
 _WRAP_CJK = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef])\x00(?=[\u3000-\u9fff\uff00-\uffef])")
 
 
@@ -27,11 +34,38 @@ def read_markdown(path: Path, doc_id: str, data: bytes) -> Iterator[Document | S
     if isinstance(decoded, Skipped):
         yield decoded
         return
-    text, title = markdown_to_text(decoded.text)
+    body, metadata = front_matter(decoded.text)
+    text, title = markdown_to_text(body)
     if not text.strip():
         yield Skipped(str(path), "Markdown with no text once the markup is removed")
         return
-    yield Document(doc_id=doc_id, text=text, title=title, source=str(path), encoding=decoded.encoding)
+    metadata = {**labelled_fields(text), **metadata}  # the front matter wins
+    title = metadata.pop("title", "") or title
+    yield Document(
+        doc_id=doc_id,
+        text=text,
+        title=title,
+        origin=str(path),
+        encoding=decoded.encoding,
+        metadata=normalize_metadata(metadata),
+    )
+
+
+def front_matter(source: str) -> tuple[str, dict[str, str]]:
+    r"""``(body, fields)``: the Markdown after a leading ``---`` block, and that block's ``key: value`` lines.
+
+    >>> front_matter("---\ndate: 2026-01-16\n---\n# 标题")
+    ('# 标题', {'date': '2026-01-16'})
+    """
+    match = _FRONT_MATTER.match(source)
+    if not match:
+        return source, {}
+    fields = {}
+    for line in match["body"].splitlines():
+        found = _FIELD.match(line)
+        if found and found["value"]:
+            fields[found["key"]] = found["value"].strip("'\"")
+    return source[match.end() :], fields
 
 
 def markdown_to_text(source: str) -> tuple[str, str]:

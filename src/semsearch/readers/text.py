@@ -15,4 +15,4 @@ def read_text(path: Path, doc_id: str, data: bytes) -> Iterator[Document | Skipp
     if isinstance(decoded, Skipped):
         yield decoded
         return
-    yield Document(doc_id=doc_id, text=decoded.text, source=str(path), encoding=decoded.encoding)
+    yield Document(doc_id=doc_id, text=decoded.text, origin=str(path), encoding=decoded.encoding)

@@ -19,11 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+import numpy as np
+
 from semsearch.defaults import DEFAULT_NORM, EVALUATED_MODES, Mode
 from semsearch.errors import InputError
 from semsearch.records import QUERY_TIME_DEFAULTS, FusionConfig
 from semsearch.search.fusion import fuse
-from semsearch.search.searcher import Searcher, SideRankings
+from semsearch.search.searcher import (
+    Candidate,
+    Searcher,
+    SearchOptions,
+    SideRankings,
+    deepen,
+    prepare_query,
+    ranked_side,
+)
 
 if TYPE_CHECKING:
     from semsearch.records import Chunk, Hit
@@ -54,6 +64,8 @@ class Index(Protocol):
 
 
 METRICS = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
+EVALUATED_K = 10  # documents ranked per question: the metrics look at the top 10
+EVALUATION_BATCH = 64  # questions embedded and searched together
 # How tune_fusion ranks settings: MRR@10, then R@10, then nDCG@10.
 RANKING = ("MRR@10", "R@10", "nDCG@10")
 # The grid tune_fusion searches, simplest first (fewer candidates; RRF before weighted), so that a tie
@@ -192,14 +204,14 @@ def run_queries(
     judgments: Judgments,
     mode: Mode,
     *,
-    k: int = 10,
+    k: int = EVALUATED_K,
     progress: Callable[[int], None] | None = None,
 ) -> Run:
     """Each judged query's ``k`` best documents in ``mode``, best first (``max_per_doc=1``: a document once)."""
     qids = list(judgments.queries)
     run: Run = {}
-    for start in range(0, len(qids), 64):
-        batch = qids[start : start + 64]
+    for start in range(0, len(qids), EVALUATION_BATCH):
+        batch = qids[start : start + EVALUATION_BATCH]
         results = index.search_batch([judgments.queries[q] for q in batch], k=k, mode=mode, max_per_doc=1)
         run.update(
             {qid: [RankedDoc(h.doc_id, float(h.score)) for h in hits] for qid, hits in zip(batch, results)}
@@ -269,39 +281,92 @@ def tune_fusion(
     The best setting by MRR@10, then R@10, then nDCG@10 wins; on a tie the index's own setting, else
     the simplest (fewest candidates, RRF before weighted). Set it with ``index.fusion = tuning.best``.
     Tune on questions you will not report on (the CMRC trial split, not dev), and on the model the
-    index uses: a model weak on your language gets a small dense weight. Each query is embedded once.
-    Every setting keeps the index's coverage threshold and feedback; queries the lexical side is silent
-    on get the dense ranking under each (measured without feedback, which moves them alike for all).
+    index uses: a model weak on your language gets a small dense weight. Each query is embedded once,
+    and each setting is measured as :func:`evaluate` measures it (the same candidate depths, fusion and
+    one hit per document), from each side's rankings fetched once per depth. Every setting keeps the
+    index's coverage threshold and feedback; queries the lexical side is silent on get the dense
+    ranking under each; the query plan (coverage, feedback) is made once per query, as a search makes
+    it, since every setting tried keeps the index's.
     """
     _check_overlap(index, judgments)
     owner = {c.chunk_id: c.doc_id for c in index.chunks()}
-    depth = max(DEPTHS)
     qids = list(judgments.queries)
     searcher = index.searcher()
-    lists: dict[str, SideRankings] = {}
-    for start in range(0, len(qids), 64):
-        batch = qids[start : start + 64]
-        lists.update(zip(batch, searcher.sides([judgments.queries[q] for q in batch], depth)))
+    options = SearchOptions(k=EVALUATED_K, mode="hybrid", max_per_doc=1)  # what evaluate searches with
+    grid = fusion_grid(index.fusion)
+    total = len(searcher.parts.vectors)
+    starts = sorted(
+        {min(total, max(options.wanted, config.depth)) for config in grid} | {min(total, options.wanted)}
+    )
+    texts = {qid: prepare_query(judgments.queries[qid], n) for n, qid in enumerate(qids)}
+    vectors: dict[str, np.ndarray] = {}
+    lists: dict[tuple[str, int], SideRankings] = {}
+    speaks: dict[str, bool] = {}
+
+    def planned(qid: str, depth: int) -> SideRankings:
+        found = searcher.sides([texts[qid]], depth, vectors[qid])[0]
+        return found._replace(speaks=speaks[qid])
+
+    for first in range(0, len(qids), EVALUATION_BATCH):
+        batch = qids[first : first + EVALUATION_BATCH]
+        embedded = searcher.embed_queries([texts[q] for q in batch])
+        for row, qid in enumerate(batch):  # the query plan a hybrid search makes: coverage, feedback
+            plan = searcher.plan(texts[qid], embedded[row : row + 1])
+            speaks[qid] = plan.speaks
+            vectors[qid] = embedded[row : row + 1] if plan.vector is None else plan.vector
+        for qid in batch:
+            for depth in starts:
+                lists[qid, depth] = planned(qid, depth)
         if progress is not None:
             progress(len(batch))
 
+    def at(qid: str, depth: int) -> SideRankings:
+        if (qid, depth) not in lists:  # a deeper search than any start: fetched as a search would
+            lists[qid, depth] = planned(qid, depth)
+        return lists[qid, depth]
+
+    def documents(qid: str, ranked_at: Callable[[int], list[Candidate]], start: int) -> list[str]:
+        picked = deepen(
+            ranked_at,
+            lambda ranked: searcher.select(ranked, options, owner=lambda _: owner),
+            options,
+            start,
+            total,
+        )
+        return [owner[c.chunk_id] for c in picked]
+
     def measure(config: FusionConfig) -> dict[str, float]:
+        start = max(options.wanted, config.depth)
         runs = {
-            qid: dedupe(
-                owner[cid]
-                for cid, _, _ in fuse(
-                    dense[: config.depth], lexical[: config.depth] if speaks else [], config
-                )
+            qid: documents(
+                qid,
+                lambda depth, qid=qid: [  # type: ignore[misc]
+                    Candidate._make(c)
+                    for c in fuse(
+                        at(qid, depth).dense,
+                        at(qid, depth).lexical if at(qid, depth).speaks else [],
+                        config,
+                        depth,
+                    )
+                ],
+                start,
             )
-            for qid, (dense, lexical, speaks) in lists.items()
+            for qid in qids
         }
         return score_runs(runs, judgments.relevant)
 
-    trials = [(config, measure(config)) for config in fusion_grid(index.fusion)]
+    trials = [(config, measure(config)) for config in grid]
     best, metrics = max(trials, key=lambda t: rank_key(t[1]))  # max keeps the first of equals
     sides = {
         side: score_runs(
-            {q: dedupe(owner[c] for c, _ in getattr(pair, side)) for q, pair in lists.items()},
+            {
+                qid: documents(
+                    qid,
+                    lambda depth, qid=qid, side=side: ranked_side(getattr(at(qid, depth), side), side),  # type: ignore[misc]
+                    options.wanted,
+                )
+                for qid in qids
+            },
             judgments.relevant,
         )
         for side in ("dense", "lexical")

@@ -11,21 +11,41 @@ the benchmarks use it instead of reaching into the index.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from semsearch.defaults import DEFAULT_MODE, FEEDBACKS, MODES, Feedback, Mode
+from semsearch.defaults import (
+    DEFAULT_MODE,
+    FEEDBACKS,
+    GROUPS,
+    MODES,
+    PASSAGES_PER_STORY,
+    Feedback,
+    Group,
+    Mode,
+)
 from semsearch.errors import EmptyQueryError, IndexCorruptError, InputError
-from semsearch.records import ChunkRow, DuplicateRecord, FusionConfig, Highlight, Hit, Scored, check_text
+from semsearch.records import (
+    ChunkRow,
+    DuplicateRecord,
+    FusionConfig,
+    Highlight,
+    Hit,
+    Scored,
+    StoryHit,
+    check_text,
+)
 from semsearch.search import feedback as dense_feedback
 from semsearch.search.fusion import coverage, fuse, lexical_speaks
+from semsearch.search.grouping import group_hits
 from semsearch.storage.base import LexicalSide, Parts, Selection
 
 log = logging.getLogger(__name__)
@@ -65,6 +85,9 @@ class QueryPlan(NamedTuple):
 class SearchOptions:
     """How to search: ``k`` hits in ``mode``, at least ``min_score``, at most ``max_per_doc`` per document.
 
+    ``group="document"``: ``k`` stories (documents) instead of ``k`` chunks, each with up to
+    ``max_per_doc`` (default :data:`~semsearch.defaults.PASSAGES_PER_STORY`) of its best passages.
+
     ``mode``: "hybrid" (default) fuses the dense (embedding) and lexical (BM25 over jieba words,
     Traditional/Simplified-insensitive) rankings; "dense" and "lexical" use one side. A hit's score is
     the mode's own: cosine similarity (dense), BM25 (lexical) or the fused score (hybrid; see
@@ -79,6 +102,7 @@ class SearchOptions:
     min_score: float | None = None
     max_per_doc: int | None = None
     feedback: Feedback | None = None
+    group: Group | None = None
 
     def __post_init__(self) -> None:
         k, min_score, max_per_doc = self.k, self.min_score, self.max_per_doc
@@ -103,6 +127,23 @@ class SearchOptions:
                 raise InputError(
                     f"feedback applies to hybrid search, not {self.mode} mode; use mode='hybrid' or leave feedback out"
                 )
+        if self.group is not None and self.group not in GROUPS:
+            raise InputError(
+                f"group must be None (one result per passage) or {', '.join(map(repr, GROUPS))}, not {self.group!r}"
+            )
+
+    @property
+    def per_doc(self) -> int | None:
+        """At most this many chunks of one document are kept (grouped: the passages shown per story)."""
+        if self.group is not None:
+            return self.max_per_doc or PASSAGES_PER_STORY
+        return self.max_per_doc
+
+    @property
+    def wanted(self) -> int:
+        """How many candidates each side is asked for at first, so that ``k`` usually survive the filters."""
+        per_doc = self.per_doc
+        return self.k if per_doc is None else self.k * max(2, per_doc + 1)
 
 
 def prepare_query(query: object, position: int = 0) -> str:
@@ -153,27 +194,44 @@ class Searcher:
         options: SearchOptions,
         keep: ChunkFilter | None = None,
         allowed: Selection | None = None,
+        vectors: np.ndarray | None = None,
     ) -> list[list[Hit]]:
         """The best hits of each query, best first: checked, ranked, then hydrated into :class:`Hit`.
 
         ``allowed``: the chunks a metadata filter lets through (DocumentStore.select); each side searches only among
-        them, before its top-k cut (:class:`FilterTable` gives them).
+        them, before its top-k cut. ``vectors``: the dense side's query vectors, when not the queries' own
+        embeddings (``similar`` searches with a story's passages).
         """
         texts = prepare_queries(queries)
         if not texts:
             return []
         if allowed is not None and not len(allowed):
             return [[] for _ in texts]
-        return self.hits(texts, self.rank(texts, options, keep, allowed))
+        return self.hits(texts, self.rank(texts, options, keep, allowed, vectors))
+
+    def stories(
+        self,
+        queries: Sequence[str],
+        options: SearchOptions,
+        keep: ChunkFilter | None = None,
+        allowed: Selection | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> list[list[StoryHit]]:
+        """:meth:`search` grouped by story: the ``options.k`` best documents of each query, with their passages."""
+        if options.group is None:
+            options = dataclasses.replace(options, group="document")
+        return [group_hits(hits, options.k) for hits in self.search(queries, options, keep, allowed, vectors)]
 
     def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
         """The vectors the dense side searches with (queries prepared, embedded, normalised)."""
         return self.embed(prepare_queries(queries))
 
-    def sides(self, queries: Sequence[str], depth: int) -> list[SideRankings]:
-        """Each query's ``depth`` best chunks on each side, unfused (one embedding call for all), no feedback."""
+    def sides(
+        self, queries: Sequence[str], depth: int, vectors: np.ndarray | None = None
+    ) -> list[SideRankings]:
+        """Each query's ``depth`` best chunks on each side, unfused (one embedding call for all, unless given), no feedback."""
         texts = prepare_queries(queries)
-        dense = self.parts.vectors.search(self.embed(texts), depth)
+        dense = self.parts.vectors.search(self.embed(texts) if vectors is None else vectors, depth)
         return [
             SideRankings(dense.ranking(i), self.parts.lexical.search(t, depth), self.speaks(t))
             for i, t in enumerate(texts)
@@ -227,10 +285,10 @@ class Searcher:
         if mode != "lexical":
             dense = self.parts.vectors.search(vector, depth, allowed).ranking(0)  # type: ignore[arg-type]
             if mode == "dense":
-                return [Candidate(c, s, {"dense": s, "dense_rank": r}) for r, (c, s) in enumerate(dense, 1)]
+                return ranked_side(dense, "dense")
         lexical = self.parts.lexical.search(text, depth, allowed) if speaks else []
         if mode == "lexical":
-            return [Candidate(c, s, {"lexical": s, "lexical_rank": r}) for r, (c, s) in enumerate(lexical, 1)]
+            return ranked_side(lexical, "lexical")
         return [Candidate._make(c) for c in fuse(dense, lexical, self.fusion, depth)]
 
     def rank(
@@ -239,62 +297,80 @@ class Searcher:
         options: SearchOptions,
         keep: ChunkFilter | None = None,
         allowed: Selection | None = None,
+        vectors: np.ndarray | None = None,
     ) -> list[list[Candidate]]:
-        """The ``options.k`` best candidates of each prepared query.
+        """The ``options.k`` best candidates of each prepared query (grouped: those of the ``k`` best documents).
 
         Each side is asked for enough candidates to fill ``k`` after ``min_score``, ``max_per_doc`` and
         ``keep`` drop some; if they drop too many, the depth grows fourfold until ``k`` are found or
-        the sides have nothing more to give.
+        the sides have nothing more to give (:func:`deepen`).
         """
         total = len(self.parts.vectors) if allowed is None else len(allowed)
         if len(self.parts.vectors) == 0:  # every document was removed: a valid index that finds nothing
             return [[] for _ in texts]
-        k, mode, min_score = options.k, options.mode, options.min_score
-        vectors = self.embed(texts) if mode != "lexical" else None
-        wanted = k if options.max_per_doc is None else k * max(2, options.max_per_doc + 1)
+        mode = options.mode
+        if vectors is None and mode != "lexical":
+            vectors = self.embed(texts)
+        start = max(options.wanted, self.fusion.depth if mode == "hybrid" else 0)
         out: list[list[Candidate]] = []
         for row, text in enumerate(texts):
-            depth = min(total, max(wanted, self.fusion.depth if mode == "hybrid" else 0))
             vector = vectors[row : row + 1] if vectors is not None else None
             speaks = True
             if mode == "hybrid":
                 speaks, vector = self.plan(text, vector, options.feedback, allowed, keep)  # type: ignore[arg-type]
-            while True:
-                ranked = self.candidates(mode, text, vector, depth, allowed, speaks)
-                picked = self.select(ranked, options, keep)
-                exhausted = (
-                    depth >= total
-                    or len(ranked) < depth
-                    or (min_score is not None and ranked and ranked[-1].score < min_score)
+            out.append(
+                deepen(
+                    lambda depth, text=text, vector=vector, speaks=speaks: self.candidates(  # type: ignore[misc]
+                        mode, text, vector, depth, allowed, speaks
+                    ),
+                    lambda ranked: self.select(ranked, options, keep),
+                    options,
+                    start,
+                    total,
+                    None if options.group is None else (lambda picked: self.found(picked, options)),
                 )
-                if len(picked) >= k or exhausted:
-                    break
-                depth = min(total, depth * 4)
-            out.append(picked)
+            )
         return out
 
     def select(
-        self, ranked: list[Candidate], options: SearchOptions, keep: ChunkFilter | None = None
+        self,
+        ranked: list[Candidate],
+        options: SearchOptions,
+        keep: ChunkFilter | None = None,
+        owner: Callable[[Sequence[int]], Mapping[int, str]] | None = None,
     ) -> list[Candidate]:
-        """The top ``k`` of ``ranked`` after the filters, best first: the one place hits are dropped."""
+        """The top ``k`` of ``ranked`` after the filters, best first: the one place hits are dropped.
+
+        Grouped, the chunks of the ``k`` best documents (by their best chunk), up to ``per_doc`` each.
+        ``owner``: chunk id → document id (default: the document store's).
+        """
         if options.min_score is not None:
             ranked = [c for c in ranked if c.score >= options.min_score]
         if keep is not None:
             allowed = keep([c.chunk_id for c in ranked])
             ranked = [c for c in ranked if c.chunk_id in allowed]
-        if options.max_per_doc is None:
+        per_doc_limit = options.per_doc
+        if per_doc_limit is None:
             return ranked[: options.k]
-        docs = self.parts.chunks.doc_of([c.chunk_id for c in ranked])
+        docs = (owner or self.parts.chunks.doc_of)([c.chunk_id for c in ranked])
         per_doc: dict[str, int] = {}
         picked = []
         for candidate in ranked:
             doc = docs[candidate.chunk_id]
-            if per_doc.get(doc, 0) < options.max_per_doc:
+            if options.group is not None and doc not in per_doc and len(per_doc) == options.k:
+                continue  # grouped: the k documents are chosen; only their further passages count
+            if per_doc.get(doc, 0) < per_doc_limit:
                 per_doc[doc] = per_doc.get(doc, 0) + 1
                 picked.append(candidate)
-                if len(picked) == options.k:
+                if options.group is None and len(picked) == options.k:
                     break
         return picked
+
+    def found(self, picked: Sequence[Candidate], options: SearchOptions) -> int:
+        """How many results ``picked`` makes: chunks, or documents when grouped."""
+        if options.group is None:
+            return len(picked)
+        return len(set(self.parts.chunks.doc_of([c.chunk_id for c in picked]).values()))
 
     def hits(self, texts: Sequence[str], ranked: Sequence[list[Candidate]]) -> list[list[Hit]]:
         """Ranked candidates of each query turned into :class:`Hit` records (highlights found when read)."""
@@ -322,6 +398,40 @@ class Searcher:
                 ]
             )
         return out
+
+
+def ranked_side(ranking: Sequence[Scored], side: str) -> list[Candidate]:
+    """One side's ranking as candidates scored on that side's scale."""
+    return [Candidate(c, s, {side: s, f"{side}_rank": r}) for r, (c, s) in enumerate(ranking, 1)]
+
+
+def deepen(
+    ranked_at: Callable[[int], list[Candidate]],
+    select: Callable[[list[Candidate]], list[Candidate]],
+    options: SearchOptions,
+    start: int,
+    total: int,
+    count: Callable[[list[Candidate]], int] | None = None,
+) -> list[Candidate]:
+    """Candidates at depth ``start`` (at most ``total``), made four times deeper until ``select`` keeps ``k``.
+
+    The one loop both a search and :func:`~semsearch.search.evaluation.tune_fusion` run, so tuning
+    measures exactly what a search returns. ``count``: how many results a selection makes (default:
+    its length; grouped searches count documents).
+    """
+    depth = min(total, start)
+    count = count or len
+    while True:
+        ranked = ranked_at(depth)
+        picked = select(ranked)
+        exhausted = (
+            depth >= total
+            or len(ranked) < depth
+            or (options.min_score is not None and ranked and ranked[-1].score < options.min_score)
+        )
+        if exhausted or count(picked) >= options.k:
+            return picked
+        depth = min(total, depth * 4)
 
 
 class Highlighter:
@@ -357,7 +467,7 @@ def to_hit(
         pieces=row.pieces,
         start=row.start,
         end=row.end,
-        source=row.source,
+        origin=row.origin,
         rank=rank,
         scores=candidate.scores,
         highlighter=highlighter,

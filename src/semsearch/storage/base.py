@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         Scored,
         SearchParams,
         StoredDocument,
+        ValueCounts,
         VectorHits,
         WriteBatch,
     )
@@ -126,7 +127,7 @@ class DocumentStore(Protocol):
     """Documents and their chunks, addressed by document id and chunk id, as typed records."""
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
-        """Chunk rows (with their document's title, source and metadata) by chunk id; unknown ids left out."""
+        """Chunk rows (with their document's title, origin and metadata) by chunk id; unknown ids left out."""
         ...
 
     def doc_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
@@ -138,7 +139,7 @@ class DocumentStore(Protocol):
         ...
 
     def iter_chunk_rows(self) -> Iterator[ChunkRow]:
-        """Every chunk with its document's title, source and metadata (what an export writes), in that order."""
+        """Every chunk with its document's title, origin and metadata (what an export writes), in that order."""
         ...
 
     def document(self, doc_id: str) -> StoredDocument | None:
@@ -158,11 +159,26 @@ class DocumentStore(Protocol):
         ...
 
     def summaries(self) -> list[DocumentSummary]:
-        """Every document's id, title, source, metadata and chunk count, by id (listings and filters)."""
+        """Every document's id, title, origin, metadata and chunk count, by id (listings and filters)."""
         ...
 
-    def chunk_ids_by_doc(self) -> dict[str, list[int]]:
-        """Document id → its chunk ids in reading order."""
+    def chunk_ids_by_doc(self, doc_ids: Iterable[str] | None = None) -> dict[str, list[int]]:
+        """Document id → its chunk ids in reading order (of ``doc_ids`` only, when given)."""
+        ...
+
+    def origins(self) -> dict[str, str]:
+        """Document id → the file it came from (its ``origin``), for every document: what a sync compares."""
+        ...
+
+    def metadata_keys(self) -> set[str]:
+        """Every metadata key some document has: what a filter may name besides doc_id, origin and title."""
+        ...
+
+    def count_values(self, key: str, condition: Filter | None = None) -> ValueCounts:
+        """How many documents (those ``condition`` matches) hold each value of ``key``: a day for ``date``.
+
+        Facets without a query; :func:`semsearch.storage.selection.count_values` defines the counting.
+        """
         ...
 
     def signatures(self) -> Iterator[Fingerprint]:

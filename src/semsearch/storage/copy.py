@@ -71,7 +71,7 @@ def copy_into(parts: Parts, manifest: Manifest, engine: Engine) -> None:
         found = parts.chunks.duplicates_of(doc_ids)
         duplicates = tuple(
             DuplicateOf(
-                Document(r.doc_id, " ", r.title, r.source, metadata=r.metadata), r.of_doc_id, r.similarity
+                Document(r.doc_id, " ", r.title, r.origin, metadata=r.metadata), r.of_doc_id, r.similarity
             )
             for doc_id in doc_ids
             for r in found.get(doc_id, ())
@@ -123,7 +123,7 @@ def prepared_from(stored: StoredDocument, chunks: list[Chunk]) -> PreparedDocume
         doc_id=stored.doc_id,
         text=stored.raw_text,
         title=stored.title if stored.title_source == "source" else "",
-        source=stored.source,
+        origin=stored.origin,
         encoding=stored.encoding,
         metadata=dict(stored.metadata),
     )

@@ -18,7 +18,7 @@ def test_good_files_are_indexed_beside_bad_ones(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         index = Index.build([tmp_path])
     assert index.doc_ids() == ["good", "j1"]
-    reasons = " ".join(f"{s.source}: {s.reason}" for s in index.skipped)
+    reasons = " ".join(f"{s.origin}: {s.reason}" for s in index.skipped)
     assert "empty.txt" in reasons and "binary.txt" in reasons and "bad.jsonl:2" in reasons
 
 

@@ -28,6 +28,7 @@ from semsearch.records import (
     Fingerprint,
     PreparedDocument,
     StoredDocument,
+    ValueCounts,
     WriteBatch,
 )
 from semsearch.storage.local.document_schema import (
@@ -136,7 +137,7 @@ class ChunkStore:
                         (
                             d.document.doc_id,
                             d.of,
-                            d.document.source,
+                            d.document.origin,
                             d.document.title,
                             d.similarity,
                             json.dumps(dict(d.document.metadata), ensure_ascii=False, default=str),
@@ -180,14 +181,21 @@ class ChunkStore:
             for doc_id, title, source, meta, n in rows
         ]
 
-    def chunk_ids_by_doc(self) -> dict[str, list[int]]:
-        """Document id → its chunk ids in reading order."""
+    def chunk_ids_by_doc(self, doc_ids: Iterable[str] | None = None) -> dict[str, list[int]]:
+        """Document id → its chunk ids in reading order (of ``doc_ids`` only, when given)."""
         out: dict[str, list[int]] = {}
         with self._reading() as conn:
-            for doc_id, chunk_id in conn.execute(
-                "SELECT doc_id, chunk_id FROM chunks ORDER BY doc_id, ordinal"
-            ):
-                out.setdefault(doc_id, []).append(chunk_id)
+            if doc_ids is None:
+                rows = conn.execute("SELECT doc_id, chunk_id FROM chunks ORDER BY doc_id, ordinal").fetchall()
+            else:
+                rows = []
+                for part, marks in _batches(doc_ids):
+                    rows += conn.execute(
+                        f"SELECT doc_id, chunk_id FROM chunks WHERE doc_id IN ({marks}) ORDER BY doc_id, ordinal",
+                        part,
+                    ).fetchall()
+        for doc_id, chunk_id in rows:
+            out.setdefault(doc_id, []).append(chunk_id)
         return out
 
     def iter_chunk_rows(self) -> Iterator[ChunkRow]:
@@ -200,12 +208,28 @@ class ChunkStore:
         for row in rows:
             yield ChunkRow(*row[:-1], metadata=_metadata(row[-1], self.path))  # type: ignore[misc]
 
-    def select(self, condition: Filter) -> np.ndarray:
-        """The sorted chunk ids of the documents ``condition`` matches."""
+    def _table(self) -> FilterTable:
         table = self._filters
         if table is None:
             table = self._filters = FilterTable(self)
-        return table.allowed(condition)
+        return table
+
+    def select(self, condition: Filter) -> np.ndarray:
+        """The sorted chunk ids of the documents ``condition`` matches."""
+        return self._table().allowed(condition)
+
+    def origins(self) -> dict[str, str]:
+        """Document id → the file it came from."""
+        with self._reading() as conn:
+            return dict(conn.execute("SELECT doc_id, source FROM documents").fetchall())
+
+    def metadata_keys(self) -> set[str]:
+        """Every metadata key some document has."""
+        return self._table().keys()
+
+    def count_values(self, key: str, condition: Filter | None = None) -> ValueCounts:
+        """How many documents (those ``condition`` matches) hold each value of ``key``."""
+        return self._table().count(key, condition)
 
     # ---------------------------------------------------------------- near-duplicates
 
@@ -395,7 +419,7 @@ def _insert(conn: sqlite3.Connection, prepared: PreparedDocument) -> None:
             doc.doc_id,
             prepared.title,
             prepared.title_source,
-            doc.source,
+            doc.origin,
             doc.encoding,
             doc.content_hash,
             doc.text,

@@ -35,7 +35,7 @@ from semsearch.errors import (
     IndexWriteError,
     InputError,
 )
-from semsearch.filters import Filter
+from semsearch.filters import Filter, date_range
 from semsearch.records import (
     Chunk,
     ChunkRow,
@@ -46,8 +46,10 @@ from semsearch.records import (
     Fingerprint,
     PreparedDocument,
     StoredDocument,
+    ValueCounts,
     WriteBatch,
 )
+from semsearch.storage.selection import count_values
 from semsearch.text.dates import DATE_KEY, normalize_date
 from semsearch.text.dedup import DedupConfig, band_keys
 
@@ -186,6 +188,7 @@ class VersionedStore:
         self._lock = threading.RLock()
         self._dedup = dedup
         self.selector: Callable[[Filter], Any] | None = None  # the engine's filter evaluation (select)
+        self._keys: tuple[int, frozenset[str]] | None = None  # metadata keys, as of a generation
 
     def select(self, condition: Filter) -> Any:
         """The chunks of the documents ``condition`` matches, as the engine searches them (its selector)."""
@@ -381,7 +384,7 @@ class VersionedStore:
                         (
                             doc.doc_id,
                             duplicate.of,
-                            doc.source,
+                            doc.origin,
                             doc.title,
                             duplicate.similarity,
                             json.dumps(dict(doc.metadata), ensure_ascii=False, default=str),
@@ -410,7 +413,7 @@ class VersionedStore:
                 doc.doc_id,
                 prepared.title,
                 prepared.title_source,
-                doc.source,
+                doc.origin,
                 doc.encoding,
                 doc.content_hash,
                 pack_raw(doc.text, clean.text),
@@ -683,15 +686,88 @@ class VersionedStore:
             ).fetchall()
         return [DocumentSummary(d, t, s, _metadata(m, self.path), n) for d, t, s, m, n in rows]
 
-    def chunk_ids_by_doc(self) -> dict[str, list[int]]:
-        """Document id → its chunk ids in reading order."""
+    def chunk_ids_by_doc(self, doc_ids: Iterable[str] | None = None) -> dict[str, list[int]]:
+        """Document id → its chunk ids in reading order (of ``doc_ids`` only, when given)."""
         out: dict[str, list[int]] = {}
         with self._reading() as conn:
-            for doc_id, chunk_id in conn.execute(
-                f"SELECT doc_id, chunk_id FROM chunks WHERE {self._visible()} ORDER BY doc_id, ordinal"
-            ):
-                out.setdefault(doc_id, []).append(chunk_id)
+            if doc_ids is None:
+                rows = conn.execute(
+                    f"SELECT doc_id, chunk_id FROM chunks WHERE {self._visible()} ORDER BY doc_id, ordinal"
+                ).fetchall()
+            else:
+                rows = []
+                for part, marks in _batches(doc_ids):
+                    rows += conn.execute(
+                        f"SELECT doc_id, chunk_id FROM chunks WHERE doc_id IN ({marks}) AND {self._visible()} "
+                        "ORDER BY doc_id, ordinal",
+                        part,
+                    ).fetchall()
+        for doc_id, chunk_id in rows:
+            out.setdefault(doc_id, []).append(chunk_id)
         return out
+
+    # -------------------------------------------------------------- questions about all documents (issue 25)
+
+    def origins(self) -> dict[str, str]:
+        """Document id → the file it came from (the ``source`` column)."""
+        with self._reading() as conn:
+            return dict(
+                conn.execute(f"SELECT doc_id, source FROM documents WHERE {self._visible()}").fetchall()
+            )
+
+    def metadata_keys(self) -> set[str]:
+        """Every metadata key a visible document has (SQLite reads the JSON; remembered per generation)."""
+        cached = self._keys
+        if cached is not None and cached[0] == self.view:
+            return set(cached[1])
+        with self._reading() as conn:
+            keys = {
+                r[0]
+                for r in conn.execute(
+                    f"SELECT DISTINCT j.key FROM documents d, json_each(d.metadata) j WHERE {self._visible('d')}"
+                )
+            }
+        self._keys = (self.view, frozenset(keys))
+        return keys
+
+    def count_values(self, key: str, condition: Filter | None = None) -> ValueCounts:
+        """Documents (those ``condition`` matches) per value of ``key``; dates counted by day in SQL.
+
+        Without a filter or with a date range, days come from the ``day`` column (nothing parsed);
+        any other filter or key reads each document's fields, as :meth:`matching_docs` does.
+        """
+        days = None if condition is None else date_range(condition)
+        fast = key == DATE_KEY and (condition is None or days is not None) and not self.irregular_dates()
+        if not fast:
+            return count_values(self._fields(), key, condition)
+        low, high = days or (None, None)
+        clause = f"{self._visible()} AND day BETWEEN ? AND ?"
+        bounds = (day_number(low) if low else -(2**31), day_number(high) if high else 2**31 - 1)
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT day, COUNT(*) FROM documents WHERE {clause} GROUP BY day", bounds
+            ).fetchall()
+            if days is not None:  # a date filter matches only dated documents
+                rows = [(d, n) for d, n in rows if d != NO_DAY]
+        counts = {(_EPOCH + _dt.timedelta(days=d)).isoformat(): n for d, n in rows if d != NO_DAY}
+        missing = sum(n for d, n in rows if d == NO_DAY)
+        return ValueCounts(counts, sum(counts.values()) + missing, missing)
+
+    def _fields(self) -> Iterator[dict[str, Any]]:
+        """Every visible document's filter fields (metadata, title, origin, doc_id), read page by page."""
+        after = ""
+        while True:
+            with self._reading() as conn:
+                page = conn.execute(
+                    f"SELECT doc_id, title, source, metadata FROM documents WHERE doc_id > ? AND {self._visible()} "
+                    "ORDER BY doc_id LIMIT 5000",
+                    (after,),
+                ).fetchall()
+            if not page:
+                return
+            for doc_id, title, source, metadata in page:
+                yield DocumentSummary(doc_id, title, source, _metadata(metadata, self.path)).fields()
+            after = page[-1][0]
 
     def signatures(self) -> Iterator[Fingerprint]:
         """Every visible kept document's near-duplicate signature."""

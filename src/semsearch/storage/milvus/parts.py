@@ -23,6 +23,7 @@ from semsearch.records import (
     Scored,
     SearchParams,
     StoredDocument,
+    ValueCounts,
     VectorHits,
 )
 from semsearch.storage.milvus.bands import MilvusBands
@@ -122,12 +123,27 @@ class MilvusDocuments:
         """Forget what was read for filters (the engine applied a change)."""
         self._filters = None
 
-    def select(self, condition: Filter) -> np.ndarray:
-        """The sorted chunk ids of the documents ``condition`` matches (evaluated here, as locally)."""
+    def _table(self) -> FilterTable:
         table = self._filters
         if table is None:
             table = self._filters = FilterTable(self)
-        return table.allowed(condition)
+        return table
+
+    def select(self, condition: Filter) -> np.ndarray:
+        """The sorted chunk ids of the documents ``condition`` matches (evaluated here, as locally)."""
+        return self._table().allowed(condition)
+
+    def origins(self) -> dict[str, str]:
+        """Document id → the file it came from."""
+        return self._table().origins()
+
+    def metadata_keys(self) -> set[str]:
+        """Every metadata key some document has."""
+        return self._table().keys()
+
+    def count_values(self, key: str, condition: Filter | None = None) -> ValueCounts:
+        """How many documents (those ``condition`` matches) hold each value of ``key``."""
+        return self._table().count(key, condition)
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunk rows by id."""
@@ -165,9 +181,11 @@ class MilvusDocuments:
         """Every document's id, title, source, metadata and chunk count, by id."""
         return self._reads.summaries()
 
-    def chunk_ids_by_doc(self) -> dict[str, list[int]]:
-        """Document id → its chunk ids in reading order."""
-        return self._reads.chunk_ids_by_doc()
+    def chunk_ids_by_doc(self, doc_ids: Iterable[str] | None = None) -> dict[str, list[int]]:
+        """Document id → its chunk ids in reading order (of ``doc_ids`` only, when given)."""
+        if doc_ids is None:
+            return self._reads.chunk_ids_by_doc()
+        return self._table().chunk_ids_of(doc_ids)
 
     def signatures(self) -> Iterator[Fingerprint]:
         """Every kept document's near-duplicate signature."""

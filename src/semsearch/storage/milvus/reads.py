@@ -189,7 +189,9 @@ class MilvusReads:
             ) from None
         return StoredDocument(
             doc_id=row["doc_id"],
-            **{name: row[name] for name in fields},
+            **{
+                ("origin" if name == "source" else name): row[name] for name in fields
+            },  # the column keeps its name
             metadata=metadata_of(row.get("metadata"), self.location),
             dropped=dropped,
         )
@@ -352,6 +354,6 @@ def chunk_record(row: Mapping[str, Any], location: MilvusLocation) -> ChunkRow:
         n_tokens=int(row["n_tokens"]),
         text=row["text"],
         title=row["title"],
-        source=row["source"],
+        origin=row["source"],
         metadata=metadata_of(row.get("metadata"), location),
     )

@@ -37,7 +37,7 @@ def chunk_row(
         "n_terms": n_terms,
         "text": chunk.text,
         "title": entry.title,
-        "source": entry.document.source,
+        "source": entry.document.origin,  # the column keeps its name: the file
         "metadata": jsonable(entry.document.metadata),
         "dense": np.asarray(vector, dtype=np.float32).tolist(),
         "sparse": dict(sparse),
@@ -51,7 +51,7 @@ def document_row(entry: PreparedDocument, signature: tuple[bytes, Sequence[str]]
         "doc_id": doc.doc_id,
         "title": entry.title,
         "title_source": entry.title_source,
-        "source": doc.source,
+        "source": doc.origin,
         "encoding": doc.encoding,
         "content_hash": doc.content_hash,
         "raw_text": doc.text,
@@ -131,7 +131,7 @@ def check_rows(
         check_text_size(doc.doc_id, "raw text", doc.text)
         check_text_size(doc.doc_id, "cleaned text", entry.clean.text)
         check_text_size(doc.doc_id, "title", entry.title)
-        check_text_size(doc.doc_id, "source", doc.source, SOURCE_BYTES)
+        check_text_size(doc.doc_id, "origin", doc.origin, SOURCE_BYTES)
         check_text_size(doc.doc_id, "encoding", doc.encoding, SHORT_BYTES)
         check_text_size(
             doc.doc_id, "metadata (as JSON)", json.dumps(jsonable(doc.metadata), ensure_ascii=False)
@@ -142,7 +142,7 @@ def check_rows(
         check_id(record.doc_id, id_bytes)
         check_id(record.of_doc_id, id_bytes)
         check_text_size(record.doc_id, "title", record.title)
-        check_text_size(record.doc_id, "source", record.source, SOURCE_BYTES)
+        check_text_size(record.doc_id, "origin", record.origin, SOURCE_BYTES)
         check_text_size(
             record.doc_id, "metadata (as JSON)", json.dumps(jsonable(record.metadata), ensure_ascii=False)
         )

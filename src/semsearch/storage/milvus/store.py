@@ -564,7 +564,7 @@ class MilvusStore:
             {
                 "doc_id": r.doc_id,
                 "of_doc_id": r.of_doc_id,
-                "source": r.source,
+                "source": r.origin,
                 "title": r.title,
                 "similarity": float(r.similarity),
                 "metadata": jsonable(r.metadata),
