@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from semsearch.dates import DATE_KEY, next_day, normalize_date, previous_day
 from semsearch.errors import InputError
-from semsearch.text.dates import DATE_KEY, next_day, normalize_date, previous_day
 
 Operator = Literal["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin"]
 OPERATORS: tuple[str, ...] = get_args(Operator)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from semsearch.dates import DATE_KEY, normalize_date
 from semsearch.defaults import (
     DEFAULT_EF_SEARCH,
     DEFAULT_FEEDBACK,
@@ -37,7 +38,6 @@ from semsearch.defaults import (
     Norm,
 )
 from semsearch.errors import InputError
-from semsearch.text.dates import DATE_KEY, normalize_date
 
 SOURCE_KEY = "source"  # the metadata key naming the outlet (新华社, 人民网…); the file is ``origin``
 

@@ -22,9 +22,9 @@ def runtime(args: argparse.Namespace) -> dict[str, Any]:
 
 def where(args: argparse.Namespace) -> dict[str, Any] | None:
     """The filter the options describe (all ANDed), or None."""
+    from semsearch.dates import parse_day
     from semsearch.errors import InputError
     from semsearch.filters import MAX_DEPTH
-    from semsearch.text.dates import parse_day
 
     parts: list[dict[str, Any]] = []
     if args.where_json:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from semsearch.dates import DATE_FIELDS, DATE_KEY, normalize_date
 from semsearch.errors import InputError
 from semsearch.records import SOURCE_KEY, Document, Skipped, check_doc_id
-from semsearch.text.dates import DATE_FIELDS, DATE_KEY, normalize_date
 
 log = logging.getLogger("semsearch.readers.ingest")
 

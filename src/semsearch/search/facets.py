@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 
+from semsearch.dates import DATE_KEY
 from semsearch.defaults import DATE_FACETS
 from semsearch.errors import InputError
 from semsearch.records import FacetCount, Facets, StoryHit, ValueCounts
 from semsearch.storage.selection import facet_value
-from semsearch.text.dates import DATE_KEY
 
 
 def check_facet(by: object) -> str:

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from semsearch.dates import DATE_KEY, normalize_date
 from semsearch.filters import DOCUMENT_KEYS, Filter
 from semsearch.records import ValueCounts
 from semsearch.storage.base import DocumentStore
-from semsearch.text.dates import DATE_KEY, normalize_date
 
 
 class FilterTable:

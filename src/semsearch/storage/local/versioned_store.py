@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from semsearch.dates import DATE_KEY, normalize_date
 from semsearch.errors import (
     IndexChangedError,
     IndexCorruptError,
@@ -50,7 +51,6 @@ from semsearch.records import (
     WriteBatch,
 )
 from semsearch.storage.selection import count_values
-from semsearch.text.dates import DATE_KEY, normalize_date
 from semsearch.text.dedup import DedupConfig, band_keys
 
 T = TypeVar("T")

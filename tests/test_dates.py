@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from semsearch import InputError
-from semsearch.text.dates import next_day, normalize_date, parse_day
+from semsearch.dates import next_day, normalize_date, parse_day
 
 
 @pytest.mark.parametrize(
