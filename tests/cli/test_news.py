@@ -313,6 +313,8 @@ def test_sync_prints_one_line_per_pass_and_watch_stops_on_ctrl_c(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        # Ctrl-C as at a terminal: a runner started in the background passes SIGINT on ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     first = watch.stdout.readline()  # the first pass is done
     assert json.loads(first)["unchanged"] == ["a", "c"]

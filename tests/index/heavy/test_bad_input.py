@@ -13,7 +13,7 @@ def test_good_files_are_indexed_beside_bad_ones(tmp_path, caplog):
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02\x03" * 64)
     (tmp_path / "bad.jsonl").write_text(
-        '{"id": "j1", "text": "网格员激励机制。"}\n{broken\n', encoding="utf-8"
+        '{"id": "j1", "text": "网格员激励机制在全市推开。"}\n{broken\n', encoding="utf-8"
     )
     with caplog.at_level(logging.WARNING):
         index = Index.build([tmp_path])
