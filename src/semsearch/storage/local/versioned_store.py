@@ -834,21 +834,7 @@ class VersionedStore:
 
     def matching_docs(self, keep: Any) -> list[str]:
         """The visible documents whose filter fields ``keep(fields)`` accepts (read page by page)."""
-        matched: list[str] = []
-        after = ""
-        while True:
-            with self._reading() as conn:
-                page = conn.execute(
-                    f"SELECT doc_id, title, source, metadata FROM documents WHERE doc_id > ? AND {self._visible()} "
-                    "ORDER BY doc_id LIMIT 5000",
-                    (after,),
-                ).fetchall()
-            if not page:
-                return matched
-            for doc_id, title, source, metadata in page:
-                if keep(DocumentSummary(doc_id, title, source, _metadata(metadata, self.path)).fields()):
-                    matched.append(doc_id)
-            after = page[-1][0]
+        return [fields["doc_id"] for fields in self._fields() if keep(fields)]
 
     def irregular_dates(self) -> int:
         """Visible documents whose ``date`` metadata is not a day (date filters then read the metadata)."""
