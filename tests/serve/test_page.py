@@ -26,8 +26,9 @@ import pytest
 
 from tests.support.paths import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Debian's packages (.ci/install-browser puts them there; it reads the same two variables)
+CHROMIUM = Path(os.environ.get("SEMSEARCH_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("SEMSEARCH_CHROMEDRIVER", "/usr/bin/chromedriver"))
 REQUIRE_BROWSER = os.environ.get("SEMSEARCH_REQUIRE_BROWSER") == "1"
 WAIT = 60  # s: the longest a page may take to show a result on a loaded 2-core machine
 STATIC = ("index.html", "app.js", "app.css")
