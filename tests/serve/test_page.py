@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,24 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.page import browser_problem, get_json, serving, start_browser
 from tests.support.paths import ROOT
 
-# Debian's packages (.ci/install-browser puts them there; it reads the same two variables)
-CHROMIUM = Path(os.environ.get("SEMSEARCH_CHROMIUM", "/usr/bin/chromium"))
-CHROMEDRIVER = Path(os.environ.get("SEMSEARCH_CHROMEDRIVER", "/usr/bin/chromedriver"))
 REQUIRE_BROWSER = os.environ.get("SEMSEARCH_REQUIRE_BROWSER") == "1"
 WAIT = 60  # s: the longest a page may take to show a result on a loaded 2-core machine
 STATIC = ("index.html", "app.js", "app.css")
-BROWSER_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 HOSTILE_TITLE = '<img src=x onerror="window.__pwned=1">网格员夜访'
 LONG_URL = "https://example.com/" + "a" * 150  # one unbroken word wider than a phone
@@ -98,34 +84,11 @@ def test_the_page_ships_in_the_wheel(tmp_path):
 
 
 def _need_browser() -> None:
-    problem = None
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    if missing:
-        problem = f"no browser for the page tests: {', '.join(missing)} missing (apt-get install chromium chromium-driver)"
-    else:
-        try:
-            import selenium  # noqa: F401
-        except ImportError:
-            problem = "no selenium for the page tests: pip install -e '.[test]'"
+    problem = browser_problem()
     if problem:
         if REQUIRE_BROWSER:
             pytest.fail(f"{problem}; SEMSEARCH_REQUIRE_BROWSER=1 asks for the browser tests")
         pytest.skip(problem)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _get(url: str) -> tuple[int, dict]:
-    """GET a JSON answer: (status, body), error statuses included."""
-    try:
-        with urllib.request.urlopen(url, timeout=WAIT) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.fixture(scope="module")
@@ -144,60 +107,14 @@ def dated_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(dated_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``semsearch serve`` over the dated corpus on 127.0.0.1 at a free port: its base URL."""
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("page-server") / "server.log").open("w+", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "semsearch", "serve", "-i", str(dated_index), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"semsearch serve exited with {process.returncode}: {log.read()[-2000:]}")
-            try:
-                if _get(f"{base}/api/health")[0] == 200:
-                    break
-            except (OSError, ValueError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("semsearch serve did not answer /api/health within 120 s")
-            time.sleep(0.2)
+    with serving(dated_index, tmp_path_factory.mktemp("page-server") / "server.log") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _start_browser(profile: Path, language: str = "en-US"):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in BROWSER_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.add_argument(f"--lang={language}")
-    options.add_argument("--window-size=1200,900")
-    options.add_experimental_option("prefs", {"intl.accept_languages": language})
-    return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory):
     _need_browser()
-    driver = _start_browser(tmp_path_factory.mktemp("chromium-profile"))
+    driver = start_browser(tmp_path_factory.mktemp("chromium-profile"))
     try:
         yield driver
     finally:
@@ -335,7 +252,7 @@ def test_the_outlet_filter_offers_the_index_outlets_and_narrows(page, server):
     from selenium.webdriver.support.ui import Select
 
     _search(page)
-    outlets = _get(f"{server}/api/facets?by=source")[1]["counts"]
+    outlets = get_json(f"{server}/api/facets?by=source")[1]["counts"]
     select = Select(page.find_element(*_by("#outlet")))
     assert [o.get_attribute("value") for o in select.options] == [""] + [c["value"] for c in outlets]
     _forget_answer(page)
@@ -386,7 +303,7 @@ def test_context_opens_around_a_passage(page):
 def test_the_coverage_chart_is_drawn_from_the_facets(page, server):
     _search(page)
     query = urllib.parse.urlencode({"query": QUERY, "by": "date:month", "mode": "hybrid"})
-    counts = _get(f"{server}/api/facets?{query}")[1]["counts"]
+    counts = get_json(f"{server}/api/facets?{query}")[1]["counts"]
     assert counts
     bars = page.find_elements(*_by("#chart svg rect.bar"))
     assert [(b.get_attribute("data-month"), int(b.get_attribute("data-count"))) for b in bars] == [
@@ -451,7 +368,7 @@ def test_the_language_switch_turns_the_page_chinese_and_back(page):
 
 def test_a_chinese_browser_gets_the_chinese_page(server, tmp_path):
     _need_browser()
-    driver = _start_browser(tmp_path / "profile", language="zh-CN")
+    driver = start_browser(tmp_path / "profile", language="zh-CN")
     try:
         driver.get(f"{server}/")
         assert driver.find_element(*_by("label[for=query]")).text == "搜索"
