@@ -420,3 +420,22 @@ def test_keyboard_alone_searches_and_opens_a_story(page):
     assert more.tag_name == "button"
     more.send_keys(Keys.ENTER)
     _wait(page, lambda d: d.find_elements(*_by(".related-story")), "related stories opened by keyboard")
+
+
+def test_a_search_is_a_link_that_opens_it_again(page, server):
+    _search(page)
+    shown = urllib.parse.parse_qs(urllib.parse.urlsplit(page.current_url).query)
+    assert shown["q"] == [QUERY]
+    link = f"{server}/?" + urllib.parse.urlencode(
+        {"q": QUERY, "since": "2024-03-01", "until": "2024-05-31", "sort": "date"}
+    )
+    page.get(link)
+    _wait_for_answer(page)
+    assert page.find_element(*_by("#query")).get_attribute("value") == QUERY
+    assert page.find_element(*_by("#sort")).get_attribute("value") == "date"
+    dates = [story["date"] for story in _stories(page)]
+    assert (
+        dates
+        and dates == sorted(dates, reverse=True)
+        and all("2024-03-01" <= d <= "2024-05-31" for d in dates)
+    )

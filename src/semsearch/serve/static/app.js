@@ -394,6 +394,7 @@
     }
     const number = ++latest;
     const options = filters();
+    remember(query);
     say($("status"), "searching");
     $("results").setAttribute("aria-busy", "true");
     try {
@@ -500,6 +501,36 @@
     if (facets.missing) chart.append(make("p", "chart-undated", t("chartUndated", { count: facets.missing })));
   }
 
+  // ------------------------------------------------------------------ the search as a link
+
+  const LINKED = { q: "query", mode: "mode", since: "since", until: "until", outlet: "outlet", sort: "sort" };
+
+  // Put the search in the address (?q=...&since=...), so it can be bookmarked, shared and reloaded.
+  function remember(query) {
+    const params = new URLSearchParams();
+    for (const [name, id] of Object.entries(LINKED)) {
+      const value = id === "query" ? query : $(id).value;
+      if (value && !(id === "mode" && value === "hybrid") && !(id === "sort" && value === "relevance")) params.set(name, value);
+    }
+    window.history.replaceState(null, "", `${window.location.pathname}?${params}`);
+  }
+
+  // Fill the form from the address; true when it holds a query to run.
+  function recall(params) {
+    for (const [name, id] of Object.entries(LINKED)) {
+      const value = params.get(name);
+      if (value === null) continue;
+      const field = $(id);
+      if (field.tagName === "SELECT" && ![...field.options].some((option) => option.value === value)) {
+        const option = make("option", "", value); // an outlet not (yet) listed keeps its value
+        option.value = value;
+        field.append(option);
+      }
+      field.value = value;
+    }
+    return Boolean($("query").value.trim());
+  }
+
   // ------------------------------------------------------------------ outlets and start-up
 
   async function loadOutlets() {
@@ -508,9 +539,10 @@
       const facets = await api("api/facets?by=source");
       const select = $("outlet");
       for (const c of facets.counts || []) {
-        const option = say(make("option"), "outletCount", { value: c.value, count: c.count });
+        const listed = [...select.options].find((option) => option.value === String(c.value)); // from a link
+        const option = say(listed || make("option"), "outletCount", { value: c.value, count: c.count });
         option.value = c.value;
-        select.append(option);
+        if (!listed) select.append(option);
       }
       field.hidden = !(facets.counts || []).length;
     } catch (_) {
@@ -535,8 +567,10 @@
       window.clearTimeout(resizing);
       resizing = window.setTimeout(() => lastChart && drawChart(lastChart), 150);
     });
+    const linked = recall(new URLSearchParams(window.location.search));
     loadOutlets();
     $("query").focus();
+    if (linked) search();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
