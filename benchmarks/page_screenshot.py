@@ -33,7 +33,7 @@ def shoot(index: Path, query: str, out: Path, width: int = WIDTH) -> Path:
     from selenium.webdriver.support.ui import WebDriverWait
 
     with tempfile.TemporaryDirectory() as scratch, serving(index, Path(scratch) / "server.log") as base:
-        driver = start_browser(Path(scratch) / "profile", language="zh-CN", size=(width, 900))
+        driver = start_browser(Path(scratch) / "profile", language="en-US", size=(width, 900))
         try:
             wait = WebDriverWait(driver, WAIT)
             driver.get(f"{base}/")
