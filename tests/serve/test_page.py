@@ -25,6 +25,8 @@ import pytest
 from tests.support.page import browser_problem, get_json, serving, start_browser
 from tests.support.paths import ROOT
 
+pytestmark = pytest.mark.slow  # a real-model build, a server process and a browser: about a minute in all
+
 REQUIRE_BROWSER = os.environ.get("SEMSEARCH_REQUIRE_BROWSER") == "1"
 WAIT = 60  # s: the longest a page may take to show a result on a loaded 2-core machine
 STATIC = ("index.html", "app.js", "app.css")
