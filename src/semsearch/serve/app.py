@@ -338,6 +338,6 @@ def write_routes(served: Served) -> APIRouter:
     @router.post("/sync")
     async def sync(request: SyncRequest) -> dict[str, Any]:
         """Make the index hold what these files and folders on the server hold now; saved before the answer."""
-        return await served.write(lambda index: index.sync(request.sources))
+        return await served.write(lambda index: index.sync(request.sources, settle=request.settle))
 
     return router
