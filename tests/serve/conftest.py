@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tests.support.paths import ROOT
 
 TOKEN = "a-test-token-nobody-guesses"  # $SEMSEARCH_API_TOKEN of the writable server

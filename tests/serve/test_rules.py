@@ -239,3 +239,20 @@ def test_the_openapi_schema_lists_the_endpoints(app_client):
     for path in ("/api/health", "/api/search", "/api/search/batch", "/api/facets", "/api/documents",
                  "/api/documents/{doc_id}", "/api/documents/{doc_id}/similar", "/api/sync"):  # fmt: skip
         assert path in paths, path
+
+
+@pytest.mark.parametrize("error", ["BackendError", "IndexCorruptError", "IndexChangedError"])
+def test_an_index_that_cannot_be_read_now_is_503_with_its_line(seeds_index, monkeypatch, error):
+    from fastapi.testclient import TestClient
+
+    import semsearch.errors
+    from semsearch.serve.app import create_app
+
+    def unreadable(self):
+        raise getattr(semsearch.errors, error)("the Milvus server at 127.0.0.1:1 cannot be reached; start it")
+
+    client = TestClient(create_app(seeds_index), raise_server_exceptions=False)
+    monkeypatch.setattr(type(seeds_index), "info", unreadable)
+    answer = client.get("/api/info")
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "the Milvus server at 127.0.0.1:1 cannot be reached; start it"}

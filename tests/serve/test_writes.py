@@ -10,9 +10,9 @@ import threading
 
 import httpx
 import pytest
-from tests.serve.conftest import TOKEN
 
 from semsearch import Index
+from tests.serve.conftest import TOKEN
 
 pytestmark = pytest.mark.slow
 
