@@ -256,3 +256,20 @@ def test_an_index_that_cannot_be_read_now_is_503_with_its_line(seeds_index, monk
     answer = client.get("/api/info")
     assert answer.status_code == 503
     assert answer.json() == {"error": "the Milvus server at 127.0.0.1:1 cannot be reached; start it"}
+
+
+def test_semsearch_and_its_help_do_not_import_the_server_stack():
+    import subprocess
+    import sys
+
+    from tests.support.paths import ROOT
+
+    code = (
+        "import sys, semsearch; from semsearch.cli.parser import build_parser; "
+        "build_parser().parse_args(['serve', '-i', 'x']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'uvicorn', 'starlette', 'pydantic')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"
