@@ -273,3 +273,26 @@ def test_semsearch_and_its_help_do_not_import_the_server_stack():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_server_moves_on_to_what_another_process_saved(index_copy, e5):
+    """A change saved by another writer (the command, a script) is served within a few seconds, not never."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from semsearch import Document, Index
+    from semsearch.serve.app import create_app
+
+    served = Index.load(index_copy, model=e5)
+    with TestClient(create_app(served, ServerSettings(refresh_every=0.2))) as client:
+        before = client.get("/api/health").json()
+        other = Index.load(index_copy, model=e5)  # another writer of the same folder
+        other.add([Document("elsewhere", "另一个进程写入的新闻：蓝鲸观测站建成，科研人员将记录鲸类迁徙。")])
+        other.save()
+        deadline = time.monotonic() + 60
+        while client.get("/api/documents/elsewhere").status_code == 404:
+            assert time.monotonic() < deadline, "the server never saw the other writer's story"
+            time.sleep(0.2)
+        after = client.get("/api/health").json()
+        assert after["documents"] == before["documents"] + 1 and after["generation"] > before["generation"]
