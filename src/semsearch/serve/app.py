@@ -3,15 +3,17 @@
 Reads run in worker threads, concurrently (the Index's read-write lock lets searches share it), each within
 the time budget. Writes take the server's one writer lock (and the index's cross-process writer lock),
 apply the change and save it before answering: a reader sees the index before or after, never half.
+Every ``refresh_every`` seconds (2) the server moves on to what other processes saved (Index.refresh).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -34,6 +36,7 @@ from semsearch.defaults import (
     Mode,
     Sort,
 )
+from semsearch.errors import SemsearchError
 from semsearch.records import Document
 from semsearch.serve import errors
 from semsearch.serve.body_limit import BodyLimit
@@ -57,6 +60,7 @@ STATIC = Path(__file__).parent / "static"  # the search page, shipped in the pac
 SPAN_NAMES = ("since", "until")  # the API's names for the day span (errors name them)
 READ_ONLY = "this server is read-only; start it with --allow-writes"
 T = TypeVar("T")
+log = logging.getLogger("semsearch.serve")
 
 
 @dataclass
@@ -86,6 +90,26 @@ class Served:
         data: dict[str, Any] = report.to_dict()
         return data
 
+    def refresh(self) -> None:
+        """Move on to what other processes saved (Index.refresh), unless a write here is under way."""
+        if not self.writing.acquire(blocking=False):  # a write refreshes first anyway
+            return
+        try:
+            if self.index.refresh():
+                log.info(
+                    "moved on to generation %s of %s", self.index.manifest.generation, self.index.location
+                )
+        except SemsearchError as exc:  # the index is being replaced or damaged: reads say so meanwhile
+            log.warning("could not refresh %s: %s", self.index.location, errors.one_line(str(exc)))
+        finally:
+            self.writing.release()
+
+    async def refreshing(self) -> None:
+        """Refresh every ``settings.refresh_every`` seconds, for as long as the server runs."""
+        while True:
+            await anyio.sleep(self.settings.refresh_every)
+            await anyio.to_thread.run_sync(self.refresh)
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         from semsearch.storage.locations import writer_lock
@@ -102,7 +126,17 @@ def create_app(index: Index, settings: ServerSettings | None = None) -> FastAPI:
     """The application serving ``index`` as ``settings`` say (default: read-only, no CORS)."""
     settings = settings or ServerSettings()
     served = Served(index, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tasks:
+            if settings.refresh_every > 0:
+                tasks.start_soon(served.refreshing)
+            yield
+            tasks.cancel_scope.cancel()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="semsearch",
         version=VERSION,
         description="Semantic search over Chinese news: the JSON API of `semsearch serve`. Errors are "
@@ -338,6 +372,6 @@ def write_routes(served: Served) -> APIRouter:
     @router.post("/sync")
     async def sync(request: SyncRequest) -> dict[str, Any]:
         """Make the index hold what these files and folders on the server hold now; saved before the answer."""
-        return await served.write(lambda index: index.sync(request.sources))
+        return await served.write(lambda index: index.sync(request.sources, settle=request.settle))
 
     return router
