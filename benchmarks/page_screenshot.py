@@ -16,7 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.page import browser_problem, serving, start_browser
+from tests.serve.conftest import running_server
+from tests.support.page import browser_problem, start_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "serve-page.png"
@@ -32,7 +33,10 @@ def shoot(index: Path, query: str, out: Path, width: int = WIDTH) -> Path:
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
-    with tempfile.TemporaryDirectory() as scratch, serving(index, Path(scratch) / "server.log") as base:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        running_server(index, Path(scratch) / "server.log") as base,
+    ):
         driver = start_browser(Path(scratch) / "profile", language="en-US", size=(width, 900))
         try:
             wait = WebDriverWait(driver, WAIT)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.page import browser_problem, get_json, serving, start_browser
+from tests.serve.conftest import running_server
+from tests.support.page import browser_problem, get_json, start_browser
 from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow  # a real-model build, a server process and a browser: about a minute in all
@@ -109,7 +110,7 @@ def dated_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(dated_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``semsearch serve`` over the dated corpus on 127.0.0.1 at a free port: its base URL."""
-    with serving(dated_index, tmp_path_factory.mktemp("page-server") / "server.log") as base:
+    with running_server(dated_index, tmp_path_factory.mktemp("page-server") / "server.log") as base:
         yield base
 
 
