@@ -157,19 +157,20 @@ def _search(driver, query: str = QUERY) -> list[dict]:
 
     box = driver.find_element(*_by("#query"))
     box.clear()
-    _forget_answer(driver)
+    _forget_answer(driver, chart=True)
     box.send_keys(query, Keys.ENTER)
     _wait_for_answer(driver)
     _wait(driver, lambda d: d.find_elements(*_by("#chart svg, #chart .empty")) or _failed(d), "the chart")
     return _stories(driver)
 
 
-def _forget_answer(driver) -> None:
-    """Blank the status line and the chart, so the next answer can be told from the last one."""
+def _forget_answer(driver, chart: bool = False) -> None:
+    """Blank the status line (and the chart), so the next answer can be told from the last one."""
     driver.execute_script(
         "const s = document.getElementById('status'); s.textContent = ''; delete s.dataset.i18n;"
-        "document.getElementById('chart').replaceChildren();"
     )
+    if chart:
+        driver.execute_script("document.getElementById('chart').replaceChildren()")
 
 
 def _failed(driver) -> bool:
@@ -442,3 +443,33 @@ def test_a_search_is_a_link_that_opens_it_again(page, server):
         and dates == sorted(dates, reverse=True)
         and all("2024-03-01" <= d <= "2024-05-31" for d in dates)
     )
+
+
+def test_a_month_of_the_chart_narrows_the_search_to_it(page):
+    from selenium.webdriver.common.keys import Keys
+
+    everything = _search(page)
+    june = page.find_element(*_by('#chart [data-month="2024-06"]'))
+    _forget_answer(page)
+    june.click()
+    _wait_for_answer(page)
+    assert (
+        page.find_element(*_by("#since")).get_attribute("value"),
+        page.find_element(*_by("#until")).get_attribute("value"),
+    ) == ("2024-06-01", "2024-06-30")
+    shown = _stories(page)
+    assert {s["title"] for s in shown} == {
+        s["title"] for s in everything if s["date"] and s["date"].startswith("2024-06")
+    }
+    # and by keyboard: a month is a focusable button; Enter narrows to it
+    _search(page)  # the chart of June alone: one month, one bar
+    bar = page.find_element(*_by('#chart [data-month="2024-06"]'))
+    assert bar.get_attribute("role") == "button" and bar.get_attribute("tabindex") == "0"
+    _type_date(page, "since", "2024-01-01")
+    _type_date(page, "until", "2024-12-31")
+    _search(page)
+    march = page.find_element(*_by('#chart [data-month="2024-03"]'))
+    _forget_answer(page)
+    march.send_keys(Keys.ENTER)
+    _wait_for_answer(page)
+    assert {s["date"][:7] for s in _stories(page)} == {"2024-03"}

@@ -10,6 +10,7 @@
   const SVG = "http://www.w3.org/2000/svg";
   const CHART_WIDTH = 672; // px: the chart's widest (42rem, as app.css caps it)
   const CHART_MIN_WIDTH = 240; // px: narrower columns scale the drawing down
+  const MONTH = /^\d{4}-\d{2}$/; // a month of the date:month facet
   const MONTH_LABEL_WIDTH = 72; // px a "2024-06" label needs with room around it
 
   const TEXT = {
@@ -53,6 +54,7 @@
       chartNone: "None of these stories has a date.",
       chartUndated: "{count} more without a date.",
       bar: "{month}: {count}",
+      barAction: "{month}: {count} stories; show only this month",
       switchTo: "中文",
       switchHint: "切换到中文",
     },
@@ -96,6 +98,7 @@
       chartNone: "这些报道都没有日期。",
       chartUndated: "另有 {count} 篇没有日期。",
       bar: "{month}：{count} 篇",
+      barAction: "{month}：{count} 篇；只看这个月",
       switchTo: "English",
       switchHint: "Switch to English",
     },
@@ -489,6 +492,19 @@
       const tip = svg("title");
       tip.textContent = t("bar", { month: c.month, count: c.count });
       bar.append(tip);
+      if (c.count && MONTH.test(c.month)) {
+        // a month with stories is a button: it narrows the search to that month
+        bar.setAttribute("tabindex", "0");
+        bar.setAttribute("role", "button");
+        bar.setAttribute("aria-label", t("barAction", { month: c.month, count: c.count }));
+        bar.addEventListener("click", () => narrowTo(c.month));
+        bar.addEventListener("keydown", (event) => {
+          if (event.key === "Enter" || event.key === " ") {
+            event.preventDefault();
+            narrowTo(c.month);
+          }
+        });
+      }
       picture.append(bar);
       if (i % every === 0 || i === counts.length - 1) {
         if (i !== counts.length - 1 && counts.length - 1 - i < every) return; // keep the last label clear
@@ -499,6 +515,15 @@
     });
     chart.append(picture, make("p", "chart-summary", desc.textContent));
     if (facets.missing) chart.append(make("p", "chart-undated", t("chartUndated", { count: facets.missing })));
+  }
+
+  // Search again within one month (YYYY-MM) of the chart: since its first day, until its last.
+  function narrowTo(month) {
+    const [year, number] = month.split("-").map(Number);
+    const last = new Date(Date.UTC(year, number, 0)).getUTCDate(); // day 0 of the next month
+    $("since").value = `${month}-01`;
+    $("until").value = `${month}-${String(last).padStart(2, "0")}`;
+    search();
   }
 
   // ------------------------------------------------------------------ the search as a link
