@@ -296,3 +296,27 @@ def test_the_server_moves_on_to_what_another_process_saved(index_copy, e5):
             time.sleep(0.2)
         after = client.get("/api/health").json()
         assert after["documents"] == before["documents"] + 1 and after["generation"] > before["generation"]
+
+
+def test_the_page_is_served_at_the_root_and_under_static(seeds_index, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from semsearch.serve.app import create_app
+
+    (tmp_path / "index.html").write_text("<!doctype html><p>the page</p>", encoding="utf-8")
+    (tmp_path / "app.js").write_text("console.log('hi');", encoding="utf-8")
+    client = TestClient(create_app(seeds_index, static=tmp_path), raise_server_exceptions=False)
+    root = client.get("/")
+    assert (
+        root.status_code == 200
+        and "the page" in root.text
+        and root.headers["content-type"].startswith("text/html")
+    )
+    assert client.get("/static/app.js").text == "console.log('hi');"
+    assert client.get("/app.js").status_code == 200
+    assert client.get("/api/health").json()["status"] == "ok"  # the API is not hidden by the page
+    missing = client.get("/api/nothing")
+    assert missing.status_code == 404 and missing.json() == {"error": "no such path: /api/nothing"}
+    assert client.get("/static/../../pyproject.toml").status_code == 404
+    posted = client.post("/api/nothing", json={})
+    assert posted.status_code in (404, 405) and list(posted.json()) == ["error"]

@@ -64,3 +64,15 @@ def test_a_server_over_milvus_lite(tmp_path):
         assert httpx.delete(f"{base}/api/documents/milvus-new", headers=auth, timeout=300).status_code == 200
         found = httpx.post(f"{base}/api/search", json=query, timeout=120).json()["results"]
         assert "milvus-new" not in {h["doc_id"] for h in found}
+
+
+def test_a_port_in_use_is_one_line_before_the_index_is_opened(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "-i", str(tmp_path / "not-even-an-index"), "--port", str(port))
+    line = assert_one_line_error(result, 2)
+    assert f"cannot listen on 127.0.0.1:{port}" in line and "--port" in line

@@ -543,9 +543,9 @@ def serve(args: argparse.Namespace) -> int:
     writes = "writes allowed with the token" if settings.allow_writes else "read-only"
     say(
         f"semsearch: serving {prepared.index.location} ({len(prepared.index)} chunks, {writes}) at "
-        f"http://{settings.host}:{settings.port}/ (API schema at /docs); Ctrl-C stops",
+        f"http://{settings.host}:{prepared.port}/ (API schema at /docs); Ctrl-C stops",
         file=sys.stderr,
     )
     sys.stderr.flush()
-    run(prepared.app, settings)
+    run(prepared)
     return EXIT_OK

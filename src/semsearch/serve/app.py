@@ -122,8 +122,11 @@ class Served:
             yield
 
 
-def create_app(index: Index, settings: ServerSettings | None = None) -> FastAPI:
-    """The application serving ``index`` as ``settings`` say (default: read-only, no CORS)."""
+def create_app(index: Index, settings: ServerSettings | None = None, *, static: Path = STATIC) -> FastAPI:
+    """The application serving ``index`` as ``settings`` say (default: read-only, no CORS).
+
+    ``static``: the folder of the page served at ``/`` and ``/static/`` (default: the one in the package).
+    """
     settings = settings or ServerSettings()
     served = Served(index, settings)
 
@@ -156,14 +159,14 @@ def create_app(index: Index, settings: ServerSettings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    if STATIC.is_dir():
-        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if static.is_dir():
+        app.mount("/static", StaticFiles(directory=static), name="static")
 
         @app.get("/", include_in_schema=False)
         def page() -> FileResponse:
-            return FileResponse(STATIC / "index.html")
+            return FileResponse(static / "index.html")
 
-        app.mount("/", StaticFiles(directory=STATIC), name="page")  # app.js, app.css beside the page too
+        app.mount("/", StaticFiles(directory=static), name="page")  # app.js, app.css beside the page too
     return app
 
 

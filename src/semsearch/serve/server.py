@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from semsearch.errors import InputError
 from semsearch.serve.security import check_start
 from semsearch.serve.settings import ServerSettings
 
@@ -17,11 +19,39 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Prepared:
-    """An application ready to listen: the app, its open index, and warnings to show before it starts."""
+    """An application ready to listen: the app, its open index, its bound socket, warnings to show first."""
 
     app: FastAPI
     index: Index
+    sock: socket.socket
     warnings: list[str]
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the one asked for, or the one the system chose for port 0)."""
+        return int(self.sock.getsockname()[1])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, or InputError in one line (the port taken, the address not here)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InputError(
+            f"--host {host!r} is not an address of this machine ({exc}); e.g. 127.0.0.1"
+        ) from None
+    except OverflowError:
+        raise InputError(f"--port must be 0-65535, not {port}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise InputError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another server there?); pick another --port"
+        ) from None
+    return sock
 
 
 def prepare(
@@ -35,16 +65,22 @@ def prepare(
 
     require_extra()
     warnings = check_start(settings)  # refuse before the slow part
+    sock = bind(settings.host, settings.port)
     from semsearch.index import Index
     from semsearch.serve.app import create_app
 
-    index = Index.load(location, threads=threads, device=device)
-    _ = index.encoder  # load the model now, not on the first query
-    return Prepared(create_app(index, settings), index, warnings)
+    try:
+        index = Index.load(location, threads=threads, device=device)
+        _ = index.encoder  # load the model now, not on the first query
+    except BaseException:
+        sock.close()
+        raise
+    return Prepared(create_app(index, settings), index, sock, warnings)
 
 
-def run(app: FastAPI, settings: ServerSettings) -> None:
-    """Listen on ``settings.host:port`` with uvicorn until interrupted (Ctrl-C or SIGTERM)."""
+def run(prepared: Prepared) -> None:
+    """Serve on the prepared socket with uvicorn until interrupted (Ctrl-C or SIGTERM)."""
     import uvicorn
 
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    config = uvicorn.Config(prepared.app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[prepared.sock])
