@@ -193,3 +193,14 @@ def test_bad_lines_past_the_cap_end_the_file_with_one_reason(tmp_path, monkeypat
     assert (
         "more than 5 lines skipped" in report.skipped[-1].reason and "too large" in report.skipped[-1].reason
     )
+
+
+def test_a_line_with_an_integer_too_long_for_python_is_skipped_not_a_traceback(tmp_path):
+    """Python refuses to convert integers of over 4,300 digits: json.loads raises a plain ValueError."""
+    lines = ['{"id": "big", "text": "正文。", "n": ' + "1" * 5000 + "}", '{"id": "ok", "text": "正文。"}']
+    (tmp_path / "feed.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    report = read_sources([tmp_path / "feed.jsonl"])
+    assert [d.doc_id for d in report.documents] == ["ok"]
+    [skipped] = report.skipped
+    assert skipped.origin.endswith("feed.jsonl:1") and "invalid JSON line" in skipped.reason
+    assert "4300 digits" in skipped.reason

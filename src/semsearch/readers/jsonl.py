@@ -102,7 +102,11 @@ def _read_line(raw: bytes, where: str, fallback_id: str, fields: FieldNames) -> 
     try:
         line, _ = decode_bytes(raw, where)
         record = json.loads(line)
-    except (UndecodableError, json.JSONDecodeError, RecursionError) as exc:
+    except (
+        UndecodableError,
+        ValueError,
+        RecursionError,
+    ) as exc:  # ValueError: JSON, or an int of 4,300+ digits
         return Skipped(where, f"invalid JSON line ({exc})")
     if not isinstance(record, dict):
         return Skipped(where, "a JSON line must be an object with at least a text field")
