@@ -17,7 +17,7 @@ import pytest
 
 from semsearch.encoders.openvino_e5 import OpenVinoE5Encoder
 
-LOGGER = "semsearch.encoders.openvino_e5"
+LOGGER = "semsearch.encoders"
 QUERY = "网格化管理"
 
 

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import platform
-import stat
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from semsearch.encoders.cache_dirs import cache_root, private_folder, warn_if_others_can_write
 from semsearch.encoders.e5_network import build_network
 from semsearch.encoders.e5_weights import (
     E5Tokenizer,
@@ -221,7 +221,7 @@ class OpenVinoE5Encoder(BundledE5):
             return self._compiled[threads]
 
     def _load_or_build(self, threads: int) -> Any:
-        warn_if_others_can_write(self.model_path)
+        warn_if_others_can_write([self.model_path.parent, self.model_path])
         cached = self._load_checked(threads)
         if cached is not None:
             return cached
@@ -310,8 +310,7 @@ class OpenVinoE5Encoder(BundledE5):
 
 def default_model_dir() -> Path:
     """``$SEMSEARCH_CACHE_DIR/models``, else ``~/.cache/semsearch/models``."""
-    root = os.environ.get("SEMSEARCH_CACHE_DIR") or Path.home() / ".cache" / "semsearch"
-    return Path(root) / "models"
+    return cache_root() / "models"
 
 
 def _cpu_key() -> str:
@@ -365,7 +364,7 @@ def write_checked(path: Path, data: bytes, reference: np.ndarray) -> None:
 
     The folder is created for this user alone (0700), and the files too (0600).
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_folder(path.parent)
     sidecar = {
         "bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
@@ -384,32 +383,3 @@ def write_checked(path: Path, data: bytes, reference: np.ndarray) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-
-
-_warned: set[Path] = set()  # cache paths already warned about in this process
-
-
-def warn_if_others_can_write(path: Path) -> None:
-    """Warn once (one line) if the cache folder or the model in it is writable by others or not this user's.
-
-    Whoever can write the cache can change what is computed: the reference vectors catch another
-    model, not one whose reference vectors were forged along with its checksum.
-    """
-    for target in (path.parent, path):
-        try:
-            info = target.stat()
-        except OSError:
-            continue
-        problems = []
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            problems.append(f"writable by others (mode {stat.S_IMODE(info.st_mode):o})")
-        if info.st_uid != os.geteuid():
-            problems.append(f"owned by user {info.st_uid}")
-        if problems and target not in _warned:
-            _warned.add(target)
-            log.warning(
-                "model cache %s is %s: whoever can write it can change the vectors semsearch computes; "
-                "make it yours alone (chmod 700 the folder, 600 the files) or set SEMSEARCH_CACHE_DIR",
-                target,
-                " and ".join(problems),
-            )
