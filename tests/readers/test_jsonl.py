@@ -73,6 +73,7 @@ def test_gzipped_jsonl_cut_short_keeps_what_was_read_and_says_where_it_broke(tmp
     report = read_sources([tmp_path])
     assert report.documents  # the lines before the cut
     assert "cannot be read from here on" in report.skipped[-1].reason
+    assert report.skipped[-1].origin.endswith(f"f.jsonl.gz:{len(report.documents) + 1}")
 
 
 def test_guid_is_an_id_field_and_fields_choose_the_metadata(tmp_path):
@@ -171,6 +172,7 @@ def test_a_gzipped_feed_stops_at_the_unpacked_size_cap(tmp_path, monkeypatch):
     assert sum(len(line) for line in lines[: len(report.documents)]) <= 10_000
     [skipped] = report.skipped
     assert "unpacks to more than 10,000 bytes" in skipped.reason and "MAX_UNPACKED_BYTES" in skipped.reason
+    assert skipped.origin.endswith(f"big.jsonl.gz:{len(report.documents) + 1}")  # the line it stopped in
     # A plain file is what it is on disk: the unpacked cap does not apply to it.
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "plain.jsonl").write_bytes(b"".join(lines))

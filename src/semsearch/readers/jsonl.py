@@ -64,7 +64,7 @@ def read_jsonl(path: Path, stem: str, handle: IO[bytes], fields: FieldNames) -> 
     except limits.TooLargeError as exc:
         yield Skipped(f"{path}:{lines.number}", str(exc))
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        yield Skipped(f"{path}:{lines.number + 1}", f"cannot be read from here on ({exc})")
+        yield Skipped(f"{path}:{lines.number}", f"cannot be read from here on ({exc})")
 
 
 class _Lines:
@@ -73,7 +73,7 @@ class _Lines:
     def __init__(self, stream: IO[bytes], packed: bool) -> None:
         self._stream = stream
         self._packed = packed
-        self.number = 0  # of the line last given
+        self.number = 0  # of the line being read, or last given
         self._unpacked = 0
 
     def _read(self) -> bytes:
@@ -86,8 +86,10 @@ class _Lines:
         return piece
 
     def __iter__(self) -> Iterator[bytes | None]:
-        while raw := self._read():
+        while True:
             self.number += 1
+            if not (raw := self._read()):
+                return
             if len(raw) <= limits.MAX_LINE_BYTES or raw.endswith(b"\n"):
                 yield raw
                 continue
