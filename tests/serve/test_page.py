@@ -473,3 +473,14 @@ def test_a_month_of_the_chart_narrows_the_search_to_it(page):
     march.send_keys(Keys.ENTER)
     _wait_for_answer(page)
     assert {s["date"][:7] for s in _stories(page)} == {"2024-03"}
+
+
+def test_the_page_fetches_nothing_but_its_server(page, server):
+    _search(page)
+    _story(page, "grid-jan").find_element(*_by("button.similar")).click()
+    _wait(page, lambda d: d.find_elements(*_by(".related-story")), "related stories")
+    fetched = page.execute_script(
+        "return [location.href, ...performance.getEntriesByType('resource').map((entry) => entry.name)]"
+    )
+    assert len(fetched) > 4  # the page, its script and style, the API calls
+    assert [url for url in fetched if not url.startswith(f"{server}/")] == []
