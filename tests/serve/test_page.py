@@ -350,6 +350,9 @@ def test_no_horizontal_scroll_on_a_375px_phone(page, server):
     assert (width, scroll) == (375, 375), (
         f"the page is {scroll} px wide on a 375 px phone: it scrolls sideways"
     )
+    page.find_element(*_by("#language")).click()  # and in Chinese
+    scroll = page.execute_script("return document.documentElement.scrollWidth")
+    assert scroll == 375, f"the Chinese page is {scroll} px wide on a 375 px phone"
 
 
 def test_the_language_switch_turns_the_page_chinese_and_back(page):
