@@ -45,6 +45,8 @@ STORIES = [  # doc_id, title, date, outlet, text (paragraphs)
      ["网格员深夜走访辖区商户，检查消防通道和燃气安全。", "商户们表示欢迎。"]),
     ("grid-jun", "基层治理新探索", "2024-06-08", "人民日报",
      ["在基层治理中，网格员成为连接党委政府和群众的纽带。", "详见" + LONG_URL, "各地正在总结推广。"]),
+    ("astral", "𠮷野家门口的网格员", "2023-11-15", "新华社",  # 𠮷 is one code point, two UTF-16 units
+     ["𠮷𠮷𠮷网格员在𠮷野家门口值守，帮助过往群众问路。", "夜里也有人值班。"]),
     ("rice", "早稻收割基本结束", "2023-12-30", "新华社",
      ["今年早稻收割基本结束，全省粮食产量稳中有增，农民增收。", "农业部门提醒做好秋冬种准备。"]),
     ("moon", "嫦娥六号返回地球", "2024-06-25", "央视",
@@ -487,3 +489,10 @@ def test_the_page_fetches_nothing_but_its_server(page, server):
     )
     assert len(fetched) > 4  # the page, its script and style, the API calls
     assert [url for url in fetched if not url.startswith(f"{server}/")] == []
+
+
+def test_marks_fall_on_the_query_after_characters_beyond_the_bmp(page):
+    """The server counts code points (Python); JavaScript strings count UTF-16 units: marks must not drift."""
+    _search(page)
+    marks = [mark.text for mark in _story(page, "astral").find_elements(*_by(".passage mark"))]
+    assert marks and all(mark in QUERY for mark in marks), marks
