@@ -347,3 +347,27 @@ def test_an_index_not_open_yet_is_503_until_a_refresh_opens_it(saved_seeds_index
             assert time.monotonic() < deadline, client.get("/api/health").text
             time.sleep(0.2)
         assert client.get("/api/search", params={"q": "乡村振兴", "k": 2}).json()["results"]
+
+
+def test_a_story_removed_between_a_search_and_its_context_is_searched_again(seeds_index, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from semsearch.errors import UnknownDocumentError
+    from semsearch.serve.app import create_app
+
+    real, calls = type(seeds_index).around, []
+
+    def racing(self, doc_id, *args):
+        calls.append(doc_id)
+        if len(calls) == 1:  # a writer removed it just after the search
+            raise UnknownDocumentError(
+                f"document {doc_id!r} of this hit is no longer in the index; search again"
+            )
+        return real(self, doc_id, *args)
+
+    monkeypatch.setattr(type(seeds_index), "around", racing)
+    client = TestClient(create_app(seeds_index), raise_server_exceptions=False)
+    answer = client.post("/api/search", json={"query": "乡村振兴", "k": 2, "context": 1})
+    assert answer.status_code == 200, answer.text
+    assert all(hit["context"] for hit in answer.json()["results"])
+    assert len(calls) == 3  # the first hit failed once, then both hits of the second search

@@ -36,7 +36,7 @@ from semsearch.defaults import (
     Mode,
     Sort,
 )
-from semsearch.errors import SemsearchError
+from semsearch.errors import InputError, SemsearchError
 from semsearch.records import Document
 from semsearch.serve import errors
 from semsearch.serve.body_limit import BodyLimit
@@ -219,7 +219,21 @@ def _where_param(text: str | None) -> dict[str, Any] | None:
 
 
 def _search(index: Index, queries: list[str], options: SearchOptions) -> list[list[dict[str, Any]]]:
-    """Search ``queries`` alike; each result as ``semsearch query --json`` prints it (with its context)."""
+    """Search ``queries`` alike; each result as ``semsearch query --json`` prints it (with its context).
+
+    A story changed or removed by a write between the search and its context is searched again, once
+    (the write is whole by then): a search never fails because a writer was quicker.
+    """
+    for attempt in range(2):
+        try:
+            return _search_once(index, queries, options)
+        except InputError:
+            if options.context == 0 or attempt == 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _search_once(index: Index, queries: list[str], options: SearchOptions) -> list[list[dict[str, Any]]]:
     results = index.search_batch(
         queries,
         k=options.k,
