@@ -320,3 +320,54 @@ def test_the_page_is_served_at_the_root_and_under_static(seeds_index, tmp_path):
     assert client.get("/static/../../pyproject.toml").status_code == 404
     posted = client.post("/api/nothing", json={})
     assert posted.status_code in (404, 405) and list(posted.json()) == ["error"]
+
+
+def test_an_index_not_open_yet_is_503_until_a_refresh_opens_it(saved_seeds_index, tmp_path):
+    """A server started while its index could not be opened (its engine down) answers 503, then serves it."""
+    import shutil
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from semsearch.serve.app import create_app
+    from semsearch.storage.locations import DirectoryLocation
+
+    later = tmp_path / "later"
+    settings = ServerSettings(refresh_every=0.2)
+    app = create_app(None, settings, location=DirectoryLocation(later), problem="the engine is down")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for path in ("/api/health", "/api/search?q=x", "/api/documents"):
+            answer = client.get(path)
+            assert answer.status_code == 503, path
+            assert answer.json()["error"].startswith(f"the index at {later} cannot be opened now (")
+        assert client.post("/api/documents", json={"documents": []}).status_code == 403  # the rules first
+        shutil.copytree(saved_seeds_index, later)
+        deadline = time.monotonic() + 120
+        while client.get("/api/health").status_code != 200:
+            assert time.monotonic() < deadline, client.get("/api/health").text
+            time.sleep(0.2)
+        assert client.get("/api/search", params={"q": "乡村振兴", "k": 2}).json()["results"]
+
+
+def test_a_story_removed_between_a_search_and_its_context_is_searched_again(seeds_index, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from semsearch.errors import UnknownDocumentError
+    from semsearch.serve.app import create_app
+
+    real, calls = type(seeds_index).around, []
+
+    def racing(self, doc_id, *args):
+        calls.append(doc_id)
+        if len(calls) == 1:  # a writer removed it just after the search
+            raise UnknownDocumentError(
+                f"document {doc_id!r} of this hit is no longer in the index; search again"
+            )
+        return real(self, doc_id, *args)
+
+    monkeypatch.setattr(type(seeds_index), "around", racing)
+    client = TestClient(create_app(seeds_index), raise_server_exceptions=False)
+    answer = client.post("/api/search", json={"query": "乡村振兴", "k": 2, "context": 1})
+    assert answer.status_code == 200, answer.text
+    assert all(hit["context"] for hit in answer.json()["results"])
+    assert len(calls) == 3  # the first hit failed once, then both hits of the second search

@@ -40,6 +40,7 @@ from semsearch.encoders.runtime import THREADS_ENV, available_cpus, check_thread
 from semsearch.errors import EncoderError, InputError
 
 log = logging.getLogger(__name__)
+_UNWRITABLE: set[Path] = set()  # cache folders already warned about as unwritable in this process
 
 Precision = Literal["bf16", "f32"]
 MODEL_NAME = "intfloat/multilingual-e5-small"
@@ -234,11 +235,13 @@ class OpenVinoE5Encoder(BundledE5):
         try:
             write_checked(self.model_path, compiled.export_model().getvalue(), self._reference(compiled))
         except OSError as exc:
-            log.warning(
-                "cannot cache the compiled model in %s (%s); it will be built again next time",
-                self.model_path.parent,
-                exc,
-            )
+            if self.model_path.parent not in _UNWRITABLE:  # once per folder: each thread count compiles apart
+                _UNWRITABLE.add(self.model_path.parent)
+                log.warning(
+                    "cannot cache the compiled model in %s (%s); it will be built again next time",
+                    self.model_path.parent,
+                    exc,
+                )
         return compiled
 
     def _load_checked(self, threads: int) -> Any | None:

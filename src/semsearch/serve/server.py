@@ -6,7 +6,7 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from semsearch.errors import InputError
+from semsearch.errors import BackendError, InputError
 from semsearch.serve.security import check_start
 from semsearch.serve.settings import ServerSettings
 
@@ -22,7 +22,7 @@ class Prepared:
     """An application ready to listen: the app, its open index, its bound socket, warnings to show first."""
 
     app: FastAPI
-    index: Index
+    index: Index | None  # None: it could not be opened yet (the engine is down or busy); retried
     sock: socket.socket
     warnings: list[str]
 
@@ -57,9 +57,12 @@ def bind(host: str, port: int) -> socket.socket:
 def prepare(
     location: Location, settings: ServerSettings, *, threads: int | None = None, device: str | None = None
 ) -> Prepared:
-    """Check the rules (InputError, one line, for a refused start), open the index and load its model.
+    """Check the rules (InputError, one line, for a refused start), bind, open the index and load its model.
 
-    The model is loaded before the server listens, so the first search costs what the others do.
+    The model is loaded before the server listens, so the first search costs what the others do. An
+    index whose engine is down or busy (BackendError: a Milvus server not up yet, a milvus-lite file
+    another process holds) is no reason to refuse: the server answers 503 and tries again; any other
+    failure to open (no index there, a damaged one) is.
     """
     from semsearch.serve import require_extra
 
@@ -70,12 +73,21 @@ def prepare(
     from semsearch.serve.app import create_app
 
     try:
-        index = Index.load(location, threads=threads, device=device)
-        _ = index.encoder  # load the model now, not on the first query
+        loaded = Index.load(location, threads=threads, device=device)
+        _ = loaded.encoder  # load the model now, not on the first query
+        index: Index | None = loaded
+        problem = ""
+    except BackendError as exc:  # the engine is down or busy: serve 503 until it can be opened
+        index, problem = None, " ".join(str(exc).split())
+        warnings.append(
+            f"{location} cannot be opened now ({problem}); answering 503 until it can "
+            f"(tried every {settings.refresh_every:g} s)"
+        )
     except BaseException:
         sock.close()
         raise
-    return Prepared(create_app(index, settings), index, sock, warnings)
+    app = create_app(index, settings, location=location, problem=problem)
+    return Prepared(app, index, sock, warnings)
 
 
 def run(prepared: Prepared) -> None:
