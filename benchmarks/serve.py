@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 
 from benchmarks.common import git_commit, percentiles, write_result
-from benchmarks.synthetic import sentence_pool, split_sentences, synthetic_stories, title_of
+from benchmarks.synthetic import CLAUSE, TITLE_STRIP, sentence_pool, split_sentences, synthetic_stories
 
 NAME = "serve"
 HOST = "127.0.0.1"
@@ -54,7 +54,8 @@ ENGLISH_QUERIES = (
     "trade cooperation with Africa",
 )
 TITLES = 30  # story titles drawn from the index as queries
-PHRASES = 10  # and first clauses of their sentences
+PHRASES = 10  # and the longest clauses of their sentences
+MIN_PHRASE_CHARS = 6
 SIMILAR = 10  # stories whose "more like this" is asked
 POOL_STORIES = 40  # stories whose sentences the writer's stories are made of
 PAGE = 100  # documents per /api/documents page when sampling
@@ -248,11 +249,13 @@ class Reader:
     ledger: Ledger | None  # None: no writer, nothing to check
     seed: int
     samples: list[Sample] = field(default_factory=list)
+    finished: float = 0.0  # when its last answer came (monotonic s)
 
     def run(self, client: httpx.Client, deadline: float) -> None:
         rng = random.Random(self.seed)
         for n in itertools.count():
             if time.monotonic() >= deadline:
+                self.finished = time.monotonic()
                 return
             story = None
             if self.ledger is not None and n % PROBE_EVERY == PROBE_EVERY - 1:
@@ -377,7 +380,11 @@ def run_slice(
     writer: Writer | None = None,
     seed: int = 0,
 ) -> Slice:
-    """``clients`` reader threads (and the writer, if given) for ``seconds``; wall time to the last answer."""
+    """``clients`` reader threads (and the writer, if given) for ``seconds``.
+
+    The slice's time runs to the readers' last answer: a write still in flight at the deadline is
+    waited for (the next slice starts after it) but does not stretch the time rates are taken over.
+    """
     ledger = writer.ledger if writer is not None else None
     readers = [Reader(calls, i * len(calls) // clients, ledger, seed * 1000 + i) for i in range(clients)]
     workers: list[Reader | Writer] = [*readers, *([writer] if writer else [])]
@@ -403,7 +410,7 @@ def run_slice(
     finally:
         for client in connections:
             client.close()
-    wall = time.monotonic() - start
+    wall = max(r.finished for r in readers) - start
     if errors:
         raise errors[0]
     samples = [s for r in readers for s in r.samples] + (writer.samples[before:] if writer else [])
@@ -612,11 +619,15 @@ def draw(client: httpx.Client, seed: int) -> Material:
     titles = list(dict.fromkeys(rows[d]["title"].strip() for d in ids if rows[d].get("title", "").strip()))
     texts = [get(client, f"/api/documents/{d}")["clean_text"] for d in ids[:POOL_STORIES]]
     sentences = [s for text in texts for s in split_sentences(text.replace("\n", ""))]
-    phrases = list(
-        dict.fromkeys(title_of(s) for s in rng.sample(sentences, min(PHRASES * 3, len(sentences))))
-    )
+    picked = rng.sample(sentences, min(PHRASES * 3, len(sentences)))
+    phrases = list(dict.fromkeys(p for p in map(phrase_of, picked) if len(p) >= MIN_PHRASE_CHARS))
     queries = titles[:TITLES] + phrases[:PHRASES] + list(ENGLISH_QUERIES)
     return Material(queries, ids[:SIMILAR], texts)
+
+
+def phrase_of(sentence: str) -> str:
+    """The longest clause of ``sentence`` (a phrase a reader might type; the first is often "据报道")."""
+    return max((c.strip(TITLE_STRIP) for c in CLAUSE.split(sentence)), key=len, default="")[:30]
 
 
 def get(client: httpx.Client, path: str, params: dict[str, Any] | None = None) -> Any:

@@ -16,15 +16,18 @@ from benchmarks import serve
 class FakeServer:
     """The contract's endpoints the benchmark uses, over a dict of stories; ``stale`` removals lag."""
 
-    def __init__(self, stale: int = 0, fail_every: int = 0) -> None:
+    def __init__(self, stale: int = 0, fail_every: int = 0, hold_adds: threading.Event | None = None) -> None:
         self.lock = threading.Lock()
         self.stories = {f"real-{n}": f"real story {n} 经济 发展" for n in range(5)}
         self.ghosts: dict[str, list] = {}  # removed, still served: doc_id -> [text, searches left]
         self.stale = stale
         self.fail_every = fail_every
+        self.hold_adds = hold_adds  # an add is answered once this is set (reads go on meanwhile)
         self.calls = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.hold_adds is not None and request.method == "POST" and request.url.path == "/api/documents":
+            self.hold_adds.wait()
         with self.lock:
             self.calls += 1
             if self.fail_every and self.calls % self.fail_every == 0:
@@ -267,3 +270,21 @@ def test_the_report_section_shows_both_conditions_their_ratio_and_the_checks(tmp
     assert f"| {adds} / {removes} | {on['consistency']['answers_checked']} | 0 |" in section
     assert "| search lexical, writer's marker |" in section and "every 8th request" in section
     assert "serve" not in text[text.index("Not yet run") :]
+
+
+def test_phrases_are_the_longest_clause_of_a_sentence():
+    assert serve.phrase_of("据报道，全国蔬菜供应总体形势平稳，价格回落。") == "全国蔬菜供应总体形势平稳"
+    assert serve.phrase_of("") == ""
+
+
+def test_a_write_in_flight_at_the_deadline_does_not_stretch_the_time_rates_are_taken_over():
+    held = 2.0  # the add is answered this long after the slice's deadline
+    released = threading.Event()
+    fake = FakeServer(hold_adds=released)
+    threading.Timer(0.3 + held, released.set).start()
+    calls = serve.workload(["经济"], [], seed=0)
+    writer = serve.Writer(_stories(), serve.Ledger(), pause=0.01)
+    part = serve.run_slice(fake.client, calls, 2, 0.3, writer=writer)
+    assert released.is_set()  # the slice waited for the writer's answer
+    assert part.seconds < 0.3 + held  # but its time is the readers'
+    assert [s.label for s in writer.samples][:2] == [serve.ADD, serve.CHECK_ADD]
