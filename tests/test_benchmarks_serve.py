@@ -288,3 +288,28 @@ def test_a_write_in_flight_at_the_deadline_does_not_stretch_the_time_rates_are_t
     assert released.is_set()  # the slice waited for the writer's answer
     assert part.seconds < 0.3 + held  # but its time is the readers'
     assert [s.label for s in writer.samples][:2] == [serve.ADD, serve.CHECK_ADD]
+
+
+@pytest.mark.slow
+def test_a_short_run_against_a_real_server_on_the_seeds_has_no_errors_and_no_violations(
+    saved_seeds_index, tmp_path, monkeypatch
+):
+    pytest.importorskip("fastapi")
+    from benchmarks import common
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
+    before = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in saved_seeds_index.rglob("*")}
+    serve.main(
+        ["--index", str(saved_seeds_index), "--clients", "2", "--seconds", "6", "--write-pause", "0.1"]
+        + ["--scratch", str(tmp_path)]
+    )
+    result = json.loads((tmp_path / "results" / "serve-latest.json").read_text(encoding="utf-8"))
+    on, off = result["runs"]
+    assert (on["writer"], off["writer"]) == (True, False)
+    assert on["errors"] == off["errors"] == 0, on["first_error"] or off["first_error"]
+    assert on["endpoints"][serve.ADD]["requests"] >= 1 and on["endpoints"][serve.CHECK_ADD]["errors"] == 0
+    assert on["consistency"]["violations"] == 0 and on["consistency"]["answers_checked"] > 0
+    assert result["documents"] == 5 and set(off["endpoints"]) >= set(serve.SEARCH_LABELS.values())
+    after = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in saved_seeds_index.rglob("*")}
+    assert after == before  # the original index was not written
+    assert list(tmp_path.glob("serve-bench-*")) == []  # the copy is gone
