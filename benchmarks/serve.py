@@ -246,8 +246,9 @@ class Reader:
 
     calls: Sequence[Call]
     offset: int
-    ledger: Ledger | None  # None: no writer, nothing to check
+    ledger: Ledger | None  # None: no writer in this run, nothing to check
     seed: int
+    probes: bool = True  # every PROBE_EVERY-th request searches a writer's marker (while it writes)
     samples: list[Sample] = field(default_factory=list)
     finished: float = 0.0  # when its last answer came (monotonic s)
 
@@ -258,7 +259,7 @@ class Reader:
                 self.finished = time.monotonic()
                 return
             story = None
-            if self.ledger is not None and n % PROBE_EVERY == PROBE_EVERY - 1:
+            if self.ledger is not None and self.probes and n % PROBE_EVERY == PROBE_EVERY - 1:
                 story = self.ledger.probe(rng)
             call = probe_call(story) if story else self.calls[(self.offset + n) % len(self.calls)]
             sample = send(client, call)
@@ -369,6 +370,9 @@ class Slice:
     seconds: float
     load_before: tuple[float, ...]
     load_after: tuple[float, ...]
+    consistency: tuple[int, list[Violation]] | None = (
+        None  # answers checked, violations found (a writer's run)
+    )
 
 
 def run_slice(
@@ -378,15 +382,22 @@ def run_slice(
     seconds: float,
     *,
     writer: Writer | None = None,
+    ledger: Ledger | None = None,
     seed: int = 0,
 ) -> Slice:
     """``clients`` reader threads (and the writer, if given) for ``seconds``.
 
+    Every answer is checked against ``ledger`` (default: the writer's), also in a slice without the
+    writer (stories it removed before must stay gone); readers probe markers only while it writes.
     The slice's time runs to the readers' last answer: a write still in flight at the deadline is
     waited for (the next slice starts after it) but does not stretch the time rates are taken over.
     """
-    ledger = writer.ledger if writer is not None else None
-    readers = [Reader(calls, i * len(calls) // clients, ledger, seed * 1000 + i) for i in range(clients)]
+    ledger = ledger or (writer.ledger if writer is not None else None)
+    readers = [
+        Reader(calls, i * len(calls) // clients, ledger, seed * 1000 + i, probes=writer is not None)
+        for i in range(clients)
+    ]
+    checked, violations = (ledger.checked, len(ledger.violations)) if ledger else (0, 0)
     workers: list[Reader | Writer] = [*readers, *([writer] if writer else [])]
     before = len(writer.samples) if writer else 0
     errors: list[BaseException] = []
@@ -414,7 +425,8 @@ def run_slice(
     if errors:
         raise errors[0]
     samples = [s for r in readers for s in r.samples] + (writer.samples[before:] if writer else [])
-    return Slice(samples, wall, load_before, os.getloadavg())
+    found = (ledger.checked - checked, ledger.violations[violations:]) if ledger else None
+    return Slice(samples, wall, load_before, os.getloadavg(), found)
 
 
 def measure(
@@ -443,19 +455,20 @@ def measure(
                     clients,
                     part,
                     writer=writer if with_writer else None,
+                    ledger=writer.ledger if writer is not None else None,
                     seed=seed + round_,
                 )
             )
     return [
         (
-            record(clients, c, slices[c], writer.ledger if c and writer else None),
+            record(clients, c, slices[c]),
             [s for part in slices[c] for s in part.samples],
         )
         for c in conditions
     ]
 
 
-def record(clients: int, with_writer: bool, slices: list[Slice], ledger: Ledger | None) -> dict[str, Any]:
+def record(clients: int, with_writer: bool, slices: list[Slice]) -> dict[str, Any]:
     """The saved figures of one condition (its slices pooled)."""
     samples = [s for part in slices for s in part.samples]
     seconds = sum(part.seconds for part in slices)
@@ -478,11 +491,13 @@ def record(clients: int, with_writer: bool, slices: list[Slice], ledger: Ledger 
             for part in slices
         ],
     }
-    if ledger is not None:
+    checks = [part.consistency for part in slices if part.consistency is not None]
+    if checks:
+        violations = [v for _, found in checks for v in found]
         out["consistency"] = {
-            "answers_checked": ledger.checked,
-            "violations": len(ledger.violations),
-            "examples": [v.to_dict() for v in ledger.violations[:5]],
+            "answers_checked": sum(n for n, _ in checks),
+            "violations": len(violations),
+            "examples": [v.to_dict() for v in violations[:5]],
         }
     return out
 
