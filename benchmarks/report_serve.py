@@ -92,8 +92,8 @@ def render_serve(results: Results) -> str:
         "after each add's answer a lexical search for its marker must find it, after each remove's answer no "
         f"answer may hold it, and every {ordinal(p['probe_every'])} request of each reader searches a writer's "
         "marker; every answer, with the writer running and in the slices after it, is checked against when each "
-        "change was acknowledged (a request in flight across a change may see either side). Runs with and without the writer are interleaved in "
-        f"{p['rounds']} slices each, {p['seconds']:g} s in all per condition. Errors: any non-2xx answer or "
+        "change was acknowledged (a request in flight across a change may see either side). Runs with and "
+        f"without the writer are interleaved in {p['rounds']} slices each, {p['seconds']:g} s in all per condition. Errors: any non-2xx answer or "
         "exception. The machine is shared with other work: load averages (1, 5, 15 min) at the start and end "
         "of each slice are below.\n",
         table(
