@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import git_commit, percentiles, write_result
+from benchmarks.common import git_commit, machine, percentiles, write_result
 from benchmarks.synthetic import CLAUSE, TITLE_STRIP, sentence_pool, split_sentences, synthetic_stories
 
 NAME = "serve"
@@ -703,6 +703,7 @@ def main(argv: list[str] | None = None) -> None:
 def run(
     index: Path, counts: list[int], args: argparse.Namespace, scratch: Path
 ) -> tuple[dict[str, Any], dict[str, list[Sample]]]:
+    started = machine()  # the load average before this run's own load (write_result's would be after)
     server = Server.start(index, scratch)
     try:
         with server.client() as client:
@@ -726,6 +727,7 @@ def run(
         server.stop()
     result = {
         "commit": git_commit(),
+        "machine": started,
         "index": str(index),
         "chunks": health.get("chunks"),
         "documents": health.get("documents"),

@@ -298,6 +298,8 @@ def test_a_short_run_against_a_real_server_on_the_seeds_has_no_errors_and_no_vio
     from benchmarks import common
 
     monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
+    at_start = {**common.machine(), "load_average": [-1.0, -1.0, -1.0]}
+    monkeypatch.setattr(serve, "machine", lambda: at_start)
     before = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in saved_seeds_index.rglob("*")}
     serve.main(
         ["--index", str(saved_seeds_index), "--clients", "2", "--seconds", "6", "--write-pause", "0.1"]
@@ -305,6 +307,7 @@ def test_a_short_run_against_a_real_server_on_the_seeds_has_no_errors_and_no_vio
     )
     result = json.loads((tmp_path / "results" / "serve-latest.json").read_text(encoding="utf-8"))
     on, off = result["runs"]
+    assert result["machine"] == at_start  # described before the run, not after its own load
     assert (on["writer"], off["writer"]) == (True, False)
     assert on["errors"] == off["errors"] == 0, on["first_error"] or off["first_error"]
     assert on["endpoints"][serve.ADD]["requests"] >= 1 and on["endpoints"][serve.CHECK_ADD]["errors"] == 0
