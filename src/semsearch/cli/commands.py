@@ -541,11 +541,12 @@ def serve(args: argparse.Namespace) -> int:
     for warning in prepared.warnings:
         say(f"semsearch: warning: {warning}", file=sys.stderr)
     writes = "writes allowed with the token" if settings.allow_writes else "read-only"
+    size = "not open yet" if prepared.index is None else f"{len(prepared.index)} chunks"
     say(
-        f"semsearch: serving {prepared.index.location} ({len(prepared.index)} chunks, {writes}) at "
-        f"http://{settings.host}:{settings.port}/ (API schema at /docs); Ctrl-C stops",
+        f"semsearch: serving {args.index} ({size}, {writes}) at "
+        f"http://{settings.host}:{prepared.port}/ (API schema at /docs); Ctrl-C stops",
         file=sys.stderr,
     )
     sys.stderr.flush()
-    run(prepared.app, settings)
+    run(prepared)
     return EXIT_OK

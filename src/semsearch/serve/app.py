@@ -3,15 +3,17 @@
 Reads run in worker threads, concurrently (the Index's read-write lock lets searches share it), each within
 the time budget. Writes take the server's one writer lock (and the index's cross-process writer lock),
 apply the change and save it before answering: a reader sees the index before or after, never half.
+Every ``refresh_every`` seconds (2) the server moves on to what other processes saved (Index.refresh).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -34,6 +36,7 @@ from semsearch.defaults import (
     Mode,
     Sort,
 )
+from semsearch.errors import InputError, SemsearchError
 from semsearch.records import Document
 from semsearch.serve import errors
 from semsearch.serve.body_limit import BodyLimit
@@ -52,33 +55,51 @@ from semsearch.serve.settings import ServerSettings
 
 if TYPE_CHECKING:
     from semsearch.index import Index
+    from semsearch.storage.locations import Location
 
 STATIC = Path(__file__).parent / "static"  # the search page, shipped in the package
 SPAN_NAMES = ("since", "until")  # the API's names for the day span (errors name them)
 READ_ONLY = "this server is read-only; start it with --allow-writes"
 T = TypeVar("T")
+log = logging.getLogger("semsearch.serve")
 
 
 @dataclass
 class Served:
-    """The open index and what the server holds beside it: its settings and its one writer lock."""
+    """The open index (None while it cannot be opened) and what the server holds beside it.
 
-    index: Index
+    ``location``: where to open it from while it is None; ``problem``: why it could not be opened.
+    """
+
+    opened: Index | None
     settings: ServerSettings
+    location: Location | None = None
+    problem: str = ""
     writing: threading.Lock = field(default_factory=threading.Lock)
 
-    async def read(self, work: Callable[[], T]) -> T:
-        """Run ``work`` in a worker thread within the time budget (TimeoutError, answered 503, past it)."""
+    @property
+    def index(self) -> Index:
+        """The open index, or ApiError 503 saying why there is none yet."""
+        if self.opened is None:
+            raise ApiError(
+                503,
+                f"the index at {self.location} cannot be opened now ({self.problem}); "
+                f"the server tries again every {self.settings.refresh_every:g} s",
+            )
+        return self.opened
+
+    async def read(self, work: Callable[[Index], T]) -> T:
+        """Run ``work(index)`` in a worker thread within the time budget (TimeoutError, answered 503, past it)."""
+        index = self.index
         with anyio.fail_after(self.settings.time_budget):
-            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            return await anyio.to_thread.run_sync(functools.partial(work, index), abandon_on_cancel=True)
 
     async def write(self, change: Callable[[Index], Any]) -> dict[str, Any]:
         """Apply ``change`` alone and save it before answering; its ChangeReport as JSON."""
         return await anyio.to_thread.run_sync(functools.partial(self._write, change))
 
     def _write(self, change: Callable[[Index], Any]) -> dict[str, Any]:
-
-        with self.writing, self._locked():
+        with self.writing, self._locked(self.index):
             self.index.refresh()  # another process's saved change first: saving would lose it otherwise
             report = change(self.index)
             if report.changed:
@@ -86,11 +107,44 @@ class Served:
         data: dict[str, Any] = report.to_dict()
         return data
 
+    def refresh(self) -> None:
+        """Move on to what other processes saved (Index.refresh), unless a write here is under way."""
+        if not self.writing.acquire(blocking=False):  # a write refreshes first anyway
+            return
+        try:
+            if self.opened is None:
+                self._open()
+            elif self.opened.refresh():
+                log.info(
+                    "moved on to generation %s of %s", self.index.manifest.generation, self.index.location
+                )
+        except SemsearchError as exc:  # the index is being replaced or damaged: reads say so meanwhile
+            self.problem = errors.one_line(str(exc))
+            log.warning("could not open or refresh %s: %s", self.location, self.problem)
+        finally:
+            self.writing.release()
+
+    def _open(self) -> None:
+        from semsearch.index import Index
+
+        if self.location is None:
+            return
+        index = Index.load(self.location)
+        _ = index.encoder  # the model before the first query
+        self.opened = index
+        log.warning("opened %s: %s chunks", self.location, len(index))
+
+    async def refreshing(self) -> None:
+        """Refresh every ``settings.refresh_every`` seconds, for as long as the server runs."""
+        while True:
+            await anyio.sleep(self.settings.refresh_every)
+            await anyio.to_thread.run_sync(self.refresh)
+
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, index: Index) -> Iterator[None]:
         from semsearch.storage.locations import writer_lock
 
-        where = self.index.location
+        where = index.location
         if where is None:  # an index in memory (tests): no other process can write it
             yield
             return
@@ -98,11 +152,33 @@ class Served:
             yield
 
 
-def create_app(index: Index, settings: ServerSettings | None = None) -> FastAPI:
-    """The application serving ``index`` as ``settings`` say (default: read-only, no CORS)."""
+def create_app(
+    index: Index | None,
+    settings: ServerSettings | None = None,
+    *,
+    static: Path = STATIC,
+    location: Location | None = None,
+    problem: str = "",
+) -> FastAPI:
+    """The application serving ``index`` as ``settings`` say (default: read-only, no CORS).
+
+    ``index`` None: the index at ``location`` could not be opened (``problem`` says why); requests are
+    answered 503 until a refresh opens it. ``static``: the folder of the page served at ``/`` and
+    ``/static/`` (default: the one in the package).
+    """
     settings = settings or ServerSettings()
-    served = Served(index, settings)
+    served = Served(index, settings, location if index is None else index.location, problem)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tasks:
+            if settings.refresh_every > 0:
+                tasks.start_soon(served.refreshing)
+            yield
+            tasks.cancel_scope.cancel()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="semsearch",
         version=VERSION,
         description="Semantic search over Chinese news: the JSON API of `semsearch serve`. Errors are "
@@ -122,14 +198,14 @@ def create_app(index: Index, settings: ServerSettings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    if STATIC.is_dir():
-        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if static.is_dir():
+        app.mount("/static", StaticFiles(directory=static), name="static")
 
         @app.get("/", include_in_schema=False)
         def page() -> FileResponse:
-            return FileResponse(STATIC / "index.html")
+            return FileResponse(static / "index.html")
 
-        app.mount("/", StaticFiles(directory=STATIC), name="page")  # app.js, app.css beside the page too
+        app.mount("/", StaticFiles(directory=static), name="page")  # app.js, app.css beside the page too
     return app
 
 
@@ -143,7 +219,21 @@ def _where_param(text: str | None) -> dict[str, Any] | None:
 
 
 def _search(index: Index, queries: list[str], options: SearchOptions) -> list[list[dict[str, Any]]]:
-    """Search ``queries`` alike; each result as ``semsearch query --json`` prints it (with its context)."""
+    """Search ``queries`` alike; each result as ``semsearch query --json`` prints it (with its context).
+
+    A story changed or removed by a write between the search and its context is searched again, once
+    (the write is whole by then): a search never fails because a writer was quicker.
+    """
+    for attempt in range(2):
+        try:
+            return _search_once(index, queries, options)
+        except InputError:
+            if options.context == 0 or attempt == 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _search_once(index: Index, queries: list[str], options: SearchOptions) -> list[list[dict[str, Any]]]:
     results = index.search_batch(
         queries,
         k=options.k,
@@ -163,13 +253,12 @@ def _search(index: Index, queries: list[str], options: SearchOptions) -> list[li
 def read_routes(served: Served) -> APIRouter:
     """The endpoints anyone who reaches the server may call."""
     router = APIRouter(prefix="/api")
-    index = served.index
 
     @router.get("/health")
     async def health() -> dict[str, Any]:
         """Whether the server answers, and how big its index is now."""
 
-        def look() -> dict[str, Any]:
+        def look(index: Index) -> dict[str, Any]:
             counts = index.manifest.counts
             return {
                 "status": "ok",
@@ -183,11 +272,11 @@ def read_routes(served: Served) -> APIRouter:
     @router.get("/info")
     async def info() -> dict[str, Any]:
         """The index's manifest, location and size (``semsearch info --json``)."""
-        return await served.read(index.info)
+        return await served.read(lambda index: index.info())
 
     async def one_search(request: SearchRequest) -> dict[str, Any]:
         started = time.perf_counter()
-        results = await served.read(lambda: _search(index, [request.query], request))
+        results = await served.read(lambda index: _search(index, [request.query], request))
         took = round((time.perf_counter() - started) * 1000, 2)
         return {"query": request.query, "group": request.group, "results": results[0], "took_ms": took}
 
@@ -234,7 +323,7 @@ def read_routes(served: Served) -> APIRouter:
     async def search_batch(request: BatchRequest) -> dict[str, Any]:
         """Many queries searched alike (embedded together): one result list per query, in order."""
         request.check_lengths()
-        return {"results": await served.read(lambda: _search(index, request.queries, request))}
+        return {"results": await served.read(lambda index: _search(index, request.queries, request))}
 
     @router.get("/facets")
     async def facets(
@@ -250,7 +339,7 @@ def read_routes(served: Served) -> APIRouter:
         """Stories per month (``by``: date:day, date:year, a metadata key), of a query's top stories or all."""
         condition = _filter(_where_param(where), since, until)
         found = await served.read(
-            lambda: index.facets(
+            lambda index: index.facets(
                 query or None, by=by, where=condition, mode=mode, top=top, min_score=min_score
             )
         )
@@ -267,21 +356,24 @@ def read_routes(served: Served) -> APIRouter:
     ) -> dict[str, Any]:
         """The stories (or those ``where`` lets through), a page at a time: id, title, date, source, chunks."""
         condition = _filter(_where_param(where), since, until)
-        rows = await served.read(lambda: index.documents(where=condition))
+        rows = await served.read(lambda index: index.documents(where=condition))
         return {"total": len(rows), "documents": rows[offset : offset + limit]}
 
     @router.get("/documents/{doc_id}")
     async def document(doc_id: str) -> dict[str, Any]:
         """One story: title, raw and cleaned text, metadata (404 if unknown)."""
-        return await served.read(lambda: index.document(doc_id))
+        return await served.read(lambda index: index.document(doc_id))
 
     @router.get("/documents/{doc_id}/similar")
     async def similar(
         doc_id: str, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10, mode: Mode = DEFAULT_MODE
     ) -> dict[str, Any]:
         """The stories most like this one ("more like this"; 404 if unknown)."""
-        stories = await served.read(lambda: index.similar(doc_id, k, mode=mode))
-        return {"results": [story_dict(index, s, 0) for s in stories]}
+        return {
+            "results": await served.read(
+                lambda index: [story_dict(index, s, 0) for s in index.similar(doc_id, k, mode=mode)]
+            )
+        }
 
     @router.get("/documents/{doc_id}/context")
     async def context(
@@ -292,7 +384,7 @@ def read_routes(served: Served) -> APIRouter:
         after: Annotated[int, Query(ge=0, le=MAX_CONTEXT)] = 1,
     ) -> dict[str, Any]:
         """The paragraphs around a hit's span (``start``/``end`` as in the hit) of the story."""
-        found = await served.read(lambda: index.around(doc_id, start, end, before, after))
+        found = await served.read(lambda index: index.around(doc_id, start, end, before, after))
         return {"context": [p.to_dict() for p in found]}
 
     return router
@@ -338,6 +430,6 @@ def write_routes(served: Served) -> APIRouter:
     @router.post("/sync")
     async def sync(request: SyncRequest) -> dict[str, Any]:
         """Make the index hold what these files and folders on the server hold now; saved before the answer."""
-        return await served.write(lambda index: index.sync(request.sources))
+        return await served.write(lambda index: index.sync(request.sources, settle=request.settle))
 
     return router

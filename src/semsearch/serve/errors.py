@@ -79,7 +79,10 @@ def validation_message(errors: list[Any]) -> str:
     """A pydantic/FastAPI validation error as one line naming the field: ``k: Input should be ≤ 100``."""
     parts = []
     for error in errors[:3]:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+        loc = list(error.get("loc", ()))
+        if loc and loc[0] in ("body", "query", "path", "header"):  # where it came from, not its name
+            loc = loc[1:]
+        where = ".".join(str(p) for p in loc)
         message = error.get("msg", "is not valid")
         if error.get("type") == "json_invalid":
             message = "the body is not valid JSON"

@@ -12,3 +12,4 @@ DEFAULT_PAGE = 100
 TIME_BUDGET_SECONDS = 30.0  # a read that takes longer is answered 503 (its work is abandoned)
 DEFAULT_HOST = "127.0.0.1"  # loopback unless told otherwise
 DEFAULT_PORT = 8000
+REFRESH_SECONDS = 2.0  # how often the server moves on to what other processes saved (Index.refresh)

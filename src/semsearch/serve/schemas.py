@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from semsearch.defaults import DEFAULT_MODE, DEFAULT_SORT, Feedback, Group, Mode, Sort
+from semsearch.defaults import DEFAULT_MODE, DEFAULT_SORT, SETTLE_SECONDS, Feedback, Group, Mode, Sort
 from semsearch.serve.limits import MAX_BATCH, MAX_CONTEXT, MAX_K, MAX_QUERY_CHARS
 
 
@@ -89,3 +89,8 @@ class SyncRequest(Strict):
     """``POST /api/sync``: files and folders on the server whose stories the index should hold now."""
 
     sources: list[str] = Field(..., min_length=1)
+    settle: float = Field(
+        SETTLE_SECONDS,
+        ge=0,
+        description="a file modified more recently than this (seconds) waits for the next sync",
+    )

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from semsearch.serve.limits import DEFAULT_HOST, DEFAULT_PORT, MAX_BODY_BYTES, TIME_BUDGET_SECONDS
+from semsearch.serve.limits import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    MAX_BODY_BYTES,
+    REFRESH_SECONDS,
+    TIME_BUDGET_SECONDS,
+)
 
 
 @dataclass(frozen=True)
@@ -12,7 +18,8 @@ class ServerSettings:
     """The server's options (``semsearch serve`` builds one from its command line).
 
     ``token``: the bearer token writes need (from ``$SEMSEARCH_API_TOKEN``); ``allow_writes``: writes are
-    answered at all; ``cors_origins``: origins a browser may call the API from (none: no CORS headers).
+    answered at all; ``cors_origins``: origins a browser may call the API from (none: no CORS headers);
+    ``refresh_every``: seconds between looks for what other processes saved to the index.
     """
 
     host: str = DEFAULT_HOST
@@ -22,6 +29,7 @@ class ServerSettings:
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = MAX_BODY_BYTES
     time_budget: float = TIME_BUDGET_SECONDS
+    refresh_every: float = REFRESH_SECONDS  # 0: never (the index changes only through this server)
 
     def __repr__(self) -> str:  # never print the token
         token = "set" if self.token else "none"
