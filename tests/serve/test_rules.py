@@ -371,3 +371,26 @@ def test_a_story_removed_between_a_search_and_its_context_is_searched_again(seed
     assert answer.status_code == 200, answer.text
     assert all(hit["context"] for hit in answer.json()["results"])
     assert len(calls) == 3  # the first hit failed once, then both hits of the second search
+
+
+def test_opening_later_uses_the_threads_and_device_given_and_keeps_the_problem(tmp_path, monkeypatch):
+    from semsearch.errors import BackendError
+    from semsearch.index import Index
+    from semsearch.serve.app import Served
+    from semsearch.storage.locations import DirectoryLocation
+
+    asked = []
+
+    def load(location, **options):
+        asked.append(options)
+        raise BackendError("the Milvus server at 127.0.0.1:1 is still down; start it")
+
+    monkeypatch.setattr(Index, "load", staticmethod(load))
+    served = Served(
+        None, ServerSettings(), DirectoryLocation(tmp_path), "was down", {"threads": 1, "device": "cpu"}
+    )
+    served.refresh()
+    assert asked == [{"threads": 1, "device": "cpu"}]
+    assert (
+        served.opened is None and served.problem == "the Milvus server at 127.0.0.1:1 is still down; start it"
+    )

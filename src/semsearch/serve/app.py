@@ -75,6 +75,7 @@ class Served:
     settings: ServerSettings
     location: Location | None = None
     problem: str = ""
+    runtime: dict[str, Any] = field(default_factory=dict)  # threads, device: as Index.load takes them
     writing: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -129,7 +130,7 @@ class Served:
 
         if self.location is None:
             return
-        index = Index.load(self.location)
+        index = Index.load(self.location, **self.runtime)
         _ = index.encoder  # the model before the first query
         self.opened = index
         log.warning("opened %s: %s chunks", self.location, len(index))
@@ -159,15 +160,18 @@ def create_app(
     static: Path = STATIC,
     location: Location | None = None,
     problem: str = "",
+    runtime: dict[str, Any] | None = None,
 ) -> FastAPI:
     """The application serving ``index`` as ``settings`` say (default: read-only, no CORS).
 
     ``index`` None: the index at ``location`` could not be opened (``problem`` says why); requests are
-    answered 503 until a refresh opens it. ``static``: the folder of the page served at ``/`` and
+    answered 503 until a refresh opens it (with ``runtime``: threads, device). ``static``: the folder of the page served at ``/`` and
     ``/static/`` (default: the one in the package).
     """
     settings = settings or ServerSettings()
-    served = Served(index, settings, location if index is None else index.location, problem)
+    served = Served(
+        index, settings, location if index is None else index.location, problem, dict(runtime or {})
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -86,7 +86,8 @@ def prepare(
     except BaseException:
         sock.close()
         raise
-    app = create_app(index, settings, location=location, problem=problem)
+    runtime = {"threads": threads, "device": device}
+    app = create_app(index, settings, location=location, problem=problem, runtime=runtime)
     return Prepared(app, index, sock, warnings)
 
 
