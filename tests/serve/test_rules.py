@@ -394,3 +394,31 @@ def test_opening_later_uses_the_threads_and_device_given_and_keeps_the_problem(t
     assert (
         served.opened is None and served.problem == "the Milvus server at 127.0.0.1:1 is still down; start it"
     )
+
+
+def test_ids_holding_slashes_are_served_on_every_document_route():
+    """Files in folders are named by their relative path ("feeds/2024/a"): every /documents/ID route takes them."""
+    from fastapi.testclient import TestClient
+
+    from semsearch import Document, Index
+    from semsearch.serve.app import create_app
+    from tests.support.keyword_encoder import KeywordEncoder
+
+    index = Index.build(
+        [
+            Document("feeds/2024/a", "apple river harbour.\nvalley mountain apple river."),
+            Document("feeds/2024/b", "apple river harbour valley, and a second apple story."),
+        ],
+        model=KeywordEncoder(),
+        cache=False,
+    )
+    with TestClient(create_app(index), raise_server_exceptions=False) as client:
+        assert client.get("/api/documents/feeds/2024/a").json()["doc_id"] == "feeds/2024/a"
+        for encoded in ("feeds/2024/a", "feeds%2F2024%2Fa"):  # the page sends encodeURIComponent(id)
+            similar = client.get(f"/api/documents/{encoded}/similar")
+            assert similar.status_code == 200, similar.text
+            assert [s["doc_id"] for s in similar.json()["results"]] == ["feeds/2024/b"]
+            context = client.get(f"/api/documents/{encoded}/context?start=0&end=5")
+            assert context.status_code == 200 and context.json()["context"][0]["in_hit"], context.text
+        missing = client.get("/api/documents/feeds/2024/zzz")
+        assert missing.status_code == 404 and "'feeds/2024/zzz'" in missing.json()["error"]

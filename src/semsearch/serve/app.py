@@ -363,12 +363,7 @@ def read_routes(served: Served) -> APIRouter:
         rows = await served.read(lambda index: index.documents(where=condition))
         return {"total": len(rows), "documents": rows[offset : offset + limit]}
 
-    @router.get("/documents/{doc_id}")
-    async def document(doc_id: str) -> dict[str, Any]:
-        """One story: title, raw and cleaned text, metadata (404 if unknown)."""
-        return await served.read(lambda index: index.document(doc_id))
-
-    @router.get("/documents/{doc_id}/similar")
+    @router.get("/documents/{doc_id:path}/similar")
     async def similar(
         doc_id: str, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10, mode: Mode = DEFAULT_MODE
     ) -> dict[str, Any]:
@@ -379,7 +374,7 @@ def read_routes(served: Served) -> APIRouter:
             )
         }
 
-    @router.get("/documents/{doc_id}/context")
+    @router.get("/documents/{doc_id:path}/context")
     async def context(
         doc_id: str,
         start: Annotated[int, Query(ge=0)],
@@ -390,6 +385,13 @@ def read_routes(served: Served) -> APIRouter:
         """The paragraphs around a hit's span (``start``/``end`` as in the hit) of the story."""
         found = await served.read(lambda index: index.around(doc_id, start, end, before, after))
         return {"context": [p.to_dict() for p in found]}
+
+    # Ids may hold "/" (files in folders are named by their relative path): ``:path`` takes the rest of
+    # the address, so the routes ending in /similar and /context are declared before this one.
+    @router.get("/documents/{doc_id:path}")
+    async def document(doc_id: str) -> dict[str, Any]:
+        """One story: title, raw and cleaned text, metadata (404 if unknown)."""
+        return await served.read(lambda index: index.document(doc_id))
 
     return router
 
@@ -418,7 +420,7 @@ def write_routes(served: Served) -> APIRouter:
         ]
         return await served.write(lambda index: index.add(docs))
 
-    @router.put("/documents/{doc_id}")
+    @router.put("/documents/{doc_id:path}")
     async def update(doc_id: str, request: UpdateRequest) -> dict[str, Any]:
         """Replace a story by its new version (404 if unknown); saved before the answer."""
         doc = Document(
@@ -426,7 +428,7 @@ def write_routes(served: Served) -> APIRouter:
         )
         return await served.write(lambda index: index.update([doc]))
 
-    @router.delete("/documents/{doc_id}")
+    @router.delete("/documents/{doc_id:path}")
     async def remove(doc_id: str) -> dict[str, Any]:
         """Remove a story (404 if unknown); saved before the answer."""
         return await served.write(lambda index: index.remove([doc_id]))
