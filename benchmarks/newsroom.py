@@ -245,16 +245,19 @@ def story_check(
                 name: {m: [round(x, 4) for x in interval(v[m])] for m in STORY_METRICS}
                 for name, v in values.items()
             },
-            "versus_passages": {
-                name: {
-                    m: [
-                        round(x, 4) if isinstance(x, float) else x
-                        for x in paired(values["passages"][m], v[m])
-                    ]
-                    for m in STORY_METRICS
+            **{
+                f"versus_{baseline.replace('-', '_')}": {
+                    name: {
+                        m: [
+                            round(x, 4) if isinstance(x, float) else x
+                            for x in paired(values[baseline][m], v[m])
+                        ]
+                        for m in STORY_METRICS
+                    }
+                    for name, v in values.items()
+                    if name != baseline and (baseline == "passages" or name.startswith("grouped"))
                 }
-                for name, v in values.items()
-                if name != "passages"
+                for baseline in ("passages", "one-per-story")
             },
             "distinct_stories_in_top10_passages": {
                 "mean": round(sum(distinct) / len(distinct), 2),
@@ -340,6 +343,7 @@ QUERY_CALLS = (
     "similar_k10_ms",
     "grouped_search_k10_ms",
 )
+VERDICTS = {"tie": "tie", "b": "better", "a": "worse"}  # significance.paired: b − a, which side wins
 RUN_LABELS = {
     "passages": "top-10 passages, each story once",
     "one-per-story": "max_per_doc=1 (what `evaluate` ranks)",
@@ -377,20 +381,24 @@ def _story_tables(check: dict[str, Any]) -> list[str]:
             f"{mode}: a top-10 passage list holds {distinct['mean']} distinct stories on average (median "
             f"{distinct['median']}; fewer than 10 in {100 * distinct['share_below_10']:.1f} % of queries).\n"
         )
-        lines.append("| ranking | " + " | ".join(STORY_METRICS) + " | vs top-10 passages (paired, 95 %) |")
-        lines.append("|---|" + "---:|" * len(STORY_METRICS) + "---|")
+        lines.append(
+            "| ranking | "
+            + " | ".join(STORY_METRICS)
+            + " | minus top-10 passages (paired, 95 %) | minus max_per_doc=1 (paired, 95 %) |"
+        )
+        lines.append("|---|" + "---:|" * len(STORY_METRICS) + "---|---|")
         for name, metrics in found["metrics"].items():
             cells = [f"{m[0]:.4f} [{m[1]:.4f}, {m[2]:.4f}]" for m in (metrics[k] for k in STORY_METRICS)]
-            versus = found["versus_passages"].get(name)
-            verdicts = (
+            against = [found.get(f"versus_{b}", {}).get(name) for b in ("passages", "one_per_story")]
+            verdicts = [
                 "; ".join(
-                    f"{k} {d[0]:+.4f} [{d[1]:+.4f}, {d[2]:+.4f}] {'tie' if d[3] == 'tie' else 'better' if d[3] == 'b' else 'worse'}"
-                    for k, d in versus.items()
+                    f"{k} {d[0]:+.4f} [{d[1]:+.4f}, {d[2]:+.4f}] {VERDICTS[d[3]]}" for k, d in versus.items()
                 )
                 if versus
                 else "—"
-            )
-            lines.append(f"| {RUN_LABELS.get(name, name)} | " + " | ".join(cells) + f" | {verdicts} |")
+                for versus in against
+            ]
+            lines.append(f"| {RUN_LABELS.get(name, name)} | " + " | ".join([*cells, *verdicts]) + " |")
         lines.append("")
     return lines
 
