@@ -10,7 +10,9 @@ over 2, the third over 3…). Measured on CMRC 2018 trial (``python -m benchmark
 --stories-index …``, 1,000 questions, hybrid, 20 stories of up to 3 passages re-ranked): ``max`` R@1
 0.9890 / MRR@10 0.9936, ``sum`` and ``decay`` R@1 0.2070 / MRR@10 0.3464. Fused scores sit near 1
 (normalised to the best), so adding passages rewards a story's length, not its relevance. With
-``"max"`` a grouped search ranks stories as a search with one hit per document does.
+``"max"`` a grouped search ranks stories as a search with one hit per document does in dense and
+lexical mode; in hybrid the lower ranks can differ, since a grouped search reads each side deeper
+and fused scores depend on that depth (CMRC 2018 dev: every difference a tie, ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
