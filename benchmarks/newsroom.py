@@ -430,7 +430,14 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"新闻联播 story-level check on `{known['index']}` ({known['stories']:,} stories, {known['chunks']:,} "
             f"chunks; titles `{known['titles']}`): seeded-random stories (seed {known['seed']}) asked for by a "
-            "clause of a middle paragraph and by their title; the story is the one relevant result.\n"
+            "clause of a middle paragraph and by their title; the story is the one relevant result. Why: a "
+            "newsroom reader looks for a story they remember (a phrase from it, its headline) and reads a page "
+            "of results as stories, so what counts is where that story first appears in the list of distinct "
+            "stories and whether a first page of ten shows ten stories. A clause is a string of the indexed "
+            "text, which favours the lexical side; with titles `every` the title is indexed before each "
+            "chunk's text, so a title question matches every passage of its story (easy to find, and the "
+            "passages of one story crowd a passage list). Titles that several stories share (国内联播快讯…) "
+            "name no story and are left out.\n"
         )
         for kind in ("clause", "title"):
             lines.append(f"Asked by {kind} ({known[kind]['questions']:,} questions):\n")
