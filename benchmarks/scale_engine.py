@@ -52,6 +52,7 @@ from benchmarks.memory import peak_rss_mib, rss_mib
 
 NAME = "scale_engine"
 MODULE = "benchmarks.scale_engine"  # where the children find the jobs (not __main__)
+OPTIMIZE_MODULE = "benchmarks.scale_engine_optimize"  # job_optimize: an index optimized in place
 PARTS = ("build", "load", "warm", "ops", "churn", "cli", "lancedb")
 PARTNER = 10_000  # the size changes are compared with, in the same process
 SEEDS_SIZE = 56  # chunks in the seeds index: the small side of the cold CLI comparison
@@ -323,6 +324,13 @@ def job_warm(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _link_segments(source: str, target: str) -> object:
+    """Copy a file of an index, hard-linking immutable segment files (the document store is written in place)."""
+    if "/segments." in source and not source.endswith((".sqlite", "-wal", "-shm")):
+        return os.link(source, target)
+    return shutil.copy2(source, target)
+
+
 def _copy(source: str, target: Path) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target)
@@ -556,6 +564,37 @@ class Runner:
             record.write_text(json.dumps(out), encoding="utf-8")
         return out
 
+    def optimized_copy(self, n: int, approx: str) -> dict[str, Any]:
+        """The approximate index as a user past this size makes it: ``semsearch optimize --index-type`` of a copy
+        of the Flat build (nothing embedded again); the Flat build's figures, plus the optimize's own."""
+        path = self.index_path(n, approx)
+        if self.args.reuse_builds and (kept := self.built(n, approx)) is not None:
+            print(f"    reusing {path.name} ({kept.get('built_at', 'an earlier run')})", flush=True)
+            return kept
+        flat = self.built(n, "Flat")
+        if flat is None or "failed" in flat:
+            return {"skipped": f"no Flat index of {n:,} chunks to optimize into {approx}"}
+        shutil.rmtree(path, ignore_errors=True)
+        started = time.perf_counter()
+        shutil.copytree(self.index_path(n, "Flat"), path, copy_function=_link_segments)
+        copy_s = time.perf_counter() - started
+        out = self.child("optimize", {"path": str(path), "index_type": approx}, module=OPTIMIZE_MODULE)
+        record = path.with_name(path.name + ".build.json")
+        if "failed" in out:
+            shutil.rmtree(path, ignore_errors=True)
+            record.unlink(missing_ok=True)
+            return out
+        made = {
+            **flat,
+            "index_type": approx,
+            "made_by": f"Index.optimize(index_type={approx!r}) of a copy of the Flat build",
+            "optimize": out,
+            "copy_s": round(copy_s, 1),
+            "built_at": f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, commit {git_commit()}",
+        }
+        record.write_text(json.dumps(made), encoding="utf-8")
+        return made
+
     def built(self, n: int, kind: str) -> dict[str, Any] | None:
         record = self.index_path(n, kind).with_name(self.index_path(n, kind).name + ".build.json")
         return json.loads(record.read_text(encoding="utf-8")) if record.exists() else None
@@ -569,6 +608,8 @@ class Runner:
                     "skipped": f"the Flat build at this size failed ({entry['build']['failed']}); the "
                     f"approximate type changes only the vector part ({approx})"
                 }
+            elif self.args.approximate_by_optimize:
+                entry["build_approx"] = self.optimized_copy(n, approx)
             else:
                 entry["build_approx"] = self.build(n, approx, index_type=approx)
         flat = self.built(n, "Flat")
@@ -842,6 +883,12 @@ def main(argv: list[str] | None = None) -> None:
         "--reuse-builds",
         action="store_true",
         help="keep indexes (and their build figures) an earlier run built, instead of building them again",
+    )
+    parser.add_argument(
+        "--approximate-by-optimize",
+        action="store_true",
+        help="make each size's approximate index by `optimize --index-type` of a copy of its Flat build "
+        "(no second build: how an archive that grew past the size would move to it)",
     )
     parser.add_argument("--pin-before", action="store_true", help="also save the run as the 'before' figures")
     Runner(parser.parse_args(argv)).run()

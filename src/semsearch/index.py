@@ -60,6 +60,7 @@ from semsearch.search.searcher import DEFAULT_MODE, Searcher, SearchOptions, pre
 from semsearch.search.similar import similar_query
 from semsearch.storage.base import Engine
 from semsearch.storage.copy import copy_index
+from semsearch.storage.index_types import check_index_type
 from semsearch.storage.interrupts import deferred_interrupts
 from semsearch.storage.locations import (
     DirectoryLocation,
@@ -336,15 +337,19 @@ class Index(StoredDocuments):
             old.close()
             return True
 
-    def optimize(self) -> None:
+    def optimize(self, index_type: str | None = None) -> None:
         """Compact the index where it lives, and save it.
 
         Small segments are merged into one (its approximate index built) and removed chunks purged; an
-        index saved in format 1 is upgraded to segments. A directory index must have been saved first;
-        ``semsearch optimize -i INDEX`` does the same.
+        index saved in format 1 is upgraded to segments. ``index_type``: another FAISS factory string
+        for the dense side (e.g. ``"IVF4096,SQ8"`` once an archive passes a million chunks, or back to
+        ``"Flat"``), applied from the stored vectors: nothing is embedded again. A directory index must
+        have been saved first; ``semsearch optimize -i INDEX [--index-type TYPE]`` does the same.
         """
         with self._write_lock, self._rw.writing():
             manifest = current_manifest(self.manifest, self._engine.parts, self.fusion)
+            if index_type is not None and index_type != manifest.index_type:
+                manifest = manifest.replace(index_type=check_index_type(index_type))
             self.manifest, self._engine = self._engine.optimize(manifest)
             self._unsaved = False
 

@@ -150,8 +150,10 @@ def test_an_unusable_cache_warns_once_and_the_build_goes_on(tmp_path, monkeypatc
         (root / "embeddings.sqlite").write_bytes(b"this is not a database" * 100)
     monkeypatch.setenv("SEMSEARCH_CACHE_DIR", str(root))
     assert build_and_search(True) == ["a", "b"]
-    warnings = [r for r in caplog.records if "cache" in r.getMessage().lower() and r.levelname == "WARNING"]
-    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    embedding = [w for w in warnings if "embedding cache" in w]
+    model = [w for w in warnings if "compiled model" in w]  # only when this process compiles the model first
+    assert len(embedding) == 1 and len(model) <= 1, warnings
     info = run("cache", "info", env={"SEMSEARCH_CACHE_DIR": str(root)})
     assert info.returncode == 0 and "Traceback" not in info.stderr, info.stderr
     assert "unusable" in info.stdout

@@ -46,6 +46,12 @@ def test_bad_judgment_files_name_the_file_and_line(tmp_path):
     (folder / "queries.jsonl").write_text('{"_id": "q0", "text": "问题"}\nnot json\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"queries.jsonl line 2 is not JSON"):
         read_judgments(folder)
+    # An integer of over 4,300 digits (Python refuses to convert it) and bytes that are not UTF-8: one line
+    # naming the file and line, not a traceback.
+    for bad in (b'{"_id": 1' + b"1" * 5000 + b', "text": "q"}', b'{"_id": "q1", "text": "\xff\xfe"}'):
+        (folder / "queries.jsonl").write_bytes(b'{"_id": "q0", "text": "q"}\n' + bad + b"\n")
+        with pytest.raises(InputError, match=r"queries.jsonl line 2 is not JSON"):
+            read_judgments(folder)
 
 
 def test_evaluate_scores_each_mode_on_the_seeds(seeds_index, paraphrase_folder):

@@ -494,7 +494,7 @@ def optimize(args: argparse.Namespace) -> int:
     with writer_lock(path):
         index = Index.load(path, verify=False)
         before = index.info().get("layout") or index.info().get("storage")
-        index.optimize()
+        index.optimize(args.index_type)
         after = index.info()
         after["layout"] = after.get("layout") or after.get("storage")
     seconds = time.perf_counter() - started

@@ -368,6 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
         "and save; an index saved in format 1 is upgraded to segments. Holds the index's writer lock.",
     )
     _index_option(optimize)
+    optimize.add_argument(
+        "--index-type",
+        help="switch the dense side to this FAISS factory string (e.g. IVF4096,SQ8 past a million chunks, "
+        "or Flat) from the stored vectors, without embedding anything again",
+    )
     optimize.add_argument("--json", action="store_true", help="print the result as JSON")
     optimize.set_defaults(func=commands.optimize)
 

@@ -2,7 +2,7 @@
 
 Rebuilding an index, or re-chunking with other parameters, re-embeds only texts the encoder has
 not seen. The cache is one SQLite file (default ``~/.cache/semsearch/embeddings.sqlite``, or
-``$SEMSEARCH_CACHE_DIR``); it can be cleared and its size is reported.
+``$SEMSEARCH_CACHE_DIR``), created for this user alone; it can be cleared and its size is reported.
 
 The cache is only an optimisation: when it cannot be opened or read (a read-only directory, a file
 that is not SQLite, a full disk) a warning is logged once and embedding goes on without it, and a
@@ -24,6 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from semsearch.encoders.cache_dirs import (
+    cache_root,
+    create_private_file,
+    private_folder,
+    warn_if_others_can_write,
+)
 from semsearch.errors import InputError
 
 _SCHEMA = """
@@ -43,8 +49,7 @@ log = logging.getLogger(__name__)
 
 def default_cache_path() -> Path:
     """``$SEMSEARCH_CACHE_DIR/embeddings.sqlite``, else ``~/.cache/semsearch/embeddings.sqlite``."""
-    root = os.environ.get("SEMSEARCH_CACHE_DIR") or Path.home() / ".cache" / "semsearch"
-    return Path(root) / "embeddings.sqlite"
+    return cache_root() / "embeddings.sqlite"
 
 
 def text_key(text: str) -> bytes:
@@ -75,7 +80,9 @@ class EmbeddingCache:
     def _db(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._conn is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_folder(self.path.parent)
+                create_private_file(self.path)
+                warn_if_others_can_write([self.path.parent, self.path])
                 conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
                 try:
                     conn.execute("PRAGMA journal_mode=WAL")

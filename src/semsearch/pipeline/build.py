@@ -110,6 +110,7 @@ def build_index(
         if engine.batch_chunks is not None and waiting_chunks >= engine.batch_chunks:
             stored += _write(engine, waiting, encoder, options.embedding, titles)
             waiting, waiting_chunks = [], 0
+            deduplicator = _looking_up_stored(engine, deduplicator)
     stored += _write(engine, waiting, encoder, options.embedding, titles)
     if not stored:
         raise EmptyCorpusError(empty_corpus_message(sources, report, skipped))
@@ -141,6 +142,20 @@ def build_index(
     if target is not None:
         manifest = engine.commit(manifest)  # the manifest last: the build is whole
     return Built(manifest, engine, all_skipped, tuple(duplicates))
+
+
+def _looking_up_stored(engine: Engine, deduplicator: Deduplicator | None) -> Deduplicator | None:
+    """After a batch is written: a Deduplicator holding nothing, which finds earlier documents in the store.
+
+    An engine that keeps LSH band keys answers each new document's candidates from disk (as changes
+    do), so a build holds the signatures of one batch, not of the whole corpus (~8 KB per story).
+    An engine without band keys keeps ``deduplicator`` as it is.
+    """
+    if deduplicator is None or engine.parts.chunks.similar_signatures([]) is None:
+        return deduplicator
+    return Deduplicator(
+        deduplicator.config, stored=lambda keys: engine.parts.chunks.similar_signatures(keys) or []
+    )
 
 
 def _write(

@@ -135,13 +135,14 @@ def read_corpus(folder: str | Path) -> list[dict[str, Any]]:
 
 
 def _jsonl(path: Path) -> Iterable[Any]:
-    with open(path, encoding="utf-8") as lines:
+    with open(path, "rb") as lines:
         for number, line in enumerate(lines, start=1):
             if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
+                try:  # ValueError: not UTF-8, not JSON, or an integer of over 4,300 digits
+                    row = json.loads(line.decode("utf-8"))
+                except ValueError as exc:
                     raise InputError(f"{path} line {number} is not JSON ({exc})") from None
+                yield row
 
 
 # ---------------------------------------------------------------------- metrics

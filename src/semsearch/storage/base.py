@@ -20,8 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
-from semsearch.errors import InputError
-from semsearch.storage.index_types import index_type_problem
+from semsearch.storage.index_types import check_index_type
 
 if TYPE_CHECKING:
     import numpy as np
@@ -231,11 +230,7 @@ class IndexSpec:
     b: float
 
     def __post_init__(self) -> None:
-        problem = index_type_problem(self.index_type)
-        if problem:
-            raise InputError(
-                f"index_type {str(self.index_type)[:60]!r} {problem}; try Flat, HNSW32, IVF256,Flat or IVF256,SQ8"
-            )
+        check_index_type(self.index_type)
 
 
 class Engine(Protocol):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from semsearch.errors import InputError
+
 MAX_INDEX_TYPE_CHARS = 200
 MAX_IVF_LISTS = 1 << 22  # FAISS's own advice tops out at 2^22 lists, for a billion vectors
 MAX_HNSW_LINKS = 256  # HNSW's M: 16-64 in practice
@@ -35,3 +37,13 @@ def index_type_problem(index_type: object) -> str | None:
         if not 2 <= links <= MAX_HNSW_LINKS or len(digits) > 12:
             return f"asks for HNSW with {digits[:12]} links per node; use 2 to {MAX_HNSW_LINKS} (e.g. HNSW32)"
     return None
+
+
+def check_index_type(index_type: object) -> str:
+    """``index_type`` if it is a FAISS factory string an index can be built with, else InputError."""
+    problem = index_type_problem(index_type)
+    if problem:
+        raise InputError(
+            f"index_type {str(index_type)[:60]!r} {problem}; try Flat, HNSW32, IVF256,Flat or IVF256,SQ8"
+        )
+    return str(index_type)

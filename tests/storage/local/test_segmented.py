@@ -140,6 +140,34 @@ def test_optimize_leaves_one_segment_without_dead_rows_and_the_same_answers(save
     assert after_load.verify() == []
 
 
+def test_optimize_switches_the_index_type_from_the_stored_vectors_and_back(saved, monkeypatch):
+    """Issue 23: a growing archive moves to an approximate index (and back) without embedding anything again."""
+    import semsearch.storage.local.segments as segments
+
+    monkeypatch.setattr(segments, "EXACT_ROWS", 4)  # an approximate index for a segment of 12 rows
+    monkeypatch.setattr(segmented, "EXACT_ROWS", 4)
+    index = _load(saved)
+    queries = ["apple river 3", "valley number 5", "harbour mountain"]
+    exact = {q: _answer(index, q, "dense") for q in queries}
+    layout = _layout(saved)
+    with pytest.raises(InputError, match="IVF9999999"):
+        index.optimize(index_type="IVF9999999,PQ3")
+    assert index.manifest.index_type == "Flat" and _layout(saved) == layout
+    index.optimize(index_type="IVF2,Flat")
+    [segment] = _layout(saved)["segments"]
+    assert "ann" in segment["files"], segment
+    reloaded = _load(saved)
+    assert reloaded.manifest.index_type == "IVF2,Flat" and "IVF2,Flat" in reloaded.manifest.faiss_class
+    reloaded.search_params = reloaded.search_params.__class__(nprobe=2, ef_search=16)  # every list: exact
+    assert {q: _answer(reloaded, q, "dense") for q in queries} == exact
+    assert reloaded.verify() == []
+    reloaded.optimize(index_type="Flat")
+    [segment] = _layout(saved)["segments"]
+    assert "ann" not in segment["files"]
+    back = _load(saved)
+    assert back.manifest.index_type == "Flat" and {q: _answer(back, q, "dense") for q in queries} == exact
+
+
 def test_a_reader_keeps_the_generation_it_loaded(saved):
     reader = _load(saved)
     writer = _load(saved)

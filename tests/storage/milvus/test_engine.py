@@ -57,3 +57,17 @@ def test_info_says_when_split_bm25_needs_reweighting_and_reweighting_clears_it(t
     assert reweight(at) > 0
     assert "needs_reweighting" not in Index.load(at, model=KeywordEncoder()).info()["lexical"]
     assert "drifted" not in describe_lexical(Index.load(at, model=KeywordEncoder()).info()["lexical"])
+
+
+def test_optimize_into_another_index_type_is_refused_on_milvus_with_what_to_do(tmp_path):
+    """Issue 23: the local engine switches index types from its stored vectors; Milvus says to rebuild."""
+    from semsearch import Document, Index, InputError
+    from tests.support.keyword_encoder import KeywordEncoder
+
+    at = f"milvus-lite:{tmp_path / 'types.db'}#news"
+    docs = [Document(f"d{i}", f"apple river {i} harbour valley mountain") for i in range(3)]
+    index = Index.build(docs, engine=at, model=KeywordEncoder(), cache=False)
+    with pytest.raises(InputError, match=r"built with \(Flat\).*--index-type HNSW32"):
+        index.optimize(index_type="HNSW32")
+    index.optimize(index_type="Flat")  # the type it has: compacting as before
+    assert Index.load(at, model=KeywordEncoder()).manifest.index_type == "Flat"

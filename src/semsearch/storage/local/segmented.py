@@ -721,19 +721,36 @@ class SegmentedEngine:
     # -------------------------------------------------------------- merging
 
     def optimize(self, manifest: Manifest) -> Opened:
-        """Merge every segment into one (its approximate index built), purge, and publish."""
+        """Merge every segment into one (its approximate index built), purge, and publish.
+
+        A ``manifest`` naming another ``index_type`` rewrites every segment with that type's
+        approximate index (or none, for Flat) from the stored vectors.
+        """
         with self._guard:
             self._begin()
-            self._merge(final=True)
-            return Opened(self.commit(manifest), self)
+            before = (self.index_type, self.spec)
+            retype = manifest.index_type != self.index_type
+            try:
+                if retype:
+                    self.index_type = manifest.index_type
+                    self.spec = dataclasses.replace(self.spec, index_type=manifest.index_type)
+                    self._parts = None  # the dense side describes itself by its type
+                self._merge(final=True, retype=retype)
+                manifest = manifest.replace(faiss_class=self.parts.vectors.describe())
+                return Opened(self.commit(manifest), self)
+            except BaseException:
+                if retype:  # not published: the type in use stays the one on disk
+                    self.index_type, self.spec = before
+                    self._parts = None
+                raise
 
-    def _merge(self, *, final: bool) -> None:
+    def _merge(self, *, final: bool, retype: bool = False) -> None:
         """Merge segments by size tiers (``final``: repack all, see :func:`_final_pieces`), dropping dead rows.
 
         Only new files are written; the merged-away segments' files go once no manifest names them.
         """
         if final:
-            pieces = _final_pieces(self.segments, self.index_type)
+            pieces = _final_pieces(self.segments, self.index_type, repack=retype)
             if pieces is None:
                 return
             written = [self._write_rows(piece) for piece in pieces]
@@ -931,17 +948,18 @@ def _fill(segments: Sequence[Segment]) -> list[Segment]:
 
 
 def _final_pieces(
-    segments: Sequence[Segment], index_type: str
+    segments: Sequence[Segment], index_type: str, *, repack: bool = False
 ) -> list[list[tuple[Segment, np.ndarray]]] | None:
     """``optimize``: every live row repacked, in row order, into the fewest equal segments the cap allows.
 
     :data:`MAX_SEGMENT_ROWS` is the cap; None when the segments are that already (no dead rows, the
-    approximate indexes their size calls for built).
+    approximate indexes their size calls for built) and ``repack`` (a new index type) is not asked.
     """
     live = sum(s.live for s in segments)
     count = max(1, -(-live // MAX_SEGMENT_ROWS))
     settled = (
-        len(segments) == count
+        not repack
+        and len(segments) == count
         and not any(s.deleted.any() for s in segments)
         and not any(index_type != "Flat" and s.live >= EXACT_ROWS and s.ann is None for s in segments)
     )

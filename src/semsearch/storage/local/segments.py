@@ -238,9 +238,19 @@ class Segment:
         return len(self.ids)
 
     @property
+    def deleted(self) -> np.ndarray:
+        """The deletion bitmap (one bool per row). Replaced whole, never changed in place: searches read it."""
+        return self._deleted
+
+    @deleted.setter
+    def deleted(self, bitmap: np.ndarray) -> None:
+        self._deleted = bitmap
+        self._live = int(len(bitmap) - bitmap.sum())  # every search asks: counted once per bitmap
+
+    @property
     def live(self) -> int:
         """Rows not deleted."""
-        return int(len(self.ids) - self.deleted.sum())
+        return self._live
 
     def where(self, rows: np.ndarray) -> np.ndarray:
         """The positions of those of ``rows`` (sorted) that live in this segment (rows ascend: a binary search)."""

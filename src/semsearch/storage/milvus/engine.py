@@ -138,6 +138,12 @@ class MilvusEngine:
         """Re-weight BM25 if the corpus drifted and seal every collection's rows; publish the manifest."""
         if self._store is None:
             raise InputError("this index holds no documents yet; add some before optimising it")
+        built_with = self._store.reads.state.manifest["index_type"]
+        if manifest.index_type != built_with:
+            raise InputError(
+                f"an index in Milvus keeps the index type it was built with ({built_with}); "
+                f"to use {manifest.index_type}, build it again with --index-type {manifest.index_type}"
+            )
         if needs_reweighting(self._store.state.stats):
             self._store.reweight()
         self._store.seal(everything=True)
