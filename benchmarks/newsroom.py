@@ -201,14 +201,15 @@ def story_runs(
 
     ``passages``: the ``k`` best passages, each story once at its first passage (what a top-``k``
     passage list shows); ``one-per-story``: ``max_per_doc=1`` (``semsearch evaluate``'s ranking);
-    ``grouped-METHOD``: ``group="document"``, the ``pool`` best stories (3 passages each) ordered by
-    each :data:`~semsearch.search.grouping.STORY_SCORES` method, top ``k``.
+    ``grouped``: ``search(k, group="document")`` as a user calls it; ``grouped-METHOD``: the ``pool``
+    best stories (3 passages each) ordered by each :data:`~semsearch.search.grouping.STORY_SCORES`
+    method, top ``k`` (in hybrid mode a deeper search than ``grouped``: fused scores depend on depth).
     """
     from semsearch.search.evaluation import EVALUATION_BATCH, dedupe
     from semsearch.search.grouping import STORY_SCORES, story_score
 
     runs: dict[str, dict[str, list[str]]] = {
-        name: {} for name in ("passages", "one-per-story", *(f"grouped-{m}" for m in STORY_SCORES))
+        name: {} for name in ("passages", "one-per-story", "grouped", *(f"grouped-{m}" for m in STORY_SCORES))
     }
     qids = list(queries)
     for start in range(0, len(qids), EVALUATION_BATCH):
@@ -216,10 +217,12 @@ def story_runs(
         texts = [queries[q] for q in batch]
         passages = index.search_batch(texts, k=k, mode=mode)
         single = index.search_batch(texts, k=k, mode=mode, max_per_doc=1)
-        grouped = index.search_batch(texts, k=pool, mode=mode, group="document", max_per_doc=3)
-        for qid, hits, one, stories in zip(batch, passages, single, grouped):
+        grouped = index.search_batch(texts, k=k, mode=mode, group="document")
+        pooled = index.search_batch(texts, k=pool, mode=mode, group="document", max_per_doc=3)
+        for qid, hits, one, found, stories in zip(batch, passages, single, grouped, pooled):
             runs["passages"][qid] = dedupe(h.doc_id for h in hits)
             runs["one-per-story"][qid] = [h.doc_id for h in one]
+            runs["grouped"][qid] = [s.doc_id for s in found]
             for method in STORY_SCORES:
                 ranked = sorted(stories, key=lambda s: -story_score([p.score for p in s.passages], method))
                 runs[f"grouped-{method}"][qid] = [s.doc_id for s in ranked[:k]]
@@ -353,9 +356,10 @@ VERDICTS = {"tie": "tie", "b": "better", "a": "worse"}  # significance.paired: b
 RUN_LABELS = {
     "passages": "top-10 passages, each story once",
     "one-per-story": "max_per_doc=1 (what `evaluate` ranks)",
-    "grouped-max": 'group="document", story score max',
-    "grouped-sum": 'group="document", story score sum',
-    "grouped-decay": 'group="document", story score decay',
+    "grouped": 'search(k=10, group="document"), as a user calls it',
+    "grouped-max": '20 best stories (group="document"), re-ranked by story score max',
+    "grouped-sum": "the same, story score sum",
+    "grouped-decay": "the same, story score decay",
 }
 
 

@@ -611,13 +611,14 @@ def test_newsroom_story_runs_count_each_story_once_and_grouped_max_ranks_as_one_
         assert dense["grouped-max"][qid] == dense["one-per-story"][qid]
         assert runs["grouped-max"][qid][:1] == runs["one-per-story"][qid][:1]
         assert len(runs["grouped-sum"][qid]) == len(set(runs["grouped-sum"][qid])) <= 10
+        assert runs["grouped"][qid] == [s.doc_id for s in index.search(query, 10, group="document")]
     check = newsroom.story_check(index, queries, {q: {q} for q in queries}, ("hybrid",))["hybrid"]
     distinct = [len(ids) for ids in runs["passages"].values()]
     assert check["distinct_stories_in_top10_passages"]["mean"] == round(sum(distinct) / len(distinct), 2)
     r1 = sum(ids[0] == q for q, ids in runs["passages"].items()) / len(queries)
     assert check["metrics"]["passages"]["R@1"][0] == round(r1, 4)
     assert "passages" not in check["versus_passages"]
-    assert set(check["versus_one_per_story"]) == {"grouped-max", "grouped-sum", "grouped-decay"}
+    assert set(check["versus_one_per_story"]) == {"grouped", "grouped-max", "grouped-sum", "grouped-decay"}
     assert check["versus_one_per_story"]["grouped-max"]["R@1"][:4] == [
         0.0,
         0.0,
@@ -637,5 +638,7 @@ def test_newsroom_render_shows_the_story_check_with_intervals_and_verdicts():
     known |= {kind: {"questions": 6, **check} for kind in ("clause", "title")}
     text = newsroom.render({"newsroom-known-items": {"known_items": known}})
     assert "新闻联播 story-level check on `/x`" in text and "Asked by title (6 questions)" in text
-    assert 'group="document", story score decay' in text and "distinct stories on average" in text
+    assert (
+        "story score decay" in text and "as a user calls it" in text and "distinct stories on average" in text
+    )
     assert "tie" in text
