@@ -13,8 +13,8 @@ over 2, the third over 3…). Measured on CMRC 2018 trial (``python -m benchmark
 ``"max"`` a grouped search ranks stories as a search with one hit per document does in dense and
 lexical mode; in hybrid the ranks can differ, since a grouped search reads each side deeper and
 fused scores depend on that depth (CMRC 2018 dev: every difference a tie; the 新闻联播 known-item
-check, clause questions: R@1 0.832 grouped against 0.850 for the top-10 passage list, a loss whose
-95 % interval excludes 0; ``benchmarks/README.md``).
+check, clause questions: R@1 0.830 for ``search(k=10, group="document")`` against 0.850 for the
+top-10 passage list, a loss whose 95 % interval excludes 0; ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
