@@ -416,6 +416,12 @@ def _story_tables(check: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _load(result: dict[str, Any]) -> str:
+    """The machine's load when a result was saved (2 cores shared with other work), for the text."""
+    load = result.get("machine", {}).get("load_average")
+    return f" Load average {load[0]:.1f} (1 min) when saved." if load else ""
+
+
 def render(results: dict[str, Any]) -> str:
     """The report section: sync wall times, facets/similar latency, grouping checks, story-score methods."""
     run = results.get("newsroom", {})
@@ -424,18 +430,23 @@ def render(results: dict[str, Any]) -> str:
         lines.append(_sync_line(run["sync"], run["encoder"]))
     model_sync = results.get("newsroom-sync-model", {}).get("sync")
     if model_sync:
-        lines.append(_sync_line(model_sync, "a real model"))
+        lines.append(
+            _sync_line(model_sync, "a real model").rstrip("\n") + _load(results["newsroom-sync-model"]) + "\n"
+        )
     if "queries" in run:
         lines += _queries_table(run["queries"], run["encoder"])
     real = results.get("newsroom-queries-real", {}).get("queries")
     if real:
         lines += _queries_table(real, f"`{real['index']}`, its own model, query embedding included")
+        lines.append(_load(results["newsroom-queries-real"]).strip() + "\n")
     grouping = results.get("newsroom-grouping", {}).get("grouping")
     if grouping:
         lines.append(
             f"Grouping on `{grouping['data']}` ({grouping['questions']:,} questions, {grouping['documents']:,} "
             f"documents in {grouping['chunks']:,} chunks, the bundled model): document-level metrics with "
-            "95 % bootstrap intervals; a difference whose paired interval holds 0 is a tie.\n"
+            "95 % bootstrap intervals; a difference whose paired interval holds 0 is a tie."
+            + _load(results["newsroom-grouping"])
+            + "\n"
         )
         if "titles" in grouping:
             lines.append(
@@ -457,7 +468,7 @@ def render(results: dict[str, Any]) -> str:
             "text, which favours the lexical side; with titles `every` the title is indexed before each "
             "chunk's text, so a title question matches every passage of its story (easy to find, and the "
             "passages of one story crowd a passage list). Titles that several stories share (国内联播快讯…) "
-            "name no story and are left out.\n"
+            "name no story and are left out." + _load(results["newsroom-known-items"]) + "\n"
         )
         for kind in ("clause", "title"):
             lines.append(f"Asked by {kind} ({known[kind]['questions']:,} questions):\n")
