@@ -53,6 +53,7 @@ _ERRORS = (
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexWriteError",
+    "UnknownDocumentError",
 )
 
 __all__ = ["__version__", "errors", *_PUBLIC]

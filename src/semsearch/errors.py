@@ -19,6 +19,10 @@ class EmptyQueryError(InputError):
     """A query that is empty or only whitespace/control characters."""
 
 
+class UnknownDocumentError(InputError):
+    """A document id the index does not hold (the server answers 404)."""
+
+
 class DuplicateDocumentError(InputError):
     """Two documents claim the same document id."""
 

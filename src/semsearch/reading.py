@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from semsearch.errors import InputError
+from semsearch.errors import InputError, UnknownDocumentError
 from semsearch.filters import Filter, check_keys, keys_of, parse_where
 from semsearch.records import Chunk, ContextParagraph, Dropped, Hit
 from semsearch.storage.base import Engine, Parts
@@ -69,21 +69,35 @@ class StoredDocuments:
                 raise InputError(f"{name} must be a non-negative integer, not {value!r}")
         if not isinstance(hit, Hit):
             raise InputError(f"context() takes a Hit from search(), not {type(hit).__name__}")
+        return self.around(hit.doc_id, hit.start, hit.end, before, after)
+
+    def around(
+        self, doc_id: str, start: int, end: int, before: int = 1, after: int = 1
+    ) -> list[ContextParagraph]:
+        """:meth:`context` of the span ``start``..``end`` (``Hit.start``, ``Hit.end``) of the story ``doc_id``.
+
+        For a client holding a hit's JSON, not the Hit (the server). Raises InputError as context() does.
+        """
+        for name, value in (("before", before), ("after", after), ("start", start), ("end", end)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"{name} must be a non-negative integer, not {value!r}")
         with self._rw.reading():
-            record = self._parts.chunks.document(hit.doc_id)
+            record = self._parts.chunks.document(doc_id)
         if record is None:
-            raise InputError(f"document {hit.doc_id!r} of this hit is no longer in the index; search again")
+            raise UnknownDocumentError(
+                f"document {doc_id!r} of this hit is no longer in the index; search again"
+            )
         spans, at = [], 0
         for line in record.clean_text.split("\n"):
             spans.append((at, at + len(line), line))
             at += len(line) + 1
-        covered = [i for i, (start, end, _) in enumerate(spans) if start < hit.end and end > hit.start]
+        covered = [i for i, (first, last, _) in enumerate(spans) if first < end and last > start]
         if not covered:
-            raise InputError(f"document {hit.doc_id!r} changed since this hit was found; search again")
+            raise InputError(f"document {doc_id!r} changed since this hit was found; search again")
         first, last = max(0, covered[0] - before), min(len(spans) - 1, covered[-1] + after)
         return [
-            ContextParagraph(i + 1, text, start, end, covered[0] <= i <= covered[-1])
-            for i, (start, end, text) in enumerate(spans[first : last + 1], start=first)
+            ContextParagraph(i + 1, text, begin, stop, covered[0] <= i <= covered[-1])
+            for i, (begin, stop, text) in enumerate(spans[first : last + 1], start=first)
         ]
 
     def documents(self, where: Where = None) -> list[dict[str, Any]]:
@@ -112,7 +126,7 @@ class StoredDocuments:
         """A stored document: title, origin, source (outlet), raw and cleaned text, metadata, what the cleaner dropped."""
         record = self._parts.chunks.document(doc_id)
         if record is None:
-            raise InputError(f"no document {doc_id!r} in this index")
+            raise UnknownDocumentError(f"no document {doc_id!r} in this index")
         return record.to_dict()
 
     def doc_ids(self) -> list[str]:

@@ -522,3 +522,31 @@ def verify(args: argparse.Namespace) -> int:
     else:
         say(f"{path}: every file matches its manifest")
     return EXIT_ERROR if problems else EXIT_OK
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``semsearch serve``: the index over HTTP (JSON API and search page) until Ctrl-C."""
+    from semsearch.serve.security import TOKEN_VARIABLE
+    from semsearch.serve.server import prepare, run
+    from semsearch.serve.settings import ServerSettings
+
+    settings = ServerSettings(
+        host=args.host,
+        port=args.port,
+        allow_writes=args.allow_writes,
+        token=os.environ.get(TOKEN_VARIABLE) or None,
+        cors_origins=tuple(args.cors_origin or ()),
+    )
+    prepared = prepare(options.resolve_index_path(args.index), settings, **options.runtime(args))
+    for warning in prepared.warnings:
+        say(f"semsearch: warning: {warning}", file=sys.stderr)
+    writes = "writes allowed with the token" if settings.allow_writes else "read-only"
+    size = "not open yet" if prepared.index is None else f"{len(prepared.index)} chunks"
+    say(
+        f"semsearch: serving {args.index} ({size}, {writes}) at "
+        f"http://{settings.host}:{prepared.port}/ (API schema at /docs); Ctrl-C stops",
+        file=sys.stderr,
+    )
+    sys.stderr.flush()
+    run(prepared)
+    return EXIT_OK

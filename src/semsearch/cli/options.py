@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 from semsearch.cli.constants import INDEX_ROOT
 
+DATE_OPTIONS = ("--since", "--until")  # what the command calls the day span's ends
+
 
 def runtime(args: argparse.Namespace) -> dict[str, Any]:
     """The model's threads and device, as ``Index.build`` / ``Index.load`` take them."""
@@ -22,44 +24,60 @@ def runtime(args: argparse.Namespace) -> dict[str, Any]:
 
 def where(args: argparse.Namespace) -> dict[str, Any] | None:
     """The filter the options describe (all ANDed), or None."""
-    from semsearch.dates import parse_day
     from semsearch.errors import InputError
-    from semsearch.filters import MAX_DEPTH
 
     parts: list[dict[str, Any]] = []
     if args.where_json:
-        try:
-            parsed = json.loads(args.where_json, parse_int=_json_int)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f'--where-json is not valid JSON ({exc}); quote it: \'{{"source": "新华社"}}\''
-            ) from None
-        except RecursionError:
-            raise InputError(
-                f"--where-json is nested too deeply to read; a filter may nest $and/$or {MAX_DEPTH} levels"
-            ) from None
-        if not isinstance(parsed, dict):
-            raise InputError(
-                f'--where-json must be a JSON object like {{"source": "新华社"}}, not {args.where_json}'
-            )
-        parts.append(parsed)
+        parts.append(where_json(args.where_json))
     for item in args.where or ():
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"--where takes KEY=VALUE, e.g. --where source=新华社, not {item!r}")
         parts.append({key.strip(): {"$in": cli_values(value)}})
-    if args.since or args.until:
+    return dated(parts, args.since, args.until)
+
+
+def dated(
+    parts: list[dict[str, Any]], since: str | None, until: str | None, names: tuple[str, str] = DATE_OPTIONS
+) -> dict[str, Any] | None:
+    """The filters ``parts`` and the day span ``since``..``until`` (inclusive) on ``date``, all ANDed, or None.
+
+    ``names``: what the caller calls since and until, for the errors (the server: its parameters).
+    """
+    from semsearch.dates import parse_day
+    from semsearch.errors import InputError
+
+    parts = list(parts)
+    if since or until:
         span: dict[str, str] = {}
-        if args.since:
-            span["$gte"] = parse_day(args.since, "--since")
-        if args.until:
-            span["$lte"] = parse_day(args.until, "--until")
+        if since:
+            span["$gte"] = parse_day(since, names[0])
+        if until:
+            span["$lte"] = parse_day(until, names[1])
         if len(span) == 2 and span["$gte"] > span["$lte"]:
-            raise InputError(f"--since {args.since} is after --until {args.until}; nothing could match")
+            raise InputError(f"{names[0]} {since} is after {names[1]} {until}; nothing could match")
         parts.append({"date": span})
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def where_json(text: str, name: str = "--where-json") -> dict[str, Any]:
+    """A filter given as JSON text (``name``: the option or parameter, for the errors), as a dict."""
+    from semsearch.errors import InputError
+    from semsearch.filters import MAX_DEPTH
+
+    try:
+        parsed = json.loads(text, parse_int=_json_int)
+    except json.JSONDecodeError as exc:
+        raise InputError(f'{name} is not valid JSON ({exc}); quote it: \'{{"source": "新华社"}}\'') from None
+    except RecursionError:
+        raise InputError(
+            f"{name} is nested too deeply to read; a filter may nest $and/$or {MAX_DEPTH} levels"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise InputError(f'{name} must be a JSON object like {{"source": "新华社"}}, not {text}')
+    return parsed
 
 
 def _json_int(text: str) -> int:

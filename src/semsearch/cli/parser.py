@@ -27,6 +27,7 @@ from semsearch.defaults import (
     TOKENIZER_MODES,
 )
 from semsearch.export import EXPORT_FORMATS
+from semsearch.serve.limits import DEFAULT_HOST, DEFAULT_PORT
 
 GROUP_CHOICES = (*GROUPS, "none")  # `query --group`
 
@@ -385,6 +386,34 @@ def build_parser() -> argparse.ArgumentParser:
     _index_option(verify)
     verify.add_argument("--json", action="store_true", help="print the problems as JSON")
     verify.set_defaults(func=commands.verify)
+
+    serve = subcommands.add_parser(
+        "serve",
+        help="serve an index over HTTP: a JSON API and a search page",
+        description="Serve an index over HTTP until Ctrl-C: the search page at /, the JSON API under /api "
+        "(its OpenAPI schema at /docs). The index and its model are opened once. Read-only unless "
+        "--allow-writes, and writes then need 'Authorization: Bearer $SEMSEARCH_API_TOKEN'. Needs semsearch[serve].",
+    )
+    _index_option(serve)
+    serve.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: this machine only; 0.0.0.0: every network)",
+    )
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="answer add/update/remove/sync requests bearing the token in $SEMSEARCH_API_TOKEN (refused without it)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="let pages from ORIGIN (https://cms.example.org) call the API from a browser; repeatable (default: none)",
+    )
+    _runtime_options(serve)
+    serve.set_defaults(func=commands.serve)
 
     info = subcommands.add_parser(
         "info", help="show an index's manifest", description="Show an index's manifest."

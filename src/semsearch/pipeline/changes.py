@@ -17,7 +17,7 @@ import numpy as np
 
 from semsearch.encoders.base import Encoder
 from semsearch.encoders.embedding import EmbedOptions, embed_chunks
-from semsearch.errors import InputError
+from semsearch.errors import UnknownDocumentError
 from semsearch.pipeline.prepare import prepare_all
 from semsearch.readers.ingest import IngestReport
 from semsearch.records import ChangeReport, Document, DuplicateOf, FusionConfig, Skipped, WriteBatch
@@ -56,9 +56,11 @@ def check_known(chunks: DocumentStore, doc_ids: Sequence[str], change: Literal["
         known |= chunks.duplicate_ids([d for d in doc_ids if d not in known])
     unknown = [d for d in doc_ids if d not in known]
     if unknown and change == "update":
-        raise InputError(f"cannot update documents not in the index: {', '.join(unknown[:5])}; use add()")
+        raise UnknownDocumentError(
+            f"cannot update documents not in the index: {', '.join(unknown[:5])}; use add()"
+        )
     if unknown:
-        raise InputError(
+        raise UnknownDocumentError(
             f"no document {', '.join(map(repr, unknown[:5]))} in this index; list the ids with "
             "`semsearch docs -i INDEX` (index.doc_ids() in Python)"
         )

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from semsearch.errors import InputError
+from semsearch.errors import InputError, UnknownDocumentError
 from semsearch.storage.base import Parts
 
 SIMILAR_QUERY_CHARS = 500  # characters of the story (title, then text) the lexical side searches with
@@ -40,7 +40,7 @@ def similar_query(parts: Parts, doc_id: str) -> SimilarQuery:
     stored = parts.chunks.document(doc_id)
     chunk_ids = parts.chunks.chunk_ids_by_doc([doc_id]).get(doc_id, [])
     if stored is None or not chunk_ids:
-        raise InputError(
+        raise UnknownDocumentError(
             f"no document {doc_id!r} in this index; list the ids with `semsearch docs -i INDEX` "
             "(index.doc_ids() in Python)"
         )
