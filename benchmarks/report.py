@@ -17,6 +17,7 @@ from typing import NamedTuple
 from benchmarks import readme_blocks
 from benchmarks.common import load_result
 from benchmarks.news_report import news_section
+from benchmarks.newsroom import RESULT_NAMES as NEWSROOM_RESULTS
 from benchmarks.newsroom import render as render_newsroom
 from benchmarks.report_common import Results
 from benchmarks.report_crosslingual import render_crosslingual
@@ -68,7 +69,7 @@ SECTIONS = [
         ("duplicates", "titles", "filters"),
         lambda r: news_section(r.get("duplicates"), r.get("titles"), r.get("filters")),
     ),
-    Section("newsroom", ("newsroom", "newsroom-stories"), ("newsroom", "newsroom-stories"), render_newsroom),
+    Section("newsroom", NEWSROOM_RESULTS, NEWSROOM_RESULTS, render_newsroom),
     Section(
         "scale_out",
         SCALE_OUT_RESULTS,

@@ -554,3 +554,91 @@ def test_newsroom_sync_pass_changes_exactly_what_the_folder_did():
     assert found["change_pass"].startswith("10 added, 5 updated, 30 unchanged, 5 removed")
     text = newsroom.render({"newsroom": {"encoder": "HashEncoder (stand-in)", "sync": found}})
     assert "Sync of a folder of 40 story files" in text and "10 new, 5 changed, 5 deleted" in text
+
+
+def _story_index(n_chunks: int = 400):
+    """A small index of synthetic stories (seed sentences, stand-in encoder); two of them share a title."""
+    import dataclasses
+
+    from benchmarks import synthetic
+
+    import semsearch
+
+    docs = list(synthetic.synthetic_stories(n_chunks, seed=3, pool=_seed_pool()))
+    docs[0] = dataclasses.replace(docs[0], title="国内联播快讯")
+    docs[1] = dataclasses.replace(docs[1], title="国内联播快讯")
+    return semsearch.Index.build(docs, model=synthetic.HashEncoder(), cache=False)
+
+
+def test_newsroom_encoder_for_names_the_stand_in_the_bundled_model_or_a_path():
+    from benchmarks import newsroom
+    from benchmarks.synthetic import HashEncoder
+
+    assert isinstance(newsroom.encoder_for(newsroom.STAND_IN), HashEncoder)
+    assert newsroom.encoder_for(newsroom.BUNDLED) is None
+    assert newsroom.encoder_for("/models/x") == "/models/x"
+    assert newsroom.encoder_name(newsroom.BUNDLED) == "the bundled model"
+
+
+def test_newsroom_known_items_ask_a_middle_clause_of_the_story_and_only_unshared_titles():
+    from benchmarks import newsroom
+
+    index = _story_index()
+    items = newsroom.known_item_queries(index, 8, seed=1)
+    assert len(items) == 8 and items == newsroom.known_item_queries(index, 8, seed=1)
+    for doc_id, item in items.items():
+        paragraphs = [p for p in index.document(doc_id)["clean_text"].split("\n") if p.strip()]
+        assert item["relevant"] == [doc_id]
+        assert any(item["clause"] in p for p in paragraphs[1:]) or len(paragraphs) == 1
+        assert 10 <= len(item["clause"]) <= 40
+        title = index.document(doc_id)["title"]
+        assert item["title"] == (None if title == "国内联播快讯" else title)
+
+
+def test_newsroom_story_runs_count_each_story_once_and_grouped_max_ranks_as_one_per_story():
+    from benchmarks import newsroom
+
+    index = _story_index()
+    items = newsroom.known_item_queries(index, 6, seed=2)
+    queries = {q: item["clause"] for q, item in items.items()}
+    runs = newsroom.story_runs(index, queries, "hybrid")
+    dense = newsroom.story_runs(index, queries, "dense")
+    for qid, query in queries.items():
+        passages = [h.doc_id for h in index.search(query, 10)]
+        assert runs["passages"][qid] == list(dict.fromkeys(passages))
+        # Cosine scores do not depend on how deep a search reads; fused ones do (the grouped search
+        # reads each side deeper), so in hybrid only the head is sure to agree.
+        assert dense["grouped-max"][qid] == dense["one-per-story"][qid]
+        assert runs["grouped-max"][qid][:1] == runs["one-per-story"][qid][:1]
+        assert len(runs["grouped-sum"][qid]) == len(set(runs["grouped-sum"][qid])) <= 10
+        assert runs["grouped"][qid] == [s.doc_id for s in index.search(query, 10, group="document")]
+    check = newsroom.story_check(index, queries, {q: {q} for q in queries}, ("hybrid",))["hybrid"]
+    distinct = [len(ids) for ids in runs["passages"].values()]
+    assert check["distinct_stories_in_top10_passages"]["mean"] == round(sum(distinct) / len(distinct), 2)
+    r1 = sum(ids[0] == q for q, ids in runs["passages"].items()) / len(queries)
+    assert check["metrics"]["passages"]["R@1"][0] == round(r1, 4)
+    assert "passages" not in check["versus_passages"]
+    assert set(check["versus_one_per_story"]) == {"grouped", "grouped-max", "grouped-sum", "grouped-decay"}
+    assert check["versus_one_per_story"]["grouped-max"]["R@1"][:4] == [
+        0.0,
+        0.0,
+        0.0,
+        "tie",
+    ]  # same first story
+
+
+def test_newsroom_render_shows_the_story_check_with_intervals_and_verdicts():
+    from benchmarks import newsroom
+
+    index = _story_index()
+    items = newsroom.known_item_queries(index, 6, seed=2)
+    queries = {q: item["clause"] for q, item in items.items()}
+    check = newsroom.story_check(index, queries, {q: {q} for q in queries}, ("hybrid",))
+    known = {"index": "/x", "stories": 9, "chunks": 60, "titles": "every", "seed": 0}
+    known |= {kind: {"questions": 6, **check} for kind in ("clause", "title")}
+    text = newsroom.render({"newsroom-known-items": {"known_items": known}})
+    assert "新闻联播 story-level check on `/x`" in text and "Asked by title (6 questions)" in text
+    assert (
+        "story score decay" in text and "as a user calls it" in text and "distinct stories on average" in text
+    )
+    assert "tie" in text

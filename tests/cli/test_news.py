@@ -321,3 +321,40 @@ def test_sync_prints_one_line_per_pass_and_watch_stops_on_ctrl_c(tmp_path):
     watch.send_signal(signal.SIGINT)
     _, err = watch.communicate(timeout=60)
     assert watch.returncode == 130 and b"sync stopped" in err and b"Traceback" not in err
+
+
+@pytest.mark.slow
+def test_readme_newsroom_recipes_run_as_written_on_the_seeds(tmp_path):
+    """Each command of README's "Newsroom recipes" that names the seeds or a crawl folder works as written."""
+    import os
+    import re
+    import shlex
+    import shutil
+    import time
+
+    from tests.support.paths import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Newsroom recipes", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block, "README's Newsroom recipes lost their bash block"
+    commands = [shlex.split(line, comments=True) for line in block.group(1).splitlines()]
+    commands = [c for c in commands if c and "indexes/xwlb" not in c]
+    assert [c[0] for c in commands] == ["semsearch"] * len(commands) and len(commands) >= 3
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    (tmp_path / "crawl").mkdir()
+    old = time.time() - 60
+    for path in sorted((tmp_path / "seeds").glob("*.txt"))[:2]:
+        shutil.copy(path, tmp_path / "crawl" / path.name)
+        os.utime(tmp_path / "crawl" / path.name, (old, old))
+    built = run(
+        "build", "seeds/", "-o", "indexes/seeds", "--no-progress", cwd=tmp_path
+    )  # as the section says
+    assert built.returncode == 0, built.stderr
+    for command in commands:
+        if "--watch" in command:  # one pass instead of a loop
+            at = command.index("--watch")
+            command = command[:at] + command[at + 2 :]
+        result = run(*command[1:], cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr)
+        assert "error" not in result.stderr, (command, result.stderr)
