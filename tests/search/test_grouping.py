@@ -91,3 +91,37 @@ def test_story_scores():
     assert (story_score([0.9, 0.6], "max"), story_score([0.9, 0.6], "sum")) == (0.9, 1.5)
     assert story_score([0.9, 0.6], "decay") == pytest.approx(1.2)
     assert group_hits([], 3) == []
+
+
+def test_grouped_hybrid_search_fuses_at_the_depth_of_the_passage_search(monkeypatch):
+    """Hybrid scores depend on how deep each side was read; a grouped search read k × 4 and lost 0.02 R@1.
+
+    Its stories must be the passage search's (each once) whenever that depth yields k stories.
+    """
+    from semsearch import Index
+    from semsearch.search.searcher import Searcher
+    from tests.support.keyword_encoder import KeywordEncoder
+
+    more = [  # enough chunks that k × 4 and the fusion depth differ
+        Document(
+            f"n{i}",
+            f"第{i}号通知：{'网格员' if i % 3 else '志愿者'}在{i % 7}号社区值班，处理居民反映的问题。",
+        )
+        for i in range(60)
+    ]
+    index = Index.build([*stories(), *more], model=KeywordEncoder(), cache=False)
+    depths: list[int] = []
+    candidates = Searcher.candidates
+
+    def recorded(self, mode, text, vector, depth, *args, **kwargs):
+        depths.append(depth)
+        return candidates(self, mode, text, vector, depth, *args, **kwargs)
+
+    monkeypatch.setattr(Searcher, "candidates", recorded)
+    fusion_depth = index.fusion.depth
+    k = fusion_depth // 2  # k × 4 passages read by the old rule would be twice the fusion depth
+    found = index.search("网格员 社区", k=k, mode="hybrid", group="document")
+    assert depths[0] == max(k, fusion_depth), depths
+    passages = index.search("网格员 社区", k=fusion_depth, mode="hybrid")
+    first_seen = list(dict.fromkeys(h.doc_id for h in passages))
+    assert [s.doc_id for s in found] == first_seen[: len(found)]

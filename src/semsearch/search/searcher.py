@@ -146,6 +146,21 @@ class SearchOptions:
         return self.k if per_doc is None else self.k * max(2, per_doc + 1)
 
 
+def first_depth(options: SearchOptions, fusion_depth: int) -> int:
+    """How many candidates each side is asked for first (:func:`deepen` goes deeper when too few survive).
+
+    Hybrid scores depend on that depth (a chunk one side did not list scores that side's lowest listed
+    score), so a grouped hybrid search reads the sides exactly as deep as the passage search of the same
+    ``k``: its stories are that search's, each once, unless too few stories send it deeper. Reading
+    ``k × 4`` for the passages it shows per story cost 0.020 R@1 [0.008, 0.034] on a 新闻联播 check.
+    """
+    if options.mode != "hybrid":
+        return options.wanted
+    if options.group is not None:
+        return max(options.k, fusion_depth)
+    return max(options.wanted, fusion_depth)
+
+
 def prepare_query(query: object, position: int = 0) -> str:
     """A query stripped of control characters and outer whitespace; empty ones are an error.
 
@@ -311,7 +326,7 @@ class Searcher:
         mode = options.mode
         if vectors is None and mode != "lexical":
             vectors = self.embed(texts)
-        start = max(options.wanted, self.fusion.depth if mode == "hybrid" else 0)
+        start = first_depth(options, self.fusion.depth)
         out: list[list[Candidate]] = []
         for row, text in enumerate(texts):
             vector = vectors[row : row + 1] if vectors is not None else None
