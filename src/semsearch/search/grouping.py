@@ -11,10 +11,12 @@ over 2, the third over 3…). Measured on CMRC 2018 trial (``python -m benchmark
 0.9890 / MRR@10 0.9936, ``sum`` and ``decay`` R@1 0.2070 / MRR@10 0.3464. Fused scores sit near 1
 (normalised to the best), so adding passages rewards a story's length, not its relevance. With
 ``"max"`` a grouped search ranks stories as a search with one hit per document does in dense and
-lexical mode; in hybrid the ranks can differ, since a grouped search reads each side deeper and
-fused scores depend on that depth (CMRC 2018 dev: every difference a tie; the 新闻联播 known-item
-check, clause questions: R@1 0.830 for ``search(k=10, group="document")`` against 0.850 for the
-top-10 passage list, a loss whose 95 % interval excludes 0; ``benchmarks/README.md``).
+lexical mode; in hybrid it reads each side as deep as the passage search of the same ``k``
+(:func:`~semsearch.search.searcher.first_depth`: fused scores depend on that depth), so its stories
+are that list's stories, each once (the 新闻联播 known-item check, clause questions: R@1 0.848 for
+``search(k=10, group="document")`` against 0.850 for the top-10 passage list, a tie; 0.830 when it
+read k × 4 per side, a loss whose 95 % interval excluded 0; CMRC 2018 dev: every difference a tie;
+``benchmarks/README.md``).
 """
 
 from __future__ import annotations
