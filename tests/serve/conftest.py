@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import ROOT
+from tests.support.processes import stop
 
 TOKEN = "a-test-token-nobody-guesses"  # $SEMSEARCH_API_TOKEN of the writable server
 START_SECONDS = 180  # loading the index and the model on a loaded 2-core machine
@@ -70,12 +71,7 @@ def running_server(
                 time.sleep(0.2)
             yield base
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, 30)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.support.processes import stop
+
 # Pings every 5 s allowed, with or without calls (pymilvus pings every 10 s).
 KEEPALIVE_POLICY = (
     ("grpc.http2.min_ping_interval_without_data_ms", 5000),
@@ -68,12 +70,7 @@ def running(data_dir: Path) -> Iterator[str]:
                 time.sleep(0.2)
             yield f"127.0.0.1:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, 20)
 
 
 def main(argv: list[str] | None = None) -> int:
