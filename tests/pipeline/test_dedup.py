@@ -111,7 +111,7 @@ def test_a_build_holds_one_batch_of_signatures_and_still_folds_across_batches(
     After each batch is written, earlier stories are looked up by their stored band keys, as changes
     do; a reprint in a later batch than its original is still folded into it.
     """
-    from semsearch.pipeline import build
+    from semsearch.pipeline import build, prepare
     from semsearch.storage.local.segmented import SegmentedEngine
     from semsearch.storage.milvus.engine import MilvusEngine
 
@@ -125,6 +125,7 @@ def test_a_build_holds_one_batch_of_signatures_and_still_folds_across_batches(
             held.append(len(self))
 
     monkeypatch.setattr(build, "Deduplicator", Watched)
+    monkeypatch.setattr(prepare, "Deduplicator", Watched)  # the ones looking up the store
     seeds = sorted(seeds_dir.glob("*.txt"))  # five stories of many chunks: a batch each
     reprint = Document("reprint", REPRINT, title="月背样品", metadata={"source": "人民网"})
     index = build_on(backend, new_location, [Document("story", STORY), *seeds, reprint])

@@ -33,6 +33,7 @@ from semsearch.pipeline.prepare import (
     documents_of,
     empty_corpus_message,
     prepare_all,
+    stored_deduplicator,
 )
 from semsearch.readers.ingest import FieldNames, IngestReport, Source, iter_sources
 from semsearch.records import FusionConfig, Skipped, WriteBatch
@@ -151,11 +152,10 @@ def _looking_up_stored(engine: Engine, deduplicator: Deduplicator | None) -> Ded
     do), so a build holds the signatures of one batch, not of the whole corpus (~8 KB per story).
     An engine without band keys keeps ``deduplicator`` as it is.
     """
-    if deduplicator is None or engine.parts.chunks.similar_signatures([]) is None:
-        return deduplicator
-    return Deduplicator(
-        deduplicator.config, stored=lambda keys: engine.parts.chunks.similar_signatures(keys) or []
-    )
+    if deduplicator is None:
+        return None
+    stored = stored_deduplicator(engine.parts.chunks, deduplicator.config)
+    return deduplicator if stored is None else stored  # (an empty Deduplicator is falsy: it has a len)
 
 
 def _write(

@@ -18,7 +18,7 @@ import numpy as np
 from semsearch.encoders.base import Encoder
 from semsearch.encoders.embedding import EmbedOptions, embed_chunks
 from semsearch.errors import UnknownDocumentError
-from semsearch.pipeline.prepare import prepare_all
+from semsearch.pipeline.prepare import prepare_all, stored_deduplicator
 from semsearch.readers.ingest import IngestReport
 from semsearch.records import ChangeReport, Document, DuplicateOf, FusionConfig, Skipped, WriteBatch
 from semsearch.storage.base import DocumentStore, Parts
@@ -205,10 +205,9 @@ def _deduplicator(parts: Parts, manifest: Manifest, exclude: set[str]) -> Dedupl
     if not manifest.dedup:
         return None
     config = DedupConfig(**manifest.dedup)
-    if parts.chunks.similar_signatures([]) is not None:
-        return Deduplicator(
-            config, stored=lambda keys: parts.chunks.similar_signatures(keys) or [], hidden=exclude
-        )
+    stored = stored_deduplicator(parts.chunks, config, hidden=exclude)
+    if stored is not None:
+        return stored
     deduplicator = Deduplicator(config)
     for found in parts.chunks.signatures():
         if found.doc_id not in exclude:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from semsearch.defaults import MIN_DOCUMENT_CHARS, on_off
 from semsearch.encoders.base import Encoder
@@ -21,6 +22,9 @@ from semsearch.text.chunk import ChunkingConfig, chunk_document
 from semsearch.text.clean import clean_text, first_sentence
 from semsearch.text.dedup import DedupConfig, Deduplicator, Duplicate
 from semsearch.text.titles import LEGACY_TITLE_MODE, TitleMode, title_prefix
+
+if TYPE_CHECKING:
+    from semsearch.storage.base import DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +140,18 @@ def too_short(clean: CleanText) -> str:
     if length < MIN_DOCUMENT_CHARS:
         return f"only {length} characters after cleaning (fewer than {MIN_DOCUMENT_CHARS}): not an article"
     return ""
+
+
+def stored_deduplicator(
+    chunks: DocumentStore, config: DedupConfig, hidden: Collection[str] = ()
+) -> Deduplicator | None:
+    """A Deduplicator holding nothing that looks up each new document's stored candidates in ``chunks``.
+
+    Candidates are found by their LSH band keys (``hidden`` ones ignored); None if that store keeps none.
+    """
+    if chunks.similar_signatures([]) is None:
+        return None
+    return Deduplicator(config, stored=lambda keys: chunks.similar_signatures(keys) or [], hidden=hidden)
 
 
 def dedup_config(dedup: DedupConfig | bool | None) -> DedupConfig | None:
