@@ -228,13 +228,12 @@ def _search(index: Index, queries: list[str], options: SearchOptions) -> list[li
     A story changed or removed by a write between the search and its context is searched again, once
     (the write is whole by then): a search never fails because a writer was quicker.
     """
-    for attempt in range(2):
-        try:
-            return _search_once(index, queries, options)
-        except InputError:
-            if options.context == 0 or attempt == 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        return _search_once(index, queries, options)
+    except InputError:
+        if options.context == 0:
+            raise
+    return _search_once(index, queries, options)
 
 
 def _search_once(index: Index, queries: list[str], options: SearchOptions) -> list[list[dict[str, Any]]]:
