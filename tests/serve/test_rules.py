@@ -241,7 +241,17 @@ def test_the_openapi_schema_lists_the_endpoints(app_client):
         assert path in paths, path
 
 
-@pytest.mark.parametrize("error", ["BackendError", "IndexCorruptError", "IndexChangedError"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        "BackendError",
+        "IndexCorruptError",
+        "IndexChangedError",
+        "IndexNotFoundError",
+        "IndexLockedError",
+        "IndexWriteError",
+    ],
+)
 def test_an_index_that_cannot_be_read_now_is_503_with_its_line(seeds_index, monkeypatch, error):
     from fastapi.testclient import TestClient
 

@@ -68,10 +68,10 @@ def status_of(exc: BaseException) -> int:
     """The HTTP status of one of semsearch's errors."""
     if isinstance(exc, UnknownDocumentError):
         return 404
+    if isinstance(exc, UNAVAILABLE):  # first: IndexNotFoundError is a FileNotFoundError, yet not bad input
+        return 503
     if isinstance(exc, (InputError, FileNotFoundError)):
         return 400
-    if isinstance(exc, UNAVAILABLE):
-        return 503
     return 500
 
 
