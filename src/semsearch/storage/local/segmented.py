@@ -55,6 +55,7 @@ from semsearch.storage.local.segments import (
     Segment,
     SegmentFiles,
     merge_rankings,
+    merged_vectors,
     one_thread,
     segment_files,
     write_segment,
@@ -75,7 +76,9 @@ BATCH_CHUNKS = 16_384  # chunks a build embeds and writes at a time: one batch o
 MERGE_FACTOR = 8  # this many segments of one size tier are merged into one
 TIER_BASE = 2_000  # rows of the smallest tier; each tier is 4 times the one below
 DELETED_REWRITE = 0.5  # a segment more than half deleted is rewritten without its dead rows
-MAX_SEGMENT_ROWS = 250_000  # merges stop at this size: a merge holds its vectors twice (~0.8 GB at 384-d)
+MAX_SEGMENT_ROWS = (
+    250_000  # merges stop at this size: an approximate index is built in memory (HNSW: ~0.5 GB)
+)
 
 
 def store_name(epoch: str) -> str:
@@ -771,7 +774,11 @@ class SegmentedEngine:
                 self.segments.insert(at, merged)
 
     def _write_rows(self, parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment | None:
-        """One new segment of the given positions of segments, in row order (vectors copied a slice at a time)."""
+        """One new segment of the given (ascending) positions of segments, in row order.
+
+        The vectors go from the old files to the new one a block at a time (:class:`VectorBlocks`), so a
+        merge of any size holds one block of them, not the merged segment (and its mapped source pages).
+        """
         live = sum(len(keep) for _, keep in parts)
         if not live:
             return None
@@ -779,19 +786,10 @@ class SegmentedEngine:
         self.next_segment += 1
         rows = np.concatenate([np.asarray(s.rows)[keep] for s, keep in parts])
         order = np.argsort(rows, kind="stable")  # a segment's rows ascend; merged ones must too
-        place = np.empty_like(order)
-        place[order] = np.arange(live)
-        vectors = np.empty((live, self.dimension), dtype=np.float32)
-        at = 0
-        for segment, keep in parts:
-            for first in range(0, len(keep), 65_536):
-                part = keep[first : first + 65_536]
-                vectors[place[at + first : at + first + len(part)]] = segment.vectors[part]
-            at += len(keep)
         ids = np.concatenate([np.asarray(s.ids)[keep] for s, keep in parts])[order]
         days = np.concatenate([np.asarray(s.days)[keep] for s, keep in parts])[order]
+        vectors = merged_vectors(parts, order, self.dimension)
         files = write_segment(self._segments_dir, name, vectors, ids, rows[order], days, self.index_type)
-        del vectors
         self._entries[name] = self._entry(name, files, live)
         return Segment(self._segments_dir, name, files)
 

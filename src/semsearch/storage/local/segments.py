@@ -12,8 +12,9 @@ marks the row in a deletion bitmap kept in memory and written as a small ``NAME.
 commit that made it, as Lucene's ``.liv`` files are. A search asks every segment for its best rows
 among those alive (and allowed by a filter), re-scores an approximate segment's candidates exactly
 from the mapped float32 vectors, and merges the lists. Merging segments copies their live rows into a
-new one (:func:`write_segment`); a merge never touches the old files, which go when no manifest names
-them.
+new one (:func:`write_segment`) a block at a time, read from the old files with plain reads (not
+through their mappings), so a merge holds one block of vectors whatever the segment's size; it never
+touches the old files, which go when no manifest names them.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import struct
 import tokenize
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ NO_DAY = -1  # a chunk whose document has no date
 # costs less than an approximate index's overhead and is never wrong).
 EXACT_ROWS = 50_000
 RERANK = 4  # an approximate segment returns RERANK × k candidates, re-scored exactly
+BLOCK_ROWS = 16_384  # vectors a merge (or an approximate index's build) holds at once: 24 MiB at 384-d
 
 
 def _faiss() -> Any:
@@ -78,10 +81,33 @@ def segment_files(name: str, ann: bool) -> SegmentFiles:
     )
 
 
+@dataclass(frozen=True)
+class VectorBlocks:
+    """``count`` vectors of ``dimension`` floats handed over a block at a time, in row order.
+
+    What a merge writes: it never assembles the merged segment's vectors in memory.
+    """
+
+    count: int
+    dimension: int
+    blocks: Callable[[], Iterator[np.ndarray]]
+
+    @classmethod
+    def of(cls, vectors: np.ndarray) -> VectorBlocks:
+        """The rows of an array already in memory (a new batch), a block at a time."""
+        if vectors.ndim != 2:
+            raise InputError(f"a segment's vectors are one row per chunk, not of shape {vectors.shape}")
+        return cls(
+            len(vectors),
+            vectors.shape[1],
+            lambda: (vectors[first : first + BLOCK_ROWS] for first in range(0, len(vectors), BLOCK_ROWS)),
+        )
+
+
 def write_segment(
     folder: Path,
     name: str,
-    vectors: np.ndarray,
+    vectors: np.ndarray | VectorBlocks,
     ids: np.ndarray,
     rows: np.ndarray,
     days: np.ndarray,
@@ -90,30 +116,145 @@ def write_segment(
     """Write a new segment of ``vectors`` under chunk ``ids`` and ``rows`` (ascending; with their ``days``).
 
     Segments of at least :data:`EXACT_ROWS` rows get an approximate index of ``index_type`` (unless it
-    is "Flat": exact search). Files are written new (never through an existing name) and fsync'd.
+    is "Flat": exact search), built from the vectors file just written. Files are written new (never
+    through an existing name) and fsync'd.
     """
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if not isinstance(vectors, VectorBlocks):
+        vectors = VectorBlocks.of(np.asarray(vectors))
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     days = np.ascontiguousarray(days, dtype=np.int32)
-    if not (len(vectors) == len(ids) == len(rows) == len(days)) or vectors.ndim != 2:
+    if not (vectors.count == len(ids) == len(rows) == len(days)):
         raise InputError(
-            f"a segment needs one id, row and day per vector: {vectors.shape}, {ids.shape}, {days.shape}"
+            f"a segment needs one id, row and day per vector: {vectors.count} vectors, "
+            f"{len(ids)} ids, {len(rows)} rows, {len(days)} days"
         )
     if len(rows) > 1 and (np.diff(rows) <= 0).any():
         raise InputError("a segment's rows must ascend")
-    ann = index_type.strip() != "Flat" and len(vectors) >= EXACT_ROWS
+    ann = index_type.strip() != "Flat" and vectors.count >= EXACT_ROWS
     files = segment_files(name, ann)
-    faiss = _faiss()
-    flat = faiss.IndexFlatIP(vectors.shape[1])
-    flat.add(vectors)
-    _write_index(flat, folder / files.vectors)
+    write_flat(folder / files.vectors, vectors)
     _save_array(folder / files.ids, ids)
     _save_array(folder / files.rows, rows)
     _save_array(folder / files.days, days)
     if ann and files.ann:
-        _write_index(_build_ann(vectors, index_type), folder / files.ann)
+        flat = FlatFile(folder / files.vectors, vectors.count, vectors.dimension)
+        _write_index(_build_ann(flat, index_type), folder / files.ann)
     return files
+
+
+def merged_vectors(
+    parts: Sequence[tuple[Segment, np.ndarray]], order: np.ndarray, dimension: int
+) -> VectorBlocks:
+    """The vectors at the given ascending positions of segments, in the merged ``order``, a block at a time.
+
+    ``order`` is the argsort of the parts' rows as concatenated: the merged segment's row order. Each block
+    reads what it needs of each segment's flat file (a segment's positions ascend in row order too).
+    """
+    count = sum(len(keep) for _, keep in parts)
+    source = np.repeat(np.arange(len(parts), dtype=np.int32), [len(keep) for _, keep in parts])[order]
+    position = np.concatenate([np.asarray(keep, dtype=np.int64) for _, keep in parts])[order]
+
+    def blocks() -> Iterator[np.ndarray]:
+        for first in range(0, count, BLOCK_ROWS):
+            sources, positions = source[first : first + BLOCK_ROWS], position[first : first + BLOCK_ROWS]
+            block = np.empty((len(sources), dimension), dtype=np.float32)
+            for part in np.unique(sources):
+                mine = sources == part
+                block[mine] = parts[int(part)][0].flat_file.read(positions[mine])
+            yield block
+            del block  # before the next one is made
+
+    return VectorBlocks(count, dimension, blocks)
+
+
+def flat_header(dimension: int, count: int) -> bytes:
+    """The bytes FAISS writes before the vectors of an inner-product flat index of ``count`` vectors.
+
+    FAISS's own header (an empty index told its count), then the vectors' length in floats: a flat file
+    is that header and the raw float32 rows, so it can be written a block at a time (a test checks the
+    bytes equal what ``faiss.write_index`` writes).
+    """
+    faiss = _faiss()
+    empty = faiss.IndexFlatIP(dimension)
+    empty.ntotal = count
+    head = faiss.serialize_index(empty).tobytes()
+    return head[:-8] + struct.pack("<Q", count * dimension)
+
+
+def write_flat(path: Path, vectors: VectorBlocks) -> None:
+    """Write ``vectors`` as a FAISS inner-product flat index file, a block at a time, new and fsync'd."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        raise IndexCorruptError(f"{path} exists already; run `semsearch verify`") from None
+    written = 0
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(flat_header(vectors.dimension, vectors.count))
+        for block in vectors.blocks():
+            block = np.ascontiguousarray(block, dtype=np.float32)
+            if block.ndim != 2 or block.shape[1] != vectors.dimension:
+                raise InputError(
+                    f"vectors of shape {block.shape} handed to a segment of {vectors.dimension} dimensions"
+                )
+            handle.write(block.data.cast("B"))
+            written += len(block)
+            del block  # before the next one is made
+        if written != vectors.count:
+            raise InputError(f"{written} vectors were handed over for a segment of {vectors.count}")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@dataclass(frozen=True)
+class FlatFile:
+    """A segment's flat file read with plain reads: the pages a merge reads stay the page cache's, not mapped here."""
+
+    path: Path
+    count: int
+    dimension: int
+
+    def read(self, positions: np.ndarray) -> np.ndarray:
+        """The vectors at ``positions`` (ascending), reading at most :data:`BLOCK_ROWS` rows' span at a time."""
+        positions = np.asarray(positions, dtype=np.int64)
+        out = np.empty((len(positions), self.dimension), dtype=np.float32)
+        if not len(positions):
+            return out
+        if positions[0] < 0 or positions[-1] >= self.count or (np.diff(positions) < 0).any():
+            raise InputError(
+                f"positions outside its {self.count} rows, or not ascending, asked of {self.path}"
+            )
+        width = self.dimension * 4
+        with open(self.path, "rb", buffering=0) as handle:
+            start = os.fstat(handle.fileno()).st_size - self.count * width  # the rows end the file
+            if start < 0:
+                raise IndexCorruptError(
+                    f"{self.path} is shorter than its {self.count} vectors; run `semsearch verify`"
+                )
+            done = 0
+            while done < len(positions):
+                first = int(positions[done])
+                stop = int(np.searchsorted(positions, first + BLOCK_ROWS, side="left"))
+                span = np.empty((int(positions[stop - 1]) - first + 1, self.dimension), dtype=np.float32)
+                _read_exactly(handle, start + first * width, span.data.cast("B"), self.path)
+                out[done:stop] = span[positions[done:stop] - first]
+                done = stop
+        return out
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """Every row, in order, a block at a time."""
+        for first in range(0, self.count, BLOCK_ROWS):
+            yield self.read(np.arange(first, min(first + BLOCK_ROWS, self.count)))
+
+
+def _read_exactly(handle: Any, offset: int, into: memoryview, path: Path) -> None:
+    handle.seek(offset)
+    got = 0
+    while got < len(into):
+        count = handle.readinto(into[got:])
+        if not count:
+            raise IndexCorruptError(f"{path} ends before its vectors do; run `semsearch verify`")
+        got += count
 
 
 def _write_index(index: Any, path: Path) -> None:
@@ -124,25 +265,27 @@ def _write_index(index: Any, path: Path) -> None:
     _fsync(path)
 
 
-def _build_ann(vectors: np.ndarray, index_type: str) -> Any:
-    """An approximate index of ``index_type`` over ``vectors``, rows numbered by position (trained on them)."""
+def _build_ann(vectors: FlatFile, index_type: str) -> Any:
+    """An approximate index of ``index_type`` over a flat file's vectors, rows numbered by position.
+
+    Trained on an even sample of them (all of them up to the sample's size), then fed a block at a time.
+    """
     faiss = _faiss()
     try:
-        index = faiss.index_factory(vectors.shape[1], index_type.strip(), faiss.METRIC_INNER_PRODUCT)
+        index = faiss.index_factory(vectors.dimension, index_type.strip(), faiss.METRIC_INNER_PRODUCT)
     except RuntimeError as exc:
         raise InputError(
             f"index_type {index_type!r} is not a FAISS factory string FAISS accepts ({exc})"
         ) from None
     if not index.is_trained:
-        sample = vectors
         cap = 256 * 100
         ivf = faiss.try_extract_index_ivf(index)
         if ivf is not None:
             cap = max(cap, 100 * ivf.nlist)
-        if len(vectors) > cap:
-            sample = vectors[np.linspace(0, len(vectors) - 1, cap).astype(np.int64)]
-        index.train(np.ascontiguousarray(sample))
-    index.add(vectors)
+        sample = np.unique(np.linspace(0, vectors.count - 1, min(cap, vectors.count)).astype(np.int64))
+        index.train(vectors.read(sample))
+    for block in vectors.blocks():
+        index.add(block)
     return index
 
 
@@ -202,6 +345,7 @@ class Segment:
         if not isinstance(self.flat, faiss.IndexFlat) or self.flat.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise IndexCorruptError(f"{flat_path} is not a flat inner-product index; run `semsearch verify`")
         rows, dim = int(self.flat.ntotal), int(self.flat.d)
+        self.flat_file = FlatFile(flat_path, rows, dim)  # what a merge reads, without the mapping
         self.vectors = (
             faiss.rev_swig_ptr(self.flat.get_xb(), rows * dim).reshape(rows, dim)
             if rows
