@@ -414,3 +414,52 @@ def test_a_segment_array_whose_header_does_not_parse_is_corrupt_not_a_syntax_err
     ids.write_bytes(bytes(data))
     with pytest.raises(IndexCorruptError, match=f"{ids.name} is not a readable array"):
         _load(saved)
+
+
+def _lexical_segments(path: Path) -> int:
+    meta = path / f"lexical.{_layout(path)['epoch']}" / "meta.json"
+    return len(json.loads(meta.read_text(encoding="utf-8"))["segments"])
+
+
+def test_a_build_commits_bm25_once_so_its_batches_make_one_tantivy_segment(tmp_path, monkeypatch):
+    """Issue 23: committing every batch left 12 tantivy segments at 1M chunks, and a search visits each."""
+    monkeypatch.setattr(segmented.SegmentedEngine, "batch_chunks", 4)
+    built = Index.build(_docs(24), model=ENCODER, cache=False)  # six batches (tantivy merges eight)
+    assert _ids(built, "apple river", mode="lexical") == {f"apple{i}" for i in range(24)}  # read: committed
+    built.add(_docs(5, word="pear"))
+    built.save(tmp_path / "idx")
+    assert _lexical_segments(tmp_path / "idx") == 2  # the build's batches, then what was added before saving
+    index = _load(tmp_path / "idx")
+    assert len(_ids(index, "apple river pear", mode="lexical")) == 29
+    assert index.verify() == []
+    index.add(_docs(1, word="plum"))  # a change to a saved index commits at once, as before
+    assert _lexical_segments(tmp_path / "idx") == 3
+
+
+@pytest.mark.parametrize(
+    ("owner", "step"),
+    [(segmented.VersionedStore, "apply"), (segmented.SegmentedEngine, "_mark_deleted")],
+    ids=["before-bm25", "after-bm25"],
+)
+def test_a_failed_change_of_an_unsaved_build_keeps_the_batches_before_it(tmp_path, monkeypatch, owner, step):
+    """A build's BM25 documents wait uncommitted: undoing a failed change must not drop the earlier ones."""
+    monkeypatch.setattr(segmented.SegmentedEngine, "batch_chunks", 4)
+    built = Index.build(_docs(12), model=ENCODER, cache=False)
+    real = getattr(owner, step)
+    calls = []
+
+    def fail_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, step, fail_once)
+    with pytest.raises(Exception, match="No space left"):
+        built.add(_docs(8, word="pear"))
+    built.add(_docs(3, word="plum"))
+    assert not _ids(built, "pear", mode="lexical")
+    assert _ids(built, "apple", mode="lexical") == {f"apple{i}" for i in range(12)}
+    assert _ids(built, "plum", mode="lexical") == {"plum0", "plum1", "plum2"}
+    built.save(tmp_path / "idx")
+    assert _load(tmp_path / "idx").verify() == []

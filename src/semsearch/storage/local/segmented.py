@@ -448,7 +448,10 @@ class SegmentedEngine:
                     )
                 if batch.documents:
                     self.bm25.add(added, batch.chunk_ids, batch.texts, days, generation)
-                    self.bm25.commit()
+                    if self._staged:  # a build: committed once, at its end or when first read
+                        self.bm25.commit_later()
+                    else:
+                        self.bm25.commit()
                     self.next_row = first + len(added)
                 self._mark_deleted(removed_rows)
             except BaseException as exc:

@@ -97,6 +97,7 @@ class TantivyBM25:
         self.writable = writable
         self._writer: Any = None
         self._lock = threading.Lock()
+        self._deferred = False  # documents added by a build wait uncommitted in the writer (see commit_later)
 
     @classmethod
     def create(cls, path: Path, analyzer: Analyzer) -> TantivyBM25:
@@ -128,16 +129,23 @@ class TantivyBM25:
         """The query's terms, in order, without repeats."""
         return list(dict.fromkeys(self.analyzer.tokens(query)))
 
+    def _searcher(self) -> Any:
+        """A searcher of everything added: a build's deferred documents are committed first."""
+        if self._deferred:
+            self.commit()
+        return self._index.searcher()
+
     @_reads_damage
     def num_docs(self) -> int:
         """Documents tantivy holds (removed ones not yet purged included)."""
-        return int(self._index.searcher().num_docs)
+        return int(self._searcher().num_docs)
 
     @_reads_damage
     def has_after(self, generation: int) -> bool:
         """Whether a document of a generation after ``generation`` is here (a writer's, not published yet).
 
         Read from the terms of the ``gen`` field, so it costs what the matching documents cost, not the index.
+        What this writer deferred is of its own generations, not later ones: it is not committed for this.
         """
         tantivy = _tantivy()
         query = tantivy.Query.range_query(
@@ -149,7 +157,7 @@ class TantivyBM25:
     def all_rows(self) -> np.ndarray:
         """Every row a document holds, sorted (``verify``: O(index))."""
         tantivy = _tantivy()
-        searcher = self._index.searcher()
+        searcher = self._searcher()
         total = int(searcher.num_docs)
         if not total:
             return np.zeros(0, dtype=np.int64)
@@ -197,7 +205,7 @@ class TantivyBM25:
             if clauses
             else tantivy.Query.boolean_query(should)
         )
-        searcher = self._index.searcher()
+        searcher = self._searcher()
         wanted = depth
         while True:
             result = searcher.search(query, wanted, count=False)
@@ -221,7 +229,7 @@ class TantivyBM25:
     @_reads_damage
     def document_frequencies(self, terms: Sequence[str]) -> list[int]:
         """In how many documents each of ``terms`` occurs, as tantivy counts them (removed ones not yet purged too)."""
-        searcher = self._index.searcher()
+        searcher = self._searcher()
         return [int(searcher.doc_freq("terms", term)) for term in terms]
 
     def _range(self, field: str, low: int | None, high: int | None) -> Any:
@@ -280,7 +288,12 @@ class TantivyBM25:
         """Delete every document of a generation after ``past`` (a writer stopped before publishing it)."""
         with self._lock:
             if self._writer is not None:
-                self._writer.rollback()  # what was added but never committed (a commit that failed)
+                if self._deferred:  # earlier generations wait in the writer too: keep them, delete by query
+                    self._writer.commit()
+                    self._deferred = False
+                    self._index.reload()
+                else:
+                    self._writer.rollback()  # what was added but never committed (a commit that failed)
         if not self.has_after(past):
             return  # nothing committed to undo: no commit (it would rewrite tantivy's files for nothing)
         with self._lock:
@@ -293,10 +306,24 @@ class TantivyBM25:
         with self._lock:
             if self._writer is not None:
                 self._writer.commit()
+            self._deferred = False
         self._index.reload()
 
+    def commit_later(self) -> None:
+        """Leave what was added uncommitted until a read or :meth:`close` needs it (a build's batches).
+
+        Each commit makes a tantivy segment and tantivy merges only eight of one size at a time, so a
+        build committing every batch left 12 segments at 1M chunks; one search visits every segment,
+        and a disjunction over one segment ran 1.8× faster than over 11 (300k chunks, same documents).
+        Uncommitted, the writer flushes a segment only when its heap is full.
+        """
+        with self._lock:
+            self._deferred = self._writer is not None
+
     def close(self) -> None:
-        """Let the writer's merges finish and release it."""
+        """Commit what a build deferred, let the writer's merges finish and release it."""
+        if self._deferred:
+            self.commit()
         with self._lock:
             if self._writer is not None:
                 writer, self._writer = self._writer, None
