@@ -24,6 +24,11 @@ def rss_mib() -> float:
     return _proc_status_mib("VmRSS")
 
 
+def anon_rss_mib() -> float:
+    """This process's resident anonymous memory (its heaps; not the mapped pages of files)."""
+    return _proc_status_mib("RssAnon")
+
+
 def _proc_status_mib(field: str) -> float:
     """A ``kB`` field of /proc/self/status in MiB, or NaN where there is none."""
     try:

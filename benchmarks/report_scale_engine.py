@@ -363,7 +363,9 @@ def render_scale_engine(results: Results) -> str:
         notes.append(
             f"one process making {churn['changes']:,} changes (add, update, remove in turn, each saved) to a "
             f"10k index: RSS {churn['rss_start_mib']} → {churn['rss_end_mib']} MiB ({churn['rss_growth_mib']:+} MiB; "
-            f"{churn.get('rss_growth_after_first_100_mib')} MiB after the first 100), {churn['seconds']:,} s"
+            f"{churn.get('rss_growth_after_first_100_mib')} MiB after the first 100"
+            + (f"; anonymous memory {churn['anon_growth_mib']:+} MiB" if "anon_growth_mib" in churn else "")
+            + f"), {churn['seconds']:,} s"
         )
     synthetic = now.get("synthetic") or {}
     if "chunks_per_story" in synthetic:

@@ -48,7 +48,7 @@ from typing import Any
 
 from benchmarks.child import progress, run_child
 from benchmarks.common import ROOT, git_commit, load_rankings, load_result, percentiles, write_result
-from benchmarks.memory import peak_rss_mib, rss_mib
+from benchmarks.memory import anon_rss_mib, peak_rss_mib, rss_mib
 
 NAME = "scale_engine"
 MODULE = "benchmarks.scale_engine"  # where the children find the jobs (not __main__)
@@ -433,8 +433,9 @@ def job_churn(params: dict[str, Any]) -> dict[str, Any]:
     ids = index.doc_ids()
     rng.shuffle(ids)
     gc.collect()
-    start_rss = rss_mib()
+    start_rss, start_anon = rss_mib(), anon_rss_mib()
     samples = [[0, round(start_rss, 1), 0.0]]
+    anon = [[0, round(start_anon, 1)]]
     started = time.perf_counter()
     added: list[str] = []
     for number in range(1, changes + 1):
@@ -461,6 +462,7 @@ def job_churn(params: dict[str, Any]) -> dict[str, Any]:
             index.save()
         if number % 50 == 0:
             samples.append([number, round(rss_mib(), 1), round(time.perf_counter() - started, 1)])
+            anon.append([number, round(anon_rss_mib(), 1)])
             progress(f"{number}/{changes} changes, RSS {rss_mib():,.0f} MiB")
     shutil.rmtree(scratch, ignore_errors=True)
     return {
@@ -474,8 +476,10 @@ def job_churn(params: dict[str, Any]) -> dict[str, Any]:
         "rss_growth_after_first_100_mib": round(samples[-1][1] - samples[2][1], 1)
         if len(samples) > 2
         else None,
+        "anon_growth_mib": round(anon[-1][1] - start_anon, 1),
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "samples": samples,
+        "anon_samples": anon,  # RssAnon: the heap, without mapped index files
     }
 
 

@@ -49,6 +49,7 @@ from semsearch.records import Scored, SearchParams, VectorHits, WriteBatch
 from semsearch.storage.base import Durability, IndexSpec, Opened, Parts
 from semsearch.storage.local import staging
 from semsearch.storage.local.files import MANIFEST, WRITE_FAILURES, raise_write_failure, read_manifest
+from semsearch.storage.local.freed_memory import release_freed_memory
 from semsearch.storage.local.segments import (
     ARRAY_READ_ERRORS,
     EXACT_ROWS,
@@ -599,7 +600,9 @@ class SegmentedEngine:
             if not self.segments and self.view == self.published and self._staged:
                 raise InputError("this index holds no documents yet; add some before saving it")
             if self._staged:
-                return self._commit_build(manifest, target)
+                built = self._commit_build(manifest, target)
+                release_freed_memory()  # what the build freed
+                return built
             if expect_generation is not None and expect_generation != self.published:
                 raise IndexChangedError(f"{self.folder} moved on since this index was loaded; load it again")
             self._begin()  # a commit of nothing new still takes the lock and checks the generation
@@ -634,6 +637,7 @@ class SegmentedEngine:
             finally:
                 self._release()
             self._refresh_filters()
+            release_freed_memory()  # a long-lived writer would otherwise keep what each change freed
             return written
 
     def _commit_build(self, manifest: Manifest, target: DirectoryLocation) -> Manifest:
