@@ -112,3 +112,14 @@ def test_a_merge_holds_one_block_of_vectors_not_the_merged_segment(tmp_path, mon
         tracemalloc.stop()
     block_mib = segments.BLOCK_ROWS * 384 * 4 / 2**20
     assert peak / 2**20 < 4 * block_mib < total_mib / 3, (peak / 2**20, total_mib)
+
+
+def test_picking_scattered_rows_reads_exactly_them(tmp_path):
+    vectors = _vectors(300, 10)
+    write_flat(tmp_path / "f.faiss", VectorBlocks.of(vectors))
+    flat = FlatFile(tmp_path / "f.faiss", 300, 10)
+    positions = np.array([0, 7, 8, 150, 299])
+    assert np.array_equal(flat.pick(positions), vectors[positions])
+    assert flat.pick(np.array([], dtype=np.int64)).shape == (0, 10)
+    with pytest.raises(InputError, match="row 300 asked of"):
+        flat.pick(np.array([300]))

@@ -241,6 +241,31 @@ class FlatFile:
                 done = stop
         return out
 
+    def pick(self, positions: np.ndarray) -> np.ndarray:
+        """A few scattered rows (a re-rank's candidates), one read each: nothing between them is read or mapped.
+
+        Through the mapping, each row brought a large folio of the file into this process (37 MiB resident
+        after re-ranking 40 rows of a 248k-row segment); at 1M chunks, after 100 approximate queries:
+        330 against 515 MiB of mapped file pages resident, at the same latency.
+        """
+        width = self.dimension * 4
+        out = np.empty((len(positions), self.dimension), dtype=np.float32)
+        if not len(positions):
+            return out
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            start = os.fstat(fd).st_size - self.count * width
+            for at, position in enumerate(np.asarray(positions, dtype=np.int64).tolist()):
+                if not 0 <= position < self.count:
+                    raise InputError(f"row {position} asked of {self.path}, which holds {self.count}")
+                data = os.pread(fd, width, start + position * width)
+                if len(data) != width or start < 0:
+                    raise IndexCorruptError(f"{self.path} ends before its vectors do; run `semsearch verify`")
+                out[at] = np.frombuffer(data, dtype=np.float32)
+        finally:
+            os.close(fd)
+        return out
+
     def blocks(self) -> Iterator[np.ndarray]:
         """Every row, in order, a block at a time."""
         for first in range(0, self.count, BLOCK_ROWS):
@@ -440,17 +465,15 @@ class Segment:
         _, found = self.ann.search(query, wanted, params=search)
         rows = np.sort(found[0][found[0] >= 0])
         return _top(
-            self.vectors[rows] @ query[0], np.asarray(self.ids)[rows], k
-        )  # exact scores from the float32 vectors
+            self.flat_file.pick(rows) @ query[0], np.asarray(self.ids)[rows], k
+        )  # exact scores from the float32 vectors, read (not mapped: see FlatFile.pick)
 
     def vectors_of(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """The stored vectors of the chunks among ``ids`` that live here."""
         where = self.positions()
-        return {
-            int(c): np.asarray(self.vectors[where[int(c)]])
-            for c in ids
-            if int(c) in where and not self.deleted[where[int(c)]]
-        }
+        found = [int(c) for c in ids if int(c) in where and not self.deleted[where[int(c)]]]
+        vectors = self.flat_file.pick(np.asarray([where[c] for c in found], dtype=np.int64))
+        return dict(zip(found, vectors))
 
 
 @contextlib.contextmanager
