@@ -123,6 +123,17 @@ ROWS: list[tuple[str, Cell]] = [
         "  KiB/chunk beyond the process before loading (jieba, OpenCC in)",
         lambda e: _num(_get(e, "load", "kib_per_chunk_beyond_start"), 2),
     ),
+    (
+        "RSS after load + 100 queries per mode, approximate type, MiB (anonymous)",
+        lambda e: (
+            _get(e, "load_approx", "rss_final_mib")
+            and f"{_num(_get(e, 'load_approx', 'rss_final_mib'))} ({_num(_get(e, 'load_approx', 'anon_final_mib'))})"
+        ),
+    ),
+    (
+        "  KiB/chunk beyond the process before loading",
+        lambda e: _num(_get(e, "load_approx", "kib_per_chunk_beyond_start"), 2),
+    ),
     ("add 1 story + save, ms (× at 10k, same run)", lambda e: _op(e, "add")),
     ("update 1 + save, ms (× at 10k)", lambda e: _op(e, "update")),
     ("remove 1 + save, ms (× at 10k)", lambda e: _op(e, "remove")),

@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import gc
 import json
+import math
 import os
 import random
 import re
@@ -268,6 +269,7 @@ def job_load(params: dict[str, Any]) -> dict[str, Any]:
                 index.search(query, k=10, mode=mode, where=_where(filtered))  # type: ignore[arg-type]
             after[case] = round(rss_mib(), 1)
         out["rss_after_queries_mib"] = after
+        out["anon_after_queries_mib"] = round(anon_rss_mib(), 1)  # the heaps, without mapped index files
         out["peak_rss_mib"] = round(peak_rss_mib(), 1)
     return out
 
@@ -628,6 +630,8 @@ class Runner:
         flat_path = str(self.index_path(n, "Flat"))
         if "load" in parts:
             entry["load"] = self.load(flat_path, flat["chunks"])
+            if approx_built is not None:  # the memory figure is with the recommended type
+                entry["load_approx"] = self.load(str(self.index_path(n, approx)), flat["chunks"])
         if "warm" in parts:
             params = {"flat": flat_path, "queries_file": str(self.queries_file)}
             if approx_built is not None:
@@ -678,6 +682,9 @@ class Runner:
             "rss_after_load_mib": round(statistics.median(r["rss_after_load_mib"] for r in good), 1),
             "rss_after_queries_mib": after,
             "rss_final_mib": round(final, 1),
+            "anon_final_mib": round(
+                statistics.median(r.get("anon_after_queries_mib", math.nan) for r in good), 1
+            ),
             "load_average": [good[0]["load_average"][0], good[-1]["load_average"][1]],
         }
         # Beyond the same process just before the load (semsearch, the model, jieba and OpenCC loaded).
