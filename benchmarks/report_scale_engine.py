@@ -151,15 +151,20 @@ ROWS: list[tuple[str, Cell]] = [
     ),
     ("cold `semsearch query`, hybrid, s (× seeds-size)", lambda e: _cold(e, "hybrid")),
     ("cold `semsearch query`, lexical, s (× seeds-size)", lambda e: _cold(e, "lexical")),
+    (
+        "cold `semsearch query`, hybrid, approximate type, s (× seeds-size)",
+        lambda e: _cold(e, "hybrid", True),
+    ),
 ]
 
 
-def _cold(entry: dict[str, Any], mode: str) -> str | None:
+def _cold(entry: dict[str, Any], mode: str, approximate: bool = False) -> str | None:
     cli = entry.get("cli") or {}
-    value = _get(cli, "median_s", f"{entry.get('_n')} {mode}")
+    label = f"approximate {mode}" if approximate else mode
+    value = _get(cli, "median_s", f"{entry.get('_n')} {label}")
     if value is None:
         return None
-    return f"{value:.2f} ({_get(cli, 'ratio', mode)}×)"
+    return f"{value:.2f} ({_get(cli, 'ratio', label)}×)"
 
 
 def _cells(result: dict[str, Any], n: int) -> dict[str, Any]:

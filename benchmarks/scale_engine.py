@@ -707,6 +707,9 @@ class Runner:
             if linked is None:
                 return {"failed": f"no Flat index of {size:,} chunks to link the CLI's index from"}
             pair[label] = linked
+        approx = self.approx_type(n)
+        if self.built(n, approx) is not None:  # the type recommended at this size, as a user would run it
+            pair[f"{n} approximate"] = self.cli_index(n, model["record"], approx)  # type: ignore[assignment]
         query = json.loads(self.queries_file.read_text(encoding="utf-8"))[0]
         times: dict[str, list[float]] = {
             f"{label} {mode}": [] for label in pair for mode in ("hybrid", "lexical")
@@ -728,20 +731,26 @@ class Runner:
             mode: round(out["median_s"][f"{n} {mode}"] / out["median_s"][f"seeds-size {mode}"], 2)
             for mode in ("hybrid", "lexical")
         }
+        if f"{n} approximate" in pair:
+            out["approximate_type"] = approx
+            out["ratio"]["approximate hybrid"] = round(
+                out["median_s"][f"{n} approximate hybrid"] / out["median_s"]["seeds-size hybrid"], 2
+            )
         return out
 
-    def cli_index(self, n: int, record: dict[str, Any]) -> tuple[str, int] | None:
-        """The stand-in Flat index of ``n`` chunks, hard-linked, its manifest naming the bundled model.
+    def cli_index(self, n: int, record: dict[str, Any], kind: str = "Flat") -> tuple[str, int] | None:
+        """The stand-in index of ``n`` chunks (``kind``), hard-linked, its manifest naming the bundled model.
 
         The CLI loads the model a manifest names and cannot load the stand-in encoder; a cold query's time
         does not depend on what the vectors mean, only on what is loaded and searched, so the CLI queries
         the stand-in's vectors with the bundled model's query vector (answers meaningless, times real),
         exactly the start-up a user's ``semsearch query`` pays. The manifest is the only file changed.
         """
-        flat = self.built(n, "Flat")
+        flat = self.built(n, kind)
         if flat is None:
             return None
-        source, target = self.index_path(n, "Flat"), self.index_path(n, "cli-linked")
+        linked = "cli-linked" if kind == "Flat" else f"cli-linked-{kind}"
+        source, target = self.index_path(n, kind), self.index_path(n, linked)
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(source, target, copy_function=os.link)
         manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
