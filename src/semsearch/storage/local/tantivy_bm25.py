@@ -31,7 +31,10 @@ from semsearch.text.analyzer import Analyzer
 log = logging.getLogger(__name__)
 
 K1, B = 1.2, 0.75  # tantivy's BM25 parameters (fixed in tantivy): an index asking for others is refused
-WRITER_HEAP = 64_000_000  # bytes tantivy buffers before it writes a segment by itself
+WRITER_HEAP = 64_000_000  # bytes tantivy buffers before it writes a segment by itself (a change's writer)
+# A build's writer: a segment per full heap, and tantivy merges only eight of one size, so the 64 MB heap
+# left 9 segments at 1M chunks (one of 527k, seven of 66k); 512 MB holds ~500k chunks' terms.
+BUILD_WRITER_HEAP = 512_000_000
 TERM_SET_LIMIT = 20_000  # a filter allowing more rows than this is applied after the search, deepening it
 
 
@@ -89,8 +92,11 @@ class LexicalFilter:
 class TantivyBM25:
     """BM25 over the analyser's terms of every chunk, in a tantivy index directory."""
 
-    def __init__(self, path: Path, analyzer: Analyzer, index: Any, *, writable: bool) -> None:
+    def __init__(
+        self, path: Path, analyzer: Analyzer, index: Any, *, writable: bool, heap: int = WRITER_HEAP
+    ) -> None:
         self.path = path
+        self.heap = heap  # the writer's indexing buffer, bytes
         self.analyzer = analyzer
         self._index = index
         self._schema = index.schema
@@ -101,10 +107,10 @@ class TantivyBM25:
 
     @classmethod
     def create(cls, path: Path, analyzer: Analyzer) -> TantivyBM25:
-        """A new, empty index in the new folder ``path``."""
+        """A new, empty index in the new folder ``path`` (a build's: its writer buffers more)."""
         path.mkdir()
         index = _tantivy().Index(schema(), path=str(path), reuse=False)
-        return cls(path, analyzer, index, writable=True)
+        return cls(path, analyzer, index, writable=True, heap=BUILD_WRITER_HEAP)
 
     @classmethod
     def open(cls, path: Path, analyzer: Analyzer, *, writable: bool) -> TantivyBM25:
@@ -245,7 +251,7 @@ class TantivyBM25:
         if not self.writable:
             raise InputError(f"{self.path} was opened for reading only")
         if self._writer is None:
-            writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            writer = self._index.writer(heap_size=self.heap, num_threads=1)
             # Files no meta.json names: a writer killed between writing them and its meta swap. Tantivy
             # names files by opstamp, so this writer's first commit could want one of them (and fail).
             writer.garbage_collect_files()
