@@ -82,10 +82,10 @@ def test_a_merge_of_interleaved_segments_writes_their_live_rows_in_row_order(tmp
     order = np.argsort(rows, kind="stable")
     merged = merged_vectors([(a, keep_a), (b, keep_b)], order, 6)
     written = np.concatenate(list(merged.blocks()))
-    expected = np.concatenate([np.asarray(a.vectors)[keep_a], np.asarray(b.vectors)[keep_b]])[order]
+    expected = np.concatenate([a.flat_file.read(keep_a), b.flat_file.read(keep_b)])[order]
     assert merged.count == len(rows) and np.array_equal(written, expected)
     c = _segment(tmp_path, "c", rows[order], merged)
-    assert np.array_equal(np.asarray(c.vectors), expected) and np.array_equal(
+    assert np.array_equal(c.flat_file.read(np.arange(len(c))), expected) and np.array_equal(
         np.asarray(c.ids), rows[order] * 10
     )
 

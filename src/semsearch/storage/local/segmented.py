@@ -77,9 +77,8 @@ BATCH_CHUNKS = 16_384  # chunks a build embeds and writes at a time: one batch o
 MERGE_FACTOR = 8  # this many segments of one size tier are merged into one
 TIER_BASE = 2_000  # rows of the smallest tier; each tier is 4 times the one below
 DELETED_REWRITE = 0.5  # a segment more than half deleted is rewritten without its dead rows
-MAX_SEGMENT_ROWS = (
-    250_000  # merges stop at this size: an approximate index is built in memory (HNSW: ~0.5 GB)
-)
+# Merges stop at this size: an approximate index of a segment is built in memory (HNSW32: ~0.5 GB).
+MAX_SEGMENT_ROWS = 250_000
 
 
 def store_name(epoch: str) -> str:

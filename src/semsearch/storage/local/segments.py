@@ -1,9 +1,8 @@
 """The dense side of a segmented index: immutable vector segments, mapped from disk, searched together.
 
 A segment is written once and never changed: the chunks' float32 vectors (``NAME.flat.faiss``, a FAISS
-flat index mapped with ``IO_FLAG_MMAP_IFC``: exact search runs in FAISS's kernels over the mapped file,
-and the vectors are read from it without a copy), their
-chunk ids (``NAME.ids.npy``), rows (``NAME.rows.npy``, ascending: the number every part of the index
+flat index mapped with ``IO_FLAG_MMAP_IFC``: exact search runs in FAISS's kernels over the mapped
+file), their chunk ids (``NAME.ids.npy``), rows (``NAME.rows.npy``, ascending: the number every part of the index
 shares) and publication days (``NAME.days.npy``, -1 for none: date filters read it instead of the
 document store), all memory-mapped on open, and, for a segment large enough, an
 approximate index over it (``NAME.ann.faiss``, any FAISS factory string, rows numbered by position)
@@ -11,10 +10,10 @@ read with ``IO_FLAG_MMAP`` so its inverted lists stay on disk. A deletion never 
 marks the row in a deletion bitmap kept in memory and written as a small ``NAME.del.GEN.npy`` by the
 commit that made it, as Lucene's ``.liv`` files are. A search asks every segment for its best rows
 among those alive (and allowed by a filter), re-scores an approximate segment's candidates exactly
-from the mapped float32 vectors, and merges the lists. Merging segments copies their live rows into a
-new one (:func:`write_segment`) a block at a time, read from the old files with plain reads (not
-through their mappings), so a merge holds one block of vectors whatever the segment's size; it never
-touches the old files, which go when no manifest names them.
+from their float32 vectors (read from the file, not mapped), and merges the lists. Merging segments
+copies their live rows into a new one (:func:`write_segment`) a block at a time, read from the old
+files with plain reads (not through their mappings), so a merge holds one block of vectors whatever
+the segment's size; it never touches the old files, which go when no manifest names them.
 """
 
 from __future__ import annotations
@@ -214,6 +213,20 @@ class FlatFile:
     count: int
     dimension: int
 
+    @contextlib.contextmanager
+    def _opened(self) -> Iterator[tuple[int, int]]:
+        """The file open for reading, and the offset of its first row (the rows end the file)."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            start = os.fstat(fd).st_size - self.count * self.dimension * 4
+            if start < 0:
+                raise IndexCorruptError(
+                    f"{self.path} is shorter than its {self.count} vectors; run `semsearch verify`"
+                )
+            yield fd, start
+        finally:
+            os.close(fd)
+
     def read(self, positions: np.ndarray) -> np.ndarray:
         """The vectors at ``positions`` (ascending), reading at most :data:`BLOCK_ROWS` rows' span at a time."""
         positions = np.asarray(positions, dtype=np.int64)
@@ -224,19 +237,13 @@ class FlatFile:
             raise InputError(
                 f"positions outside its {self.count} rows, or not ascending, asked of {self.path}"
             )
-        width = self.dimension * 4
-        with open(self.path, "rb", buffering=0) as handle:
-            start = os.fstat(handle.fileno()).st_size - self.count * width  # the rows end the file
-            if start < 0:
-                raise IndexCorruptError(
-                    f"{self.path} is shorter than its {self.count} vectors; run `semsearch verify`"
-                )
+        with self._opened() as (fd, start):
             done = 0
             while done < len(positions):
                 first = int(positions[done])
                 stop = int(np.searchsorted(positions, first + BLOCK_ROWS, side="left"))
                 span = np.empty((int(positions[stop - 1]) - first + 1, self.dimension), dtype=np.float32)
-                _read_exactly(handle, start + first * width, span.data.cast("B"), self.path)
+                self._read_into(fd, start, first, span)
                 out[done:stop] = span[positions[done:stop] - first]
                 done = stop
         return out
@@ -248,22 +255,14 @@ class FlatFile:
         after re-ranking 40 rows of a 248k-row segment); at 1M chunks, after 100 approximate queries:
         330 against 515 MiB of mapped file pages resident, at the same latency.
         """
-        width = self.dimension * 4
         out = np.empty((len(positions), self.dimension), dtype=np.float32)
         if not len(positions):
             return out
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            start = os.fstat(fd).st_size - self.count * width
+        with self._opened() as (fd, start):
             for at, position in enumerate(np.asarray(positions, dtype=np.int64).tolist()):
                 if not 0 <= position < self.count:
                     raise InputError(f"row {position} asked of {self.path}, which holds {self.count}")
-                data = os.pread(fd, width, start + position * width)
-                if len(data) != width or start < 0:
-                    raise IndexCorruptError(f"{self.path} ends before its vectors do; run `semsearch verify`")
-                out[at] = np.frombuffer(data, dtype=np.float32)
-        finally:
-            os.close(fd)
+                self._read_into(fd, start, position, out[at : at + 1])
         return out
 
     def blocks(self) -> Iterator[np.ndarray]:
@@ -271,15 +270,16 @@ class FlatFile:
         for first in range(0, self.count, BLOCK_ROWS):
             yield self.read(np.arange(first, min(first + BLOCK_ROWS, self.count)))
 
-
-def _read_exactly(handle: Any, offset: int, into: memoryview, path: Path) -> None:
-    handle.seek(offset)
-    got = 0
-    while got < len(into):
-        count = handle.readinto(into[got:])
-        if not count:
-            raise IndexCorruptError(f"{path} ends before its vectors do; run `semsearch verify`")
-        got += count
+    def _read_into(self, fd: int, start: int, row: int, into: np.ndarray) -> None:
+        """Fill ``into`` (contiguous rows) with the file's rows from ``row`` on."""
+        view = into.data.cast("B")
+        offset = start + row * self.dimension * 4
+        got = 0
+        while got < len(view):
+            count = os.preadv(fd, [view[got:]], offset + got)
+            if not count:
+                raise IndexCorruptError(f"{self.path} ends before its vectors do; run `semsearch verify`")
+            got += count
 
 
 def _write_index(index: Any, path: Path) -> None:
@@ -370,16 +370,12 @@ class Segment:
         if not isinstance(self.flat, faiss.IndexFlat) or self.flat.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise IndexCorruptError(f"{flat_path} is not a flat inner-product index; run `semsearch verify`")
         rows, dim = int(self.flat.ntotal), int(self.flat.d)
-        self.flat_file = FlatFile(flat_path, rows, dim)  # what a merge reads, without the mapping
-        self.vectors = (
-            faiss.rev_swig_ptr(self.flat.get_xb(), rows * dim).reshape(rows, dim)
-            if rows
-            else np.zeros((0, dim), np.float32)
-        )
+        # Exact search runs in FAISS over the mapping; merges and re-ranks read rows with plain reads.
+        self.flat_file = FlatFile(flat_path, rows, dim)
         self.ids = _load_array(folder / files.ids, "int64", 1)
         self.rows = _load_array(folder / files.rows, "int64", 1)
         self.days = _load_array(folder / files.days, "int32", 1)
-        if not (len(self.vectors) == len(self.ids) == len(self.rows) == len(self.days)):
+        if not (rows == len(self.ids) == len(self.rows) == len(self.days)):
             raise IndexCorruptError(
                 f"segment {name} of {folder} has files of different lengths; run `semsearch verify`"
             )
@@ -392,7 +388,7 @@ class Segment:
                 raise IndexCorruptError(
                     f"{path} is not a readable FAISS index ({exc}); run `semsearch verify`"
                 ) from None
-            if self.ann.ntotal != len(self.ids) or self.ann.d != self.vectors.shape[1]:
+            if self.ann.ntotal != len(self.ids) or self.ann.d != dim:
                 raise IndexCorruptError(
                     f"{path} does not index its segment's vectors; run `semsearch verify`"
                 )
