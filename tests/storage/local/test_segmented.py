@@ -17,9 +17,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import semsearch.storage.local.segmented as segmented
+import semsearch.storage.local.segments as segments
 import semsearch.storage.locks as locks
 from semsearch import (
     Document,
@@ -480,3 +482,31 @@ def test_every_commit_gives_freed_memory_back(saved, monkeypatch):
     assert len(calls) == 2
     Index.build(_docs(2), model=ENCODER, cache=False).save(saved.parent / "other")
     assert len(calls) == 3
+
+
+def test_approximate_segments_re_score_only_the_best_candidates_of_all_of_them(tmp_path, monkeypatch):
+    """Every approximate segment's candidates are pooled and only the best RERANK × k are read and
+    re-scored: as many rows a query whatever the number of segments, and the exact answers when every
+    inverted list is probed."""
+    monkeypatch.setattr(segmented, "MAX_SEGMENT_ROWS", 30)
+    monkeypatch.setattr(segments, "EXACT_ROWS", 4)
+    monkeypatch.setattr(segmented, "EXACT_ROWS", 4)
+    path = tmp_path / "idx"
+    Index.build(_docs(120), model=ENCODER, cache=False).save(path)
+    queries = ("apple river", "valley 7", "mountain 12 harbour", "number 99")
+    exact = {q: _answer(_load(path), q, "dense") for q in queries}
+    _load(path).optimize(index_type="IVF2,Flat")  # nprobe (16) covers both lists: exact candidates
+    approximate = _load(path)
+    assert sum("ann" in s["files"] for s in _layout(path)["segments"]) >= 3
+    read: list[int] = []
+    pick = segments.FlatFile.pick
+
+    def counted(self: segments.FlatFile, positions: np.ndarray) -> np.ndarray:
+        read.append(len(positions))
+        return pick(self, positions)
+
+    monkeypatch.setattr(segments.FlatFile, "pick", counted)
+    for query in queries:
+        read.clear()
+        assert _answer(approximate, query, "dense") == exact[query]
+        assert 0 < sum(read) <= 5 * segments.RERANK, read

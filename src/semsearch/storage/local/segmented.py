@@ -55,9 +55,11 @@ from semsearch.storage.local.segments import (
     EXACT_ROWS,
     Segment,
     SegmentFiles,
+    Shortlist,
     merge_rankings,
     merged_vectors,
     one_thread,
+    rerank,
     segment_files,
     write_segment,
 )
@@ -167,14 +169,20 @@ class SegmentedVectors:
         ids: np.ndarray,
     ) -> None:
         for row in range(len(queries)):
-            rankings = []
+            rankings: list[list[Scored]] = []
+            shortlists: list[Shortlist] = []
             for segment in self._engine.segments:
                 mask = None if masks is None else masks.get(segment.name)
                 if masks is not None and mask is None:
                     continue
-                rankings.append(segment.search(queries[row], k, mask, self.params))
-            for col, found in enumerate(merge_rankings(rankings, k)):
-                ids[row, col], scores[row, col] = found.chunk_id, found.score
+                answer = segment.search(queries[row], k, mask, self.params)
+                if isinstance(answer, Shortlist):
+                    shortlists.append(answer)
+                else:
+                    rankings.append(answer)
+            rankings.append(rerank(shortlists, queries[row], k))
+            for col, best in enumerate(merge_rankings(rankings, k)):
+                ids[row, col], scores[row, col] = best.chunk_id, best.score
 
     def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of chunks by id."""

@@ -9,8 +9,10 @@ approximate index over it (``NAME.ann.faiss``, any FAISS factory string, rows nu
 read with ``IO_FLAG_MMAP`` so its inverted lists stay on disk. A deletion never rewrites a segment: it
 marks the row in a deletion bitmap kept in memory and written as a small ``NAME.del.GEN.npy`` by the
 commit that made it, as Lucene's ``.liv`` files are. A search asks every segment for its best rows
-among those alive (and allowed by a filter), re-scores an approximate segment's candidates exactly
-from their float32 vectors (read from the file, not mapped), and merges the lists. Merging segments
+among those alive (and allowed by a filter) and merges the lists; an approximate segment answers with a
+:class:`Shortlist` of candidates and approximate scores instead, and the best ``RERANK × k`` candidates
+of every approximate segment together are re-scored exactly from their float32 vectors (read from the
+file, not mapped, the reads announced to the kernel first so they overlap: :func:`rerank`). Merging segments
 copies their live rows into a new one (:func:`write_segment`) a block at a time, read from the old
 files with plain reads (not through their mappings), so a merge holds one block of vectors whatever
 the segment's size; it never touches the old files, which go when no manifest names them.
@@ -26,7 +28,7 @@ import tokenize
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -39,7 +41,9 @@ NO_DAY = -1  # a chunk whose document has no date
 # Below this many rows a segment is searched exactly (a brute-force product over its mapped vectors
 # costs less than an approximate index's overhead and is never wrong).
 EXACT_ROWS = 50_000
-RERANK = 4  # an approximate segment returns RERANK × k candidates, re-scored exactly
+RERANK = (
+    4  # approximate segments return RERANK × k candidates; the best RERANK × k of all are re-scored exactly
+)
 BLOCK_ROWS = 16_384  # vectors a merge (or an approximate index's build) holds at once: 24 MiB at 384-d
 
 
@@ -258,10 +262,16 @@ class FlatFile:
         out = np.empty((len(positions), self.dimension), dtype=np.float32)
         if not len(positions):
             return out
+        wanted = np.asarray(positions, dtype=np.int64).tolist()
+        for position in wanted:
+            if not 0 <= position < self.count:
+                raise InputError(f"row {position} asked of {self.path}, which holds {self.count}")
+        row_bytes = self.dimension * 4
         with self._opened() as (fd, start):
-            for at, position in enumerate(np.asarray(positions, dtype=np.int64).tolist()):
-                if not 0 <= position < self.count:
-                    raise InputError(f"row {position} asked of {self.path}, which holds {self.count}")
+            if len(wanted) > 1 and hasattr(os, "posix_fadvise"):
+                for position in wanted:  # every read starts now: rows not in the page cache come in together
+                    os.posix_fadvise(fd, start + position * row_bytes, row_bytes, os.POSIX_FADV_WILLNEED)
+            for at, position in enumerate(wanted):
                 self._read_into(fd, start, position, out[at : at + 1])
         return out
 
@@ -434,8 +444,12 @@ class Segment:
 
     def search(
         self, query: np.ndarray, k: int, mask: np.ndarray | None, params: SearchParams
-    ) -> list[Scored]:
-        """The ``k`` best live rows (among ``mask``'s True rows when given) for one unit query vector."""
+    ) -> list[Scored] | Shortlist:
+        """The ``k`` best live rows (among ``mask``'s True rows when given) for one unit query vector.
+
+        An approximate segment answers with its ``RERANK × k`` candidates instead, scored approximately:
+        :func:`rerank` re-scores the best of every segment's together.
+        """
         alive = ~self.deleted if mask is None else mask & ~self.deleted
         count = int(alive.sum())
         if not count or k < 1:
@@ -458,11 +472,9 @@ class Segment:
             search = faiss.SearchParametersHNSW(efSearch=max(params.ef_search, wanted), sel=selector)
         else:
             search = faiss.SearchParameters(sel=selector)
-        _, found = self.ann.search(query, wanted, params=search)
-        rows = np.sort(found[0][found[0] >= 0])
-        return _top(
-            self.flat_file.pick(rows) @ query[0], np.asarray(self.ids)[rows], k
-        )  # exact scores from the float32 vectors, read (not mapped: see FlatFile.pick)
+        scores, found = self.ann.search(query, wanted, params=search)
+        keep = found[0] >= 0
+        return Shortlist(self, scores[0][keep], found[0][keep])
 
     def vectors_of(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """The stored vectors of the chunks among ``ids`` that live here."""
@@ -482,6 +494,39 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(before)
+
+
+class Shortlist(NamedTuple):
+    """An approximate segment's candidates for one query: their rows there and approximate scores."""
+
+    segment: Segment
+    scores: np.ndarray
+    rows: np.ndarray
+
+
+def rerank(shortlists: Sequence[Shortlist], query: np.ndarray, k: int) -> list[Scored]:
+    """The ``k`` best of the ``RERANK × k`` best candidates of all ``shortlists`` by exact score.
+
+    Only those are read (one read a row, announced together): at 1M chunks in four approximate
+    segments, 40 rows a query instead of each segment re-scoring its own 40.
+    """
+    if not shortlists:
+        return []
+    approximate = np.concatenate([s.scores for s in shortlists])
+    owner = np.concatenate([np.full(len(s.rows), at) for at, s in enumerate(shortlists)])
+    position = np.concatenate([s.rows for s in shortlists])
+    wanted = k * RERANK
+    if len(approximate) > wanted:
+        keep = np.argpartition(-approximate, wanted - 1)[:wanted]
+        owner, position = owner[keep], position[keep]
+    rankings = []
+    for at, shortlist in enumerate(shortlists):
+        rows = np.sort(position[owner == at])
+        if len(rows):
+            segment = shortlist.segment
+            exact = segment.flat_file.pick(rows) @ np.asarray(query, dtype=np.float32)
+            rankings.append(_top(exact, np.asarray(segment.ids)[rows], k))
+    return merge_rankings(rankings, k)
 
 
 def _top(scores: np.ndarray, ids: np.ndarray, k: int) -> list[Scored]:
