@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import json
 import math
@@ -70,6 +71,26 @@ CASES: dict[str, tuple[str, bool]] = {
 APPROX_CASES = ("dense", "hybrid")  # also timed on the approximate index
 MEMORY_CASES = ("lexical", "lexical, 10 % dates", "dense", "hybrid")  # 100 queries each before RSS
 RANKED_CASES = ("lexical", "dense", "hybrid")
+STAND_INS = ("hash", "anchored")  # what embeds the synthetic stories (see stand_in)
+
+
+def stand_in(params: dict[str, Any]) -> Any:
+    """The stand-in encoder a job's ``params`` name: ``hash`` (the default) or ``anchored``.
+
+    ``hash`` (:class:`~benchmarks.synthetic.HashEncoder`) embeds a text's characters: near-uniform vectors,
+    fine for every storage figure; ``anchored`` (:class:`~benchmarks.anchored.AnchoredEncoder`) places it
+    on real news embeddings, for what an approximate index's recall and speed depend on: the vectors' shape.
+    """
+    name = params.get("stand_in", "hash")
+    if name == "hash":
+        from benchmarks.synthetic import HashEncoder
+
+        return HashEncoder()
+    if name == "anchored":
+        from benchmarks.anchored import AnchoredEncoder
+
+        return AnchoredEncoder()
+    raise SystemExit(f"no stand-in encoder {name!r}; choose from {', '.join(STAND_INS)}")
 
 
 def recommended_index_type(n: int) -> str:
@@ -114,10 +135,12 @@ def _queries(params: dict[str, Any]) -> list[str]:
 def job_build(params: dict[str, Any]) -> dict[str, Any]:
     """Build ``n`` chunks of synthetic stories with ``encoder`` ("hash" or a model folder), save, measure."""
     import semsearch
-    from benchmarks.synthetic import HashEncoder, estimated_chunks, sentence_pool, synthetic_stories
+    from benchmarks.synthetic import estimated_chunks, sentence_pool, synthetic_stories
 
     pool = sentence_pool()
-    encoder: Any = HashEncoder() if params["encoder"] == "hash" else semsearch.load_encoder(params["encoder"])
+    encoder: Any = (
+        stand_in(params) if params["encoder"] in STAND_INS else semsearch.load_encoder(params["encoder"])
+    )
     encoder.encode_passages(["预热"])
     prepare_s_per_chunk = _prepare_seconds_per_chunk(pool, encoder, params["seed"])
     gc.collect()
@@ -210,9 +233,8 @@ def job_baseline(params: dict[str, Any]) -> dict[str, Any]:
     """Resident memory of a process holding only the model (and then jieba and OpenCC as well)."""
     started = time.perf_counter()
     import semsearch  # noqa: F401
-    from benchmarks.synthetic import HashEncoder
 
-    encoder = HashEncoder()
+    encoder = stand_in(params)
     encoder.remember(_queries(params)[:100])
     model_only = rss_mib()
     import_s = time.perf_counter() - started
@@ -230,13 +252,12 @@ def job_load(params: dict[str, Any]) -> dict[str, Any]:
     """Load an index in this fresh process; resident memory after the load and 100 queries per case."""
     started = time.perf_counter()
     import semsearch  # noqa: F401  (timed: the package a user imports first)
-    from benchmarks.synthetic import HashEncoder
 
     import_s = time.perf_counter() - started
     from semsearch.text.analyzer import Analyzer
 
     queries = _queries(params)[:100]
-    encoder = HashEncoder()
+    encoder = stand_in(params)
     encoder.remember(queries)
     Analyzer().tokens("预热：乡村振兴")  # jieba and OpenCC: what any lexical query loads, whatever the engine
     before = rss_mib()
@@ -277,10 +298,10 @@ def job_load(params: dict[str, Any]) -> dict[str, Any]:
 def job_warm(params: dict[str, Any]) -> dict[str, Any]:
     """Warm per-query latency of each case (query embedding excluded) and recall@10 of approximate vs Flat."""
     import semsearch
-    from benchmarks.synthetic import HashEncoder, year_filter
+    from benchmarks.synthetic import year_filter
 
     queries = _queries(params)
-    encoder = HashEncoder()
+    encoder = stand_in(params)
     encode = []
     for query in queries:
         started = time.perf_counter()
@@ -289,6 +310,8 @@ def job_warm(params: dict[str, Any]) -> dict[str, Any]:
     encoder.remember(queries)
     flat = semsearch.Index.load(params["flat"], model=encoder)
     approx = semsearch.Index.load(params["approx"], model=encoder) if params.get("approx") else None
+    if approx is not None and params.get("nprobe"):
+        approx.search_params = dataclasses.replace(approx.search_params, nprobe=params["nprobe"])
     timed: list[tuple[str, Any, str, bool]] = [(case, flat, *CASES[case]) for case in CASES]
     if approx is not None:
         timed += [(f"{case}, approximate", approx, *CASES[case]) for case in APPROX_CASES]
@@ -342,9 +365,9 @@ def _copy(source: str, target: Path) -> Path:
 def job_ops(params: dict[str, Any]) -> dict[str, Any]:
     """Add one / update one / remove one, each saved, at each size in turn, op by op."""
     import semsearch
-    from benchmarks.synthetic import HashEncoder, sentence_pool, synthetic_stories
+    from benchmarks.synthetic import sentence_pool, synthetic_stories
 
-    encoder = HashEncoder()
+    encoder = stand_in(params)
     scratch = Path(params["scratch"])
     sizes = params["sizes"]  # label -> saved index (copied first: the originals stay as built)
     indexes = {
@@ -422,9 +445,9 @@ def job_ops(params: dict[str, Any]) -> dict[str, Any]:
 def job_churn(params: dict[str, Any]) -> dict[str, Any]:
     """One long-lived process making ``changes`` changes (add, update, remove in turn), saving each."""
     import semsearch
-    from benchmarks.synthetic import HashEncoder, sentence_pool, synthetic_stories
+    from benchmarks.synthetic import sentence_pool, synthetic_stories
 
-    encoder = HashEncoder()
+    encoder = stand_in(params)
     scratch = Path(params["scratch"])
     index = semsearch.Index.load(_copy(params["path"], scratch / "churn"), model=encoder)
     changes = params["changes"]
@@ -505,7 +528,11 @@ class Runner:
         self.work = Path(args.work).resolve()
         self.work.mkdir(parents=True, exist_ok=True)
         self.limit_mib = args.memory_limit_gib * 1024
-        self.queries_file = self.work / f"queries-s{args.seed}-q{args.queries}.json"
+        hashed = args.stand_in == "hash"
+        self.name = NAME if hashed else f"{NAME}_{args.stand_in}"  # the results' name
+        self.tag = "" if hashed else f"-{args.stand_in}"  # in index folders' names
+        queries = f"s{args.seed}" if hashed else args.stand_in  # anchored: real headlines, whatever the seed
+        self.queries_file = self.work / f"queries-{queries}-q{args.queries}.json"
         self.rankings: dict[str, Any] = {}
         self.baseline: dict[str, Any] = {}
 
@@ -521,7 +548,7 @@ class Runner:
         out = run_child(
             module,
             job,
-            params,
+            {**params, "stand_in": self.args.stand_in},
             memory_limit_mib=self.limit_mib,
             timeout_s=60 * (minutes or self.args.timeout_min),
         )
@@ -533,6 +560,12 @@ class Runner:
     def write_queries(self) -> None:
         if self.queries_file.exists():
             return
+        if self.args.stand_in == "anchored":
+            from benchmarks.anchored import Anchors
+
+            texts = list(Anchors.read().query_texts[: self.args.queries])
+            self.queries_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+            return
         from benchmarks.synthetic import held_out_queries
 
         self.queries_file.write_text(
@@ -543,12 +576,14 @@ class Runner:
         )
 
     def index_path(self, n: int, kind: str) -> Path:
-        return self.work / f"s{self.args.seed}-n{n}-{slug(kind)}"
+        return self.work / f"s{self.args.seed}{self.tag}-n{n}-{slug(kind)}"
 
     def approx_type(self, n: int) -> str:
         return recommended_index_type(n) if self.args.index_type == "auto" else self.args.index_type
 
-    def build(self, n: int, kind: str, encoder: str = "hash", index_type: str = "Flat") -> dict[str, Any]:
+    def build(
+        self, n: int, kind: str, encoder: str | None = None, index_type: str = "Flat"
+    ) -> dict[str, Any]:
         path = self.index_path(n, kind)
         if self.args.reuse_builds and (kept := self.built(n, kind)) is not None:
             print(f"    reusing {path.name} ({kept.get('built_at', 'an earlier run')})", flush=True)
@@ -557,7 +592,7 @@ class Runner:
             "n": n,
             "seed": self.args.seed,
             "index_type": index_type,
-            "encoder": encoder,
+            "encoder": encoder or self.args.stand_in,
             "out": str(path),
         }
         out = self.child("build", params)
@@ -633,10 +668,23 @@ class Runner:
             if approx_built is not None:  # the issue's memory figure is with the recommended type
                 entry["load_approx"] = self.load(str(self.index_path(n, approx)), flat["chunks"])
         if "warm" in parts:
-            params = {"flat": flat_path, "queries_file": str(self.queries_file)}
+            params: dict[str, Any] = {"flat": flat_path, "queries_file": str(self.queries_file)}
             if approx_built is not None:
                 params["approx"] = str(self.index_path(n, approx))
+            if self.args.nprobe:
+                params["nprobe"] = self.args.nprobe
+            folders = [Path(params["flat"]), *([Path(params["approx"])] if "approx" in params else [])]
+            if self.args.page_cache == "both":
+                why = drop_page_cache()
+                entry["warm_uncached"] = {"skipped": why} if why else self.child("warm", params)
+                entry["warm_uncached"].pop("rankings", None)
+                entry["warm_uncached"]["page_cache"] = "dropped before the run"
+            if self.args.page_cache in ("cached", "both"):
+                read_files(folders)
             warm = self.child("warm", params)
+            warm["page_cache"] = (
+                "as found" if self.args.page_cache == "as-found" else "the indexes' files read before the run"
+            )
             self.rankings.setdefault("sizes", {})[str(n)] = warm.pop("rankings", None)
             entry["warm"] = warm
         if "ops" in parts:
@@ -766,7 +814,7 @@ class Runner:
         if unknown:
             raise SystemExit(f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
         sizes = sorted(int(x) for x in args.sizes.split(",") if x)
-        previous = load_result(NAME) if args.only else None
+        previous = load_result(self.name) if args.only else None
         if previous is not None:
             self.rankings = load_rankings(previous) or {}
         result: dict[str, Any] = previous or {}
@@ -808,6 +856,8 @@ class Runner:
                     "scratch": str(self.work / "churn-scratch"),
                 }
                 result["churn"] = self.child("churn", params, minutes=args.timeout_min * 2)
+        if "lancedb" in parts and args.lancedb and args.stand_in != "hash":
+            raise SystemExit("LanceDB is compared on the hash stand-in's vectors only: leave --stand-in out")
         if "lancedb" in parts and args.lancedb:
             from benchmarks import scale_lancedb
 
@@ -823,10 +873,10 @@ class Runner:
             result["synthetic"] = self.child(
                 "synthetic_check", {"seed": args.seed, "n": min(sizes[0], 20_000)}
             )
-        path = write_result(NAME, result, rankings=self.rankings or None)
+        path = write_result(self.name, result, rankings=self.rankings or None)
         print("saved", path)
         if args.pin_before:
-            print("saved", write_result(NAME + "-before", result, rankings=self.rankings or None))
+            print("saved", write_result(self.name + "-before", result, rankings=self.rankings or None))
 
 
 def job_synthetic_check(params: dict[str, Any]) -> dict[str, Any]:
@@ -860,6 +910,26 @@ def job_synthetic_check(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def drop_page_cache() -> str | None:
+    """Empty the kernel's page cache (every file read from disk again); why not, if it cannot (needs root)."""
+    subprocess.run(["sync"], check=False)
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("1\n", encoding="ascii")
+    except OSError as exc:
+        return f"the page cache could not be dropped ({exc.strerror})"
+    return None
+
+
+def read_files(folders: list[Path]) -> None:
+    """Read every file under ``folders`` once, so they sit in the page cache (as a running server's would)."""
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                with path.open("rb") as handle:
+                    while handle.read(1 << 24):
+                        pass
+
+
 def cold_query(index: str, mode: str, query: str) -> float:
     """Seconds from starting ``semsearch query`` (this checkout's, as a module) to its exit."""
     started = time.perf_counter()
@@ -890,6 +960,23 @@ def main(argv: list[str] | None = None) -> None:
         help="the approximate FAISS type (auto: the README's recommendation per size)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--page-cache",
+        choices=("as-found", "cached", "both"),
+        default="as-found",
+        help="before the warm part: leave the page cache as found, read the indexes' files first (cached), "
+        "or measure once after dropping the page cache (root only) and once cached (both)",
+    )
+    parser.add_argument(
+        "--nprobe", type=int, default=0, help="IVF nprobe for the warm part (0: the index's own)"
+    )
+    parser.add_argument(
+        "--stand-in",
+        choices=STAND_INS,
+        default="hash",
+        help="what embeds the stories: hash (character n-grams; the storage figures) or anchored (points "
+        "on real news embeddings, for approximate recall; results saved as scale_engine_anchored)",
+    )
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=11, help="timed rounds of add/update/remove")
     parser.add_argument("--load-repeats", type=int, default=5)
