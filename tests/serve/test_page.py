@@ -146,9 +146,12 @@ def _by(css: str):
 
 
 def _wait(driver, condition, what: str):
+    """Poll ``condition`` until it is truthy. A condition finds its elements afresh on each call, so one that
+    meets an element the page replaced meanwhile (StaleElementReferenceException) is simply asked again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT).until(
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
         condition, message=f"the page did not show {what} within {WAIT} s"
     )
 
@@ -159,20 +162,27 @@ def _search(driver, query: str = QUERY) -> list[dict]:
 
     box = driver.find_element(*_by("#query"))
     box.clear()
-    _forget_answer(driver, chart=True)
+    _forget_answer(driver)
     box.send_keys(query, Keys.ENTER)
     _wait_for_answer(driver)
-    _wait(driver, lambda d: d.find_elements(*_by("#chart svg, #chart .empty")) or _failed(d), "the chart")
     return _stories(driver)
 
 
-def _forget_answer(driver, chart: bool = False) -> None:
-    """Blank the status line (and the chart), so the next answer can be told from the last one."""
+# A search replaces the whole result list when it answers (status line set in the same step), then the
+# chart's facets arrive and the chart is drawn anew: every <li> and bar found before is gone. So an action
+# that searches is always: _forget_answer, the action, _wait_for_answer. That waits for both the list and
+# the chart of this search; then nothing on the page is replaced until the next action, no search is
+# left in flight to draw over the next one's chart, and the page is read in one script (_stories, _bars).
+
+
+def _forget_answer(driver) -> None:
+    """Blank the status line and mark the chart shown as old, so the next answer can be told from the last.
+
+    The chart is marked, not removed: its bars stay clickable (a month of the chart searches again)."""
     driver.execute_script(
-        "const s = document.getElementById('status'); s.textContent = ''; delete s.dataset.i18n;"
+        """const s = document.getElementById('status'); s.textContent = ''; delete s.dataset.i18n;
+        for (const node of document.getElementById('chart').children) node.setAttribute('data-old', '');"""
     )
-    if chart:
-        driver.execute_script("document.getElementById('chart').replaceChildren()")
 
 
 def _failed(driver) -> bool:
@@ -180,12 +190,27 @@ def _failed(driver) -> bool:
 
 
 def _wait_for_answer(driver) -> None:
-    """Wait until the search has answered: its status line says how many stories, or an error shows."""
+    """Wait until the search has answered (the status line says how many stories, or an error shows) and
+    its chart is drawn in place of the one :func:`_forget_answer` marked (or an error shows)."""
     answered = "return ['found', 'nothing'].includes(document.getElementById('status').dataset.i18n)"
     _wait(driver, lambda d: d.execute_script(answered) or _failed(d), "a search's answer")
+    drawn = "return document.querySelector('#chart > svg:not([data-old]), #chart > .empty:not([data-old])') !== null"
+    _wait(driver, lambda d: d.execute_script(drawn) or _failed(d), "the search's chart")
+
+
+def _bars(driver) -> list[dict]:
+    """The chart's bars in order, read in one script (a redraw cannot replace them half-way through)."""
+    return driver.execute_script(
+        """return Array.from(document.querySelectorAll('#chart svg rect.bar')).map((b) => ({
+            month: b.getAttribute('data-month'),
+            count: Number(b.getAttribute('data-count')),
+            height: Number(b.getAttribute('height')),
+        }))"""
+    )
 
 
 def _stories(driver) -> list[dict]:
+    """The stories listed, read in one script (a re-render cannot replace them half-way through)."""
     return driver.execute_script(
         """return Array.from(document.querySelectorAll('#results > li.story')).map((li) => ({
             title: li.querySelector('h3').textContent,
@@ -201,11 +226,17 @@ def _title_of(doc_id: str) -> str:
 
 
 def _story(driver, doc_id: str):
-    """The <li> of the story ``doc_id`` among the results (found by its title, shown as text)."""
-    for item in driver.find_elements(*_by("#results > li.story")):
-        if item.find_element(*_by("h3")).text == _title_of(doc_id):
-            return item
-    raise AssertionError(f"story {doc_id} is not among the results: {[s['title'] for s in _stories(driver)]}")
+    """The <li> of the story ``doc_id`` among the settled results (found by its title, in one script)."""
+    item = driver.execute_script(
+        """return Array.from(document.querySelectorAll('#results > li.story'))
+            .find((li) => li.querySelector('h3').textContent === arguments[0]) || null""",
+        _title_of(doc_id),
+    )
+    if item is None:
+        raise AssertionError(
+            f"story {doc_id} is not among the results: {[s['title'] for s in _stories(driver)]}"
+        )
+    return item
 
 
 def test_typing_a_query_and_enter_shows_stories_with_highlights(page):
@@ -244,14 +275,8 @@ def test_narrowing_by_date_changes_the_list(page):
     assert all("2024-03-01" <= story["date"] <= "2024-05-31" for story in narrowed)
     expected = {s["title"] for s in everything if s["date"] and "2024-03-01" <= s["date"] <= "2024-05-31"}
     assert {story["title"] for story in narrowed} == expected
-    _wait(
-        page,
-        lambda d: (
-            {b.get_attribute("data-month") for b in d.find_elements(*_by("#chart rect.bar"))}
-            == {"2024-03", "2024-04", "2024-05"}
-        ),
-        "the chart narrowed to March-May",
-    )
+    months = {bar["month"] for bar in _bars(page)}  # the chart of this search (_wait_for_answer)
+    assert months == {"2024-03", "2024-04", "2024-05"}, f"the chart was not narrowed to March-May: {months}"
 
 
 def test_the_outlet_filter_offers_the_index_outlets_and_narrows(page, server):
@@ -259,8 +284,10 @@ def test_the_outlet_filter_offers_the_index_outlets_and_narrows(page, server):
 
     _search(page)
     outlets = get_json(f"{server}/api/facets?by=source")[1]["counts"]
+    options = "return Array.from(document.getElementById('outlet').options).map((o) => o.value)"
+    _wait(page, lambda d: len(d.execute_script(options)) > 1, "the index's outlets")  # one step adds all
+    assert page.execute_script(options) == [""] + [c["value"] for c in outlets]
     select = Select(page.find_element(*_by("#outlet")))
-    assert [o.get_attribute("value") for o in select.options] == [""] + [c["value"] for c in outlets]
     _forget_answer(page)
     select.select_by_value("人民日报")  # choosing searches again
     _wait_for_answer(page)
@@ -311,11 +338,9 @@ def test_the_coverage_chart_is_drawn_from_the_facets(page, server):
     query = urllib.parse.urlencode({"query": QUERY, "by": "date:month", "mode": "hybrid"})
     counts = get_json(f"{server}/api/facets?{query}")[1]["counts"]
     assert counts
-    bars = page.find_elements(*_by("#chart svg rect.bar"))
-    assert [(b.get_attribute("data-month"), int(b.get_attribute("data-count"))) for b in bars] == [
-        (c["value"], c["count"]) for c in counts
-    ]
-    heights = {b.get_attribute("data-month"): float(b.get_attribute("height")) for b in bars}
+    bars = _bars(page)
+    assert [(b["month"], b["count"]) for b in bars] == [(c["value"], c["count"]) for c in counts]
+    heights = {b["month"]: b["height"] for b in bars}
     most = max(counts, key=lambda c: c["count"])
     assert heights[most["value"]] == max(heights.values()) > 0
     assert all(heights[c["value"]] == 0 for c in counts if c["count"] == 0)
@@ -421,10 +446,10 @@ def test_keyboard_alone_searches_and_opens_a_story(page):
         "return Array.from(document.querySelectorAll('input, select')).every((c) => c.labels && c.labels.length)"
     )
     assert labelled
+    _forget_answer(page)
     page.find_element(*_by("#go")).send_keys(Keys.ENTER)
-    _wait(
-        page, lambda d: d.find_elements(*_by("#results .story")), "stories after Enter on the Search button"
-    )
+    _wait_for_answer(page)
+    assert _stories(page), "no stories after Enter on the Search button"
     more = page.find_element(*_by("#results .story button.similar"))
     assert more.tag_name == "button"
     more.send_keys(Keys.ENTER)
