@@ -10,6 +10,7 @@ keeps these fast (no model). Kills at random points are in tests/durability/test
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import os
 import subprocess
@@ -510,3 +511,29 @@ def test_approximate_segments_re_score_only_the_best_candidates_of_all_of_them(t
         read.clear()
         assert _answer(approximate, query, "dense") == exact[query]
         assert 0 < sum(read) <= 5 * segments.RERANK, read
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the process's mappings (Linux)")
+def test_an_ivf_index_is_read_into_memory_by_its_first_search_and_answers_the_same(tmp_path, monkeypatch):
+    """FAISS's mapped inverted lists fault pages in on every search (4x slower here): the first dense search
+    reads an IVF segment's index into memory, and a load still only maps it."""
+    monkeypatch.setattr(segments, "EXACT_ROWS", 4)
+    monkeypatch.setattr(segmented, "EXACT_ROWS", 4)
+    path = tmp_path / "idx"
+    Index.build(_docs(60), model=ENCODER, cache=False).save(path)
+    _load(path).optimize(index_type="IVF2,Flat")
+    ann = [p for p in path.rglob("*.ann.faiss")]
+    assert len(ann) == 1
+
+    def mapped() -> bool:
+        gc.collect()  # indexes no longer referenced (the optimize's) unmap their files
+        return str(ann[0]) in Path("/proc/self/maps").read_text(encoding="utf-8")
+
+    index = _load(path)
+    assert mapped()
+    first = _answer(index, "apple river 7", "dense")
+    assert not mapped()
+    assert [_answer(index, q, "dense") for q in ("apple river 7", "valley 12")] == [
+        first,
+        _answer(_load(path), "valley 12", "dense"),
+    ]
