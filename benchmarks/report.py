@@ -58,7 +58,12 @@ SECTIONS = [
     Section("latency", ("latency",), ("latency",), render_latency),
     Section("encoders", ("encoders", "encoders-builds"), ("encoders",), render_encoders),
     Section("scale", ("scale",), ("scale",), render_scale),
-    Section("scale_engine", ("scale_engine", "scale_engine-before"), ("scale_engine",), render_scale_engine),
+    Section(
+        "scale_engine",
+        ("scale_engine", "scale_engine-before", "scale_engine_anchored"),
+        ("scale_engine",),
+        render_scale_engine,
+    ),
     Section("ann", ANN_RESULTS, ANN_RESULTS, render_ann),
     Section("peers", ("peers",), ("peers",), render_peers),
     Section("incremental", ("incremental",), ("incremental",), render_incremental),

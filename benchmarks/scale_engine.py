@@ -674,19 +674,22 @@ class Runner:
             if self.args.nprobe:
                 params["nprobe"] = self.args.nprobe
             folders = [Path(params["flat"]), *([Path(params["approx"])] if "approx" in params else [])]
+            key = f"warm-nprobe{self.args.nprobe}" if self.args.nprobe else "warm"  # one entry per setting
             if self.args.page_cache == "both":
                 why = drop_page_cache()
-                entry["warm_uncached"] = {"skipped": why} if why else self.child("warm", params)
-                entry["warm_uncached"].pop("rankings", None)
-                entry["warm_uncached"]["page_cache"] = "dropped before the run"
+                uncached = {"skipped": why} if why else self.child("warm", params)
+                uncached.pop("rankings", None)
+                entry[f"{key}-uncached"] = {**uncached, "page_cache": "dropped before the run"}
             if self.args.page_cache in ("cached", "both"):
                 read_files(folders)
             warm = self.child("warm", params)
             warm["page_cache"] = (
                 "as found" if self.args.page_cache == "as-found" else "the indexes' files read before the run"
             )
-            self.rankings.setdefault("sizes", {})[str(n)] = warm.pop("rankings", None)
-            entry["warm"] = warm
+            rankings = warm.pop("rankings", None)
+            if key == "warm":
+                self.rankings.setdefault("sizes", {})[str(n)] = rankings
+            entry[key] = warm
         if "ops" in parts:
             partner = self.built(PARTNER, "Flat")
             sizes = {str(n): flat_path}
