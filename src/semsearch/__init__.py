@@ -25,6 +25,7 @@ _PUBLIC = {
     "Hit": "semsearch.records",
     "ChangeReport": "semsearch.records",
     "FusionConfig": "semsearch.records",
+    "SearchParams": "semsearch.records",
     "FieldNames": "semsearch.readers.common",
     "read_sources": "semsearch.readers.ingest",
     "clean_text": "semsearch.text.clean",
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
     from semsearch.index import Index
     from semsearch.readers.common import FieldNames
     from semsearch.readers.ingest import read_sources
-    from semsearch.records import ChangeReport, Document, FusionConfig, Hit
+    from semsearch.records import ChangeReport, Document, FusionConfig, Hit, SearchParams
     from semsearch.search.evaluation import evaluate, read_judgments, tune_fusion
     from semsearch.text.chunk import ChunkingConfig, chunk_document
     from semsearch.text.clean import clean_text
