@@ -537,3 +537,22 @@ def test_an_ivf_index_is_read_into_memory_by_its_first_search_and_answers_the_sa
         first,
         _answer(_load(path), "valley 12", "dense"),
     ]
+
+
+def test_a_reader_a_save_behind_still_searches_approximate_segments_a_writer_merged_away(tmp_path, monkeypatch):
+    """A save deletes the files of segments it merged away; a reader loaded before it re-ranks from their
+    vectors and reads their IVF index on first search through descriptors it opened at load."""
+    monkeypatch.setattr(segmented, "MAX_SEGMENT_ROWS", 30)
+    monkeypatch.setattr(segments, "EXACT_ROWS", 4)
+    monkeypatch.setattr(segmented, "EXACT_ROWS", 4)
+    path = tmp_path / "idx"
+    Index.build(_docs(60), model=ENCODER, cache=False).save(path)
+    _load(path).optimize(index_type="IVF2,Flat")
+    reader = _load(path)
+    before = {q: _answer(_load(path), q, "dense") for q in ("apple river 7", "valley 12")}
+    read_by_reader = {p.name for p in path.rglob("*.ann.faiss")}
+    writer = _load(path)
+    writer.remove(["apple1", "apple40"])
+    writer.optimize()  # rewrites both segments without their dead rows
+    assert not read_by_reader & {p.name for p in path.rglob("*.ann.faiss")}  # the reader's files are gone
+    assert {q: _answer(reader, q, "dense") for q in before} == before

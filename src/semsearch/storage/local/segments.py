@@ -25,6 +25,7 @@ import logging
 import os
 import struct
 import tokenize
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,11 +217,12 @@ class FlatFile:
     path: Path
     count: int
     dimension: int
+    fd: int | None = None  # a descriptor the owner keeps open (the file may be deleted meanwhile), or None
 
     @contextlib.contextmanager
     def _opened(self) -> Iterator[tuple[int, int]]:
         """The file open for reading, and the offset of its first row (the rows end the file)."""
-        fd = os.open(self.path, os.O_RDONLY)
+        fd = os.open(self.path, os.O_RDONLY) if self.fd is None else self.fd
         try:
             start = os.fstat(fd).st_size - self.count * self.dimension * 4
             if start < 0:
@@ -229,7 +231,8 @@ class FlatFile:
                 )
             yield fd, start
         finally:
-            os.close(fd)
+            if self.fd is None:
+                os.close(fd)
 
     def read(self, positions: np.ndarray) -> np.ndarray:
         """The vectors at ``positions`` (ascending), reading at most :data:`BLOCK_ROWS` rows' span at a time."""
@@ -380,8 +383,10 @@ class Segment:
         if not isinstance(self.flat, faiss.IndexFlat) or self.flat.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise IndexCorruptError(f"{flat_path} is not a flat inner-product index; run `semsearch verify`")
         rows, dim = int(self.flat.ntotal), int(self.flat.d)
-        # Exact search runs in FAISS over the mapping; merges and re-ranks read rows with plain reads.
-        self.flat_file = FlatFile(flat_path, rows, dim)
+        # Exact search runs in FAISS over the mapping; merges and re-ranks read rows with plain reads,
+        # through a descriptor opened now: a writer deletes the files of segments it merged away when it
+        # saves, and a reader still at the generation before keeps reading them (as it does the mapping).
+        self.flat_file = FlatFile(flat_path, rows, dim, self._kept_open(flat_path))
         self.ids = _load_array(folder / files.ids, "int64", 1)
         self.rows = _load_array(folder / files.rows, "int64", 1)
         self.days = _load_array(folder / files.days, "int32", 1)
@@ -392,8 +397,10 @@ class Segment:
         self.ann: Any = None
         self._ann_path = None if not files.ann else folder / files.ann
         self._ann_resident = False
+        self._ann_fd: int | None = None
         if self._ann_path is not None:
             self.ann = self._read_ann(faiss.IO_FLAG_MMAP)
+            self._ann_fd = self._kept_open(self._ann_path)
         self.deleted = np.zeros(len(self.ids), dtype=bool) if deleted is None else deleted
         if len(self.deleted) != len(self.ids):
             raise IndexCorruptError(
@@ -434,11 +441,37 @@ class Segment:
             self._positions = {int(c): i for i, c in enumerate(self.ids.tolist())}
         return self._positions
 
-    def _read_ann(self, flags: int) -> Any:
-        """The segment's approximate index, read with ``flags``, checked against the segment."""
-        path = self._ann_path
+    def _kept_open(self, path: Path) -> int:
+        """A read-only descriptor of ``path``, closed when this segment is dropped."""
         try:
-            ann = _faiss().read_index(str(path), flags)
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise IndexCorruptError(
+                f"{path} is missing; the index is incomplete. Run `semsearch verify`"
+            ) from None
+        weakref.finalize(self, os.close, fd)
+        return fd
+
+    def _read_ann(self, flags: int | None) -> Any:
+        """The segment's approximate index, checked against the segment.
+
+        Mapped from its path with ``flags``; with None, read whole into memory through the kept descriptor.
+        """
+        path = self._ann_path
+        faiss = _faiss()
+        try:
+            if flags is not None or self._ann_fd is None:
+                ann = faiss.read_index(str(path), flags or 0)
+            else:
+                data = np.empty(os.fstat(self._ann_fd).st_size, dtype=np.uint8)
+                view, got = data.data.cast("B"), 0
+                while got < len(view):
+                    count = os.preadv(self._ann_fd, [view[got:]], got)
+                    if not count:
+                        raise RuntimeError("the file ended early")
+                    got += count
+                ann = faiss.deserialize_index(data)
+                del data, view
         except RuntimeError as exc:
             raise IndexCorruptError(
                 f"{path} is not a readable FAISS index ({exc}); run `semsearch verify`"
@@ -457,7 +490,7 @@ class Segment:
         load stays as cheap as before. HNSW reads its graph and vectors at open either way (same speed).
         """
         if not self._ann_resident and _faiss().try_extract_index_ivf(self.ann) is not None:
-            self.ann = self._read_ann(0)  # concurrent first searches may both read it: the same index
+            self.ann = self._read_ann(None)  # concurrent first searches may both read it: the same index
             self._ann_resident = True
         return self.ann
 
