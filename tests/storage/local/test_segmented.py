@@ -514,9 +514,12 @@ def test_approximate_segments_re_score_only_the_best_candidates_of_all_of_them(t
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the process's mappings (Linux)")
-def test_an_ivf_index_is_read_into_memory_by_its_first_search_and_answers_the_same(tmp_path, monkeypatch):
-    """FAISS's mapped inverted lists fault pages in on every search (4x slower here): the first dense search
-    reads an IVF segment's index into memory, and a load still only maps it."""
+def test_an_ivf_index_is_read_into_memory_after_its_mapped_searches_and_answers_the_same(
+    tmp_path, monkeypatch
+):
+    """FAISS's mapped inverted lists fault pages in on every search (4x slower here): after RESIDENT_AFTER
+    searches through the mapping an IVF segment reads its index into memory; a load only maps it."""
+    monkeypatch.setattr(segments, "RESIDENT_AFTER", 2)
     monkeypatch.setattr(segments, "EXACT_ROWS", 4)
     monkeypatch.setattr(segmented, "EXACT_ROWS", 4)
     path = tmp_path / "idx"
@@ -532,6 +535,10 @@ def test_an_ivf_index_is_read_into_memory_by_its_first_search_and_answers_the_sa
     index = _load(path)
     assert mapped()
     first = _answer(index, "apple river 7", "dense")
+    assert mapped()  # a one-shot query never reads it
+    _answer(index, "valley 3", "dense")
+    assert mapped()
+    _answer(index, "valley 4", "dense")  # the third search reads it
     assert not mapped()
     assert [_answer(index, q, "dense") for q in ("apple river 7", "valley 12")] == [
         first,
@@ -539,9 +546,12 @@ def test_an_ivf_index_is_read_into_memory_by_its_first_search_and_answers_the_sa
     ]
 
 
-def test_a_reader_a_save_behind_still_searches_approximate_segments_a_writer_merged_away(tmp_path, monkeypatch):
+def test_a_reader_a_save_behind_still_searches_approximate_segments_a_writer_merged_away(
+    tmp_path, monkeypatch
+):
     """A save deletes the files of segments it merged away; a reader loaded before it re-ranks from their
-    vectors and reads their IVF index on first search through descriptors it opened at load."""
+    vectors and reads their IVF index into memory through descriptors it opened at load."""
+    monkeypatch.setattr(segments, "RESIDENT_AFTER", 0)  # the first search reads the IVF index
     monkeypatch.setattr(segmented, "MAX_SEGMENT_ROWS", 30)
     monkeypatch.setattr(segments, "EXACT_ROWS", 4)
     monkeypatch.setattr(segmented, "EXACT_ROWS", 4)

@@ -45,6 +45,11 @@ EXACT_ROWS = 50_000
 RERANK = (
     4  # approximate segments return RERANK × k candidates; the best RERANK × k of all are re-scored exactly
 )
+# Mapped IVF searches a segment makes before it reads its index into memory: a read costs about as much
+# as this many mapped searches cost more than in-memory ones (1M chunks, four IVF4096,SQ8 segments: ~0.1 s
+# a segment against ~1.2 ms a search), so a long-lived process pays at most twice the better choice and a
+# one-shot command (`semsearch query`) never reads (ski rental).
+RESIDENT_AFTER = 64
 BLOCK_ROWS = 16_384  # vectors a merge (or an approximate index's build) holds at once: 24 MiB at 384-d
 
 
@@ -397,6 +402,7 @@ class Segment:
         self.ann: Any = None
         self._ann_path = None if not files.ann else folder / files.ann
         self._ann_resident = False
+        self._mapped_searches = 0
         self._ann_fd: int | None = None
         if self._ann_path is not None:
             self.ann = self._read_ann(faiss.IO_FLAG_MMAP)
@@ -462,6 +468,8 @@ class Segment:
         try:
             if flags is not None or self._ann_fd is None:
                 ann = faiss.read_index(str(path), flags or 0)
+            elif os.path.exists(kept := f"/proc/self/fd/{self._ann_fd}"):  # Linux: the open file, no copy
+                ann = faiss.read_index(kept)
             else:
                 data = np.empty(os.fstat(self._ann_fd).st_size, dtype=np.uint8)
                 view, got = data.data.cast("B"), 0
@@ -481,17 +489,21 @@ class Segment:
         return ann
 
     def _searched_ann(self) -> Any:
-        """The approximate index to search: an IVF one read into memory the first time (then kept).
+        """The approximate index to search: an IVF one read into memory after :data:`RESIDENT_AFTER` searches.
 
         FAISS's mapped inverted lists fault their pages in on every search, even of lists searched before
         and in the page cache: an IVF4096,SQ8 segment of 248k rows at nprobe 16 took 1.0-1.7 ms a search
-        mapped (24 page faults each) against 0.26 ms read (none). Reading it costs 34 ms per 100 MB (the
-        SQ8 codes: about 400 bytes a row, 0.4 KiB per chunk resident) once, on the first dense search, so a
-        load stays as cheap as before. HNSW reads its graph and vectors at open either way (same speed).
+        mapped (24 page faults each) against 0.26 ms read (none). Reading it costs ~0.1 s per 100 MB (the
+        SQ8 codes: about 400 bytes a row, 0.4 KiB per chunk resident) once, after that many mapped searches,
+        so a load and a one-shot query stay as cheap as before (at 1M, reading all four on the first
+        search added 0.35 s to a cold `semsearch query`). HNSW reads its graph and vectors at open either
+        way (same speed).
         """
         if not self._ann_resident and _faiss().try_extract_index_ivf(self.ann) is not None:
-            self.ann = self._read_ann(None)  # concurrent first searches may both read it: the same index
-            self._ann_resident = True
+            self._mapped_searches += 1
+            if self._mapped_searches > RESIDENT_AFTER:
+                self.ann = self._read_ann(None)  # concurrent searches may both read it: the same index
+                self._ann_resident = True
         return self.ann
 
     def search(
