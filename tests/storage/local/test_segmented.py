@@ -513,6 +513,16 @@ def test_approximate_segments_re_score_only_the_best_candidates_of_all_of_them(t
         assert 0 < sum(read) <= 5 * segments.RERANK, read
 
 
+def _ivf_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """60 stories whose segments (of more than four rows) each get an IVF2,Flat index."""
+    monkeypatch.setattr(segments, "EXACT_ROWS", 4)
+    monkeypatch.setattr(segmented, "EXACT_ROWS", 4)
+    path = tmp_path / "idx"
+    Index.build(_docs(60), model=ENCODER, cache=False).save(path)
+    _load(path).optimize(index_type="IVF2,Flat")
+    return path
+
+
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the process's mappings (Linux)")
 def test_an_ivf_index_is_read_into_memory_after_its_mapped_searches_and_answers_the_same(
     tmp_path, monkeypatch
@@ -520,11 +530,7 @@ def test_an_ivf_index_is_read_into_memory_after_its_mapped_searches_and_answers_
     """FAISS's mapped inverted lists fault pages in on every search (4x slower here): after RESIDENT_AFTER
     searches through the mapping an IVF segment reads its index into memory; a load only maps it."""
     monkeypatch.setattr(segments, "RESIDENT_AFTER", 2)
-    monkeypatch.setattr(segments, "EXACT_ROWS", 4)
-    monkeypatch.setattr(segmented, "EXACT_ROWS", 4)
-    path = tmp_path / "idx"
-    Index.build(_docs(60), model=ENCODER, cache=False).save(path)
-    _load(path).optimize(index_type="IVF2,Flat")
+    path = _ivf_index(tmp_path, monkeypatch)
     ann = [p for p in path.rglob("*.ann.faiss")]
     assert len(ann) == 1
 
@@ -553,11 +559,7 @@ def test_a_reader_a_save_behind_still_searches_approximate_segments_a_writer_mer
     vectors and reads their IVF index into memory through descriptors it opened at load."""
     monkeypatch.setattr(segments, "RESIDENT_AFTER", 0)  # the first search reads the IVF index
     monkeypatch.setattr(segmented, "MAX_SEGMENT_ROWS", 30)
-    monkeypatch.setattr(segments, "EXACT_ROWS", 4)
-    monkeypatch.setattr(segmented, "EXACT_ROWS", 4)
-    path = tmp_path / "idx"
-    Index.build(_docs(60), model=ENCODER, cache=False).save(path)
-    _load(path).optimize(index_type="IVF2,Flat")
+    path = _ivf_index(tmp_path, monkeypatch)
     reader = _load(path)
     before = {q: _answer(_load(path), q, "dense") for q in ("apple river 7", "valley 12")}
     read_by_reader = {p.name for p in path.rglob("*.ann.faiss")}
