@@ -6,7 +6,7 @@ file), their chunk ids (``NAME.ids.npy``), rows (``NAME.rows.npy``, ascending: t
 shares) and publication days (``NAME.days.npy``, -1 for none: date filters read it instead of the
 document store), all memory-mapped on open, and, for a segment large enough, an
 approximate index over it (``NAME.ann.faiss``, any FAISS factory string, rows numbered by position)
-opened with ``IO_FLAG_MMAP``, an IVF one read into memory by its first search (:meth:`Segment.search`). A deletion never rewrites a segment: it
+opened with ``IO_FLAG_MMAP``, an IVF one read into memory after :data:`RESIDENT_AFTER` searches. A deletion never rewrites a segment: it
 marks the row in a deletion bitmap kept in memory and written as a small ``NAME.del.GEN.npy`` by the
 commit that made it, as Lucene's ``.liv`` files are. A search asks every segment for its best rows
 among those alive (and allowed by a filter) and merges the lists; an approximate segment answers with a
@@ -42,9 +42,8 @@ NO_DAY = -1  # a chunk whose document has no date
 # Below this many rows a segment is searched exactly (a brute-force product over its mapped vectors
 # costs less than an approximate index's overhead and is never wrong).
 EXACT_ROWS = 50_000
-RERANK = (
-    4  # approximate segments return RERANK × k candidates; the best RERANK × k of all are re-scored exactly
-)
+# Approximate segments return RERANK × k candidates; the best RERANK × k of all of them are re-scored exactly.
+RERANK = 4
 # Mapped IVF searches a segment makes before it reads its index into memory: a read costs about as much
 # as this many mapped searches cost more than in-memory ones (1M chunks, four IVF4096,SQ8 segments: ~0.1 s
 # a segment against ~1.2 ms a search), so a long-lived process pays at most twice the better choice and a
@@ -290,14 +289,18 @@ class FlatFile:
 
     def _read_into(self, fd: int, start: int, row: int, into: np.ndarray) -> None:
         """Fill ``into`` (contiguous rows) with the file's rows from ``row`` on."""
-        view = into.data.cast("B")
-        offset = start + row * self.dimension * 4
-        got = 0
-        while got < len(view):
-            count = os.preadv(fd, [view[got:]], offset + got)
-            if not count:
-                raise IndexCorruptError(f"{self.path} ends before its vectors do; run `semsearch verify`")
-            got += count
+        _read_exactly(fd, start + row * self.dimension * 4, into, self.path, "vectors")
+
+
+def _read_exactly(fd: int, offset: int, into: np.ndarray, path: Path | str, what: str) -> None:
+    """Fill ``into`` with the bytes of ``fd`` from ``offset`` on (IndexCorruptError if the file ends first)."""
+    view = into.data.cast("B")
+    got = 0
+    while got < len(view):
+        count = os.preadv(fd, [view[got:]], offset + got)
+        if not count:
+            raise IndexCorruptError(f"{path} ends before its {what} do; run `semsearch verify`")
+        got += count
 
 
 def _write_index(index: Any, path: Path) -> None:
@@ -401,12 +404,13 @@ class Segment:
             )
         self.ann: Any = None
         self._ann_path = None if not files.ann else folder / files.ann
-        self._ann_resident = False
-        self._mapped_searches = 0
         self._ann_fd: int | None = None
+        self._ivf = False  # an IVF index: read into memory after RESIDENT_AFTER searches through the mapping
+        self._mapped_searches = 0
         if self._ann_path is not None:
             self.ann = self._read_ann(faiss.IO_FLAG_MMAP)
             self._ann_fd = self._kept_open(self._ann_path)
+            self._ivf = faiss.try_extract_index_ivf(self.ann) is not None
         self.deleted = np.zeros(len(self.ids), dtype=bool) if deleted is None else deleted
         if len(self.deleted) != len(self.ids):
             raise IndexCorruptError(
@@ -472,14 +476,9 @@ class Segment:
                 ann = faiss.read_index(kept)
             else:
                 data = np.empty(os.fstat(self._ann_fd).st_size, dtype=np.uint8)
-                view, got = data.data.cast("B"), 0
-                while got < len(view):
-                    count = os.preadv(self._ann_fd, [view[got:]], got)
-                    if not count:
-                        raise RuntimeError("the file ended early")
-                    got += count
+                _read_exactly(self._ann_fd, 0, data, str(path), "index's bytes")
                 ann = faiss.deserialize_index(data)
-                del data, view
+                del data
         except RuntimeError as exc:
             raise IndexCorruptError(
                 f"{path} is not a readable FAISS index ({exc}); run `semsearch verify`"
@@ -499,11 +498,10 @@ class Segment:
         search added 0.35 s to a cold `semsearch query`). HNSW reads its graph and vectors at open either
         way (same speed).
         """
-        if not self._ann_resident and _faiss().try_extract_index_ivf(self.ann) is not None:
+        if self._ivf and self._mapped_searches <= RESIDENT_AFTER:
             self._mapped_searches += 1
-            if self._mapped_searches > RESIDENT_AFTER:
+            if self._mapped_searches > RESIDENT_AFTER:  # from now on, read: never counted again
                 self.ann = self._read_ann(None)  # concurrent searches may both read it: the same index
-                self._ann_resident = True
         return self.ann
 
     def search(
@@ -530,7 +528,7 @@ class Segment:
             return _top(found_scores[0][keep], np.asarray(self.ids)[found[0][keep]], k)
         wanted = min(count, k * RERANK)
         ann = self._searched_ann()
-        if faiss.try_extract_index_ivf(ann) is not None:
+        if self._ivf:
             search = faiss.SearchParametersIVF(nprobe=params.nprobe, sel=selector)
         elif isinstance(ann, faiss.IndexHNSW):
             search = faiss.SearchParametersHNSW(efSearch=max(params.ef_search, wanted), sel=selector)
