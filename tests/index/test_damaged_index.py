@@ -8,6 +8,8 @@ property at length (400 examples) is in tests/index/heavy/test_damaged_index.py.
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from hypothesis import given, settings
 
@@ -49,3 +51,15 @@ def test_a_segment_array_with_a_damaged_header_is_a_corrupt_index(index_copy):
     ids.write_bytes(bytes(data))
     with pytest.raises(IndexCorruptError, match="is not a readable array"):
         semsearch.Index.load(index_copy).search("网格员", k=1)
+
+
+def test_a_document_store_whose_schema_holds_text_that_is_not_utf8_is_a_corrupt_index(index_copy):
+    """Found by the property test: a junk byte in the page of SQLite's schema made a table's name undecodable."""
+    store = next(index_copy.glob("documents.*.sqlite"))
+    conn = sqlite3.connect(store)
+    conn.execute("PRAGMA writable_schema=ON")
+    conn.execute("UPDATE sqlite_master SET name = CAST(X'80' AS TEXT) WHERE name = 'purged'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(semsearch.IndexCorruptError, match="not UTF-8"):
+        semsearch.Index.load(index_copy, verify=False)

@@ -249,6 +249,8 @@ class VersionedStore:
                     "check the folder's permissions and free space"
                 ) from None
             conn, problem = None, f"it is not a readable SQLite database ({exc})"
+        except UnicodeDecodeError:  # damage in the schema's pages: a name that is not UTF-8 (closed below)
+            problem = "its schema holds text that is not UTF-8"
         if problem is not None:
             if conn is not None:
                 conn.close()
