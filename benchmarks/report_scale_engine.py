@@ -474,9 +474,12 @@ def render_scale_engine(results: Results) -> str:
         )
     anchored = results.get("scale_engine_anchored")
     if anchored and anchored.get("sizes"):
+        counts = {_get(e, "warm", "anchors") for e in anchored["sizes"].values()} - {None}
+        # runs before the count was recorded all used the first anchors file: 41,373 vectors
+        anchors = ", ".join(f"{c:,}" for c in sorted(counts)) if counts else "41,373"
         parts.append(
             "\nDense and hybrid on vectors shaped like real ones (`--stand-in anchored`, `benchmarks/anchored.py`: "
-            "each chunk a point between one of 41k real passage vectors of the bundled model and one of its ten "
+            f"each chunk a point between one of {anchors} real passage vectors of the bundled model and one of its ten "
             "nearest, picked by a hash of the text; queries: the real headlines of the last 300 stories, embedded "
             "by the bundled model). The hashed stand-in's near-uniform vectors defeat any approximate index; "
             "these measure one against exact search where neighbours exist. "

@@ -341,6 +341,9 @@ def job_warm(params: dict[str, Any]) -> dict[str, Any]:
         "search_ms": {name: ms(values) for name, values in times.items()},
         "filter_keeps": round(len(flat.documents(where=year_filter(YEAR))) / len(flat.doc_ids()), 4),
     }
+    anchors = getattr(encoder, "anchors", None)
+    if anchors is not None:  # the anchored stand-in: how many real vectors its points lie between
+        out["anchors"] = len(anchors.vectors)
     if approx is not None:
         for case in APPROX_CASES:
             exact, found = rankings[case], rankings[f"{case}, approximate"]
